@@ -1,0 +1,2 @@
+//! Knowledge of Flux: the kinds catalogue, health from conditions, revisions, action patches.
+//! Pure functions only: no IO, no tokio, no SQL, no HTTP.
