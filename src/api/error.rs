@@ -1,0 +1,167 @@
+//! The one place where errors become HTTP responses. Every error body is
+//! `{"code": "...", "message": "..."}`; the caller's mistakes are 4xx, never 500.
+
+use poem::http::StatusCode;
+use poem::{Endpoint, IntoResponse, Request, Response};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object};
+
+use crate::clusters;
+use crate::store;
+
+/// The body of every error response.
+#[derive(Object, Debug, Clone)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `kubeconfig_refused`.
+    pub code: String,
+    /// What went wrong and, where it helps, what to do about it.
+    pub message: String,
+}
+
+/// An API error; handlers return it with `?`.
+#[derive(ApiResponse, Debug)]
+pub enum ApiError {
+    /// The request is malformed or refused by policy.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// The object does not exist.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// The object conflicts with an existing one.
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
+    /// The request body is larger than the limit.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// The server could not do it now (database unavailable); retry later.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+    /// A bug or an unexpected state on our side; details are in the server log.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+}
+
+fn body(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
+    Json(ErrorBody {
+        code: code.to_string(),
+        message: message.into(),
+    })
+}
+
+impl ApiError {
+    /// 400 with a code and message.
+    pub fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest(body(code, message))
+    }
+
+    /// 404 with a message.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::NotFound(body("not_found", message))
+    }
+}
+
+impl From<store::Error> for ApiError {
+    fn from(e: store::Error) -> ApiError {
+        match e {
+            store::Error::Conflict(what) => ApiError::Conflict(body("conflict", format!("{what} already exists"))),
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::Unavailable(body("database_unavailable", "the database is unavailable; retry shortly"))
+            }
+            e => {
+                tracing::error!(error = %e, "database error");
+                ApiError::Internal(body("internal", "internal error; see the server log"))
+            }
+        }
+    }
+}
+
+impl From<clusters::Error> for ApiError {
+    fn from(e: clusters::Error) -> ApiError {
+        match e {
+            clusters::Error::Invalid(message) => ApiError::bad_request("invalid", message),
+            clusters::Error::Kubeconfig(e) => ApiError::bad_request("kubeconfig_refused", e.to_string()),
+            clusters::Error::NotFound(_) => ApiError::not_found(e.to_string()),
+            clusters::Error::Store(e) => e.into(),
+            e @ (clusters::Error::Crypto(_) | clusters::Error::Client(..)) => {
+                tracing::error!(error = %e, "cluster credentials");
+                ApiError::Internal(body("internal", e.to_string()))
+            }
+        }
+    }
+}
+
+/// The code used for framework-made errors of a given status.
+fn code_for(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::LENGTH_REQUIRED => "length_required",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_client_error() => "bad_request",
+        _ => "internal",
+    }
+}
+
+/// Turn any error that escaped a handler (routing, parsing, limits) into the JSON error shape.
+/// Errors that already carry a JSON body (our [`ApiError`]) pass through unchanged.
+pub async fn to_json(err: poem::Error) -> Response {
+    let message = err.to_string();
+    let response = err.into_response();
+    if response.content_type().is_some_and(|t| t.starts_with("application/json")) {
+        return response;
+    }
+    let status = response.status();
+    if status.is_server_error() {
+        tracing::error!(%status, error = %message, "request failed");
+    }
+    let message = if message.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        message
+    };
+    json_error(status, code_for(status), &message)
+}
+
+/// A JSON error response outside handlers (middleware).
+pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "code": code, "message": message });
+    Response::builder()
+        .status(status)
+        .content_type("application/json; charset=utf-8")
+        .body(body.to_string())
+}
+
+/// Refuse request bodies over `max` bytes with 413, whether or not they declare a length.
+pub async fn limit_body<E: Endpoint>(next: E, mut req: Request, max: usize) -> poem::Result<Response> {
+    let too_large = || {
+        poem::Error::from_response(json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            &format!("request body is larger than {max} bytes"),
+        ))
+    };
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > max as u64 => return Err(too_large()),
+        Some(_) => {}
+        None if req.headers().contains_key(poem::http::header::TRANSFER_ENCODING) => {
+            let bytes = req.take_body().into_bytes_limit(max).await.map_err(|_| too_large())?;
+            req.set_body(bytes);
+        }
+        None => {}
+    }
+    Ok(next.call(req).await?.into_response())
+}

@@ -1,0 +1,65 @@
+//! HTTP: REST handlers (poem-openapi, one file per resource), error mapping, probes, docs.
+//! Handlers call `clusters`/`store`; they hold no SQL and no kube calls.
+
+mod clusters;
+pub mod error;
+mod health;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::clusters::Registry;
+use crate::store::Store;
+
+pub use clusters::{Cluster, ClusterList, CreateCluster, UpdateCluster};
+pub use error::{ApiError, ErrorBody};
+
+/// Shared state of the HTTP layer.
+pub struct AppState {
+    /// The database; read by handlers and `/readyz`.
+    pub store: Store,
+    /// The cluster registry.
+    pub registry: Registry,
+    /// Set by `app`'s migration task once the schema is current; read by `/readyz`.
+    pub migrated: AtomicBool,
+}
+
+/// Tags grouping operations in the spec.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Registered clusters and their credentials (write-only).
+    Clusters,
+    /// Liveness and readiness probes.
+    Health,
+}
+
+fn service() -> OpenApiService<(health::HealthApi, clusters::ClustersApi), ()> {
+    OpenApiService::new(
+        (health::HealthApi, clusters::ClustersApi),
+        "flux-orchestrator",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description("Watch and operate Flux CD across many Kubernetes clusters.")
+}
+
+/// The OpenAPI specification as pretty JSON (what `openapi/openapi.json` holds).
+pub fn spec_json() -> String {
+    service().spec()
+}
+
+/// The whole HTTP application.
+pub fn app(state: Arc<AppState>, max_body_bytes: usize) -> impl Endpoint {
+    let service = service();
+    let spec = service.spec_endpoint();
+    let docs = service.swagger_ui();
+    Route::new()
+        .at("/api/v1/openapi.json", spec)
+        .nest("/api/docs", docs)
+        .nest("/", service)
+        .data(state)
+        .around(move |ep, req| error::limit_body(ep, req, max_body_bytes))
+        .catch_all_error(error::to_json)
+}

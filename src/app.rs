@@ -1,0 +1,139 @@
+//! Start-up order, the long-lived tasks, and graceful shutdown. The only place that spawns and
+//! joins background work.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, AppState};
+use crate::clusters::{Registry, SecretKey};
+use crate::config::{DbConfig, LogConfig, LogFormat, ServeConfig};
+use crate::store::Store;
+
+/// Install the global tracing subscriber (stderr).
+pub fn init_tracing(config: &LogConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// `flux-orchestrator migrate`: apply pending migrations and exit.
+pub async fn migrate(db: &DbConfig) -> anyhow::Result<()> {
+    let store = Store::connect(db).context("database configuration")?;
+    let applied = store.migrate().await.context("applying migrations")?;
+    tracing::info!(applied, "database schema is current");
+    Ok(())
+}
+
+fn secret_key(config: &ServeConfig) -> anyhow::Result<SecretKey> {
+    match (&config.secret_key, &config.dev_secret_key_file) {
+        (Some(text), _) => Ok(SecretKey::from_base64(text)?),
+        (None, Some(path)) => {
+            tracing::warn!(path = %path.display(), "using a development key file for credentials; set FLUXO_SECRET_KEY in production");
+            Ok(SecretKey::load_or_create(path)?)
+        }
+        (None, None) => bail!(
+            "FLUXO_SECRET_KEY is required: 32 random bytes, base64 (e.g. `openssl rand -base64 32`); \
+             it encrypts cluster credentials at rest. For local development pass --dev-secret-key-file PATH"
+        ),
+    }
+}
+
+/// `flux-orchestrator serve`: run until SIGINT/SIGTERM or a fatal error.
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let key = secret_key(&config)?;
+    let store = Store::connect(&config.db).context("database configuration")?;
+    let state = Arc::new(AppState {
+        registry: Registry::new(store.clone(), key),
+        store,
+        migrated: Default::default(),
+    });
+    let shutdown = CancellationToken::new();
+    let background = tokio::spawn(prepare_database(state.clone(), config.in_cluster, shutdown.clone()));
+
+    let acceptor = TcpListener::bind(config.listen)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    if let Some(addr) = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()) {
+        tracing::info!("listening on http://{addr}");
+    }
+    let signal = {
+        let shutdown = shutdown.clone();
+        async move {
+            tokio::select! {
+                _ = termination() => tracing::info!("shutting down"),
+                _ = shutdown.cancelled() => {}
+            }
+            shutdown.cancel();
+        }
+    };
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(api::app(state, config.max_body_bytes), signal, Some(grace))
+        .await
+        .context("HTTP server")?;
+    shutdown.cancel();
+    background.await.context("database task panicked")?
+}
+
+/// Apply migrations, retrying while the database is unreachable; fatal on a refused schema.
+async fn prepare_database(state: Arc<AppState>, in_cluster: bool, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match state.store.migrate().await {
+            Ok(applied) => {
+                tracing::info!(applied, "database schema is current");
+                break;
+            }
+            Err(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, retry_in = ?delay, "database unreachable; retrying");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start");
+                shutdown.cancel();
+                return Err(e).context("applying migrations");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.cancelled() => return Ok(()),
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+    state.migrated.store(true, Ordering::Release);
+    if in_cluster && let Err(e) = state.registry.ensure_in_cluster().await {
+        tracing::error!(error = %e, "cannot register the in-cluster cluster");
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn termination() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,49 @@
+//! The command line: parses arguments and hands over to [`crate::app`]. No business logic here.
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{DbConfig, LogConfig, ServeConfig};
+
+/// flux-orchestrator: watch and operate Flux CD across many Kubernetes clusters, live.
+#[derive(Parser, Debug)]
+#[command(name = "flux-orchestrator", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub log: LogConfig,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server: REST API, live stream and web UI.
+    Serve(Box<ServeConfig>),
+    /// Apply pending database migrations, then exit.
+    Migrate(DbConfig),
+    /// Print the OpenAPI specification (JSON) to stdout.
+    Openapi,
+    /// Run simulated Kubernetes API servers with Flux objects (for demos and tests).
+    Sim(crate::sim::SimArgs),
+}
+
+/// Parse the process arguments and run the chosen subcommand to completion.
+pub fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    crate::app::init_tracing(&cli.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(config) => crate::app::serve(*config).await,
+            Command::Migrate(db) => crate::app::migrate(&db).await,
+            Command::Openapi => {
+                println!("{}", crate::api::spec_json());
+                Ok(())
+            }
+            Command::Sim(args) => crate::sim::run(args).await,
+        }
+    })
+}

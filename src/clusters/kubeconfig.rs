@@ -1,0 +1,266 @@
+//! Kubeconfig policy: parse what a user pasted, pick one context, refuse what would make our
+//! server run programs, read its files or talk without TLS verification, and keep only what that
+//! context needs.
+
+use kube::config::{AuthInfo, Cluster, Context, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext};
+use secrecy::ExposeSecret;
+
+/// Why a kubeconfig was refused. Messages name the reason and never echo credential text.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KubeconfigError {
+    /// The text is not a kubeconfig.
+    #[error("kubeconfig is not valid YAML for a kubeconfig: {0}")]
+    Parse(String),
+    /// No context was named and the file has no usable current-context.
+    #[error("kubeconfig has {0} contexts and no current-context: name one in `context`")]
+    NoContext(usize),
+    /// The named context does not exist.
+    #[error("context {name:?} is not in the kubeconfig (it has: {available})")]
+    UnknownContext {
+        /// The requested context.
+        name: String,
+        /// The contexts the file has.
+        available: String,
+    },
+    /// The context names a cluster entry that is missing or has no server.
+    #[error("context {0:?} refers to cluster {1:?}, which is missing or has no server")]
+    MissingCluster(String, String),
+    /// The context names a user entry that is missing.
+    #[error("context {0:?} refers to user {1:?}, which is missing")]
+    MissingUser(String, String),
+    /// The server URL is not an absolute http(s) URL.
+    #[error("server {0:?} is not an absolute https:// URL")]
+    BadServer(String),
+    /// A credential plugin would run a program on our server.
+    #[error(
+        "exec credential plugins are not allowed: they run programs on the orchestrator's server \
+         (CVE-2022-24817); use a service-account token or client certificate instead"
+    )]
+    Exec,
+    /// An auth-provider would run a program or refresh tokens on our server.
+    #[error(
+        "auth-provider {0:?} is not allowed: it runs code on the orchestrator's server; use a \
+         service-account token or client certificate instead"
+    )]
+    AuthProvider(String),
+    /// A field refers to a file on our server.
+    #[error("{0} refers to a file path, which is not allowed: embed the data ({0}-data) instead")]
+    FilePath(&'static str),
+    /// A token file refers to a file on our server.
+    #[error("tokenFile refers to a file path, which is not allowed: embed the token instead")]
+    TokenFile,
+    /// Basic auth is gone from Kubernetes.
+    #[error("username/password (basic auth) is not supported: Kubernetes removed it in 1.19")]
+    BasicAuth,
+    /// Only one half of a client certificate pair was given.
+    #[error("client-certificate-data and client-key-data must be given together")]
+    HalfClientCert,
+    /// Proxies are not supported.
+    #[error("proxy-url is not supported")]
+    Proxy,
+    /// TLS verification is off and the caller did not allow it.
+    #[error(
+        "insecure-skip-tls-verify is set: refused unless the request sets allowInsecure: true"
+    )]
+    InsecureTls,
+    /// Plain HTTP and the caller did not allow it.
+    #[error("server {0:?} uses plain http://: refused unless the request sets allowInsecure: true")]
+    PlainHttp(String),
+}
+
+/// A kubeconfig that passed the policy, reduced to one context.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// The API server URL.
+    pub server_url: String,
+    /// The context that was kept.
+    pub context: String,
+    /// TLS verification is off or the server is plain HTTP (allowed explicitly).
+    pub insecure: bool,
+    /// The reduced kubeconfig: one cluster, one user, one context.
+    pub kubeconfig: Kubeconfig,
+}
+
+/// Parse `text`, choose `context` (default: current-context, or the only context), apply the
+/// policy and reduce the file to what that context needs.
+pub fn accept(
+    text: &str,
+    context: Option<&str>,
+    allow_insecure: bool,
+) -> Result<Accepted, KubeconfigError> {
+    let config = Kubeconfig::from_yaml(text).map_err(|e| KubeconfigError::Parse(redact(&e.to_string())))?;
+    let named = choose_context(&config, context)?;
+    let ctx = named.context.clone().unwrap_or_else(|| Context {
+        cluster: String::new(),
+        ..Context::default()
+    });
+    let cluster = config
+        .clusters
+        .iter()
+        .find(|c| c.name == ctx.cluster)
+        .and_then(|c| c.cluster.clone())
+        .filter(|c| c.server.is_some())
+        .ok_or_else(|| KubeconfigError::MissingCluster(named.name.clone(), ctx.cluster.clone()))?;
+    let user = match &ctx.user {
+        Some(user) => Some(
+            config
+                .auth_infos
+                .iter()
+                .find(|u| &u.name == user)
+                .map(|u| u.auth_info.clone().unwrap_or_default())
+                .ok_or_else(|| KubeconfigError::MissingUser(named.name.clone(), user.clone()))?,
+        ),
+        None => None,
+    };
+    let (cluster, insecure) = check_cluster(cluster, allow_insecure)?;
+    let user = user.map(check_user).transpose()?;
+    let server_url = cluster.server.clone().unwrap_or_default();
+    Ok(Accepted {
+        server_url,
+        context: named.name.clone(),
+        insecure,
+        kubeconfig: reduced(&named.name, cluster, user),
+    })
+}
+
+fn choose_context<'a>(
+    config: &'a Kubeconfig,
+    wanted: Option<&str>,
+) -> Result<&'a NamedContext, KubeconfigError> {
+    let name = match wanted.or(config.current_context.as_deref()).filter(|n| !n.is_empty()) {
+        Some(name) => name,
+        None if config.contexts.len() == 1 => return Ok(&config.contexts[0]),
+        None => return Err(KubeconfigError::NoContext(config.contexts.len())),
+    };
+    config.contexts.iter().find(|c| c.name == name).ok_or_else(|| {
+        let names: Vec<&str> = config.contexts.iter().map(|c| c.name.as_str()).collect();
+        KubeconfigError::UnknownContext {
+            name: name.to_string(),
+            available: if names.is_empty() { "none".into() } else { names.join(", ") },
+        }
+    })
+}
+
+fn check_cluster(c: Cluster, allow_insecure: bool) -> Result<(Cluster, bool), KubeconfigError> {
+    let server = c.server.clone().unwrap_or_default();
+    let plain_http = match server.split_once("://") {
+        Some(("https", rest)) if !rest.is_empty() => false,
+        Some(("http", rest)) if !rest.is_empty() => true,
+        _ => return Err(KubeconfigError::BadServer(server)),
+    };
+    if server.parse::<http::Uri>().is_err() {
+        return Err(KubeconfigError::BadServer(server));
+    }
+    if c.certificate_authority.as_deref().is_some_and(|p| !p.is_empty()) {
+        return Err(KubeconfigError::FilePath("certificate-authority"));
+    }
+    if c.proxy_url.as_deref().is_some_and(|p| !p.is_empty()) {
+        return Err(KubeconfigError::Proxy);
+    }
+    let skip_verify = c.insecure_skip_tls_verify == Some(true);
+    if skip_verify && !allow_insecure {
+        return Err(KubeconfigError::InsecureTls);
+    }
+    if plain_http && !allow_insecure {
+        return Err(KubeconfigError::PlainHttp(server));
+    }
+    let kept = Cluster {
+        server: Some(server),
+        insecure_skip_tls_verify: c.insecure_skip_tls_verify.filter(|v| *v),
+        certificate_authority_data: c.certificate_authority_data,
+        tls_server_name: c.tls_server_name,
+        ..Cluster::default()
+    };
+    Ok((kept, skip_verify || plain_http))
+}
+
+fn check_user(u: AuthInfo) -> Result<AuthInfo, KubeconfigError> {
+    if u.exec.is_some() {
+        return Err(KubeconfigError::Exec);
+    }
+    if let Some(provider) = &u.auth_provider {
+        return Err(KubeconfigError::AuthProvider(provider.name.clone()));
+    }
+    if u.client_certificate.as_deref().is_some_and(|p| !p.is_empty()) {
+        return Err(KubeconfigError::FilePath("client-certificate"));
+    }
+    if u.client_key.as_deref().is_some_and(|p| !p.is_empty()) {
+        return Err(KubeconfigError::FilePath("client-key"));
+    }
+    if u.token_file.as_deref().is_some_and(|p| !p.is_empty()) {
+        return Err(KubeconfigError::TokenFile);
+    }
+    if u.username.is_some() || u.password.is_some() {
+        return Err(KubeconfigError::BasicAuth);
+    }
+    if u.client_certificate_data.is_some() != u.client_key_data.is_some() {
+        return Err(KubeconfigError::HalfClientCert);
+    }
+    let token = u.token.filter(|t| !t.expose_secret().is_empty());
+    Ok(AuthInfo {
+        token,
+        client_certificate_data: u.client_certificate_data,
+        client_key_data: u.client_key_data,
+        impersonate: u.impersonate,
+        impersonate_groups: u.impersonate_groups,
+        ..AuthInfo::default()
+    })
+}
+
+fn reduced(context: &str, cluster: Cluster, user: Option<AuthInfo>) -> Kubeconfig {
+    let user_name = user.as_ref().map(|_| "user".to_string());
+    Kubeconfig {
+        clusters: vec![NamedCluster {
+            name: "cluster".into(),
+            cluster: Some(cluster),
+            other: Default::default(),
+        }],
+        auth_infos: user
+            .map(|u| NamedAuthInfo {
+                name: "user".into(),
+                auth_info: Some(u),
+                other: Default::default(),
+            })
+            .into_iter()
+            .collect(),
+        contexts: vec![NamedContext {
+            name: context.to_string(),
+            context: Some(Context {
+                cluster: "cluster".into(),
+                user: user_name,
+                ..Context::default()
+            }),
+            other: Default::default(),
+        }],
+        current_context: Some(context.to_string()),
+        ..Kubeconfig::default()
+    }
+}
+
+/// Keep a parser's message useful but drop anything quoted from the input, which could be a
+/// token or key that was pasted in the wrong place.
+fn redact(message: &str) -> String {
+    let first_line = message.lines().next().unwrap_or_default();
+    let mut out = String::with_capacity(first_line.len());
+    let mut quoted = None;
+    for ch in first_line.chars() {
+        match quoted {
+            Some(q) if ch == q => {
+                out.push('…');
+                out.push(ch);
+                quoted = None;
+            }
+            Some(_) => {}
+            None => {
+                out.push(ch);
+                if ch == '"' || ch == '\'' || ch == '`' {
+                    quoted = Some(ch);
+                }
+            }
+        }
+    }
+    if quoted.is_some() {
+        out.push('…');
+    }
+    out.chars().take(300).collect()
+}
