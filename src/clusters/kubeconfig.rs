@@ -264,3 +264,119 @@ fn redact(message: &str) -> String {
     }
     out.chars().take(300).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CA: &str = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMtLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==";
+
+    fn kubeconfig(cluster_extra: &str, user: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: prod\nclusters:\n- name: prod\n  cluster:\n    server: https://10.0.0.1:6443\n    certificate-authority-data: {CA}\n{cluster_extra}contexts:\n- name: prod\n  context:\n    cluster: prod\n    user: admin\n    namespace: flux-system\n- name: other\n  context:\n    cluster: prod\n    user: admin\nusers:\n- name: admin\n  user:\n{user}"
+        )
+    }
+
+    fn refused(text: &str) -> KubeconfigError {
+        accept(text, None, false).expect_err("should be refused")
+    }
+
+    #[test]
+    fn token_kubeconfig_is_reduced_to_the_current_context() {
+        let text = kubeconfig("", "    token: sekret-token\n");
+        let accepted = accept(&text, None, false).unwrap();
+        assert_eq!(accepted.server_url, "https://10.0.0.1:6443");
+        assert_eq!(accepted.context, "prod");
+        assert!(!accepted.insecure);
+        let k = &accepted.kubeconfig;
+        assert_eq!((k.clusters.len(), k.auth_infos.len(), k.contexts.len()), (1, 1, 1));
+        let ctx = k.contexts[0].context.as_ref().unwrap();
+        assert_eq!(ctx.namespace, None, "namespace is not needed to watch cluster-wide");
+        let user = k.auth_infos[0].auth_info.as_ref().unwrap();
+        assert_eq!(user.token.as_ref().unwrap().expose_secret(), "sekret-token");
+    }
+
+    #[test]
+    fn named_context_is_chosen_and_unknown_context_lists_the_available_ones() {
+        let text = kubeconfig("", "    token: t\n");
+        assert_eq!(accept(&text, Some("other"), false).unwrap().context, "other");
+        let err = accept(&text, Some("nope"), false).unwrap_err();
+        assert_eq!(err.to_string(), "context \"nope\" is not in the kubeconfig (it has: prod, other)");
+    }
+
+    #[test]
+    fn exec_plugins_are_refused_naming_the_cve() {
+        let user = "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: aws\n      args: [eks, get-token]\n";
+        let err = refused(&kubeconfig("", user));
+        assert_eq!(err, KubeconfigError::Exec);
+        assert!(err.to_string().contains("exec credential plugins are not allowed"));
+        assert!(err.to_string().contains("CVE-2022-24817"));
+    }
+
+    #[test]
+    fn auth_providers_are_refused() {
+        let user = "    auth-provider:\n      name: gcp\n      config: {}\n";
+        assert_eq!(refused(&kubeconfig("", user)), KubeconfigError::AuthProvider("gcp".into()));
+    }
+
+    #[test]
+    fn file_paths_are_refused() {
+        let cases = [
+            ("    certificate-authority: /etc/ca.crt\n", "    token: t\n", "certificate-authority"),
+            ("", "    client-certificate: /c.crt\n    client-key-data: eA==\n", "client-certificate"),
+            ("", "    client-certificate-data: eA==\n    client-key: /k.key\n", "client-key"),
+        ];
+        for (cluster, user, field) in cases {
+            let err = refused(&kubeconfig(cluster, user));
+            assert_eq!(err, KubeconfigError::FilePath(field));
+            assert!(err.to_string().contains("refers to a file path"));
+        }
+        assert_eq!(refused(&kubeconfig("", "    tokenFile: /var/run/token\n")), KubeconfigError::TokenFile);
+    }
+
+    #[test]
+    fn insecure_tls_and_plain_http_need_allow_insecure() {
+        let insecure = kubeconfig("    insecure-skip-tls-verify: true\n", "    token: t\n");
+        assert_eq!(refused(&insecure), KubeconfigError::InsecureTls);
+        assert!(accept(&insecure, None, true).unwrap().insecure);
+
+        let http = kubeconfig("", "    token: t\n").replace("https://10.0.0.1:6443", "http://10.0.0.1:8080");
+        assert!(matches!(refused(&http), KubeconfigError::PlainHttp(_)));
+        assert!(accept(&http, None, true).unwrap().insecure);
+    }
+
+    #[test]
+    fn basic_auth_half_certificates_and_proxies_are_refused() {
+        assert_eq!(refused(&kubeconfig("", "    username: a\n    password: b\n")), KubeconfigError::BasicAuth);
+        assert_eq!(refused(&kubeconfig("", "    client-certificate-data: eA==\n")), KubeconfigError::HalfClientCert);
+        assert_eq!(refused(&kubeconfig("    proxy-url: http://proxy:3128\n", "    token: t\n")), KubeconfigError::Proxy);
+    }
+
+    #[test]
+    fn bad_servers_missing_clusters_and_users_are_named() {
+        let ftp = kubeconfig("", "    token: t\n").replace("https://10.0.0.1:6443", "ftp://x");
+        assert!(matches!(refused(&ftp), KubeconfigError::BadServer(_)));
+        let no_user = kubeconfig("", "    token: t\n").replace("name: admin", "name: someone");
+        assert_eq!(refused(&no_user), KubeconfigError::MissingUser("prod".into(), "admin".into()));
+        let no_cluster = kubeconfig("", "    token: t\n").replace("- name: prod\n  cluster:", "- name: x\n  cluster:");
+        assert_eq!(refused(&no_cluster), KubeconfigError::MissingCluster("prod".into(), "prod".into()));
+    }
+
+    #[test]
+    fn without_current_context_a_single_context_is_used_and_several_are_ambiguous() {
+        let text = kubeconfig("", "    token: t\n").replace("current-context: prod\n", "");
+        assert_eq!(refused(&text), KubeconfigError::NoContext(2));
+        let single = text.replace("- name: other\n  context:\n    cluster: prod\n    user: admin\n", "");
+        assert_eq!(accept(&single, None, false).unwrap().context, "prod");
+    }
+
+    #[test]
+    fn parse_errors_never_echo_quoted_input() {
+        let text = "clusters: \"sekret-token-in-the-wrong-place\"\n";
+        let err = refused(text);
+        assert!(matches!(err, KubeconfigError::Parse(_)));
+        assert!(!err.to_string().contains("sekret"), "{err}");
+        let err = refused("contexts: [sekret-token-value]\n");
+        assert!(!err.to_string().contains("sekret"), "{err}");
+    }
+}

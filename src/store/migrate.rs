@@ -42,6 +42,7 @@ pub(super) async fn run(conn: &mut deadpool_postgres::Object) -> Result<usize> {
     let tx = conn.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
+    tx.batch_execute("SET LOCAL client_min_messages = warning").await?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version    integer PRIMARY KEY,
