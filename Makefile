@@ -1,0 +1,38 @@
+# flux-orchestrator — the two commands people need: `make demo` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+BIN := target/debug/flux-orchestrator
+DEMO_PG_PORT ?= 55499
+
+.PHONY: all build test lint fmt openapi demo demo-stop bench clean
+
+all: build
+
+build:
+	$(CARGO) build
+
+## test: everything CI runs — formatting, lints, unit and integration tests (private PostgreSQL)
+test: lint
+	scripts/with-pg.sh $(CARGO) test
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## openapi: regenerate the committed spec from the code
+openapi:
+	$(CARGO) run --quiet -- openapi > openapi/openapi.json
+
+## demo: the real server with a private PostgreSQL under .data/ and simulated clusters
+demo: build
+	scripts/demo.sh
+
+demo-stop:
+	scripts/pg.sh stop .data/pg
+
+clean:
+	$(CARGO) clean
+	rm -rf .data
