@@ -1,2 +1,95 @@
 //! Knowledge of Flux: the kinds catalogue, health from conditions, revisions, action patches.
 //! Pure functions only: no IO, no tokio, no SQL, no HTTP.
+//!
+//! Objects are taken as `&serde_json::Value` (what a `DynamicObject` serialises to), so
+//! nothing here depends on a kube client.
+//!
+//! | file | owns |
+//! |------|------|
+//! | `kinds` | the catalogue: group, kind, plural, versions, controller, short name |
+//! | `conditions` | reading `status.conditions` |
+//! | `health` | [`Health`] and [`summarize`]: the verdict and its rules |
+//! | `revision` | per-kind revision extraction |
+//! | `refs` | `sourceRef` and `dependsOn` |
+//! | `snapshot` | [`sanitize`] and the normalised [`ResourceSnapshot`] |
+//! | `events` | the controllers' Kubernetes events, normalised to [`FluxEvent`] |
+//! | `actions` | the merge-patches the `flux` CLI sends: reconcile, suspend, resume, force, reset |
+
+mod actions;
+mod conditions;
+mod events;
+mod health;
+mod kinds;
+mod refs;
+mod revision;
+mod snapshot;
+#[cfg(test)]
+mod testdata;
+
+pub use actions::{
+    Action, WithSource, allowed, check, force, go_rfc3339_nano, handled, handled_action, patch,
+    reconcile, reconcile_with_source, reset, resume, suspend,
+};
+pub use conditions::{Condition, conditions};
+pub use events::{FluxEvent, InvolvedObject, is_flux_event, normalize_event};
+pub use health::{Health, StatusSummary, is_static, is_suspended, summarize};
+pub use kinds::{
+    FLUX_GROUPS, FLUX_KINDS, FluxKind, by_api_version_kind, by_group_kind, by_kind, by_plural,
+    by_short, group_of, is_flux_group, lookup, pick_version, version_of,
+};
+pub use refs::{ObjectRef, SourceRef, depends_on, source_ref};
+pub use revision::{Revisions, last_attempted_revision, revision, revisions};
+pub use snapshot::{ResourceSnapshot, sanitize, snapshot};
+
+/// Annotation whose change asks a controller to reconcile now (`meta.ReconcileRequestAnnotation`).
+pub const RECONCILE_REQUEST_ANNOTATION: &str = "reconcile.fluxcd.io/requestedAt";
+/// HelmRelease: one-off forced install/upgrade when equal to the reconcile request token.
+pub const FORCE_REQUEST_ANNOTATION: &str = "reconcile.fluxcd.io/forceAt";
+/// HelmRelease: reset of the failure counters when equal to the reconcile request token.
+pub const RESET_REQUEST_ANNOTATION: &str = "reconcile.fluxcd.io/resetAt";
+/// Why an object was suspended, as `flux suspend --reason` records it.
+pub const SUSPEND_REASON_ANNOTATION: &str = "suspend.toolkit.fluxcd.io/reason";
+/// kubectl's copy of the last applied manifest; may hold secrets (CVE-2023-40029).
+pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Errors of the Flux knowledge module.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Error {
+    /// A field every Kubernetes object has is missing or not a string.
+    #[error("object has no {0}")]
+    MissingField(&'static str),
+    /// The object's group and kind are not in the Flux catalogue.
+    #[error("{kind} in group {group:?} is not a Flux kind")]
+    NotFluxKind {
+        /// The object's API group.
+        group: String,
+        /// The object's kind.
+        kind: String,
+    },
+    /// A health name that is not one of the six.
+    #[error("unknown health {0:?}")]
+    UnknownHealth(String),
+    /// An action name that is not one of the known actions.
+    #[error("unknown action {0:?}")]
+    UnknownAction(String),
+    /// The action does not apply to the kind (e.g. `force` on a Kustomization).
+    #[error("{action} is not supported for {kind}")]
+    NotAllowed {
+        /// The action's name.
+        action: &'static str,
+        /// The kind.
+        kind: String,
+    },
+    /// Reconcile was asked of a suspended object (the `flux` CLI refuses too).
+    #[error("resource is suspended")]
+    Suspended,
+    /// Reconcile was asked of a static object, which no controller reconciles.
+    #[error("reconciliation not supported by the object")]
+    Static,
+    /// Reconcile with source was asked of an object without a source reference.
+    #[error("object has no source reference")]
+    NoSource,
+}
+
+/// Result of this module.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
