@@ -18,7 +18,8 @@ pub struct FluxKind {
     pub versions: &'static [&'static str],
     /// Short name known to `flux`/`kubectl` users, e.g. `ks`, `hr`, `gitrepo`.
     pub short: &'static str,
-    /// Whether `spec.suspend` exists, so suspend/resume apply.
+    /// Whether `spec.suspend` exists, so suspend/resume apply. True for every kind at its
+    /// newest version; ImagePolicy only gained it in v1 (v1beta2 silently prunes it).
     pub suspendable: bool,
     /// Whether the kind is static in current Flux: no reconciler status, so a
     /// reconcile request is never handled (notification `Alert`/`Provider` v1beta3).
@@ -33,9 +34,13 @@ const HELM: &str = "helm.toolkit.fluxcd.io";
 const NOTIFICATION: &str = "notification.toolkit.fluxcd.io";
 const IMAGE: &str = "image.toolkit.fluxcd.io";
 
-const SOURCE_VERSIONS: &[&str] = &["v1", "v1beta2", "v1beta1"];
-const IMAGE_VERSIONS: &[&str] = &["v1", "v1beta2", "v1beta1"];
-const NOTIFICATION_STATIC_VERSIONS: &[&str] = &["v1beta3", "v1beta2", "v1beta1"];
+const SOURCE_CTL: &str = "source-controller";
+const NOTIFICATION_CTL: &str = "notification-controller";
+const REFLECTOR_CTL: &str = "image-reflector-controller";
+
+const V1_BETAS: &[&str] = &["v1", "v1beta2", "v1beta1"];
+const SOURCE_VERSIONS: &[&str] = V1_BETAS;
+const NOTIFICATION_STATIC: &[&str] = &["v1beta3", "v1beta2", "v1beta1"];
 
 /// Builds a catalogue row; the flags default to a reconciled, suspendable, non-source kind.
 const fn row(
@@ -60,6 +65,7 @@ const fn row(
     }
 }
 
+/// Marks a row as a source kind.
 const fn source(kind: FluxKind) -> FluxKind {
     FluxKind {
         source: true,
@@ -67,6 +73,7 @@ const fn source(kind: FluxKind) -> FluxKind {
     }
 }
 
+/// Marks a row as a static kind.
 const fn static_kind(kind: FluxKind) -> FluxKind {
     FluxKind {
         static_kind: true,
@@ -75,111 +82,21 @@ const fn static_kind(kind: FluxKind) -> FluxKind {
 }
 
 /// Every Flux kind the orchestrator watches, sources first.
+#[rustfmt::skip]
 pub const FLUX_KINDS: &[FluxKind] = &[
-    source(row(
-        SOURCE,
-        "GitRepository",
-        "gitrepositories",
-        "source-controller",
-        SOURCE_VERSIONS,
-        "gitrepo",
-    )),
-    source(row(
-        SOURCE,
-        "HelmRepository",
-        "helmrepositories",
-        "source-controller",
-        SOURCE_VERSIONS,
-        "helmrepo",
-    )),
-    source(row(
-        SOURCE,
-        "HelmChart",
-        "helmcharts",
-        "source-controller",
-        SOURCE_VERSIONS,
-        "hc",
-    )),
-    source(row(
-        SOURCE,
-        "OCIRepository",
-        "ocirepositories",
-        "source-controller",
-        &["v1", "v1beta2"],
-        "ocirepo",
-    )),
-    source(row(
-        SOURCE,
-        "Bucket",
-        "buckets",
-        "source-controller",
-        SOURCE_VERSIONS,
-        "bucket",
-    )),
-    row(
-        KUSTOMIZE,
-        "Kustomization",
-        "kustomizations",
-        "kustomize-controller",
-        &["v1", "v1beta2", "v1beta1"],
-        "ks",
-    ),
-    row(
-        HELM,
-        "HelmRelease",
-        "helmreleases",
-        "helm-controller",
-        &["v2", "v2beta2", "v2beta1"],
-        "hr",
-    ),
-    static_kind(row(
-        NOTIFICATION,
-        "Alert",
-        "alerts",
-        "notification-controller",
-        NOTIFICATION_STATIC_VERSIONS,
-        "alert",
-    )),
-    static_kind(row(
-        NOTIFICATION,
-        "Provider",
-        "providers",
-        "notification-controller",
-        NOTIFICATION_STATIC_VERSIONS,
-        "provider",
-    )),
-    row(
-        NOTIFICATION,
-        "Receiver",
-        "receivers",
-        "notification-controller",
-        &["v1", "v1beta2", "v1beta1"],
-        "receiver",
-    ),
-    row(
-        IMAGE,
-        "ImageRepository",
-        "imagerepositories",
-        "image-reflector-controller",
-        IMAGE_VERSIONS,
-        "imgrepo",
-    ),
-    row(
-        IMAGE,
-        "ImagePolicy",
-        "imagepolicies",
-        "image-reflector-controller",
-        IMAGE_VERSIONS,
-        "imgpol",
-    ),
-    row(
-        IMAGE,
-        "ImageUpdateAutomation",
-        "imageupdateautomations",
-        "image-automation-controller",
-        IMAGE_VERSIONS,
-        "iua",
-    ),
+    source(row(SOURCE, "GitRepository", "gitrepositories", SOURCE_CTL, SOURCE_VERSIONS, "gitrepo")),
+    source(row(SOURCE, "HelmRepository", "helmrepositories", SOURCE_CTL, SOURCE_VERSIONS, "helmrepo")),
+    source(row(SOURCE, "HelmChart", "helmcharts", SOURCE_CTL, SOURCE_VERSIONS, "hc")),
+    source(row(SOURCE, "OCIRepository", "ocirepositories", SOURCE_CTL, &["v1", "v1beta2"], "ocirepo")),
+    source(row(SOURCE, "Bucket", "buckets", SOURCE_CTL, SOURCE_VERSIONS, "bucket")),
+    row(KUSTOMIZE, "Kustomization", "kustomizations", "kustomize-controller", V1_BETAS, "ks"),
+    row(HELM, "HelmRelease", "helmreleases", "helm-controller", &["v2", "v2beta2", "v2beta1"], "hr"),
+    static_kind(row(NOTIFICATION, "Alert", "alerts", NOTIFICATION_CTL, NOTIFICATION_STATIC, "alert")),
+    static_kind(row(NOTIFICATION, "Provider", "providers", NOTIFICATION_CTL, NOTIFICATION_STATIC, "provider")),
+    row(NOTIFICATION, "Receiver", "receivers", NOTIFICATION_CTL, V1_BETAS, "receiver"),
+    row(IMAGE, "ImageRepository", "imagerepositories", REFLECTOR_CTL, V1_BETAS, "imgrepo"),
+    row(IMAGE, "ImagePolicy", "imagepolicies", REFLECTOR_CTL, V1_BETAS, "imgpol"),
+    row(IMAGE, "ImageUpdateAutomation", "imageupdateautomations", "image-automation-controller", V1_BETAS, "iua"),
 ];
 
 /// All Flux API groups, in catalogue order, without duplicates.
