@@ -28,11 +28,18 @@ impl Migration {
 }
 
 /// Every migration, in order. A test checks this list against the files in `sql/`.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "clusters",
-    sql: include_str!("../../sql/0001_clusters.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "clusters",
+        sql: include_str!("../../sql/0001_clusters.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "resources",
+        sql: include_str!("../../sql/0002_resources.sql"),
+    },
+];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).
 const MIGRATION_LOCK: i64 = 0x666c_7578_6d69_6772;

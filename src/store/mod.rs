@@ -3,6 +3,8 @@
 
 mod clusters;
 mod migrate;
+mod resources;
+mod writer;
 
 use std::time::Duration;
 
@@ -11,6 +13,10 @@ use tokio_postgres::NoTls;
 
 pub use clusters::{ClusterRow, ClusterUpdate, Connection, NewCluster};
 pub use migrate::{MIGRATIONS, Migration};
+pub use resources::{
+    BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, RESOURCE_COLUMNS, ResourceKey, ResourceRow, WriteOp, coalesce,
+    content_hash, resource_id,
+};
 
 use crate::config::DbConfig;
 

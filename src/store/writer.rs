@@ -1,0 +1,295 @@
+//! The batched write path: one transaction per batch, under the log lock (see `resources`).
+
+use std::collections::HashMap;
+
+use tokio_postgres::Transaction;
+use uuid::Uuid;
+
+use super::resources::{BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, ResourceKey, WriteOp, coalesce, content_hash};
+use super::{Result, Store};
+use crate::flux::{FluxEvent, ResourceSnapshot};
+
+/// A change-log entry about to be inserted.
+struct Change<'a> {
+    key: &'a ResourceKey,
+    op: &'static str,
+    before: Option<String>,
+    after: Option<String>,
+    revision: Option<&'a str>,
+    reason: Option<&'a str>,
+    message: Option<&'a str>,
+}
+
+impl Store {
+    /// Apply `ops` in one transaction: coalesced per object, in order, writing only real changes.
+    pub async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<BatchOutcome> {
+        let ops = coalesce(ops);
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK]).await?;
+        let mut out = BatchOutcome::default();
+        let mut upserts: Vec<(Uuid, Box<ResourceSnapshot>)> = Vec::new();
+        let mut deletes: Vec<ResourceKey> = Vec::new();
+        for op in ops {
+            match op {
+                WriteOp::Upsert { cluster_id, snapshot } => upserts.push((cluster_id, snapshot)),
+                WriteOp::Delete(key) => deletes.push(key),
+                WriteOp::Event { cluster_id, event } => write_event(&tx, cluster_id, &event, &mut out).await?,
+                WriteOp::Sweep { cluster_id, api_group, kind, seen } => {
+                    // A sweep is a barrier: what came before it is written first.
+                    flush(&tx, &mut upserts, &mut deletes, &mut out).await?;
+                    let (namespaces, names): (Vec<String>, Vec<String>) = seen.into_iter().unzip();
+                    let rows = tx
+                        .query(
+                            "DELETE FROM flux_resources WHERE cluster_id = $1 AND api_group = $2 AND kind = $3 \
+                             AND NOT EXISTS (SELECT 1 FROM unnest($4::text[], $5::text[]) AS s(ns, n) \
+                                             WHERE s.ns = namespace AND s.n = name) \
+                             RETURNING namespace, name, health",
+                            &[&cluster_id, &api_group, &kind, &namespaces, &names],
+                        )
+                        .await?;
+                    let keys: Vec<(ResourceKey, String)> = rows
+                        .iter()
+                        .map(|r| {
+                            let key = ResourceKey {
+                                cluster_id,
+                                api_group: api_group.clone(),
+                                kind: kind.clone(),
+                                namespace: r.get(0),
+                                name: r.get(1),
+                            };
+                            (key, r.get(2))
+                        })
+                        .collect();
+                    log_deletes(&tx, &keys, &mut out).await?;
+                    out.swept += keys.len();
+                }
+            }
+        }
+        flush(&tx, &mut upserts, &mut deletes, &mut out).await?;
+        if let Some(seq) = out.max_seq {
+            tx.execute("SELECT pg_notify($1, $2)", &[&CHANGES_CHANNEL, &seq.to_string()]).await?;
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
+async fn flush(
+    tx: &Transaction<'_>,
+    upserts: &mut Vec<(Uuid, Box<ResourceSnapshot>)>,
+    deletes: &mut Vec<ResourceKey>,
+    out: &mut BatchOutcome,
+) -> Result<()> {
+    if !upserts.is_empty() {
+        write_upserts(tx, std::mem::take(upserts), out).await?;
+    }
+    if !deletes.is_empty() {
+        let ids: Vec<Uuid> = deletes.iter().map(ResourceKey::id).collect();
+        let rows = tx
+            .query("DELETE FROM flux_resources WHERE id = ANY($1) RETURNING id, health", &[&ids])
+            .await?;
+        let health: HashMap<Uuid, String> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let gone: Vec<(ResourceKey, String)> = std::mem::take(deletes)
+            .into_iter()
+            .filter_map(|k| health.get(&k.id()).map(|h| (k.clone(), h.clone())))
+            .collect();
+        log_deletes(tx, &gone, out).await?;
+    }
+    Ok(())
+}
+
+async fn log_deletes(tx: &Transaction<'_>, gone: &[(ResourceKey, String)], out: &mut BatchOutcome) -> Result<()> {
+    let changes: Vec<Change> = gone
+        .iter()
+        .map(|(key, health)| Change {
+            key,
+            op: "delete",
+            before: Some(health.clone()),
+            after: None,
+            revision: None,
+            reason: None,
+            message: None,
+        })
+        .collect();
+    insert_changes(tx, &changes, out).await?;
+    out.deleted += gone.len();
+    Ok(())
+}
+
+/// Insert change-log rows; returns resource id → seq.
+async fn insert_changes(tx: &Transaction<'_>, changes: &[Change<'_>], out: &mut BatchOutcome) -> Result<HashMap<Uuid, i64>> {
+    if changes.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let col = |f: &dyn Fn(&Change) -> Option<String>| changes.iter().map(f).collect::<Vec<_>>();
+    let clusters: Vec<Uuid> = changes.iter().map(|c| c.key.cluster_id).collect();
+    let ids: Vec<Uuid> = changes.iter().map(|c| c.key.id()).collect();
+    let groups = col(&|c| Some(c.key.api_group.clone()));
+    let kinds = col(&|c| Some(c.key.kind.clone()));
+    let namespaces = col(&|c| Some(c.key.namespace.clone()));
+    let names = col(&|c| Some(c.key.name.clone()));
+    let ops = col(&|c| Some(c.op.to_string()));
+    let before = col(&|c| c.before.clone());
+    let after = col(&|c| c.after.clone());
+    let revisions = col(&|c| c.revision.map(str::to_string));
+    let reasons = col(&|c| c.reason.map(str::to_string));
+    let messages = col(&|c| c.message.map(str::to_string));
+    let rows = tx
+        .query(
+            "INSERT INTO resource_changes (cluster_id, resource_id, api_group, kind, namespace, name, op, \
+             health_before, health_after, revision, reason, message) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                                  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) \
+             RETURNING seq, resource_id",
+            &[&clusters, &ids, &groups, &kinds, &namespaces, &names, &ops, &before, &after, &revisions, &reasons, &messages],
+        )
+        .await?;
+    let mut seqs = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let seq: i64 = row.get(0);
+        out.max_seq = Some(out.max_seq.map_or(seq, |m| m.max(seq)));
+        seqs.insert(row.get(1), seq);
+    }
+    Ok(seqs)
+}
+
+async fn write_upserts(tx: &Transaction<'_>, items: Vec<(Uuid, Box<ResourceSnapshot>)>, out: &mut BatchOutcome) -> Result<()> {
+    let keys: Vec<ResourceKey> = items.iter().map(|(c, s)| ResourceKey::of(*c, s)).collect();
+    let ids: Vec<Uuid> = keys.iter().map(ResourceKey::id).collect();
+    let hashes: Vec<Vec<u8>> = items.iter().map(|(_, s)| content_hash(&s.object)).collect();
+    let rows = tx
+        .query("SELECT id, content_hash, health FROM flux_resources WHERE id = ANY($1)", &[&ids])
+        .await?;
+    let existing: HashMap<Uuid, (Vec<u8>, String)> = rows.iter().map(|r| (r.get(0), (r.get(1), r.get(2)))).collect();
+    let changed: Vec<usize> = (0..items.len())
+        .filter(|&i| existing.get(&ids[i]).is_none_or(|(hash, _)| *hash != hashes[i]))
+        .collect();
+    out.unchanged += items.len() - changed.len();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let changes: Vec<Change> = changed
+        .iter()
+        .map(|&i| {
+            let s = &items[i].1;
+            Change {
+                key: &keys[i],
+                op: "upsert",
+                before: existing.get(&ids[i]).map(|(_, h)| h.clone()),
+                after: Some(s.health.as_str().to_string()),
+                revision: s.revision.as_deref(),
+                reason: s.reason.as_deref(),
+                message: s.message.as_deref(),
+            }
+        })
+        .collect();
+    let seqs = insert_changes(tx, &changes, out).await?;
+    let pick = |f: &dyn Fn(&ResourceSnapshot) -> Option<String>| changed.iter().map(|&i| f(&items[i].1)).collect::<Vec<_>>();
+    let clusters: Vec<Uuid> = changed.iter().map(|&i| items[i].0).collect();
+    let row_ids: Vec<Uuid> = changed.iter().map(|&i| ids[i]).collect();
+    let groups = pick(&|s| Some(s.api_group.clone()));
+    let kinds = pick(&|s| Some(s.kind.clone()));
+    let namespaces = pick(&|s| Some(s.namespace.clone()));
+    let names = pick(&|s| Some(s.name.clone()));
+    let versions = pick(&|s| Some(s.api_version.clone()));
+    let uids = pick(&|s| s.uid.clone());
+    let rvs = pick(&|s| s.resource_version.clone());
+    let healths = pick(&|s| Some(s.health.as_str().to_string()));
+    let reasons = pick(&|s| s.reason.clone());
+    let messages = pick(&|s| s.message.clone());
+    let revisions = pick(&|s| s.revision.clone());
+    let attempted = pick(&|s| s.last_attempted_revision.clone());
+    let details = pick(&|s| s.revision_detail.clone());
+    let handled = pick(&|s| s.last_handled_reconcile_at.clone());
+    let generations: Vec<Option<i64>> = changed.iter().map(|&i| items[i].1.generation).collect();
+    let observed: Vec<Option<i64>> = changed.iter().map(|&i| items[i].1.observed_generation).collect();
+    let suspended: Vec<bool> = changed.iter().map(|&i| items[i].1.suspended).collect();
+    let source_refs: Vec<Option<serde_json::Value>> =
+        changed.iter().map(|&i| items[i].1.source_ref.as_ref().map(to_json)).collect();
+    let depends: Vec<serde_json::Value> = changed.iter().map(|&i| to_json(&items[i].1.depends_on)).collect();
+    let labels: Vec<serde_json::Value> = changed
+        .iter()
+        .map(|&i| items[i].1.object.pointer("/metadata/labels").cloned().unwrap_or_else(|| serde_json::json!({})))
+        .collect();
+    let objects: Vec<serde_json::Value> = changed.iter().map(|&i| items[i].1.object.clone()).collect();
+    let row_hashes: Vec<Vec<u8>> = changed.iter().map(|&i| hashes[i].clone()).collect();
+    let last_seqs: Vec<i64> = row_ids.iter().map(|id| seqs.get(id).copied().unwrap_or_default()).collect();
+    let transitions: Vec<Option<chrono::DateTime<chrono::Utc>>> =
+        changed.iter().map(|&i| items[i].1.last_transition_at).collect();
+    tx.execute(
+        "INSERT INTO flux_resources (cluster_id, api_group, kind, namespace, name, id, api_version, uid, \
+         resource_version, health, reason, message, revision, last_attempted_revision, revision_detail, \
+         last_handled_reconcile_at, generation, observed_generation, suspended, source_ref, depends_on, \
+         labels, object, content_hash, last_seq, last_transition_at) \
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], \
+             $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], \
+             $14::text[], $15::text[], $16::text[], $17::int8[], $18::int8[], $19::bool[], $20::jsonb[], \
+             $21::jsonb[], $22::jsonb[], $23::jsonb[], $24::bytea[], $25::int8[], $26::timestamptz[]) \
+         ON CONFLICT (cluster_id, api_group, kind, namespace, name) DO UPDATE SET \
+             api_version = EXCLUDED.api_version, uid = EXCLUDED.uid, resource_version = EXCLUDED.resource_version, \
+             health = EXCLUDED.health, reason = EXCLUDED.reason, message = EXCLUDED.message, \
+             revision = EXCLUDED.revision, last_attempted_revision = EXCLUDED.last_attempted_revision, \
+             revision_detail = EXCLUDED.revision_detail, \
+             last_handled_reconcile_at = EXCLUDED.last_handled_reconcile_at, generation = EXCLUDED.generation, \
+             observed_generation = EXCLUDED.observed_generation, suspended = EXCLUDED.suspended, \
+             source_ref = EXCLUDED.source_ref, depends_on = EXCLUDED.depends_on, labels = EXCLUDED.labels, \
+             object = EXCLUDED.object, content_hash = EXCLUDED.content_hash, last_seq = EXCLUDED.last_seq, \
+             last_transition_at = EXCLUDED.last_transition_at, updated_at = now()",
+        &[
+            &clusters, &groups, &kinds, &namespaces, &names, &row_ids, &versions, &uids, &rvs, &healths, &reasons,
+            &messages, &revisions, &attempted, &details, &handled, &generations, &observed, &suspended,
+            &source_refs, &depends, &labels, &objects, &row_hashes, &last_seqs, &transitions,
+        ],
+    )
+    .await?;
+    out.upserted += changed.len();
+    Ok(())
+}
+
+async fn write_event(tx: &Transaction<'_>, cluster_id: Uuid, e: &FluxEvent, out: &mut BatchOutcome) -> Result<()> {
+    let Some(uid) = e.uid.as_deref() else { return Ok(()) };
+    let key = ResourceKey {
+        cluster_id,
+        api_group: e.involved.api_group.clone(),
+        kind: e.involved.kind.clone(),
+        namespace: e.involved.namespace.clone(),
+        name: e.involved.name.clone(),
+    };
+    let written = tx
+        .query_opt(
+            "INSERT INTO flux_events (cluster_id, uid, resource_id, api_group, kind, namespace, name, type, reason, \
+             message, count, first_seen, last_seen, reporting_controller, revision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (cluster_id, uid) DO UPDATE SET count = EXCLUDED.count, last_seen = EXCLUDED.last_seen, \
+                 message = EXCLUDED.message, reason = EXCLUDED.reason, revision = EXCLUDED.revision \
+             WHERE flux_events.count IS DISTINCT FROM EXCLUDED.count \
+                OR flux_events.last_seen IS DISTINCT FROM EXCLUDED.last_seen \
+                OR flux_events.message IS DISTINCT FROM EXCLUDED.message \
+             RETURNING id",
+            &[
+                &cluster_id, &uid, &key.id(), &key.api_group, &key.kind, &key.namespace, &key.name, &e.event_type,
+                &e.reason, &e.message, &e.count, &e.first_seen, &e.last_seen, &e.reporting_controller, &e.revision,
+            ],
+        )
+        .await?;
+    if written.is_some() {
+        let change = Change {
+            key: &key,
+            op: "event",
+            before: None,
+            after: Some(e.event_type.clone()),
+            revision: e.revision.as_deref(),
+            reason: e.reason.as_deref(),
+            message: e.message.as_deref(),
+        };
+        insert_changes(tx, &[change], out).await?;
+        out.events += 1;
+    }
+    Ok(())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    // Plain data structs serialise infallibly.
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
