@@ -2,6 +2,7 @@
 //! Handlers call `clusters`/`store`; they hold no SQL and no kube calls.
 
 mod clusters;
+pub mod model;
 pub mod error;
 mod health;
 
