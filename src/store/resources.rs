@@ -73,6 +73,8 @@ pub enum WriteOp {
         cluster_id: Uuid,
         /// The normalised object.
         snapshot: Box<ResourceSnapshot>,
+        /// Seen by a backstop relist: a real change here is drift the watch missed.
+        backstop: bool,
     },
     /// The object is gone.
     Delete(ResourceKey),
@@ -86,6 +88,8 @@ pub enum WriteOp {
         kind: String,
         /// (namespace, name) of every object the relist returned.
         seen: HashSet<(String, String)>,
+        /// Part of a backstop relist: what it removes is drift the watch missed.
+        backstop: bool,
     },
     /// A controller event about a Flux object.
     Event {
@@ -100,7 +104,7 @@ impl WriteOp {
     /// The object this op is about, if it is about exactly one (for coalescing).
     fn key(&self) -> Option<ResourceKey> {
         match self {
-            WriteOp::Upsert { cluster_id, snapshot } => Some(ResourceKey::of(*cluster_id, snapshot)),
+            WriteOp::Upsert { cluster_id, snapshot, .. } => Some(ResourceKey::of(*cluster_id, snapshot)),
             WriteOp::Delete(key) => Some(key.clone()),
             WriteOp::Sweep { .. } | WriteOp::Event { .. } => None,
         }
@@ -120,6 +124,9 @@ pub struct BatchOutcome {
     pub swept: usize,
     /// Events inserted or updated.
     pub events: usize,
+    /// Rows a backstop relist had to change or remove (drift), also added per cluster to
+    /// `cluster_status.resync_drift_total`.
+    pub drift: usize,
     /// Highest seq written, if any.
     pub max_seq: Option<i64>,
 }
@@ -137,17 +144,19 @@ pub fn content_hash(object: &serde_json::Value) -> Vec<u8> {
 }
 
 /// Keep the last op per object, in first-seen order; sweeps and events keep their place.
-pub fn coalesce(ops: Vec<WriteOp>) -> Vec<WriteOp> {
-    let mut last: HashMap<ResourceKey, usize> = HashMap::new();
-    for (i, op) in ops.iter().enumerate() {
-        if let Some(key) = op.key() {
+pub fn coalesce(ops: &[WriteOp]) -> Vec<&WriteOp> {
+    let keys: Vec<Option<ResourceKey>> = ops.iter().map(WriteOp::key).collect();
+    let mut last: HashMap<&ResourceKey, usize> = HashMap::new();
+    for (i, key) in keys.iter().enumerate() {
+        if let Some(key) = key {
             last.insert(key, i);
         }
     }
-    ops.into_iter()
+    ops.iter()
+        .zip(&keys)
         .enumerate()
-        .filter(|(i, op)| op.key().is_none_or(|k| last.get(&k) == Some(i)))
-        .map(|(_, op)| op)
+        .filter(|(i, (_, key))| key.as_ref().is_none_or(|k| last.get(k) == Some(i)))
+        .map(|(_, (op, _))| op)
         .collect()
 }
 
@@ -291,9 +300,10 @@ mod tests {
             api_group: "g".into(),
             kind: "K".into(),
             seen: HashSet::new(),
+            backstop: false,
         };
         let ops = vec![WriteOp::Delete(key("a")), WriteOp::Delete(key("b")), sweep, WriteOp::Delete(key("a"))];
-        let out = coalesce(ops);
+        let out = coalesce(&ops);
         assert_eq!(out.len(), 3);
         assert!(matches!(&out[0], WriteOp::Delete(k) if k.name == "b"));
         assert!(matches!(&out[1], WriteOp::Sweep { .. }));

@@ -22,37 +22,39 @@ struct Change<'a> {
 
 impl Store {
     /// Apply `ops` in one transaction: coalesced per object, in order, writing only real changes.
-    pub async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<BatchOutcome> {
+    /// Takes a slice so that a caller can retry the same batch after a failure.
+    pub async fn write_batch(&self, ops: &[WriteOp]) -> Result<BatchOutcome> {
         let ops = coalesce(ops);
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK]).await?;
         let mut out = BatchOutcome::default();
-        let mut upserts: Vec<(Uuid, Box<ResourceSnapshot>)> = Vec::new();
-        let mut deletes: Vec<ResourceKey> = Vec::new();
+        let mut upserts: Vec<(Uuid, &ResourceSnapshot, bool)> = Vec::new();
+        let mut drift: HashMap<Uuid, i64> = HashMap::new();
+        let mut deletes: Vec<&ResourceKey> = Vec::new();
         for op in ops {
             match op {
-                WriteOp::Upsert { cluster_id, snapshot } => upserts.push((cluster_id, snapshot)),
+                WriteOp::Upsert { cluster_id, snapshot, backstop } => upserts.push((*cluster_id, snapshot, *backstop)),
                 WriteOp::Delete(key) => deletes.push(key),
-                WriteOp::Event { cluster_id, event } => write_event(&tx, cluster_id, &event, &mut out).await?,
-                WriteOp::Sweep { cluster_id, api_group, kind, seen } => {
+                WriteOp::Event { cluster_id, event } => write_event(&tx, *cluster_id, event, &mut out).await?,
+                WriteOp::Sweep { cluster_id, api_group, kind, seen, backstop } => {
                     // A sweep is a barrier: what came before it is written first.
-                    flush(&tx, &mut upserts, &mut deletes, &mut out).await?;
-                    let (namespaces, names): (Vec<String>, Vec<String>) = seen.into_iter().unzip();
+                    flush(&tx, &mut upserts, &mut deletes, &mut drift, &mut out).await?;
+                    let (namespaces, names): (Vec<String>, Vec<String>) = seen.iter().cloned().unzip();
                     let rows = tx
                         .query(
                             "DELETE FROM flux_resources WHERE cluster_id = $1 AND api_group = $2 AND kind = $3 \
                              AND NOT EXISTS (SELECT 1 FROM unnest($4::text[], $5::text[]) AS s(ns, n) \
                                              WHERE s.ns = namespace AND s.n = name) \
                              RETURNING namespace, name, health",
-                            &[&cluster_id, &api_group, &kind, &namespaces, &names],
+                            &[cluster_id, api_group, kind, &namespaces, &names],
                         )
                         .await?;
                     let keys: Vec<(ResourceKey, String)> = rows
                         .iter()
                         .map(|r| {
                             let key = ResourceKey {
-                                cluster_id,
+                                cluster_id: *cluster_id,
                                 api_group: api_group.clone(),
                                 kind: kind.clone(),
                                 namespace: r.get(0),
@@ -63,10 +65,21 @@ impl Store {
                         .collect();
                     log_deletes(&tx, &keys, &mut out).await?;
                     out.swept += keys.len();
+                    if *backstop && !keys.is_empty() {
+                        *drift.entry(*cluster_id).or_default() += keys.len() as i64;
+                    }
                 }
             }
         }
-        flush(&tx, &mut upserts, &mut deletes, &mut out).await?;
+        flush(&tx, &mut upserts, &mut deletes, &mut drift, &mut out).await?;
+        for (cluster_id, n) in &drift {
+            out.drift += *n as usize;
+            tx.execute(
+                "UPDATE cluster_status SET resync_drift_total = resync_drift_total + $2 WHERE cluster_id = $1",
+                &[cluster_id, n],
+            )
+            .await?;
+        }
         if let Some(seq) = out.max_seq {
             tx.execute("SELECT pg_notify($1, $2)", &[&CHANGES_CHANNEL, &seq.to_string()]).await?;
         }
@@ -77,22 +90,27 @@ impl Store {
 
 async fn flush(
     tx: &Transaction<'_>,
-    upserts: &mut Vec<(Uuid, Box<ResourceSnapshot>)>,
-    deletes: &mut Vec<ResourceKey>,
+    upserts: &mut Vec<(Uuid, &ResourceSnapshot, bool)>,
+    deletes: &mut Vec<&ResourceKey>,
+    drift: &mut HashMap<Uuid, i64>,
     out: &mut BatchOutcome,
 ) -> Result<()> {
     if !upserts.is_empty() {
-        write_upserts(tx, std::mem::take(upserts), out).await?;
+        for (cluster_id, backstop) in write_upserts(tx, std::mem::take(upserts), out).await? {
+            if backstop {
+                *drift.entry(cluster_id).or_default() += 1;
+            }
+        }
     }
     if !deletes.is_empty() {
-        let ids: Vec<Uuid> = deletes.iter().map(ResourceKey::id).collect();
+        let ids: Vec<Uuid> = deletes.iter().map(|k| k.id()).collect();
         let rows = tx
             .query("DELETE FROM flux_resources WHERE id = ANY($1) RETURNING id, health", &[&ids])
             .await?;
         let health: HashMap<Uuid, String> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         let gone: Vec<(ResourceKey, String)> = std::mem::take(deletes)
             .into_iter()
-            .filter_map(|k| health.get(&k.id()).map(|h| (k.clone(), h.clone())))
+            .filter_map(|k| health.get(&k.id()).map(|h| ((*k).clone(), h.clone())))
             .collect();
         log_deletes(tx, &gone, out).await?;
     }
@@ -154,10 +172,15 @@ async fn insert_changes(tx: &Transaction<'_>, changes: &[Change<'_>], out: &mut 
     Ok(seqs)
 }
 
-async fn write_upserts(tx: &Transaction<'_>, items: Vec<(Uuid, Box<ResourceSnapshot>)>, out: &mut BatchOutcome) -> Result<()> {
-    let keys: Vec<ResourceKey> = items.iter().map(|(c, s)| ResourceKey::of(*c, s)).collect();
+/// Write the upserts that change something; returns (cluster, backstop) of each written row.
+async fn write_upserts(
+    tx: &Transaction<'_>,
+    items: Vec<(Uuid, &ResourceSnapshot, bool)>,
+    out: &mut BatchOutcome,
+) -> Result<Vec<(Uuid, bool)>> {
+    let keys: Vec<ResourceKey> = items.iter().map(|(c, s, _)| ResourceKey::of(*c, s)).collect();
     let ids: Vec<Uuid> = keys.iter().map(ResourceKey::id).collect();
-    let hashes: Vec<Vec<u8>> = items.iter().map(|(_, s)| content_hash(&s.object)).collect();
+    let hashes: Vec<Vec<u8>> = items.iter().map(|(_, s, _)| content_hash(&s.object)).collect();
     let rows = tx
         .query("SELECT id, content_hash, health FROM flux_resources WHERE id = ANY($1)", &[&ids])
         .await?;
@@ -167,12 +190,12 @@ async fn write_upserts(tx: &Transaction<'_>, items: Vec<(Uuid, Box<ResourceSnaps
         .collect();
     out.unchanged += items.len() - changed.len();
     if changed.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let changes: Vec<Change> = changed
         .iter()
         .map(|&i| {
-            let s = &items[i].1;
+            let s = items[i].1;
             Change {
                 key: &keys[i],
                 op: "upsert",
@@ -185,7 +208,7 @@ async fn write_upserts(tx: &Transaction<'_>, items: Vec<(Uuid, Box<ResourceSnaps
         })
         .collect();
     let seqs = insert_changes(tx, &changes, out).await?;
-    let pick = |f: &dyn Fn(&ResourceSnapshot) -> Option<String>| changed.iter().map(|&i| f(&items[i].1)).collect::<Vec<_>>();
+    let pick = |f: &dyn Fn(&ResourceSnapshot) -> Option<String>| changed.iter().map(|&i| f(items[i].1)).collect::<Vec<_>>();
     let clusters: Vec<Uuid> = changed.iter().map(|&i| items[i].0).collect();
     let row_ids: Vec<Uuid> = changed.iter().map(|&i| ids[i]).collect();
     let groups = pick(&|s| Some(s.api_group.clone()));
@@ -244,7 +267,7 @@ async fn write_upserts(tx: &Transaction<'_>, items: Vec<(Uuid, Box<ResourceSnaps
     )
     .await?;
     out.upserted += changed.len();
-    Ok(())
+    Ok(changed.iter().map(|&i| (items[i].0, items[i].2)).collect())
 }
 
 async fn write_event(tx: &Transaction<'_>, cluster_id: Uuid, e: &FluxEvent, out: &mut BatchOutcome) -> Result<()> {
