@@ -4,6 +4,7 @@
 mod clusters;
 mod migrate;
 mod resources;
+mod status;
 mod writer;
 
 use std::time::Duration;
@@ -13,6 +14,7 @@ use tokio_postgres::NoTls;
 
 pub use clusters::{ClusterRow, ClusterUpdate, Connection, NewCluster};
 pub use migrate::{MIGRATIONS, Migration};
+pub use status::{CLUSTER_STATUS_CHANNEL, ClusterStatusRow, STATUS_COLUMNS, StatusUpdate};
 pub use resources::{
     BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, RESOURCE_COLUMNS, ResourceKey, ResourceRow, WriteOp, coalesce,
     content_hash, resource_id,
