@@ -6,7 +6,14 @@ use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
+use super::resources::{CHANGES_CHANNEL, LOG_LOCK};
 use super::{Error, Result, Store};
+
+/// Channel announcing registry changes (payload: cluster id), so every replica's ingest
+/// manager starts, restarts or stops watchers at once.
+pub const CLUSTERS_CHANNEL: &str = "fluxo_clusters";
+/// Channel asking the replica that watches a cluster to relist it now (payload: cluster id).
+pub const SYNC_CHANNEL: &str = "fluxo_cluster_sync";
 
 /// A registered cluster, without its credentials.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,7 +143,15 @@ impl Store {
             )
             .await
             .map_err(conflict(&c.name))?;
+        self.notify(CLUSTERS_CHANNEL, &c.id.to_string()).await?;
         Ok(from_row(&row))
+    }
+
+    /// Send a notification on `channel`.
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<()> {
+        let conn = self.conn().await?;
+        conn.execute("SELECT pg_notify($1, $2)", &[&channel, &payload]).await?;
+        Ok(())
     }
 
     /// Every cluster, by name.
@@ -196,12 +211,34 @@ impl Store {
             )
             .await
             .map_err(conflict(u.name.as_deref().unwrap_or_default()))?;
+        if row.is_some() {
+            self.notify(CLUSTERS_CHANNEL, &id.to_string()).await?;
+        }
         Ok(row.as_ref().map(from_row))
     }
 
-    /// Delete a cluster; false when it did not exist.
+    /// Delete a cluster with everything stored about it. Its objects' removal is logged as
+    /// `delete` changes (under the log lock) so live subscribers see them go.
     pub async fn delete_cluster(&self, id: Uuid) -> Result<bool> {
-        let conn = self.conn().await?;
-        Ok(conn.execute("DELETE FROM clusters WHERE id = $1", &[&id]).await? == 1)
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK]).await?;
+        let max: Option<i64> = tx
+            .query_one(
+                "WITH logged AS (INSERT INTO resource_changes (cluster_id, resource_id, api_group, kind, namespace, \
+                 name, op, health_before) SELECT cluster_id, id, api_group, kind, namespace, name, 'delete', health \
+                 FROM flux_resources WHERE cluster_id = $1 ORDER BY api_group, kind, namespace, name RETURNING seq) \
+                 SELECT max(seq) FROM logged",
+                &[&id],
+            )
+            .await?
+            .get(0);
+        let deleted = tx.execute("DELETE FROM clusters WHERE id = $1", &[&id]).await? == 1;
+        if let Some(seq) = max {
+            tx.execute("SELECT pg_notify($1, $2)", &[&CHANGES_CHANNEL, &seq.to_string()]).await?;
+        }
+        tx.execute("SELECT pg_notify($1, $2)", &[&CLUSTERS_CHANNEL, &id.to_string()]).await?;
+        tx.commit().await?;
+        Ok(deleted)
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
 use tokio_postgres::NoTls;
 
-pub use clusters::{ClusterRow, ClusterUpdate, Connection, NewCluster};
+pub use clusters::{CLUSTERS_CHANNEL, ClusterRow, ClusterUpdate, Connection, NewCluster, SYNC_CHANNEL};
 pub use migrate::{MIGRATIONS, Migration};
 pub use status::{CLUSTER_STATUS_CHANNEL, ClusterStatusRow, STATUS_COLUMNS, StatusUpdate};
 pub use resources::{
@@ -78,6 +78,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// For connections outside the pool (LISTEN, session advisory locks).
+    pg: tokio_postgres::Config,
 }
 
 impl Store {
@@ -89,7 +91,7 @@ impl Store {
             pg.application_name("flux-orchestrator");
         }
         let manager = Manager::from_config(
-            pg,
+            pg.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -105,7 +107,18 @@ impl Store {
             .timeouts(timeouts)
             .runtime(Runtime::Tokio1)
             .build()?;
-        Ok(Store { pool })
+        Ok(Store { pool, pg })
+    }
+
+    /// A connection of its own, outside the pool, for LISTEN or session-level advisory locks
+    /// that must live exactly as long as the connection. The caller drives `connection`.
+    pub async fn dedicated(
+        &self,
+    ) -> Result<(
+        tokio_postgres::Client,
+        tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+    )> {
+        Ok(self.pg.connect(NoTls).await?)
     }
 
     /// A pooled connection.

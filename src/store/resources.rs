@@ -101,6 +101,16 @@ pub enum WriteOp {
 }
 
 impl WriteOp {
+    /// The cluster this op writes to.
+    pub fn cluster_id(&self) -> Uuid {
+        match self {
+            WriteOp::Upsert { cluster_id, .. } | WriteOp::Sweep { cluster_id, .. } | WriteOp::Event { cluster_id, .. } => {
+                *cluster_id
+            }
+            WriteOp::Delete(key) => key.cluster_id,
+        }
+    }
+
     /// The object this op is about, if it is about exactly one (for coalescing).
     fn key(&self) -> Option<ResourceKey> {
         match self {

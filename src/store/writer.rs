@@ -29,6 +29,17 @@ impl Store {
         let tx = conn.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK]).await?;
         let mut out = BatchOutcome::default();
+        // Ops of clusters deleted meanwhile are dropped; the rest are kept from deletion until commit.
+        let mut clusters: Vec<Uuid> = ops.iter().map(|op| op.cluster_id()).collect();
+        clusters.sort_unstable();
+        clusters.dedup();
+        let live: std::collections::HashSet<Uuid> = tx
+            .query("SELECT id FROM clusters WHERE id = ANY($1) FOR KEY SHARE", &[&clusters])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let ops: Vec<&WriteOp> = ops.into_iter().filter(|op| live.contains(&op.cluster_id())).collect();
         let mut upserts: Vec<(Uuid, &ResourceSnapshot, bool)> = Vec::new();
         let mut drift: HashMap<Uuid, i64> = HashMap::new();
         let mut deletes: Vec<&ResourceKey> = Vec::new();
