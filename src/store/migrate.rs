@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "resources",
         sql: include_str!("../../sql/0002_resources.sql"),
     },
+    Migration {
+        version: 3,
+        name: "replicas",
+        sql: include_str!("../../sql/0003_replicas.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).

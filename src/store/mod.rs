@@ -1,6 +1,7 @@
 //! All SQL: the connection pool, migrations from `sql/`, and typed queries.
 //! Nothing here knows HTTP or Kubernetes.
 
+mod claims;
 mod clusters;
 mod migrate;
 mod resources;
@@ -13,6 +14,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, 
 use tokio_postgres::NoTls;
 
 pub use clusters::{CLUSTERS_CHANNEL, ClusterRow, ClusterUpdate, Connection, NewCluster, SYNC_CHANNEL};
+pub use claims::{Claims, Notice};
 pub use migrate::{MIGRATIONS, Migration};
 pub use status::{CLUSTER_STATUS_CHANNEL, ClusterStatusRow, STATUS_COLUMNS, StatusUpdate};
 pub use resources::{
