@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Register the simulator's clusters with the server (compose.yaml, profile `sim`).
+
+Waits for EXPECTED_CLUSTERS kubeconfigs in KUBECONFIG_DIR and for SERVER_URL/readyz, then
+registers each kubeconfig as a cluster named after its file (`sim-1.yaml` -> `sim-1`) through
+`POST /api/v1/clusters`. A cluster that is already registered (409) is left as it is, so running
+it again is harmless. Standard library only: it runs in a stock Python image.
+"""
+
+import json
+import os
+import pathlib
+import sys
+import time
+import urllib.error
+import urllib.request
+
+SERVER_URL = os.environ.get("SERVER_URL", "http://127.0.0.1:8080").rstrip("/")
+ADMIN_TOKEN = os.environ.get("ADMIN_TOKEN", "")
+KUBECONFIG_DIR = pathlib.Path(os.environ.get("KUBECONFIG_DIR", "/kubeconfigs"))
+EXPECTED = int(os.environ.get("EXPECTED_CLUSTERS", "1"))
+TIMEOUT_SECS = int(os.environ.get("TIMEOUT_SECS", "180"))
+
+
+def request(method, path, body=None):
+    """(status, body text) of one request to the server."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(SERVER_URL + path, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if ADMIN_TOKEN:
+        req.add_header("Authorization", f"Bearer {ADMIN_TOKEN}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def wait_for(what, ready):
+    """Poll `ready()` every second until it is true or the timeout passes."""
+    deadline = time.monotonic() + TIMEOUT_SECS
+    while not ready():
+        if time.monotonic() > deadline:
+            sys.exit(f"register-sim: gave up waiting for {what} after {TIMEOUT_SECS} s")
+        time.sleep(1)
+
+
+def kubeconfigs():
+    return sorted(KUBECONFIG_DIR.glob("*.yaml"))
+
+
+def server_ready():
+    try:
+        return request("GET", "/readyz")[0] == 200
+    except OSError:
+        return False
+
+
+def main():
+    wait_for(f"{EXPECTED} kubeconfigs in {KUBECONFIG_DIR}", lambda: len(kubeconfigs()) >= EXPECTED)
+    wait_for(f"{SERVER_URL}/readyz", server_ready)
+    failed = 0
+    for path in kubeconfigs():
+        body = {
+            "name": path.stem,
+            "description": "simulated cluster (compose profile sim)",
+            "labels": {"simulated": "true"},
+            "kubeconfig": path.read_text(),
+        }
+        status, text = request("POST", "/api/v1/clusters", body)
+        if status == 201:
+            print(f"register-sim: registered {path.stem}")
+        elif status == 409:
+            print(f"register-sim: {path.stem} is already registered")
+        else:
+            print(f"register-sim: {path.stem}: HTTP {status}: {text}", file=sys.stderr)
+            failed += 1
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
