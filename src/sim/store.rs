@@ -295,10 +295,11 @@ impl Store {
         Ok(stored)
     }
 
-    /// Drop all retained history: a watch or continue token older than now answers 410.
-    /// Running watchers that have seen every event keep going.
+    /// Drop all retained history: a watch or continue token at any version up to now answers
+    /// 410. Compaction consumes one resourceVersion so that lists taken afterwards report a
+    /// version that is still watchable. Running watchers that have seen every event keep going.
     pub fn compact(&self) {
-        let now = self.current_rv();
+        let now = self.rv.fetch_add(1, Ordering::SeqCst) + 1;
         for ty in 0..self.slots.len() {
             let mut st = self.write(ty);
             if let Some(last) = st.ring.back().map(|c| c.rv) {

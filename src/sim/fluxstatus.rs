@@ -1,0 +1,522 @@
+//! Flux `status` as the controllers write it: conditions with real reasons, observedGeneration,
+//! artifacts, applied revisions, Kustomization inventory/history, HelmRelease history.
+
+use serde_json::{Value, json};
+
+use super::catalog::FluxFlavor;
+use super::fluxspec::hex_digest;
+
+/// What a reconciliation ended in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// Ready=True.
+    Ready,
+    /// Reconciling=True, Ready=Unknown (reason `Progressing`).
+    Progressing,
+    /// Ready=False with a reason; `stalled` adds Stalled=True (no retry until a change).
+    Failed {
+        /// Condition reason, e.g. `HealthCheckFailed`.
+        reason: String,
+        /// Condition message.
+        message: String,
+        /// Whether the controller gave up (`Stalled`).
+        stalled: bool,
+    },
+}
+
+/// Failure modes per kind: `(reason, message template)`; `{ns}`, `{name}` are substituted.
+fn failures(kind: &str) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        "GitRepository" => &[
+            (
+                "GitOperationFailed",
+                "failed to checkout and determine revision: unable to clone 'https://github.com/acme/{name}': authentication required: Repository not found.",
+            ),
+            (
+                "AuthenticationFailed",
+                "failed to get secret '{ns}/git-credentials': secrets \"git-credentials\" not found",
+            ),
+        ],
+        "HelmRepository" => &[(
+            "IndexationFailed",
+            "failed to fetch Helm repository index: failed to cache index to temporary file: failed to fetch https://charts.acme.example/{name}/index.yaml : 404 Not Found",
+        )],
+        "HelmChart" => &[(
+            "ChartPullError",
+            "chart pull error: failed to get chart version for remote reference: no 'podinfo' chart with version matching '6.5.*' found",
+        )],
+        "OCIRepository" => &[(
+            "OCIArtifactPullFailed",
+            "failed to pull artifact from 'oci://ghcr.io/acme/{name}': GET https://ghcr.io/v2/acme/{name}/manifests/latest: MANIFEST_UNKNOWN: manifest unknown",
+        )],
+        "Bucket" => &[("BucketOperationFailed", "bucket 'flux-{name}' not found")],
+        "Kustomization" => &[
+            (
+                "HealthCheckFailed",
+                "health check failed after 4m59.9s: timeout waiting for: [Deployment/{ns}/{name} status: 'InProgress']",
+            ),
+            (
+                "ArtifactFailed",
+                "Source artifact not found, retrying in 30s",
+            ),
+            (
+                "BuildFailed",
+                "kustomize build failed: accumulating resources: accumulation err='accumulating resources from './apps/{name}': no such file or directory'",
+            ),
+            (
+                "ReconciliationFailed",
+                "Deployment/{ns}/{name} dry-run failed: failed to create typed patch object: .spec.template.spec.containers[0].ports: duplicate entries for key",
+            ),
+        ],
+        "HelmRelease" => &[
+            (
+                "UpgradeFailed",
+                "Helm upgrade failed for release {ns}/{name} with chart podinfo@6.5.4: timed out waiting for the condition",
+            ),
+            (
+                "InstallFailed",
+                "Helm install failed for release {ns}/{name} with chart podinfo@6.5.4: context deadline exceeded",
+            ),
+            (
+                "ArtifactFailed",
+                "HelmChart '{ns}/{ns}-{name}' is not ready: chart pull error: failed to download chart for remote reference",
+            ),
+        ],
+        "Receiver" => &[(
+            "SecretNotFound",
+            "unable to read token from secret '{ns}/webhook-token': Secret \"webhook-token\" not found",
+        )],
+        "ImageRepository" => &[(
+            "ReconciliationFailed",
+            "GET https://ghcr.io/v2/acme/{name}/tags/list: UNAUTHORIZED: authentication required",
+        )],
+        "ImagePolicy" => &[(
+            "DependencyNotReady",
+            "referenced ImageRepository '{ns}/{name}' has not been scanned yet",
+        )],
+        "ImageUpdateAutomation" => &[(
+            "GitOperationFailed",
+            "failed to push to remote: authentication required: permission denied",
+        )],
+        _ => &[("ReconciliationFailed", "reconciliation failed")],
+    }
+}
+
+/// The `i`-th failure mode of a kind (wraps around).
+pub fn failure(kind: &str, ns: &str, name: &str, i: usize) -> Health {
+    let list = failures(kind);
+    let (reason, template) = list[i % list.len()];
+    let message = template.replace("{ns}", ns).replace("{name}", name);
+    // Install failures exhaust their retries and stall, as helm-controller reports it.
+    Health::Failed {
+        reason: reason.to_string(),
+        message,
+        stalled: reason == "InstallFailed",
+    }
+}
+
+/// Ready=True reason of a kind.
+pub fn success_reason(kind: &str) -> &'static str {
+    match kind {
+        "Kustomization" => "ReconciliationSucceeded",
+        "HelmRelease" => "UpgradeSucceeded",
+        _ => "Succeeded",
+    }
+}
+
+fn success_message(kind: &str, ns: &str, name: &str, rev: &str, release_version: u64) -> String {
+    match kind {
+        "GitRepository" | "Bucket" => format!("stored artifact for revision '{rev}'"),
+        "OCIRepository" => format!("stored artifact for digest '{rev}'"),
+        "HelmRepository" => format!("stored artifact: revision '{rev}'"),
+        "HelmChart" => format!("pulled 'podinfo' chart with version '{rev}'"),
+        "Kustomization" => format!("Applied revision: {rev}"),
+        "HelmRelease" => format!(
+            "Helm upgrade succeeded for release {ns}/{name}.v{release_version} with chart podinfo@{rev}"
+        ),
+        "Receiver" => format!(
+            "Receiver initialized for path: /hook/{}",
+            hex_digest(&[ns, name, "token"], 64)
+        ),
+        "ImageRepository" => "successful scan: found 42 tags".to_string(),
+        "ImagePolicy" => format!("Latest image tag for ghcr.io/acme/{name} resolved to {rev}"),
+        "ImageUpdateAutomation" => "repository up-to-date".to_string(),
+        _ => "reconciliation succeeded".to_string(),
+    }
+}
+
+/// Inputs of one status rendering.
+pub struct Render<'a> {
+    /// The object as stored now (metadata, spec and the previous status).
+    pub obj: &'a Value,
+    /// Served flavor (shapes differ slightly between API versions).
+    pub flavor: FluxFlavor,
+    /// Outcome to render.
+    pub health: &'a Health,
+    /// Target revision (applied when Ready, attempted otherwise).
+    pub revision: &'a str,
+    /// Timestamp of this reconciliation.
+    pub now: &'a str,
+}
+
+fn condition(
+    prev: &Value,
+    ty: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    generation: i64,
+    now: &str,
+) -> Value {
+    let prev_cond = prev["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == ty));
+    let since = match prev_cond {
+        Some(c) if c["status"] == status => {
+            c["lastTransitionTime"].as_str().unwrap_or(now).to_string()
+        }
+        _ => now.to_string(),
+    };
+    json!({"type": ty, "status": status, "reason": reason, "message": message, "observedGeneration": generation, "lastTransitionTime": since})
+}
+
+fn is_source(kind: &str) -> bool {
+    matches!(
+        kind,
+        "GitRepository" | "HelmRepository" | "HelmChart" | "OCIRepository" | "Bucket"
+    )
+}
+
+/// The `status` for an outcome, carrying over what Flux keeps between reconciliations.
+pub fn render(r: &Render) -> Value {
+    let kind = r.obj["kind"].as_str().unwrap_or_default();
+    let md = &r.obj["metadata"];
+    let (ns, name) = (
+        md["namespace"].as_str().unwrap_or_default(),
+        md["name"].as_str().unwrap_or_default(),
+    );
+    let generation = md["generation"].as_i64().unwrap_or(1);
+    let prev = &r.obj["status"];
+    let mut st = json!({});
+    if let Some(at) = prev.get("lastHandledReconcileAt") {
+        st["lastHandledReconcileAt"] = at.clone();
+    }
+    let release_version = helm_release_version(prev, r);
+    let (ready_status, reason, message) = match r.health {
+        Health::Ready => (
+            "True",
+            success_reason(kind).to_string(),
+            success_message(kind, ns, name, r.revision, release_version),
+        ),
+        Health::Progressing => (
+            "Unknown",
+            "Progressing".to_string(),
+            "Reconciliation in progress".to_string(),
+        ),
+        Health::Failed {
+            reason, message, ..
+        } => ("False", reason.clone(), message.clone()),
+    };
+    let cond = |ty: &str, s: &str, reason: &str, msg: &str| {
+        condition(prev, ty, s, reason, msg, generation, r.now)
+    };
+    let mut conds = Vec::new();
+    match r.health {
+        Health::Progressing => conds.push(cond(
+            "Reconciling",
+            "True",
+            "Progressing",
+            "Reconciliation in progress",
+        )),
+        Health::Failed { stalled: true, .. } => {
+            conds.push(cond("Stalled", "True", "RetriesExceeded", &message))
+        }
+        _ => {}
+    }
+    conds.push(cond("Ready", ready_status, &reason, &message));
+    st["observedGeneration"] = match r.health {
+        Health::Progressing => prev.get("observedGeneration").cloned().unwrap_or(json!(-1)),
+        _ => json!(generation),
+    };
+    if is_source(kind) {
+        source_status(r, kind, ns, name, &mut st, &mut conds, &cond);
+    }
+    match kind {
+        "Kustomization" => kustomization_status(r, ns, name, &mut st, &mut conds, &cond),
+        "HelmRelease" => {
+            helm_release_status(r, ns, name, release_version, &mut st, &mut conds, &cond)
+        }
+        "Receiver" => {
+            st["webhookPath"] = json!(format!("/hook/{}", hex_digest(&[ns, name, "token"], 64)))
+        }
+        "ImageRepository" => image_repository_status(r, name, &mut st),
+        "ImagePolicy" => image_policy_status(r, name, &mut st),
+        "ImageUpdateAutomation" => image_automation_status(r, &mut st),
+        _ => {}
+    }
+    st["conditions"] = Value::Array(conds);
+    st
+}
+
+type Cond<'a> = dyn Fn(&str, &str, &str, &str) -> Value + 'a;
+
+fn source_status(
+    r: &Render,
+    kind: &str,
+    ns: &str,
+    name: &str,
+    st: &mut Value,
+    conds: &mut Vec<Value>,
+    cond: &Cond,
+) {
+    let prev = &r.obj["status"];
+    let artifact = match r.health {
+        Health::Ready => {
+            let digest = hex_digest(&[r.revision], 64);
+            let dir = kind.to_lowercase();
+            let path = format!("{dir}/{ns}/{name}/{}.tar.gz", &digest[..40]);
+            Some(json!({
+                "digest": format!("sha256:{digest}"), "lastUpdateTime": r.now, "path": path,
+                "revision": r.revision, "size": 20_000 + (digest.as_bytes()[0] as u64) * 97,
+                "url": format!("http://source-controller.flux-system.svc.cluster.local./{path}"),
+            }))
+        }
+        _ => prev.get("artifact").cloned(),
+    };
+    if let Some(a) = artifact {
+        conds.push(cond(
+            "ArtifactInStorage",
+            "True",
+            "Succeeded",
+            &format!(
+                "stored artifact for revision '{}'",
+                a["revision"].as_str().unwrap_or_default()
+            ),
+        ));
+        st["artifact"] = a;
+    }
+    if let Health::Failed {
+        reason, message, ..
+    } = r.health
+    {
+        conds.push(cond("FetchFailed", "True", reason, message));
+    }
+    if kind == "HelmChart" {
+        st["observedChartName"] = json!("podinfo");
+        st["observedSourceArtifactRevision"] =
+            json!(format!("sha256:{}", hex_digest(&[ns, "index"], 64)));
+    }
+    if kind == "HelmRepository" {
+        st["url"] = json!(format!(
+            "http://source-controller.flux-system.svc.cluster.local./helmrepository/{ns}/{name}/index.yaml"
+        ));
+    }
+}
+
+fn kustomization_status(
+    r: &Render,
+    ns: &str,
+    name: &str,
+    st: &mut Value,
+    conds: &mut Vec<Value>,
+    cond: &Cond,
+) {
+    let prev = &r.obj["status"];
+    match r.health {
+        Health::Ready => conds.push(cond(
+            "Healthy",
+            "True",
+            "Succeeded",
+            "Health check passed in 1.2s",
+        )),
+        Health::Failed {
+            reason, message, ..
+        } if reason == "HealthCheckFailed" => conds.push(cond("Healthy", "False", reason, message)),
+        _ => {}
+    }
+    st["lastAttemptedRevision"] = json!(r.revision);
+    let applied = match r.health {
+        Health::Ready => Some(json!(r.revision)),
+        _ => prev.get("lastAppliedRevision").cloned(),
+    };
+    if let Some(a) = applied {
+        st["lastAppliedRevision"] = a;
+        let entries: Vec<Value> = [("apps", "Deployment"), ("", "Service"), ("", "ConfigMap"), ("autoscaling", "HorizontalPodAutoscaler")]
+            .iter()
+            .map(|(g, k)| json!({"id": format!("{ns}_{name}_{g}_{k}"), "v": if *k == "HorizontalPodAutoscaler" { "v2" } else { "v1" }}))
+            .collect();
+        st["inventory"] = json!({"entries": entries});
+    }
+    if r.flavor == FluxFlavor::Flux29 && !matches!(r.health, Health::Progressing) {
+        st["history"] = snapshot_history(prev, r);
+    }
+}
+
+/// meta.History: most recent first, one snapshot per (digest, status), at most 5.
+fn snapshot_history(prev: &Value, r: &Render) -> Value {
+    let status = match r.health {
+        Health::Ready => "ReconciliationSucceeded".to_string(),
+        Health::Failed { reason, .. } => reason.clone(),
+        Health::Progressing => "Progressing".to_string(),
+    };
+    let digest = format!("sha256:{}", hex_digest(&[r.revision, "manifests"], 64));
+    let mut hist: Vec<Value> = prev["history"].as_array().cloned().unwrap_or_default();
+    let found = hist.iter().position(|s| {
+        s["digest"] == digest.as_str() && s["lastReconciledStatus"] == status.as_str()
+    });
+    let snap = match found {
+        Some(i) => {
+            let mut s = hist.remove(i);
+            s["lastReconciled"] = json!(r.now);
+            s["totalReconciliations"] = json!(s["totalReconciliations"].as_i64().unwrap_or(0) + 1);
+            s
+        }
+        None => json!({
+            "digest": digest, "firstReconciled": r.now, "lastReconciled": r.now,
+            "lastReconciledDuration": "1.2s", "lastReconciledStatus": status, "totalReconciliations": 1,
+            "metadata": {"revision": r.revision},
+        }),
+    };
+    hist.insert(0, snap);
+    hist.truncate(5);
+    Value::Array(hist)
+}
+
+fn helm_release_version(prev: &Value, r: &Render) -> u64 {
+    let last = &prev["history"][0];
+    let v = last["version"].as_u64().unwrap_or(0);
+    match r.health {
+        Health::Ready if last["chartVersion"].as_str() != Some(r.revision) => v + 1,
+        _ => v.max(1),
+    }
+}
+
+fn helm_release_status(
+    r: &Render,
+    ns: &str,
+    name: &str,
+    version: u64,
+    st: &mut Value,
+    conds: &mut Vec<Value>,
+    cond: &Cond,
+) {
+    let prev = &r.obj["status"];
+    let chart_ns = r.obj["spec"]["chart"]["spec"]["sourceRef"]["namespace"]
+        .as_str()
+        .unwrap_or(ns);
+    let config_digest = format!("sha256:{}", hex_digest(&[ns, name, "values"], 64));
+    st["helmChart"] = json!(format!("{chart_ns}/{ns}-{name}"));
+    st["storageNamespace"] = json!(ns);
+    st["lastAttemptedRevision"] = json!(r.revision);
+    st["lastAttemptedGeneration"] = r.obj["metadata"]["generation"].clone();
+    st["lastAttemptedConfigDigest"] = json!(config_digest);
+    st["lastAttemptedReleaseAction"] = json!(if version <= 1 { "install" } else { "upgrade" });
+    for key in ["lastHandledForceAt", "lastHandledResetAt"] {
+        if let Some(v) = prev.get(key) {
+            st[key] = v.clone();
+        }
+    }
+    let mut history: Vec<Value> = prev["history"].as_array().cloned().unwrap_or_default();
+    match r.health {
+        Health::Ready => {
+            conds.push(cond("Released", "True", "UpgradeSucceeded", &format!("Helm upgrade succeeded for release {ns}/{name}.v{version} with chart podinfo@{}", r.revision)));
+            if history.first().and_then(|h| h["version"].as_u64()) != Some(version) {
+                let first = history
+                    .last()
+                    .and_then(|h| h["firstDeployed"].as_str())
+                    .unwrap_or(r.now)
+                    .to_string();
+                for h in history.iter_mut() {
+                    h["status"] = json!("superseded");
+                }
+                history.insert(0, json!({
+                    "name": name, "namespace": ns, "version": version, "status": "deployed",
+                    "chartName": "podinfo", "chartVersion": r.revision, "configDigest": config_digest,
+                    "digest": format!("sha256:{}", hex_digest(&[ns, name, r.revision], 64)),
+                    "firstDeployed": first, "lastDeployed": r.now,
+                }));
+                history.truncate(5);
+            }
+        }
+        Health::Failed {
+            reason, message, ..
+        } => {
+            conds.push(cond("Released", "False", reason, message));
+            let failures = prev["failures"].as_i64().unwrap_or(0) + 1;
+            st["failures"] = json!(failures);
+            let key = if reason == "InstallFailed" {
+                "installFailures"
+            } else {
+                "upgradeFailures"
+            };
+            st[key] = json!(prev[key].as_i64().unwrap_or(0) + 1);
+        }
+        Health::Progressing => {}
+    }
+    if !history.is_empty() {
+        st["history"] = Value::Array(history);
+    }
+}
+
+fn image_repository_status(r: &Render, name: &str, st: &mut Value) {
+    st["canonicalImageName"] = json!(format!("ghcr.io/acme/{name}"));
+    st["observedExclusionList"] = json!(["^.*\\.sig$"]);
+    st["lastScanResult"] = json!({"tagCount": 42, "scanTime": r.now, "latestTags": ["6.5.4", "6.5.3", "6.5.2", "6.5.1", "6.5.0"]});
+}
+
+fn image_policy_status(r: &Render, name: &str, st: &mut Value) {
+    if !matches!(r.health, Health::Ready) {
+        return;
+    }
+    let image = format!("ghcr.io/acme/{name}");
+    match r.flavor {
+        FluxFlavor::Legacy => st["latestImage"] = json!(format!("{image}:{}", r.revision)),
+        FluxFlavor::Flux29 => st["latestRef"] = json!({"name": image, "tag": r.revision}),
+    }
+}
+
+fn image_automation_status(r: &Render, st: &mut Value) {
+    st["lastAutomationRunTime"] = json!(r.now);
+    st["observedSourceRevision"] = json!(r.revision);
+    if matches!(r.health, Health::Ready) {
+        st["lastPushCommit"] = json!(hex_digest(&[r.revision, "push"], 40));
+        st["lastPushTime"] = json!(r.now);
+    }
+}
+
+/// The revision an object currently reports (the one the next change advances from).
+pub fn current_revision(obj: &Value) -> Option<String> {
+    let st = &obj["status"];
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    let v = match kind {
+        "Kustomization" => &st["lastAttemptedRevision"],
+        "HelmRelease" => &st["lastAttemptedRevision"],
+        "ImagePolicy" if st["latestImage"].is_string() => {
+            return st["latestImage"]
+                .as_str()
+                .and_then(|i| i.rsplit(':').next())
+                .map(str::to_string);
+        }
+        "ImagePolicy" => &st["latestRef"]["tag"],
+        "ImageUpdateAutomation" => &st["observedSourceRevision"],
+        _ => &st["artifact"]["revision"],
+    };
+    v.as_str().map(str::to_string)
+}
+
+/// The health an object's conditions say it is in.
+pub fn health_of(obj: &Value) -> Option<Health> {
+    let conds = obj["status"]["conditions"].as_array()?;
+    let ready = conds.iter().find(|c| c["type"] == "Ready")?;
+    Some(match ready["status"].as_str() {
+        Some("True") => Health::Ready,
+        Some("False") => Health::Failed {
+            reason: ready["reason"].as_str().unwrap_or_default().to_string(),
+            message: ready["message"].as_str().unwrap_or_default().to_string(),
+            stalled: conds
+                .iter()
+                .any(|c| c["type"] == "Stalled" && c["status"] == "True"),
+        },
+        _ => Health::Progressing,
+    })
+}
