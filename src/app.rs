@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, AppState};
 use crate::clusters::{Registry, SecretKey};
 use crate::config::{DbConfig, LogConfig, LogFormat, ServeConfig};
+use crate::ingest;
 use crate::store::Store;
 
 /// Install the global tracing subscriber (stderr).
@@ -54,13 +55,26 @@ fn secret_key(config: &ServeConfig) -> anyhow::Result<SecretKey> {
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let key = secret_key(&config)?;
     let store = Store::connect(&config.db).context("database configuration")?;
+    let registry = Registry::new(store.clone(), key);
     let state = Arc::new(AppState {
-        registry: Registry::new(store.clone(), key),
-        store,
+        registry: registry.clone(),
+        store: store.clone(),
         migrated: Default::default(),
+        writer_stats: Default::default(),
     });
     let shutdown = CancellationToken::new();
-    let background = tokio::spawn(prepare_database(state.clone(), config.in_cluster, shutdown.clone()));
+    let settings = config.ingest.settings();
+    tracing::info!(replica = %settings.replica, "starting");
+    let background = {
+        let (state, shutdown) = (state.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if !prepare_database(state.clone(), config.in_cluster, shutdown.clone()).await? {
+                return Ok(());
+            }
+            let stats = state.writer_stats.clone();
+            ingest::spawn(store, registry, settings, stats, shutdown).await.context("ingest task panicked")
+        })
+    };
 
     let acceptor = TcpListener::bind(config.listen)
         .into_acceptor()
@@ -89,7 +103,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 }
 
 /// Apply migrations, retrying while the database is unreachable; fatal on a refused schema.
-async fn prepare_database(state: Arc<AppState>, in_cluster: bool, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// Returns false when shutdown came first.
+async fn prepare_database(state: Arc<AppState>, in_cluster: bool, shutdown: CancellationToken) -> anyhow::Result<bool> {
     let mut delay = Duration::from_millis(200);
     loop {
         match state.store.migrate().await {
@@ -108,7 +123,7 @@ async fn prepare_database(state: Arc<AppState>, in_cluster: bool, shutdown: Canc
         }
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
-            _ = shutdown.cancelled() => return Ok(()),
+            _ = shutdown.cancelled() => return Ok(false),
         }
         delay = (delay * 2).min(Duration::from_secs(5));
     }
@@ -116,7 +131,7 @@ async fn prepare_database(state: Arc<AppState>, in_cluster: bool, shutdown: Canc
     if in_cluster && let Err(e) = state.registry.ensure_in_cluster().await {
         tracing::error!(error = %e, "cannot register the in-cluster cluster");
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Resolves on SIGINT or SIGTERM.

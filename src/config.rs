@@ -81,4 +81,70 @@ pub struct ServeConfig {
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM.
     #[arg(long, env = "FLUXO_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+
+    #[command(flatten)]
+    pub ingest: IngestConfig,
+}
+
+/// How clusters are watched.
+#[derive(clap::Args, Debug, Clone)]
+pub struct IngestConfig {
+    /// Seconds between backstop relists of every watched kind (corrects drift; 0 disables).
+    #[arg(long, env = "FLUXO_RESYNC_INTERVAL_SECS", default_value_t = 600)]
+    pub resync_interval_secs: u64,
+
+    /// Server-side timeout of each watch request, in seconds (at most 60), so a silently dead
+    /// connection is noticed within a minute.
+    #[arg(long, env = "FLUXO_WATCH_TIMEOUT_SECS", default_value_t = 55,
+          value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub watch_timeout_secs: u32,
+
+    /// Read timeout of Kubernetes API requests, in seconds; a hung apiserver fails after this.
+    /// Must be longer than the watch timeout.
+    #[arg(long, env = "FLUXO_KUBE_READ_TIMEOUT_SECS", default_value_t = 75)]
+    pub kube_read_timeout_secs: u64,
+
+    /// Seconds between re-discoveries of served Flux kinds (CRDs installed later are picked up).
+    #[arg(long, env = "FLUXO_REDISCOVER_INTERVAL_SECS", default_value_t = 300)]
+    pub rediscover_interval_secs: u64,
+
+    /// Seconds between replica heartbeats and cluster claim checks (takeover time after a crash
+    /// is about three of these).
+    #[arg(long, env = "FLUXO_CLAIM_INTERVAL_SECS", default_value_t = 2)]
+    pub claim_interval_secs: u64,
+
+    /// This replica's id, for cluster claims and status (default: host name and a random suffix).
+    #[arg(long, env = "FLUXO_REPLICA_ID")]
+    pub replica_id: Option<String>,
+
+    /// Capacity of the queue between watchers and the database writer (back-pressure beyond it).
+    #[arg(long, env = "FLUXO_WRITER_QUEUE", default_value_t = 10_000)]
+    pub writer_queue: usize,
+
+    /// Most changes written in one transaction.
+    #[arg(long, env = "FLUXO_WRITER_BATCH", default_value_t = 1_000)]
+    pub writer_batch: usize,
+}
+
+impl IngestConfig {
+    /// The ingest settings, with defaults resolved.
+    pub fn settings(&self) -> crate::ingest::Settings {
+        let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "replica".into());
+        let replica = self
+            .replica_id
+            .clone()
+            .unwrap_or_else(|| format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
+        // "Never" is ten years: far enough, and safe to add to an Instant.
+        let resync = if self.resync_interval_secs == 0 { 10 * 365 * 86_400 } else { self.resync_interval_secs };
+        crate::ingest::Settings {
+            replica,
+            watch_timeout_secs: self.watch_timeout_secs,
+            read_timeout: Duration::from_secs(self.kube_read_timeout_secs.max(self.watch_timeout_secs as u64 + 5)),
+            resync_interval: Duration::from_secs(resync),
+            rediscover_interval: Duration::from_secs(self.rediscover_interval_secs.max(1)),
+            claim_interval: Duration::from_secs(self.claim_interval_secs.max(1)),
+            writer_queue: self.writer_queue,
+            writer_batch: self.writer_batch,
+        }
+    }
 }

@@ -9,6 +9,7 @@
 //! | [`flux`]     | knowledge of Flux: kinds catalogue, health from conditions, revisions, action patches (pure) |
 //! | [`store`]    | all SQL: pool, migrations from `sql/`, typed queries |
 //! | [`clusters`] | kubeconfig policy, credential encryption, building kube clients |
+//! | [`ingest`]   | per-cluster supervisors, kube-runtime watchers, the batching writer, actions |
 //! | [`api`]      | REST handlers (poem-openapi), error mapping, probes, docs |
 //! | [`sim`]      | Kubernetes API simulator for tests, benchmarks and the demo |
 //!
@@ -20,5 +21,6 @@ pub mod cli;
 pub mod clusters;
 pub mod config;
 pub mod flux;
+pub mod ingest;
 pub mod sim;
 pub mod store;

@@ -26,6 +26,8 @@ pub struct AppState {
     pub registry: Registry,
     /// Set by `app`'s migration task once the schema is current; read by `/readyz`.
     pub migrated: AtomicBool,
+    /// Counters of the ingest writer (written by the writer task; read by `/metrics`).
+    pub writer_stats: Arc<crate::ingest::WriterStats>,
 }
 
 /// Tags grouping operations in the spec.

@@ -1,0 +1,47 @@
+//! Event-driven ingest: per-cluster supervisors running kube-runtime watchers, feeding one
+//! batching writer into PostgreSQL; cluster claims so that each cluster is watched by exactly
+//! one replica; the backstop relist; and actions (merge-patches) on Flux objects.
+//!
+//! | file | owns |
+//! |------|------|
+//! | `manager` | claims clusters (advisory locks, fair share), starts/stops supervisors |
+//! | `supervisor` | one cluster: connect, discover, watchers, status, backstop |
+//! | `watch` | one kind's watcher: relist as mark-and-sweep |
+//! | `writer` | the single batching writer |
+//! | `discovery`, `status`, `backoff` | served kinds; cluster state; retry policy |
+//! | `actions` | reconcile / suspend / resume / force / reset patches |
+
+pub mod actions;
+pub mod backoff;
+mod discovery;
+mod manager;
+pub mod status;
+mod supervisor;
+pub mod watch;
+mod writer;
+
+use std::time::Duration;
+
+pub use manager::spawn;
+pub use writer::WriterStats;
+
+/// Ingest timing and identity, from [`crate::config::IngestConfig`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// This replica's id (for claims and `cluster_status.watched_by`).
+    pub replica: String,
+    /// Server-side watch timeout, seconds (≤ 60).
+    pub watch_timeout_secs: u32,
+    /// Read timeout of kube clients (must exceed the watch timeout).
+    pub read_timeout: Duration,
+    /// Period of the backstop relist.
+    pub resync_interval: Duration,
+    /// Period of re-discovery (CRDs installed later are picked up).
+    pub rediscover_interval: Duration,
+    /// Period of the claim/heartbeat loop.
+    pub claim_interval: Duration,
+    /// Capacity of the writer queue.
+    pub writer_queue: usize,
+    /// Most ops per batch.
+    pub writer_batch: usize,
+}

@@ -1,0 +1,226 @@
+//! One supervisor per watched cluster: connect, discover, run one watcher per served kind plus
+//! the events watcher, keep `cluster_status` current, re-discover periodically, and run the
+//! backstop relist on a timer or on request.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use kube::Client;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use super::backoff::{Backoff, FailureKind};
+use super::discovery::{Discovered, discover, events_resource};
+use super::status::{KindState, cluster_state};
+use super::watch::{KindWatch, Target, WatchReport, WatchState};
+use super::Settings;
+use crate::clusters::Registry;
+use crate::store::{ClusterRow, StatusUpdate, Store, WriteOp};
+
+/// What ends one connected session of a supervisor.
+enum Outcome {
+    Shutdown,
+    Rediscover,
+}
+
+/// Watches one cluster until cancelled.
+pub struct Supervisor {
+    /// The cluster, as registered when the supervisor started.
+    pub cluster: ClusterRow,
+    /// For building the client from stored credentials.
+    pub registry: Registry,
+    /// For status writes.
+    pub store: Store,
+    /// The writer's queue.
+    pub writer: mpsc::Sender<WriteOp>,
+    /// Timeouts and intervals.
+    pub settings: Arc<Settings>,
+    /// Notified to relist every kind now (`POST /clusters/{id}/sync`).
+    pub resync: Arc<Notify>,
+}
+
+/// Status kept by the supervisor and written to `cluster_status`.
+struct Status {
+    update: StatusUpdate,
+    kinds: BTreeMap<&'static str, KindState>,
+    /// A state changed: write at the next flush.
+    dirty: bool,
+    /// Only `last_event_at` changed: write at most every 5 s.
+    event_dirty: bool,
+    last_write: Instant,
+}
+
+impl Supervisor {
+    /// Run until `shutdown`.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut status = Status {
+            update: StatusUpdate {
+                state: "connecting".into(),
+                kinds: serde_json::json!({}),
+                watched_by: Some(self.settings.replica.clone()),
+                ..StatusUpdate::default()
+            },
+            kinds: BTreeMap::new(),
+            dirty: true,
+            event_dirty: false,
+            last_write: Instant::now(),
+        };
+        self.write_status(&mut status).await;
+        let mut backoff = Backoff::new(self.cluster.id.as_u128() as u64);
+        while !shutdown.is_cancelled() {
+            let discovered = match self.connect().await {
+                Ok(found) => found,
+                Err(message) => {
+                    tracing::debug!(cluster = %self.cluster.name, %message, "cannot connect");
+                    status.kinds.clear();
+                    status.update.state = "unreachable".into();
+                    status.update.message = message;
+                    status.dirty = true;
+                    self.write_status(&mut status).await;
+                    let delay = backoff.next_delay(FailureKind::Transient);
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => continue,
+                        _ = shutdown.cancelled() => break,
+                    }
+                }
+            };
+            backoff.reset();
+            let (client, discovered) = discovered;
+            match self.watch(client, discovered, &mut status, &shutdown).await {
+                Outcome::Shutdown => break,
+                Outcome::Rediscover => continue,
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<(Client, Discovered), String> {
+        let config = self
+            .registry
+            .kube_config(&self.cluster, self.settings.read_timeout)
+            .await
+            .map_err(|e| e.to_string())?;
+        let client = Client::try_from(config).map_err(|e| format!("cannot build a client: {e}"))?;
+        let found = tokio::time::timeout(self.settings.read_timeout, discover(&client))
+            .await
+            .map_err(|_| "discovery timed out".to_string())?
+            .map_err(|e| format!("discovery failed: {e}"))?;
+        Ok((client, found))
+    }
+
+    async fn watch(&self, client: Client, found: Discovered, status: &mut Status, shutdown: &CancellationToken) -> Outcome {
+        let children = shutdown.child_token();
+        let (reports_tx, mut reports) = mpsc::channel(1024);
+        let mut tasks = JoinSet::new();
+        let mut triggers = Vec::new();
+        status.kinds = found.absent.iter().map(|k| (k.kind, KindState::Absent)).collect();
+        let mut targets: Vec<(Target, kube::api::ApiResource)> =
+            found.kinds.iter().map(|(k, r)| (Target::Kind(k), r.clone())).collect();
+        targets.push((Target::Events, events_resource()));
+        for (target, resource) in targets {
+            let trigger = Arc::new(Notify::new());
+            triggers.push(trigger.clone());
+            let state = KindState::Served { version: resource.version.clone(), state: WatchState::Listing };
+            status.kinds.insert(target.name(), state);
+            let watch = KindWatch {
+                cluster_id: self.cluster.id,
+                target,
+                resource,
+                client: client.clone(),
+                writer: self.writer.clone(),
+                reports: reports_tx.clone(),
+                resync: trigger,
+                watch_timeout_secs: self.settings.watch_timeout_secs,
+            };
+            tasks.spawn(watch.run(children.clone()));
+        }
+        status.update.kubernetes_version = Some(found.kubernetes_version.clone());
+        status.update.flux_version = found.flux_version.clone();
+        status.dirty = true;
+        self.write_status(status).await;
+
+        let fingerprint = found.fingerprint();
+        let mut resync_timer = tokio::time::interval_at(Instant::now() + self.settings.resync_interval, self.settings.resync_interval);
+        let mut rediscover_timer =
+            tokio::time::interval_at(Instant::now() + self.settings.rediscover_interval, self.settings.rediscover_interval);
+        let mut flush_timer = tokio::time::interval(Duration::from_millis(200));
+        for timer in [&mut resync_timer, &mut rediscover_timer, &mut flush_timer] {
+            timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        }
+        let mut awaiting_resync: HashSet<&'static str> = HashSet::new();
+        let outcome = loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break Outcome::Shutdown,
+                Some(report) = reports.recv() => self.apply_report(report, status, &mut awaiting_resync),
+                _ = flush_timer.tick() => self.write_status(status).await,
+                _ = resync_timer.tick() => awaiting_resync = self.start_resync(&triggers, status),
+                _ = self.resync.notified() => awaiting_resync = self.start_resync(&triggers, status),
+                _ = rediscover_timer.tick() => {
+                    let again = tokio::time::timeout(self.settings.read_timeout, discover(&client)).await;
+                    if let Ok(Ok(again)) = again && again.fingerprint() != fingerprint {
+                        tracing::info!(cluster = %self.cluster.name, "served Flux kinds changed; restarting watches");
+                        break Outcome::Rediscover;
+                    }
+                }
+            }
+        };
+        children.cancel();
+        while tasks.join_next().await.is_some() {}
+        outcome
+    }
+
+    fn start_resync(&self, triggers: &[Arc<Notify>], status: &Status) -> HashSet<&'static str> {
+        tracing::debug!(cluster = %self.cluster.name, "backstop relist");
+        for trigger in triggers {
+            trigger.notify_one();
+        }
+        status.kinds.iter().filter(|(_, k)| matches!(k, KindState::Served { .. })).map(|(n, _)| *n).collect()
+    }
+
+    fn apply_report(&self, report: WatchReport, status: &mut Status, awaiting: &mut HashSet<&'static str>) {
+        let Some(state) = report.state else {
+            status.update.last_event_at = Some(Utc::now());
+            status.event_dirty = true;
+            return;
+        };
+        if state == WatchState::Watching && awaiting.remove(report.target) && awaiting.is_empty() {
+            status.update.last_resync_at = Some(Utc::now());
+        }
+        if let Some(KindState::Served { state: current, .. }) = status.kinds.get_mut(report.target)
+            && *current != state
+        {
+            *current = state;
+            status.dirty = true;
+        }
+    }
+
+    /// Write status when something changed (state at once; only event times at most every 5 s).
+    async fn write_status(&self, status: &mut Status) {
+        let (state, message) = if status.kinds.is_empty() {
+            (status.update.state.clone(), status.update.message.clone())
+        } else {
+            let (s, m) = cluster_state(&status.kinds);
+            (s.to_string(), m)
+        };
+        let event_due = status.event_dirty && status.last_write.elapsed() >= Duration::from_secs(5);
+        if !status.dirty && !event_due {
+            return;
+        }
+        status.update.state = state;
+        status.update.message = message;
+        status.update.kinds = serde_json::Value::Object(
+            status.kinds.iter().map(|(name, k)| (name.to_string(), k.to_json())).collect(),
+        );
+        match self.store.set_cluster_status(self.cluster.id, &status.update).await {
+            Ok(()) => {
+                status.dirty = false;
+                status.event_dirty = false;
+                status.last_write = Instant::now();
+            }
+            Err(e) => tracing::warn!(cluster = %self.cluster.name, error = %e, "cannot write cluster status"),
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! One kube-runtime watcher per (cluster, kind): the only construction of watchers in the code.
+//!
+//! Each stream begins with a LIST (`Init` … `InitApply` … `InitDone`) and then watches. A relist
+//! is treated as mark-and-sweep: the keys seen between `Init` and `InitDone` are sent with a
+//! `Sweep`, and the writer removes stored objects of that kind that were not seen. The "epoch"
+//! lives in memory, so an unchanged relist writes nothing. A `Delete` event is never the only
+//! path to removing a row: the next relist sweeps whatever a lost delete left behind.
+//!
+//! The backstop resync restarts the stream (a fresh LIST) on the same task. Because the watch
+//! events and the relist flow through one stream, and then one FIFO channel to one writer, a
+//! relist can never overwrite a newer watch event with older data.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use kube::api::{ApiResource, DynamicObject};
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::backoff::{Backoff, FailureKind};
+use crate::flux::{self, FluxKind};
+use crate::store::{ResourceKey, WriteOp};
+
+/// What a watcher watches.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// A Flux kind.
+    Kind(&'static FluxKind),
+    /// core/v1 Events (only those about Flux objects are kept).
+    Events,
+}
+
+impl Target {
+    /// The name used in cluster status and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Target::Kind(k) => k.kind,
+            Target::Events => "Event",
+        }
+    }
+}
+
+/// What a watcher tells its supervisor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchState {
+    /// Listing (first time or after a restart).
+    Listing,
+    /// Listed and watching.
+    Watching,
+    /// Failing; the message says why. `auth` when the apiserver refused our credentials.
+    Failing {
+        /// The error text.
+        message: String,
+        /// 401/403.
+        auth: bool,
+    },
+}
+
+/// A state change of one watcher, sent to the supervisor.
+#[derive(Debug, Clone)]
+pub struct WatchReport {
+    /// Which watcher.
+    pub target: &'static str,
+    /// Its new state, or `None` when only an event arrived.
+    pub state: Option<WatchState>,
+}
+
+/// Everything one watcher needs.
+pub struct KindWatch {
+    /// Cluster the objects belong to.
+    pub cluster_id: Uuid,
+    /// What to watch.
+    pub target: Target,
+    /// API resource at the version discovery chose.
+    pub resource: ApiResource,
+    /// Client for the cluster.
+    pub client: Client,
+    /// The writer's queue.
+    pub writer: mpsc::Sender<WriteOp>,
+    /// State reports to the supervisor.
+    pub reports: mpsc::Sender<WatchReport>,
+    /// Notified to run a backstop relist now.
+    pub resync: Arc<Notify>,
+    /// Server-side watch timeout (seconds, ≤ 60): a silent dead connection is noticed by then.
+    pub watch_timeout_secs: u32,
+}
+
+impl KindWatch {
+    /// Run until `shutdown`.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &self.resource);
+        let config = watcher::Config::default().timeout(self.watch_timeout_secs).page_size(500);
+        let mut backoff = Backoff::new(self.cluster_id.as_u128() as u64 ^ self.resource.plural.len() as u64);
+        let mut backstop = false;
+        loop {
+            let stream = watcher::watcher(api.clone(), config.clone());
+            let restart = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                restart = self.consume(stream, &mut backoff, backstop, &shutdown) => restart,
+            };
+            match restart {
+                Restart::Shutdown => return,
+                Restart::Backstop => backstop = true,
+            }
+        }
+    }
+
+    async fn consume(
+        &self,
+        stream: impl futures::Stream<Item = watcher::Result<Event<DynamicObject>>>,
+        backoff: &mut Backoff,
+        mut backstop: bool,
+        shutdown: &CancellationToken,
+    ) -> Restart {
+        let mut stream = std::pin::pin!(stream);
+        let mut seen: Option<HashSet<(String, String)>> = None;
+        loop {
+            let event = tokio::select! {
+                event = stream.next() => event,
+                _ = self.resync.notified() => return Restart::Backstop,
+            };
+            let result = match event {
+                None => return Restart::Backstop,
+                Some(Ok(event)) => {
+                    backoff.reset();
+                    self.handle(event, &mut seen, &mut backstop).await
+                }
+                Some(Err(e)) => {
+                    let kind = classify(&e);
+                    let delay = backoff.next_delay(kind);
+                    tracing::debug!(cluster = %self.cluster_id, target = self.target.name(), error = %e, retry_in = ?delay, "watch failed");
+                    let state = WatchState::Failing {
+                        message: e.to_string(),
+                        auth: kind == FailureKind::Auth,
+                    };
+                    self.report(Some(state)).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = shutdown.cancelled() => return Restart::Shutdown,
+                    }
+                    Ok(())
+                }
+            };
+            if result.is_err() {
+                return Restart::Shutdown;
+            }
+        }
+    }
+
+    /// Handle one event; `Err` when the writer is gone (shutdown).
+    async fn handle(
+        &self,
+        event: Event<DynamicObject>,
+        seen: &mut Option<HashSet<(String, String)>>,
+        backstop: &mut bool,
+    ) -> Result<(), ()> {
+        match event {
+            Event::Init => {
+                *seen = Some(HashSet::new());
+                self.report(Some(WatchState::Listing)).await;
+            }
+            Event::InitApply(obj) => {
+                if let (Some(seen), Some(key)) = (seen.as_mut(), object_key(&obj)) {
+                    seen.insert(key);
+                }
+                self.apply(obj, *backstop).await?;
+            }
+            Event::InitDone => {
+                if let (Target::Kind(kind), Some(seen)) = (self.target, seen.take()) {
+                    let sweep = WriteOp::Sweep {
+                        cluster_id: self.cluster_id,
+                        api_group: kind.group.to_string(),
+                        kind: kind.kind.to_string(),
+                        seen,
+                        backstop: *backstop,
+                    };
+                    self.writer.send(sweep).await.map_err(|_| ())?;
+                }
+                *backstop = false;
+                self.report(Some(WatchState::Watching)).await;
+            }
+            Event::Apply(obj) => {
+                self.apply(obj, false).await?;
+                self.report(None).await;
+            }
+            Event::Delete(obj) => {
+                if let (Target::Kind(kind), Some((namespace, name))) = (self.target, object_key(&obj)) {
+                    let key = ResourceKey {
+                        cluster_id: self.cluster_id,
+                        api_group: kind.group.to_string(),
+                        kind: kind.kind.to_string(),
+                        namespace,
+                        name,
+                    };
+                    self.writer.send(WriteOp::Delete(key)).await.map_err(|_| ())?;
+                }
+                self.report(None).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply(&self, obj: DynamicObject, backstop: bool) -> Result<(), ()> {
+        let mut value = match serde_json::to_value(&obj) {
+            Ok(v) => v,
+            Err(_) => return Ok(()),
+        };
+        fill_type(&mut value, &self.resource);
+        let op = match self.target {
+            Target::Kind(_) => match flux::snapshot(&value) {
+                Ok(snapshot) => WriteOp::Upsert {
+                    cluster_id: self.cluster_id,
+                    snapshot: Box::new(snapshot),
+                    backstop,
+                },
+                Err(e) => {
+                    tracing::debug!(cluster = %self.cluster_id, error = %e, "skipping object");
+                    return Ok(());
+                }
+            },
+            Target::Events => match flux::normalize_event(&value) {
+                Some(event) => WriteOp::Event {
+                    cluster_id: self.cluster_id,
+                    event: Box::new(event),
+                },
+                None => return Ok(()),
+            },
+        };
+        self.writer.send(op).await.map_err(|_| ())
+    }
+
+    async fn report(&self, state: Option<WatchState>) {
+        // A full report queue means the supervisor is busy; event-only reports can be dropped.
+        let report = WatchReport {
+            target: self.target.name(),
+            state,
+        };
+        if report.state.is_some() {
+            let _ = self.reports.send(report).await;
+        } else {
+            let _ = self.reports.try_send(report);
+        }
+    }
+}
+
+enum Restart {
+    Shutdown,
+    Backstop,
+}
+
+/// List items may come without `apiVersion`/`kind`; fill them from the resource.
+fn fill_type(value: &mut serde_json::Value, resource: &ApiResource) {
+    if let Some(map) = value.as_object_mut() {
+        map.entry("apiVersion").or_insert_with(|| resource.api_version.clone().into());
+        map.entry("kind").or_insert_with(|| resource.kind.clone().into());
+    }
+}
+
+fn object_key(obj: &DynamicObject) -> Option<(String, String)> {
+    Some((obj.metadata.namespace.clone().unwrap_or_default(), obj.metadata.name.clone()?))
+}
+
+/// 401/403 are retried slowly; everything else is transient.
+pub fn classify(e: &watcher::Error) -> FailureKind {
+    let status = match e {
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+        | watcher::Error::WatchFailed(kube::Error::Api(s)) => Some(s.code),
+        watcher::Error::WatchError(s) => Some(s.code),
+        _ => None,
+    };
+    match status {
+        Some(401 | 403) => FailureKind::Auth,
+        _ => FailureKind::Transient,
+    }
+}
+
