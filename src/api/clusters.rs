@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::{ApiTags, AppState};
 use crate::clusters::{ClusterChanges, NewClusterInput};
-use crate::store::ClusterRow;
+use crate::store::{ClusterRow, ClusterStatusRow, SYNC_CHANNEL};
 
 /// How the orchestrator reaches a cluster.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +49,108 @@ pub struct Cluster {
     pub created_at: DateTime<Utc>,
     /// When it was last changed.
     pub updated_at: DateTime<Utc>,
+    /// Connection and watch status, once a replica has started watching it.
+    pub status: Option<ClusterStatus>,
+}
+
+/// Connection state of a cluster.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum ClusterState {
+    /// Connecting, discovering or listing for the first time.
+    Connecting,
+    /// Every served kind is watched.
+    Ready,
+    /// Some kinds cannot be watched (see `kinds`).
+    Degraded,
+    /// The apiserver cannot be reached or refuses every request.
+    Unreachable,
+}
+
+/// Watch state of one kind on one cluster.
+#[derive(Object, Debug, Clone)]
+pub struct KindStatus {
+    /// `watching`, `listing`, `absent` (not served), `error` or `forbidden`.
+    pub state: String,
+    /// The API version watched.
+    pub version: Option<String>,
+    /// Why it fails.
+    pub message: Option<String>,
+}
+
+/// How the orchestrator sees a cluster right now.
+#[derive(Object, Debug, Clone)]
+#[oai(rename_all = "camelCase")]
+pub struct ClusterStatus {
+    /// Connection state.
+    pub state: ClusterState,
+    /// Why (empty when ready).
+    pub message: String,
+    /// Kubernetes version (`gitVersion`).
+    pub kubernetes_version: Option<String>,
+    /// Flux version (from the `flux-system` namespace label), when readable.
+    pub flux_version: Option<String>,
+    /// Per kind (plus `Event`): watch state and version.
+    pub kinds: BTreeMap<String, KindStatus>,
+    /// Newest watch event received.
+    pub last_event_at: Option<DateTime<Utc>>,
+    /// Last completed backstop relist.
+    pub last_resync_at: Option<DateTime<Utc>>,
+    /// Objects backstop relists had to correct, ever (0 when the watches miss nothing).
+    pub resync_drift_total: i64,
+    /// The replica watching it.
+    pub watched_by: Option<String>,
+    /// Last status change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ClusterStatusRow> for ClusterStatus {
+    fn from(row: ClusterStatusRow) -> ClusterStatus {
+        let state = match row.state.as_str() {
+            "ready" => ClusterState::Ready,
+            "degraded" => ClusterState::Degraded,
+            "unreachable" => ClusterState::Unreachable,
+            _ => ClusterState::Connecting,
+        };
+        let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        let kinds = row
+            .kinds
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(name, v)| {
+                        let status = KindStatus {
+                            state: text(v, "state").unwrap_or_default(),
+                            version: text(v, "version"),
+                            message: text(v, "message"),
+                        };
+                        (name.clone(), status)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        ClusterStatus {
+            state,
+            message: row.message,
+            kubernetes_version: row.kubernetes_version,
+            flux_version: row.flux_version,
+            kinds,
+            last_event_at: row.last_event_at,
+            last_resync_at: row.last_resync_at,
+            resync_drift_total: row.resync_drift_total,
+            watched_by: row.watched_by,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+impl Cluster {
+    /// The API view of a registered cluster and its status.
+    pub fn new(row: ClusterRow, status: Option<ClusterStatusRow>) -> Cluster {
+        let mut cluster = Cluster::from(row);
+        cluster.status = status.map(ClusterStatus::from);
+        cluster
+    }
 }
 
 impl From<ClusterRow> for Cluster {
@@ -77,6 +179,7 @@ impl From<ClusterRow> for Cluster {
             insecure: row.insecure,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            status: None,
         }
     }
 }
@@ -156,6 +259,13 @@ enum DeletedResponse {
     NoContent,
 }
 
+#[derive(ApiResponse)]
+enum SyncResponse {
+    /// The replica watching the cluster relists every kind now.
+    #[oai(status = 202)]
+    Accepted,
+}
+
 /// The cluster registry endpoints.
 pub struct ClustersApi;
 
@@ -164,7 +274,18 @@ impl ClustersApi {
     /// List clusters
     #[oai(path = "/", method = "get", operation_id = "listClusters")]
     async fn list(&self, state: Data<&Arc<AppState>>) -> Result<ListResponse, ApiError> {
-        let items = state.registry.list().await?.into_iter().map(Cluster::from).collect();
+        let mut statuses: std::collections::HashMap<Uuid, ClusterStatusRow> =
+            state.store.cluster_statuses().await?.into_iter().map(|s| (s.cluster_id, s)).collect();
+        let items = state
+            .registry
+            .list()
+            .await?
+            .into_iter()
+            .map(|row| {
+                let status = statuses.remove(&row.id);
+                Cluster::new(row, status)
+            })
+            .collect();
         Ok(ListResponse::Ok(Json(ClusterList { items })))
     }
 
@@ -188,7 +309,22 @@ impl ClustersApi {
     /// Get a cluster by id or name
     #[oai(path = "/:id", method = "get", operation_id = "getCluster")]
     async fn get(&self, state: Data<&Arc<AppState>>, id: Path<String>) -> Result<ClusterResponse, ApiError> {
-        Ok(ClusterResponse::Ok(Json(state.registry.get(&id.0).await?.into())))
+        let row = state.registry.get(&id.0).await?;
+        let status = state.store.cluster_status(row.id).await?;
+        Ok(ClusterResponse::Ok(Json(Cluster::new(row, status))))
+    }
+
+    /// Relist a cluster now
+    ///
+    /// The backstop relist (normally every 10 minutes) runs at once on the replica that watches
+    /// the cluster: every kind is listed again and the database corrected; the drift it finds is
+    /// counted in `status.resyncDriftTotal`.
+    #[oai(path = "/:id/sync", method = "post", operation_id = "syncCluster")]
+    async fn sync(&self, state: Data<&Arc<AppState>>, id: Path<String>) -> Result<SyncResponse, ApiError> {
+        let row = state.registry.get(&id.0).await?;
+        state.store.notify(SYNC_CHANNEL, &row.id.to_string()).await?;
+        tracing::info!(cluster = %row.name, "relist requested");
+        Ok(SyncResponse::Accepted)
     }
 
     /// Update a cluster

@@ -33,7 +33,10 @@ pub enum ApiError {
     /// The request body is larger than the limit.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
-    /// The server could not do it now (database unavailable); retry later.
+    /// A managed cluster refused or failed the request made on the caller's behalf.
+    #[oai(status = 502)]
+    BadGateway(Json<ErrorBody>),
+    /// The server could not do it now (database or cluster unavailable); retry later.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
     /// A bug or an unexpected state on our side; details are in the server log.
@@ -58,6 +61,16 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::NotFound(body("not_found", message))
     }
+
+    /// 409 with a code and message.
+    pub fn conflict(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Conflict(body(code, message))
+    }
+
+    /// 503 with a code and message.
+    pub fn unavailable(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Unavailable(body(code, message))
+    }
 }
 
 impl From<store::Error> for ApiError {
@@ -72,6 +85,24 @@ impl From<store::Error> for ApiError {
                 tracing::error!(error = %e, "database error");
                 ApiError::Internal(body("internal", "internal error; see the server log"))
             }
+        }
+    }
+}
+
+impl From<crate::ingest::actions::ActionError> for ApiError {
+    fn from(e: crate::ingest::actions::ActionError) -> ApiError {
+        use crate::flux::Error as F;
+        use crate::ingest::actions::ActionError as A;
+        let message = e.to_string();
+        match e {
+            A::NotApplicable(F::NotAllowed { .. } | F::NotFluxKind { .. } | F::NoSource | F::Static) => {
+                ApiError::bad_request("action_not_supported", message)
+            }
+            A::NotApplicable(_) => ApiError::conflict("action_not_applicable", message),
+            A::NotFound(_) => ApiError::NotFound(body("not_found_in_cluster", message)),
+            A::Refused(_) => ApiError::BadGateway(body("cluster_refused", message)),
+            A::Unreachable(..) => ApiError::unavailable("cluster_unreachable", message),
+            A::Registry(e) => e.into(),
         }
     }
 }

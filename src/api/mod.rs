@@ -1,6 +1,7 @@
 //! HTTP: REST handlers (poem-openapi, one file per resource), error mapping, probes, docs.
 //! Handlers call `clusters`/`store`; they hold no SQL and no kube calls.
 
+mod actions;
 mod clusters;
 pub mod model;
 pub mod error;
@@ -35,13 +36,15 @@ pub struct AppState {
 pub enum ApiTags {
     /// Registered clusters and their credentials (write-only).
     Clusters,
+    /// Acting on Flux objects: reconcile, suspend, resume, force, reset.
+    Actions,
     /// Liveness and readiness probes.
     Health,
 }
 
-fn service() -> OpenApiService<(health::HealthApi, clusters::ClustersApi), ()> {
+fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
     OpenApiService::new(
-        (health::HealthApi, clusters::ClustersApi),
+        (health::HealthApi, clusters::ClustersApi, actions::ActionsApi),
         "flux-orchestrator",
         env!("CARGO_PKG_VERSION"),
     )

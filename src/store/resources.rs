@@ -266,6 +266,15 @@ impl ResourceRow {
 }
 
 impl Store {
+    /// One stored object by id (with its cluster's name).
+    pub async fn resource_row(&self, id: Uuid) -> Result<Option<ResourceRow>> {
+        let conn = self.conn().await?;
+        let sql = format!(
+            "SELECT {RESOURCE_COLUMNS} FROM flux_resources r JOIN clusters c ON c.id = r.cluster_id WHERE r.id = $1"
+        );
+        Ok(conn.query_opt(&sql, &[&id]).await?.as_ref().map(ResourceRow::from_row))
+    }
+
     /// The highest committed seq of the change log (0 when empty).
     pub async fn current_seq(&self) -> Result<i64> {
         let conn = self.conn().await?;
