@@ -3,8 +3,18 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::admin::{self, Managed};
 use super::catalog::FluxFlavor;
+use super::churn::{ChurnOptions, spawn_churn};
+use super::cluster::SimCluster;
+use super::options::SimOptions;
+use super::scenario::Scenario;
 
 /// Arguments of the `sim` subcommand.
 #[derive(clap::Args, Debug, Clone)]
@@ -62,8 +72,90 @@ impl SimArgs {
 
 /// Run the simulator until Ctrl-C.
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "sim is not implemented yet ({} clusters requested)",
-        args.clusters
-    )
+    std::fs::create_dir_all(&args.kubeconfig_dir)
+        .with_context(|| format!("create {}", args.kubeconfig_dir.display()))?;
+    let mut clusters = Vec::new();
+    for i in 0..args.clusters {
+        clusters.push(start_one(&args, i).await?);
+    }
+    let clusters = Arc::new(clusters);
+    let listener = TcpListener::bind((args.listen, args.admin_port))
+        .await
+        .context("bind admin endpoint")?;
+    let admin_url = format!("http://{}", listener.local_addr().context("admin address")?);
+    std::fs::write(args.kubeconfig_dir.join("admin-url"), &admin_url).context("write admin-url")?;
+    let shutdown = CancellationToken::new();
+    let admin_task = tokio::spawn(admin::serve(listener, clusters.clone(), shutdown.clone()));
+    println!(
+        "admin endpoint: {admin_url}  (GET /clusters, POST /clusters/{{name|all}}/faults/...)"
+    );
+    tokio::signal::ctrl_c().await.context("wait for Ctrl-C")?;
+    shutdown.cancel();
+    let _ = admin_task.await;
+    let clusters = Arc::try_unwrap(clusters)
+        .map_err(|_| anyhow::anyhow!("admin endpoint still holds the clusters"))?;
+    for m in clusters {
+        if let Some(c) = m.churn.into_inner().ok().flatten() {
+            c.stop().await;
+        }
+        m.cluster.shutdown().await;
+    }
+    Ok(())
+}
+
+async fn start_one(args: &SimArgs, i: usize) -> anyhow::Result<Managed> {
+    let name = format!("sim-{}", i + 1);
+    let port = if args.base_port == 0 {
+        0
+    } else {
+        args.base_port + i as u16
+    };
+    let seed = args.seed.wrapping_add(i as u64);
+    let opts = SimOptions {
+        tls: !args.plain_http,
+        token: args.token.clone(),
+        flavor: args.flavor_of(i)?,
+        seed,
+        listen: args.listen,
+        port,
+        ..SimOptions::named(&name)
+    };
+    let cluster = SimCluster::start(opts)
+        .await
+        .with_context(|| format!("start {name}"))?;
+    let scenario = Scenario {
+        namespaces: args.namespaces,
+        objects_per_kind: args.objects,
+        seed,
+        ..Scenario::default()
+    };
+    let report = scenario
+        .populate(&cluster)
+        .map_err(|e| anyhow::anyhow!("populate {name}: {e}"))?;
+    let path = args.kubeconfig_dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, cluster.kubeconfig_yaml())
+        .with_context(|| format!("write {}", path.display()))?;
+    let churn = (args.churn > 0.0).then(|| {
+        spawn_churn(
+            &cluster,
+            ChurnOptions {
+                rate: args.churn,
+                seed,
+                ..ChurnOptions::default()
+            },
+        )
+    });
+    println!(
+        "{name}: {} ({} objects, {} failing), kubeconfig {}",
+        cluster.url(),
+        report.objects,
+        report.failing,
+        path.display()
+    );
+    Ok(Managed {
+        cluster,
+        kubeconfig: path.display().to_string(),
+        churn: std::sync::Mutex::new(churn),
+        seed,
+    })
 }
