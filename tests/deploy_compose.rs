@@ -384,3 +384,40 @@ fn our_containers_run_confined() {
         assert!(s["privileged"].as_bool() != Some(true), "{name}");
     }
 }
+
+/// Names in the first column of the Configuration table of `docs/operating.md`.
+fn documented_settings() -> BTreeSet<String> {
+    let text =
+        std::fs::read_to_string(repo().join("docs/operating.md")).expect("docs/operating.md");
+    let table = text
+        .split("\n## Configuration")
+        .nth(1)
+        .expect("a Configuration section")
+        .split("\n#")
+        .next()
+        .unwrap_or("");
+    table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_operating_guide_documents_every_setting_the_server_reads() {
+    let (_, env) = accepted("serve");
+    let documented = documented_settings();
+    let missing: Vec<&String> = env.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "docs/operating.md, Configuration, lacks {missing:?}"
+    );
+    for name in &documented {
+        let pending = PENDING_SETTINGS.iter().any(|(p, _)| p == name);
+        assert!(
+            env.contains(name) || pending,
+            "docs/operating.md documents {name}, which `serve` does not read"
+        );
+    }
+}
