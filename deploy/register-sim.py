@@ -60,6 +60,7 @@ def server_ready():
 def main():
     wait_for(f"{EXPECTED} kubeconfigs in {KUBECONFIG_DIR}", lambda: len(kubeconfigs()) >= EXPECTED)
     wait_for(f"{SERVER_URL}/readyz", server_ready)
+    time.sleep(1)  # the simulator writes each kubeconfig in one call; let the last one finish
     failed = 0
     for path in kubeconfigs():
         body = {
