@@ -2,6 +2,7 @@
 //! binary started on port 0 with its logs captured, and a TCP proxy to cut the database off.
 #![allow(dead_code)]
 
+pub mod fleet;
 pub mod proxy;
 
 use std::process::Stdio;

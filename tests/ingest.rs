@@ -1,0 +1,291 @@
+//! Ingest against the simulator and a real PostgreSQL: watches, relists, faults, actions.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::fleet::{FAST_INGEST, cluster_status, db_state, register, sim, sim_state, wait_for, wait_in_sync};
+use common::proxy::Proxy;
+use common::{TestDb, TestServer};
+use flux_orchestrator::sim::{FluxFlavor, Scenario, SimCluster, SimOptions, Verb};
+use serde_json::{Value, json};
+
+const SYNC: Duration = Duration::from_secs(20);
+
+async fn start(db: &TestDb) -> TestServer {
+    let server = TestServer::start_with(&db.url(), FAST_INGEST, &[]).await;
+    server.wait_ready().await;
+    server
+}
+
+fn ready_patch(message: &str, revision: &str) -> Value {
+    json!({"status": {"lastAppliedRevision": revision, "conditions": [{
+        "type": "Ready", "status": "False", "reason": "HealthCheckFailed", "message": message,
+        "lastTransitionTime": "2026-11-26T10:00:00Z", "observedGeneration": 1
+    }]}})
+}
+
+#[tokio::test]
+async fn a_registered_cluster_is_listed_into_the_database_and_reports_ready() {
+    let db = TestDb::create().await;
+    let server = start(&db).await;
+    let sim = sim("alpha", 5).await;
+    let id = register(&server, "alpha", &sim.kubeconfig_yaml()).await;
+    let client = db.client().await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+    wait_for("cluster ready", SYNC, || async { cluster_status(&server, id).await["state"] == "ready" }).await;
+    let status = cluster_status(&server, id).await;
+    assert!(status["kubernetesVersion"].as_str().is_some_and(|v| v.starts_with('v')), "{status}");
+    assert_eq!(status["kinds"]["Kustomization"]["state"], "watching", "{status}");
+    assert_eq!(status["kinds"]["Kustomization"]["version"], "v1");
+    assert_eq!(status["kinds"]["HelmRelease"]["version"], "v2");
+    assert_eq!(status["kinds"]["Event"]["state"], "watching");
+    let events: i64 = client.query_one("SELECT count(*) FROM flux_events", &[]).await.unwrap().get(0);
+    assert!(events > 0, "failing objects' Warning events are stored");
+}
+
+#[tokio::test]
+async fn a_change_in_the_cluster_reaches_the_database_within_a_second_and_is_logged() {
+    let db = TestDb::create().await;
+    let server = start(&db).await;
+    let sim = sim("beta", 3).await;
+    let id = register(&server, "beta", &sim.kubeconfig_yaml()).await;
+    let client = db.client().await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+    let (ns, name) = sim.objects().keys("Kustomization")[0].clone();
+    let before: i64 = client.query_one("SELECT COALESCE(max(seq), 0) FROM resource_changes", &[]).await.unwrap().get(0);
+    let started = Instant::now();
+    sim.objects().patch("Kustomization", &ns, &name, &ready_patch("deployment apps/web not ready", "main@sha1:abc")).unwrap();
+    wait_for("the failure in the database", Duration::from_secs(1), || async {
+        let row = client
+            .query_opt("SELECT health, message FROM flux_resources WHERE cluster_id = $1 AND kind = 'Kustomization' AND namespace = $2 AND name = $3", &[&id, &ns, &name])
+            .await
+            .unwrap();
+        row.is_some_and(|r| r.get::<_, String>(0) == "failed" && r.get::<_, Option<String>>(1).as_deref() == Some("deployment apps/web not ready"))
+    })
+    .await;
+    eprintln!("simulator → database: {:?}", started.elapsed());
+    let change = client
+        .query_one("SELECT op, health_after, message FROM resource_changes WHERE seq > $1 AND name = $2 ORDER BY seq DESC LIMIT 1", &[&before, &name])
+        .await
+        .unwrap();
+    assert_eq!(change.get::<_, String>(0), "upsert");
+    assert_eq!(change.get::<_, Option<String>>(1).as_deref(), Some("failed"));
+}
+
+#[tokio::test]
+async fn dropped_watches_resume_and_miss_nothing() {
+    let db = TestDb::create().await;
+    let server = start(&db).await;
+    let sim = sim("gamma", 4).await;
+    let id = register(&server, "gamma", &sim.kubeconfig_yaml()).await;
+    let client = db.client().await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+    for round in 0..3 {
+        sim.faults().drop_watches();
+        for (ns, name) in sim.objects().keys("HelmRelease").into_iter().take(3) {
+            sim.objects().patch("HelmRelease", &ns, &name, &ready_patch(&format!("round {round}"), "1.0.0")).unwrap();
+        }
+        let (ns, name) = sim.objects().keys("GitRepository")[0].clone();
+        sim.objects().delete("GitRepository", &ns, &name).unwrap();
+    }
+    wait_in_sync(&client, id, &sim, SYNC).await;
+}
+
+#[tokio::test]
+async fn compaction_while_disconnected_relists_and_removes_objects_deleted_meanwhile() {
+    let db = TestDb::create().await;
+    let server = start(&db).await;
+    let sim = sim("delta", 4).await;
+    let id = register(&server, "delta", &sim.kubeconfig_yaml()).await;
+    let client = db.client().await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+    let lists_before = sim.request_counts().get(Verb::List, "kustomizations");
+    sim.faults().hang(Duration::from_secs(2));
+    sim.faults().drop_watches();
+    for (ns, name) in sim.objects().keys("Kustomization").into_iter().take(3) {
+        sim.objects().delete("Kustomization", &ns, &name).unwrap();
+    }
+    sim.faults().compact();
+    wait_in_sync(&client, id, &sim, SYNC).await;
+    assert!(sim.request_counts().get(Verb::List, "kustomizations") > lists_before, "a 410 forces a relist");
+}
+
+#[tokio::test]
+async fn a_hung_apiserver_marks_the_cluster_unreachable_and_it_recovers() {
+    let db = TestDb::create().await;
+    let args = ["--watch-timeout-secs", "2", "--kube-read-timeout-secs", "3", "--claim-interval-secs", "1", "--resync-interval-secs", "0"];
+    let server = TestServer::start_with(&db.url(), &args, &[]).await;
+    server.wait_ready().await;
+    let sim = sim("epsilon", 2).await;
+    let id = register(&server, "epsilon", &sim.kubeconfig_yaml()).await;
+    let client = db.client().await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+    sim.faults().hang(Duration::from_secs(15));
+    sim.faults().drop_watches();
+    wait_for("unreachable", Duration::from_secs(14), || async { cluster_status(&server, id).await["state"] == "unreachable" }).await;
+    let (ns, name) = sim.objects().keys("Kustomization")[0].clone();
+    sim.objects().patch("Kustomization", &ns, &name, &ready_patch("changed during the hang", "x")).unwrap();
+    wait_for("ready again", Duration::from_secs(40), || async { cluster_status(&server, id).await["state"] == "ready" }).await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+}
+
+#[tokio::test]
+async fn bursts_of_server_errors_are_retried_without_losing_changes() {
+    let db = TestDb::create().await;
+    let server = start(&db).await;
+    let sim = sim("zeta", 3).await;
+    let id = register(&server, "zeta", &sim.kubeconfig_yaml()).await;
+    let client = db.client().await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+    sim.faults().fail_next(30, 503);
+    sim.faults().drop_watches();
+    let (ns, name) = sim.objects().keys("OCIRepository")[0].clone();
+    sim.objects().delete("OCIRepository", &ns, &name).unwrap();
+    wait_in_sync(&client, id, &sim, SYNC).await;
+}
+
+#[tokio::test]
+async fn a_forbidden_kind_degrades_the_cluster_and_is_retried_at_most_once_a_minute() {
+    let db = TestDb::create().await;
+    let server = start(&db).await;
+    let sim = sim("eta", 2).await;
+    sim.faults().forbid_resource("helmreleases", true);
+    let id = register(&server, "eta", &sim.kubeconfig_yaml()).await;
+    wait_for("degraded", SYNC, || async { cluster_status(&server, id).await["state"] == "degraded" }).await;
+    let status = cluster_status(&server, id).await;
+    assert_eq!(status["kinds"]["HelmRelease"]["state"], "forbidden", "{status}");
+    assert_eq!(status["kinds"]["Kustomization"]["state"], "watching", "{status}");
+    let first = sim.request_counts().get(Verb::List, "helmreleases");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let later = sim.request_counts().get(Verb::List, "helmreleases");
+    assert!(later - first <= 1, "a standing 403 is retried at most once a minute: {first} → {later} in 5 s");
+}
+
+#[tokio::test]
+async fn the_writer_survives_a_database_outage_and_loses_nothing() {
+    let db = TestDb::create().await;
+    let proxy = Proxy::start(format!("{}:{}", db.host, db.port)).await;
+    let mut args = FAST_INGEST.to_vec();
+    args.extend(["--db-timeout-secs", "1"]);
+    let server = TestServer::start_with(&db.url_via("127.0.0.1", proxy.addr.port()), &args, &[]).await;
+    server.wait_ready().await;
+    let sim = sim("theta", 3).await;
+    let id = register(&server, "theta", &sim.kubeconfig_yaml()).await;
+    let client = db.client().await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+    proxy.down();
+    for (ns, name) in sim.objects().keys("Kustomization") {
+        sim.objects().patch("Kustomization", &ns, &name, &ready_patch("during the outage", "y")).unwrap();
+    }
+    let (ns, name) = sim.objects().keys("Bucket")[0].clone();
+    sim.objects().delete("Bucket", &ns, &name).unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    proxy.up();
+    wait_in_sync(&client, id, &sim, Duration::from_secs(30)).await;
+}
+
+#[tokio::test]
+async fn deleting_a_cluster_removes_its_rows_and_stops_its_watches() {
+    let db = TestDb::create().await;
+    let server = start(&db).await;
+    let sim = sim("iota", 2).await;
+    let id = register(&server, "iota", &sim.kubeconfig_yaml()).await;
+    let client = db.client().await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+    let r = reqwest::Client::new().delete(server.url(&format!("/api/v1/clusters/{id}"))).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(db_state(&client, id).await.is_empty());
+    let deletes: i64 = client
+        .query_one("SELECT count(*) FROM resource_changes WHERE cluster_id = $1 AND op = 'delete'", &[&id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(deletes as usize, sim_state(&sim).len(), "each removal is logged for live subscribers");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let watches = sim.request_counts().total(Verb::Watch);
+    sim.faults().drop_watches();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sim.request_counts().total(Verb::Watch), watches, "no watch is re-opened after deletion");
+    assert!(db_state(&client, id).await.is_empty(), "nothing written after deletion");
+}
+
+#[tokio::test]
+async fn a_new_kubeconfig_restarts_the_watches_against_the_new_server() {
+    let db = TestDb::create().await;
+    let server = start(&db).await;
+    let old = sim("kappa-old", 2).await;
+    let id = register(&server, "kappa", &old.kubeconfig_yaml()).await;
+    let client = db.client().await;
+    wait_in_sync(&client, id, &old, SYNC).await;
+    let new = SimCluster::start(SimOptions { seed: 9, ..SimOptions::named("kappa-new") }).await.unwrap();
+    Scenario { objects_per_kind: 3, seed: 9, namespaces: 1, ..Scenario::default() }.populate(&new).unwrap();
+    let body = json!({"kubeconfig": new.kubeconfig_yaml()});
+    let r = reqwest::Client::new().patch(server.url(&format!("/api/v1/clusters/{id}"))).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    wait_in_sync(&client, id, &new, SYNC).await;
+}
+
+#[tokio::test]
+async fn older_flux_versions_are_watched_at_the_versions_they_serve() {
+    let db = TestDb::create().await;
+    let server = start(&db).await;
+    let legacy = SimCluster::start(SimOptions { flavor: FluxFlavor::Legacy, ..SimOptions::named("legacy") }).await.unwrap();
+    Scenario { objects_per_kind: 2, ..Scenario::default() }.populate(&legacy).unwrap();
+    let id = register(&server, "legacy", &legacy.kubeconfig_yaml()).await;
+    let client = db.client().await;
+    wait_in_sync(&client, id, &legacy, SYNC).await;
+    wait_for("ready", SYNC, || async { cluster_status(&server, id).await["state"] == "ready" }).await;
+    let status = cluster_status(&server, id).await;
+    assert_eq!(status["kinds"]["OCIRepository"]["state"], "absent", "{status}");
+    assert_eq!(status["kinds"]["ImagePolicy"]["version"], "v1beta2", "{status}");
+}
+
+#[tokio::test]
+async fn a_backstop_relist_of_an_unchanged_cluster_writes_nothing_and_counts_no_drift() {
+    let db = TestDb::create().await;
+    let server = start(&db).await;
+    let sim = SimCluster::start(SimOptions::named("big")).await.unwrap();
+    let scenario = Scenario { objects_per_kind: 770, namespaces: 10, events: false, ..Scenario::default() };
+    scenario.populate(&sim).unwrap();
+    let total = sim_state(&sim).len();
+    assert!(total >= 10_000, "{total} objects");
+    let id = register(&server, "big", &sim.kubeconfig_yaml()).await;
+    let client = db.client().await;
+    wait_in_sync(&client, id, &sim, Duration::from_secs(60)).await;
+    wait_for("ready", SYNC, || async { cluster_status(&server, id).await["state"] == "ready" }).await;
+    let seq_before: i64 = client.query_one("SELECT COALESCE(max(seq), 0) FROM resource_changes", &[]).await.unwrap().get(0);
+    let resync_before = cluster_status(&server, id).await["lastResyncAt"].clone();
+    let lists_before = sim.request_counts().get(Verb::List, "kustomizations");
+    let r = reqwest::Client::new().post(server.url(&format!("/api/v1/clusters/{id}/sync"))).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    wait_for("the relist to finish", Duration::from_secs(60), || async {
+        cluster_status(&server, id).await["lastResyncAt"] != resync_before
+    })
+    .await;
+    assert!(sim.request_counts().get(Verb::List, "kustomizations") > lists_before, "it did relist");
+    let seq_after: i64 = client.query_one("SELECT COALESCE(max(seq), 0) FROM resource_changes", &[]).await.unwrap().get(0);
+    assert_eq!(seq_after, seq_before, "an unchanged relist of {total} objects writes no change");
+    assert_eq!(cluster_status(&server, id).await["resyncDriftTotal"], 0);
+}
+
+#[tokio::test]
+async fn a_relist_racing_watch_events_never_undoes_them() {
+    let db = TestDb::create().await;
+    let server = start(&db).await;
+    let sim = sim("race", 20).await;
+    let id = register(&server, "race", &sim.kubeconfig_yaml()).await;
+    let client = db.client().await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+    let keys = sim.objects().keys("Kustomization");
+    let http = reqwest::Client::new();
+    for i in 0..10 {
+        let sync = http.post(server.url(&format!("/api/v1/clusters/{id}/sync"))).send();
+        for (ns, name) in &keys {
+            sim.objects().patch("Kustomization", ns, name, &ready_patch(&format!("write {i}"), &format!("r{i}"))).unwrap();
+        }
+        assert_eq!(sync.await.unwrap().status(), 202);
+    }
+    wait_in_sync(&client, id, &sim, SYNC).await;
+    assert_eq!(cluster_status(&server, id).await["resyncDriftTotal"], 0, "watch events were never undone or missed");
+}
