@@ -75,10 +75,10 @@ impl Store {
         )
         .await?;
         let secs = window.as_secs_f64();
-        conn.execute("DELETE FROM replicas WHERE last_seen < now() - make_interval(secs => $1 * 10)", &[&secs])
+        conn.execute("DELETE FROM replicas WHERE last_seen < now() - make_interval(secs => $1::float8 * 10)", &[&secs])
             .await?;
         let row = conn
-            .query_one("SELECT count(*) FROM replicas WHERE last_seen > now() - make_interval(secs => $1)", &[&secs])
+            .query_one("SELECT count(*) FROM replicas WHERE last_seen > now() - make_interval(secs => $1::float8)", &[&secs])
             .await?;
         Ok(row.get(0))
     }
