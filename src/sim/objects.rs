@@ -99,11 +99,14 @@ impl Objects {
         if self.shared.store.get(ty, &ns, &name).is_none() {
             return self.create(obj);
         }
-        let (stored, _) = self.shared.store.update(ty, &ns, &name, Scope::Any, |v| {
-            merge_patch(v, &obj);
-            Ok(())
-        })?;
-        parse(&stored.bytes)
+        let (_, _, value) = self
+            .shared
+            .store
+            .update_value(ty, &ns, &name, Scope::Any, |v| {
+                merge_patch(v, &obj);
+                Ok(())
+            })?;
+        Ok(value)
     }
 
     /// Merge-patch (RFC 7386) an object, spec and status alike.
@@ -124,8 +127,11 @@ impl Objects {
         f: impl FnOnce(&mut Value) -> Result<()>,
     ) -> Result<Value> {
         let ty = self.type_of(kind)?;
-        let (stored, _) = self.shared.store.update(ty, ns, name, Scope::Any, f)?;
-        parse(&stored.bytes)
+        let (_, _, value) = self
+            .shared
+            .store
+            .update_value(ty, ns, name, Scope::Any, f)?;
+        Ok(value)
     }
 
     /// Delete an object; returns it as it was deleted.

@@ -33,7 +33,7 @@ pub fn reconcile(
     let kind = rt.kind;
     let has_status = rt.has_status && rt.is_flux();
     let mut event: Option<EventSpec> = None;
-    let (stored, changed) = shared.store.update(ty, ns, name, Scope::Any, |obj| {
+    let (_, changed, obj) = shared.store.update_value(ty, ns, name, Scope::Any, |obj| {
         if has_status {
             let before = health_of(obj);
             let cur = current_revision(obj).unwrap_or_else(|| initial_revision(kind, ns, name));
@@ -63,7 +63,6 @@ pub fn reconcile(
         extra(obj);
         Ok(())
     })?;
-    let obj: Value = serde_json::from_slice(&stored.bytes).unwrap_or_default();
     if changed && let Some(ev) = event {
         events::record(shared, &obj, &ev);
     }

@@ -187,7 +187,7 @@ impl Store {
         if st.objects.contains_key(&key) {
             return Err(ApiError::already_exists(&rt, &key.1));
         }
-        let stored = self.commit(&mut st, key, obj, EventType::Added)?;
+        let (stored, _) = self.commit(&mut st, key, obj, EventType::Added)?;
         drop(st);
         self.slots[ty].notify.send_replace(stored.rv);
         Ok(stored)
@@ -207,26 +207,41 @@ impl Store {
     where
         F: FnOnce(&mut Value) -> Result<()>,
     {
-        let rt = self.rt(ty).clone();
+        self.update_value(ty, ns, name, scope, f)
+            .map(|(stored, changed, _)| (stored, changed))
+    }
+
+    /// [`update`](Self::update), also returning the object as a value (saves callers a parse).
+    pub fn update_value<F>(
+        &self,
+        ty: TypeId,
+        ns: &str,
+        name: &str,
+        scope: Scope,
+        f: F,
+    ) -> Result<(Arc<Stored>, bool, Value)>
+    where
+        F: FnOnce(&mut Value) -> Result<()>,
+    {
+        let rt = self.rt(ty);
         let key = (ns.to_string(), name.to_string());
         let mut st = self.write(ty);
         let cur = st
             .objects
             .get(&key)
             .cloned()
-            .ok_or_else(|| ApiError::not_found(&rt, name))?;
-        let old: Value = serde_json::from_slice(&cur.bytes)
-            .map_err(|e| ApiError::new(500, "InternalError", e.to_string()))?;
+            .ok_or_else(|| ApiError::not_found(rt, name))?;
+        let old: Value = serde_json::from_slice(&cur.bytes).map_err(internal)?;
         let mut new = old.clone();
         f(&mut new)?;
-        meta::finish_update(&rt, &old, &mut new, scope)?;
+        meta::finish_update(rt, &old, &mut new, scope)?;
         if new == old {
-            return Ok((cur, false));
+            return Ok((cur, false, new));
         }
-        let stored = self.commit(&mut st, key, new, EventType::Modified)?;
+        let (stored, new) = self.commit(&mut st, key, new, EventType::Modified)?;
         drop(st);
         self.slots[ty].notify.send_replace(stored.rv);
-        Ok((stored, true))
+        Ok((stored, true, new))
     }
 
     /// Delete an object; the DELETED event carries the object at the deletion's rv.
@@ -239,39 +254,38 @@ impl Store {
             .get(&key)
             .cloned()
             .ok_or_else(|| ApiError::not_found(&rt, name))?;
-        let obj: Value = serde_json::from_slice(&cur.bytes)
-            .map_err(|e| ApiError::new(500, "InternalError", e.to_string()))?;
-        let stored = self.commit(&mut st, key.clone(), obj, EventType::Deleted)?;
+        let obj: Value = serde_json::from_slice(&cur.bytes).map_err(internal)?;
+        let (stored, _) = self.commit(&mut st, key.clone(), obj, EventType::Deleted)?;
         st.objects.remove(&key);
         drop(st);
         self.slots[ty].notify.send_replace(stored.rv);
         Ok(stored)
     }
 
-    /// Allocate an rv, serialise once, store (unless deleted) and append the event.
+    /// Allocate an rv, serialise once, store (unless deleted) and append the event. The
+    /// stored object's bytes are a slice of the event line, so both share one allocation.
     fn commit(
         &self,
         st: &mut TypeState,
         key: Key,
         mut obj: Value,
         kind: EventType,
-    ) -> Result<Arc<Stored>> {
+    ) -> Result<(Arc<Stored>, Value)> {
         let rv = self.rv.fetch_add(1, Ordering::SeqCst) + 1;
         obj["metadata"]["resourceVersion"] = Value::String(rv.to_string());
         let labels = meta::labels_of(&obj);
-        let bytes = Bytes::from(
-            serde_json::to_vec(&obj)
-                .map_err(|e| ApiError::new(500, "InternalError", e.to_string()))?,
-        );
-        let mut line = Vec::with_capacity(bytes.len() + 32);
+        let mut line = Vec::with_capacity(2048);
         line.extend_from_slice(b"{\"type\":\"");
         line.extend_from_slice(kind.as_str().as_bytes());
         line.extend_from_slice(b"\",\"object\":");
-        line.extend_from_slice(&bytes);
+        let start = line.len();
+        serde_json::to_writer(&mut line, &obj).map_err(internal)?;
+        let end = line.len();
         line.extend_from_slice(b"}\n");
+        let line = Bytes::from(line);
         let stored = Arc::new(Stored {
             rv,
-            bytes,
+            bytes: line.slice(start..end),
             labels: labels.clone(),
         });
         if kind != EventType::Deleted {
@@ -283,7 +297,7 @@ impl Store {
             namespace: key.0,
             name: key.1,
             labels,
-            line: Bytes::from(line),
+            line,
         }));
         let limit = self.history_limit.load(Ordering::Relaxed);
         while st.ring.len() > limit {
@@ -292,7 +306,7 @@ impl Store {
                 st.floor = st.floor.max(old.rv);
             }
         }
-        Ok(stored)
+        Ok((stored, obj))
     }
 
     /// Drop all retained history: a watch or continue token at any version up to now answers
@@ -319,4 +333,8 @@ impl Store {
     pub fn new_uid(&self) -> String {
         self.ids.uid()
     }
+}
+
+fn internal(e: serde_json::Error) -> ApiError {
+    ApiError::new(500, "InternalError", e.to_string())
 }
