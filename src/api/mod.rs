@@ -2,10 +2,14 @@
 //! Handlers call `clusters`/`store`; they hold no SQL and no kube calls.
 
 mod actions;
+mod changes;
 mod clusters;
+mod events;
 pub mod model;
 pub mod error;
 mod health;
+mod resources;
+mod stats;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -40,11 +44,27 @@ pub enum ApiTags {
     Actions,
     /// Liveness and readiness probes.
     Health,
+    /// Flux objects across the fleet: lists, detail, history.
+    Resources,
+    /// The change log of every Flux object.
+    Changes,
+    /// The Flux controllers' Kubernetes events.
+    Events,
+    /// Counts for the fleet overview.
+    Stats,
 }
 
 fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
     OpenApiService::new(
-        (health::HealthApi, clusters::ClustersApi, actions::ActionsApi),
+        (
+            health::HealthApi,
+            clusters::ClustersApi,
+            actions::ActionsApi,
+            resources::ResourcesApi,
+            changes::ChangesApi,
+            events::EventsApi,
+            stats::StatsApi,
+        ),
         "flux-orchestrator",
         env!("CARGO_PKG_VERSION"),
     )

@@ -4,6 +4,7 @@
 mod claims;
 mod clusters;
 mod migrate;
+pub mod queries;
 mod resources;
 mod status;
 mod writer;

@@ -1,0 +1,327 @@
+//! `/api/v1/resources`: Flux objects across the fleet — filtered, sorted, keyset-paginated
+//! lists; one object in detail; its full change history and events.
+
+mod detail;
+pub(super) mod params;
+
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use uuid::Uuid;
+
+use detail::{ResourceCondition, ResourceDetail, inventory_of};
+
+use super::changes::{self, ChangeList};
+use super::error::ApiError;
+use super::events::{self, EventList};
+use super::model::{Health, ResourceSummary};
+use super::{ApiTags, AppState};
+use crate::flux;
+use crate::store::queries::{
+    ChangeFilter, Cursor, EventFilter, ResourceFilter, ResourceOrder, SortField,
+};
+
+/// Sort order of a resource list; `-` reverses it. Ties are broken by namespace, name, kind, id.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResourceSort {
+    /// By name, A→Z (the default, as in Argo CD and `flux get`).
+    #[default]
+    #[oai(rename = "name")]
+    Name,
+    /// By name, Z→A.
+    #[oai(rename = "-name")]
+    NameDesc,
+    /// By namespace, then name.
+    #[oai(rename = "namespace")]
+    Namespace,
+    /// By namespace descending.
+    #[oai(rename = "-namespace")]
+    NamespaceDesc,
+    /// By kind, then namespace and name.
+    #[oai(rename = "kind")]
+    Kind,
+    /// By kind descending.
+    #[oai(rename = "-kind")]
+    KindDesc,
+    /// By cluster name, then namespace and name.
+    #[oai(rename = "cluster")]
+    Cluster,
+    /// By cluster name descending.
+    #[oai(rename = "-cluster")]
+    ClusterDesc,
+    /// Least recently changed first.
+    #[oai(rename = "updated")]
+    Updated,
+    /// Most recently changed first.
+    #[oai(rename = "-updated")]
+    UpdatedDesc,
+    /// Worst first: failed, stalled, progressing, unknown, suspended, ready; then by name.
+    #[oai(rename = "health")]
+    Health,
+    /// Best first.
+    #[oai(rename = "-health")]
+    HealthDesc,
+}
+
+impl ResourceSort {
+    fn order(self) -> ResourceOrder {
+        use ResourceSort::*;
+        let (field, descending) = match self {
+            Name => (SortField::Name, false),
+            NameDesc => (SortField::Name, true),
+            Namespace => (SortField::Namespace, false),
+            NamespaceDesc => (SortField::Namespace, true),
+            Kind => (SortField::Kind, false),
+            KindDesc => (SortField::Kind, true),
+            Cluster => (SortField::Cluster, false),
+            ClusterDesc => (SortField::Cluster, true),
+            Updated => (SortField::Updated, false),
+            UpdatedDesc => (SortField::Updated, true),
+            Health => (SortField::Health, false),
+            HealthDesc => (SortField::Health, true),
+        };
+        ResourceOrder { field, descending }
+    }
+}
+
+/// A page of resources.
+#[derive(Object, Debug)]
+pub struct ResourceList {
+    /// The resources, in the requested order.
+    pub items: Vec<ResourceSummary>,
+    /// Pass as `continue` (with the same sort) to get the next page; null on the last page.
+    /// Sorted by name, namespace, kind or cluster, a walk through all pages returns every
+    /// resource that existed throughout exactly once, even while resources change.
+    #[oai(rename = "continue")]
+    pub continue_: Option<String>,
+    /// How many resources match the filters; only on the first page (without `continue`).
+    pub total: Option<i64>,
+}
+
+#[derive(ApiResponse)]
+enum ListResponse {
+    /// A page of resources.
+    #[oai(status = 200)]
+    Ok(Json<ResourceList>),
+}
+
+#[derive(ApiResponse)]
+enum DetailResponse {
+    /// The resource.
+    #[oai(status = 200)]
+    Ok(Json<ResourceDetail>),
+}
+
+#[derive(ApiResponse)]
+enum ChangesResponse {
+    /// A page of the resource's changes.
+    #[oai(status = 200)]
+    Ok(Json<ChangeList>),
+}
+
+#[derive(ApiResponse)]
+enum EventsResponse {
+    /// A page of the resource's events.
+    #[oai(status = 200)]
+    Ok(Json<EventList>),
+}
+
+/// A page and, on the first page, the total, read concurrently.
+async fn list_page(
+    state: &AppState,
+    filter: &ResourceFilter,
+    order: ResourceOrder,
+    after: Option<Cursor>,
+    limit: usize,
+) -> Result<ResourceList, ApiError> {
+    let page = state
+        .store
+        .list_resources(filter, order, after.as_ref(), limit);
+    let (page, total) = if after.is_some() {
+        (page.await?, None)
+    } else {
+        let (page, total) = futures::try_join!(page, state.store.count_resources(filter))?;
+        (page, Some(total))
+    };
+    Ok(ResourceList {
+        items: page.items.into_iter().map(ResourceSummary::from).collect(),
+        continue_: page.next.map(|c| c.encode()),
+        total,
+    })
+}
+
+async fn detail(state: &AppState, id: Uuid) -> Result<ResourceDetail, ApiError> {
+    let found = state.store.resource(id).await?;
+    let found = found.ok_or_else(|| ApiError::not_found(format!("resource {id} not found")))?;
+    let changes = ChangeFilter {
+        resources: vec![id],
+        ..Default::default()
+    };
+    let events = EventFilter {
+        resources: vec![id],
+        ..Default::default()
+    };
+    let limit = params::DETAIL_HISTORY;
+    let (changes, events) = futures::try_join!(
+        state.store.list_changes(&changes, None, limit),
+        state.store.list_events(&events, None, limit)
+    )?;
+    let row = found.row;
+    Ok(ResourceDetail {
+        revision_detail: row.revision_detail.clone(),
+        generation: row.generation,
+        observed_generation: row.observed_generation,
+        created_at: row.created_at,
+        conditions: flux::conditions(&found.object)
+            .into_iter()
+            .map(ResourceCondition::from)
+            .collect(),
+        inventory: inventory_of(&found.object),
+        object: found.object,
+        resource: row.into(),
+        changes: changes.items.into_iter().map(Into::into).collect(),
+        events: events.items.into_iter().map(Into::into).collect(),
+    })
+}
+
+async fn known(state: &AppState, id: Uuid) -> Result<(), ApiError> {
+    if state.store.resource_known(id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!(
+            "resource {id} not found and has no history"
+        )))
+    }
+}
+
+/// The resources endpoints.
+pub struct ResourcesApi;
+
+#[OpenApi(prefix_path = "/api/v1/resources", tag = "ApiTags::Resources")]
+impl ResourcesApi {
+    /// List resources
+    ///
+    /// Flux objects across all clusters. Filters combine with AND; repeated values of one
+    /// filter with OR. Pages are keyset-paginated: pass `continue` from the previous page.
+    #[allow(clippy::too_many_arguments)] // poem-openapi takes one argument per query parameter
+    #[oai(path = "/", method = "get", operation_id = "listResources")]
+    async fn list(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// Cluster id or name (repeatable).
+        #[oai(default)]
+        cluster: Query<Vec<String>>,
+        /// Kind, plural or short name, e.g. `Kustomization`, `kustomization`, `ks`, `hr` (repeatable).
+        #[oai(default)]
+        kind: Query<Vec<String>>,
+        /// Namespace (repeatable).
+        #[oai(default)]
+        namespace: Query<Vec<String>>,
+        /// Health (repeatable).
+        #[oai(default)]
+        health: Query<Vec<Health>>,
+        /// Label selector as kubectl's `-l`: `key=value`, `key!=value`, `key`, `!key`,
+        /// `key in (a,b)`, `key notin (a,b)`, comma-separated; repeated parameters AND together.
+        #[oai(default)]
+        label: Query<Vec<String>>,
+        /// Case-insensitive substring of the name or the status message.
+        q: Query<Option<String>>,
+        /// Sort order (default `name`).
+        #[oai(default)]
+        sort: Query<ResourceSort>,
+        /// Page size, 1–1000 (default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+        limit: Query<Option<u32>>,
+        /// The `continue` value of the previous page.
+        #[oai(name = "continue")]
+        continue_: Query<Option<String>>,
+    ) -> Result<ListResponse, ApiError> {
+        let order = sort.0.order();
+        let filter = ResourceFilter {
+            clusters: params::values(cluster.0),
+            kinds: params::kinds(&kind.0)?,
+            namespaces: params::values(namespace.0),
+            health: health.0.iter().map(|h| h.as_str().to_string()).collect(),
+            labels: params::labels(&label.0)?,
+            text: q.0.filter(|q| !q.is_empty()),
+        };
+        let after = params::cursor(continue_.0.as_deref(), |t| order.decode_cursor(t))?;
+        let list = list_page(&state, &filter, order, after, params::page_size(limit.0)).await?;
+        Ok(ListResponse::Ok(Json(list)))
+    }
+
+    /// Get a resource
+    ///
+    /// The object as last seen, its conditions, its inventory (Kustomizations), and its 50
+    /// newest changes and events.
+    #[oai(path = "/:id", method = "get", operation_id = "getResource")]
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        id: Path<Uuid>,
+    ) -> Result<DetailResponse, ApiError> {
+        Ok(DetailResponse::Ok(Json(detail(&state, id.0).await?)))
+    }
+
+    /// List a resource's changes
+    ///
+    /// The whole retained change history of one resource, newest first; also after the resource
+    /// was deleted.
+    #[oai(
+        path = "/:id/changes",
+        method = "get",
+        operation_id = "listResourceChanges"
+    )]
+    async fn changes(
+        &self,
+        state: Data<&Arc<AppState>>,
+        id: Path<Uuid>,
+        /// Page size, 1–1000 (default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+        limit: Query<Option<u32>>,
+        /// The `continue` value of the previous page.
+        #[oai(name = "continue")]
+        continue_: Query<Option<String>>,
+    ) -> Result<ChangesResponse, ApiError> {
+        known(&state, id.0).await?;
+        let filter = ChangeFilter {
+            resources: vec![id.0],
+            ..Default::default()
+        };
+        Ok(ChangesResponse::Ok(Json(
+            changes::page(&state, &filter, continue_.0.as_deref(), limit.0).await?,
+        )))
+    }
+
+    /// List a resource's events
+    ///
+    /// The controllers' stored events about one resource, latest occurrence first.
+    #[oai(
+        path = "/:id/events",
+        method = "get",
+        operation_id = "listResourceEvents"
+    )]
+    async fn events(
+        &self,
+        state: Data<&Arc<AppState>>,
+        id: Path<Uuid>,
+        /// Page size, 1–1000 (default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+        limit: Query<Option<u32>>,
+        /// The `continue` value of the previous page.
+        #[oai(name = "continue")]
+        continue_: Query<Option<String>>,
+    ) -> Result<EventsResponse, ApiError> {
+        known(&state, id.0).await?;
+        let filter = EventFilter {
+            resources: vec![id.0],
+            ..Default::default()
+        };
+        Ok(EventsResponse::Ok(Json(
+            events::page(&state, &filter, continue_.0.as_deref(), limit.0).await?,
+        )))
+    }
+}

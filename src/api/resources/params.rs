@@ -1,0 +1,122 @@
+//! Query parameters shared by the read endpoints: limits, cursors, kinds, label selectors.
+//! A bad value is the caller's mistake: 400 naming the parameter, like poem's own parse errors.
+
+use std::fmt::Display;
+
+use crate::api::error::ApiError;
+use crate::flux;
+use crate::store::queries::{Cursor, CursorError, LabelRequirement, parse_selector};
+
+/// Page size when `limit` is absent.
+pub const DEFAULT_LIMIT: u32 = 100;
+/// Largest accepted `limit`.
+pub const MAX_LIMIT: u32 = 1000;
+/// Changes and events shown inside a resource's detail.
+pub const DETAIL_HISTORY: usize = 50;
+
+/// 400 for a parameter that cannot be used, in the same words as poem's parse errors.
+pub fn bad_param(name: &str, reason: impl Display) -> ApiError {
+    ApiError::bad_request(
+        "bad_request",
+        format!("failed to parse parameter `{name}`: {reason}"),
+    )
+}
+
+/// The page size (`limit` is range-checked by its validator; this applies the default).
+pub fn page_size(limit: Option<u32>) -> usize {
+    limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) as usize
+}
+
+/// Decode the `continue` token with the decoder of the list it belongs to.
+pub fn cursor(
+    token: Option<&str>,
+    decode: impl FnOnce(&str) -> Result<Cursor, CursorError>,
+) -> Result<Option<Cursor>, ApiError> {
+    token
+        .map(|t| decode(t).map_err(|e| bad_param("continue", e)))
+        .transpose()
+}
+
+/// Resolve kinds as users type them (`Kustomization`, `kustomization`, `kustomizations`, `ks`)
+/// to the catalogue's spelling.
+pub fn kinds(values: &[String]) -> Result<Vec<String>, ApiError> {
+    values
+        .iter()
+        .map(|v| {
+            flux::lookup(v.trim())
+                .map(|k| k.kind.to_string())
+                .ok_or_else(|| {
+                    let known: Vec<String> = flux::FLUX_KINDS
+                        .iter()
+                        .map(|k| format!("{} ({})", k.kind, k.short))
+                        .collect();
+                    bad_param(
+                        "kind",
+                        format!("unknown kind {v:?}; expected one of {}", known.join(", ")),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Parse every `label` parameter; all requirements of all of them must hold.
+pub fn labels(values: &[String]) -> Result<Vec<LabelRequirement>, ApiError> {
+    let mut out = Vec::new();
+    for value in values {
+        out.extend(parse_selector(value).map_err(|e| bad_param("label", e))?);
+    }
+    Ok(out)
+}
+
+/// Non-empty values, trimmed.
+pub fn values(values: Vec<String>) -> Vec<String> {
+    values
+        .into_iter()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_resolve_names_plurals_and_short_names_to_the_catalogue_spelling() {
+        let got = kinds(&[
+            "kustomization".into(),
+            "hr".into(),
+            "GitRepositories".into(),
+            "ks".into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            got,
+            [
+                "Kustomization",
+                "HelmRelease",
+                "GitRepository",
+                "Kustomization"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_kind_is_a_bad_request_naming_the_parameter() {
+        let ApiError::BadRequest(body) = kinds(&["Deployment".into()]).unwrap_err() else {
+            panic!("not 400")
+        };
+        assert!(body.0.message.contains("`kind`"), "{}", body.0.message);
+        assert!(
+            body.0.message.contains("Kustomization (ks)"),
+            "{}",
+            body.0.message
+        );
+    }
+
+    #[test]
+    fn page_sizes_default_to_one_hundred() {
+        assert_eq!(page_size(None), 100);
+        assert_eq!(page_size(Some(7)), 7);
+    }
+}

@@ -1,0 +1,241 @@
+//! `/api/v1/stats`: counts for the fleet overview — by cluster × kind × health, fleet totals,
+//! and each cluster's connection status.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::clusters::ClusterStatus;
+use super::error::ApiError;
+use super::{ApiTags, AppState};
+use crate::store::queries::{ClusterOverviewRow, FleetCounts, HealthCountRow};
+
+/// Resources per health verdict.
+#[derive(Object, Debug, Clone, Default, PartialEq, Eq)]
+pub struct HealthCounts {
+    /// All of them.
+    pub total: i64,
+    /// Ready.
+    pub ready: i64,
+    /// Progressing.
+    pub progressing: i64,
+    /// Failed.
+    pub failed: i64,
+    /// Stalled.
+    pub stalled: i64,
+    /// Suspended.
+    pub suspended: i64,
+    /// Unknown.
+    pub unknown: i64,
+}
+
+impl HealthCounts {
+    fn add(&mut self, health: &str, n: i64) {
+        self.total += n;
+        match health {
+            "ready" => self.ready += n,
+            "progressing" => self.progressing += n,
+            "failed" => self.failed += n,
+            "stalled" => self.stalled += n,
+            "suspended" => self.suspended += n,
+            _ => self.unknown += n,
+        }
+    }
+}
+
+/// Counts of one kind.
+#[derive(Object, Debug, Clone, PartialEq, Eq)]
+pub struct KindCounts {
+    /// Kind, e.g. `Kustomization`.
+    pub kind: String,
+    /// Its resources per health.
+    pub health: HealthCounts,
+}
+
+/// One cluster in the overview.
+#[derive(Object, Debug, Clone)]
+#[oai(rename_all = "camelCase")]
+pub struct ClusterStats {
+    /// Cluster id.
+    pub id: Uuid,
+    /// Cluster name.
+    pub name: String,
+    /// Connection and watch status; null until the ingest has reported on the cluster.
+    pub status: Option<ClusterStatus>,
+    /// Its resources per health.
+    pub health: HealthCounts,
+    /// Its resources per kind and health, by kind.
+    pub kinds: Vec<KindCounts>,
+}
+
+/// The fleet overview.
+#[derive(Object, Debug, Clone)]
+pub struct FleetStats {
+    /// All resources per health.
+    pub health: HealthCounts,
+    /// All resources per kind and health, by kind.
+    pub kinds: Vec<KindCounts>,
+    /// Every registered cluster, by name, with its counts.
+    pub clusters: Vec<ClusterStats>,
+}
+
+fn kind_list(kinds: BTreeMap<String, HealthCounts>) -> Vec<KindCounts> {
+    kinds
+        .into_iter()
+        .map(|(kind, health)| KindCounts { kind, health })
+        .collect()
+}
+
+fn cluster_stats(c: ClusterOverviewRow, counts: &[HealthCountRow]) -> ClusterStats {
+    let (mut health, mut kinds) = (
+        HealthCounts::default(),
+        BTreeMap::<String, HealthCounts>::new(),
+    );
+    for row in counts.iter().filter(|r| r.cluster_id == c.id) {
+        health.add(&row.health, row.count);
+        kinds
+            .entry(row.kind.clone())
+            .or_default()
+            .add(&row.health, row.count);
+    }
+    ClusterStats {
+        id: c.id,
+        name: c.name,
+        status: c.status.map(ClusterStatus::from),
+        health,
+        kinds: kind_list(kinds),
+    }
+}
+
+/// Fold the per cluster × kind × health counts into the overview.
+pub fn fleet_stats(rows: FleetCounts) -> FleetStats {
+    let (mut health, mut kinds) = (
+        HealthCounts::default(),
+        BTreeMap::<String, HealthCounts>::new(),
+    );
+    for row in &rows.counts {
+        health.add(&row.health, row.count);
+        kinds
+            .entry(row.kind.clone())
+            .or_default()
+            .add(&row.health, row.count);
+    }
+    let clusters = rows
+        .clusters
+        .into_iter()
+        .map(|c| cluster_stats(c, &rows.counts))
+        .collect();
+    FleetStats {
+        health,
+        kinds: kind_list(kinds),
+        clusters,
+    }
+}
+
+#[derive(ApiResponse)]
+enum StatsResponse {
+    /// The overview.
+    #[oai(status = 200)]
+    Ok(Json<FleetStats>),
+}
+
+/// The fleet overview endpoint.
+pub struct StatsApi;
+
+#[OpenApi(prefix_path = "/api/v1/stats", tag = "ApiTags::Stats")]
+impl StatsApi {
+    /// Fleet overview
+    ///
+    /// Resource counts by cluster, kind and health, read in one consistent snapshot, with each
+    /// cluster's watch status.
+    #[oai(path = "/", method = "get", operation_id = "getStats")]
+    async fn get(&self, state: Data<&Arc<AppState>>) -> Result<StatsResponse, ApiError> {
+        Ok(StatsResponse::Ok(Json(fleet_stats(
+            state.store.fleet_counts().await?,
+        ))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::clusters::ClusterState;
+    use crate::store::ClusterStatusRow;
+
+    fn count(cluster: u128, kind: &str, health: &str, count: i64) -> HealthCountRow {
+        HealthCountRow {
+            cluster_id: Uuid::from_u128(cluster),
+            kind: kind.into(),
+            health: health.into(),
+            count,
+        }
+    }
+
+    fn cluster(id: u128, name: &str, state: Option<&str>) -> ClusterOverviewRow {
+        let status = state.map(|state| ClusterStatusRow {
+            cluster_id: Uuid::from_u128(id),
+            state: state.into(),
+            message: String::new(),
+            kubernetes_version: Some("v1.31.0".into()),
+            flux_version: None,
+            kinds: serde_json::json!({}),
+            last_event_at: None,
+            last_resync_at: None,
+            resync_drift_total: 0,
+            watched_by: None,
+            updated_at: chrono::Utc::now(),
+        });
+        ClusterOverviewRow {
+            id: Uuid::from_u128(id),
+            name: name.into(),
+            status,
+        }
+    }
+
+    #[test]
+    fn counts_fold_into_fleet_kind_and_cluster_totals() {
+        let rows = FleetCounts {
+            counts: vec![
+                count(1, "HelmRelease", "failed", 2),
+                count(1, "Kustomization", "ready", 5),
+                count(2, "Kustomization", "ready", 1),
+                count(2, "Kustomization", "stalled", 3),
+            ],
+            clusters: vec![
+                cluster(1, "a", Some("ready")),
+                cluster(2, "b", None),
+                cluster(3, "empty", Some("unreachable")),
+            ],
+        };
+        let stats = fleet_stats(rows);
+        assert_eq!(
+            (
+                stats.health.total,
+                stats.health.ready,
+                stats.health.failed,
+                stats.health.stalled
+            ),
+            (11, 6, 2, 3)
+        );
+        assert_eq!(stats.kinds.len(), 2);
+        assert_eq!(
+            (stats.kinds[1].kind.as_str(), stats.kinds[1].health.total),
+            ("Kustomization", 9)
+        );
+        let [a, b, empty] = &stats.clusters[..] else {
+            panic!("three clusters")
+        };
+        assert_eq!((a.health.total, a.kinds.len()), (7, 2));
+        let status = a.status.as_ref().expect("status");
+        assert_eq!(
+            (status.state, status.kubernetes_version.as_deref()),
+            (ClusterState::Ready, Some("v1.31.0"))
+        );
+        assert_eq!((b.health.stalled, b.status.is_none()), (3, true));
+        assert_eq!((empty.health.total, empty.kinds.len()), (0, 0));
+    }
+}

@@ -1,0 +1,29 @@
+//! Typed read queries for the API: resource lists (filters, sort, keyset pagination), one
+//! resource, the change log, controller events, and fleet counts.
+//!
+//! | file | owns |
+//! |------|------|
+//! | `selector` | label selector parsing (kubectl syntax) |
+//! | `cursor` | opaque keyset cursors |
+//! | `sql` | parameter binding and the shared condition builders |
+//! | `filter` | resource filters and sort orders as SQL |
+//! | `list` | resource lists, counts, one resource |
+//! | `history` | change log and events |
+//! | `stats` | counts for the fleet overview |
+
+mod cursor;
+mod filter;
+mod history;
+mod list;
+mod selector;
+mod sql;
+mod stats;
+
+pub use cursor::{Cursor, CursorError, KeyType, KeyValue};
+pub use filter::{HEALTH_SEVERITY, ResourceFilter, ResourceOrder, SortField};
+pub use history::{
+    ChangeEntry, ChangeFilter, EventFilter, EventRow, decode_change_cursor, decode_event_cursor,
+};
+pub use list::{Page, ResourceDetailRow};
+pub use selector::{LabelRequirement, SelectorError, parse_selector};
+pub use stats::{ClusterOverviewRow, FleetCounts, HealthCountRow};

@@ -1,0 +1,264 @@
+//! Which resources a list selects and in what order, turned into SQL (pure, unit-tested).
+
+use serde_json::json;
+
+use super::cursor::{Cursor, KeyType, KeyValue};
+use super::selector::LabelRequirement;
+use super::sql::{
+    Params, any_of, cluster_condition, contains_pattern, keyset, order_by, where_clause,
+};
+use crate::store::{RESOURCE_COLUMNS, ResourceRow};
+
+/// Resources to select; every non-empty field must match (values within a field are OR-ed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceFilter {
+    /// Cluster ids or names.
+    pub clusters: Vec<String>,
+    /// Kinds, as the catalogue spells them (`Kustomization`).
+    pub kinds: Vec<String>,
+    /// Namespaces.
+    pub namespaces: Vec<String>,
+    /// Stored health values (`ready`, `failed`…).
+    pub health: Vec<String>,
+    /// Label requirements, all of which must hold.
+    pub labels: Vec<LabelRequirement>,
+    /// Case-insensitive substring of the name or the message.
+    pub text: Option<String>,
+}
+
+/// The field a resource list is sorted by; ties are broken by identity, then id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    /// Name, then namespace, kind.
+    Name,
+    /// Namespace, then name, kind.
+    Namespace,
+    /// Kind, then namespace, name.
+    Kind,
+    /// Cluster name, then namespace, name, kind.
+    Cluster,
+    /// Time of the last stored change.
+    Updated,
+    /// Severity: failed, stalled, progressing, unknown, suspended, ready; then name.
+    Health,
+}
+
+/// A sort field and direction, e.g. `-updated`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResourceOrder {
+    /// The field.
+    pub field: SortField,
+    /// Descending (`-field`).
+    pub descending: bool,
+}
+
+/// Health values from worst to best: the `health` sort order.
+pub const HEALTH_SEVERITY: [&str; 6] = [
+    "failed",
+    "stalled",
+    "progressing",
+    "unknown",
+    "suspended",
+    "ready",
+];
+
+const HEALTH_RANK_SQL: &str = "(CASE r.health WHEN 'failed' THEN 0 WHEN 'stalled' THEN 1 WHEN 'progressing' THEN 2 \
+     WHEN 'unknown' THEN 3 WHEN 'suspended' THEN 4 WHEN 'ready' THEN 5 ELSE 6 END)";
+
+/// A sort key column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Name,
+    Namespace,
+    Kind,
+    Cluster,
+    Updated,
+    HealthRank,
+    Id,
+}
+
+impl Col {
+    fn sql(self) -> (&'static str, KeyType) {
+        match self {
+            Col::Name => ("r.name", KeyType::Text),
+            Col::Namespace => ("r.namespace", KeyType::Text),
+            Col::Kind => ("r.kind", KeyType::Text),
+            Col::Cluster => ("c.name", KeyType::Text),
+            Col::Updated => ("r.updated_at", KeyType::Time),
+            Col::HealthRank => (HEALTH_RANK_SQL, KeyType::Int),
+            Col::Id => ("r.id", KeyType::Uuid),
+        }
+    }
+
+    fn value(self, row: &ResourceRow) -> KeyValue {
+        match self {
+            Col::Name => KeyValue::Text(row.name.clone()),
+            Col::Namespace => KeyValue::Text(row.namespace.clone()),
+            Col::Kind => KeyValue::Text(row.kind.clone()),
+            Col::Cluster => KeyValue::Text(row.cluster_name.clone()),
+            Col::Updated => KeyValue::Time(Some(row.updated_at)),
+            Col::HealthRank => KeyValue::Int(health_rank(&row.health)),
+            Col::Id => KeyValue::Uuid(row.id),
+        }
+    }
+}
+
+fn health_rank(health: &str) -> i64 {
+    HEALTH_SEVERITY
+        .iter()
+        .position(|h| *h == health)
+        .unwrap_or(HEALTH_SEVERITY.len()) as i64
+}
+
+impl SortField {
+    const ALL: [(SortField, &'static str); 6] = [
+        (SortField::Name, "name"),
+        (SortField::Namespace, "namespace"),
+        (SortField::Kind, "kind"),
+        (SortField::Cluster, "cluster"),
+        (SortField::Updated, "updated"),
+        (SortField::Health, "health"),
+    ];
+
+    fn columns(self) -> &'static [Col] {
+        use Col::*;
+        match self {
+            SortField::Name => &[Name, Namespace, Kind, Id],
+            SortField::Namespace => &[Namespace, Name, Kind, Id],
+            SortField::Kind => &[Kind, Namespace, Name, Id],
+            SortField::Cluster => &[Cluster, Namespace, Name, Kind, Id],
+            SortField::Updated => &[Updated, Id],
+            SortField::Health => &[HealthRank, Name, Namespace, Kind, Id],
+        }
+    }
+}
+
+impl ResourceOrder {
+    /// Parse `name`, `-name`, `updated`, `-updated`, …; `None` for anything else.
+    pub fn parse(text: &str) -> Option<ResourceOrder> {
+        let (descending, name) = text
+            .strip_prefix('-')
+            .map_or((false, text), |rest| (true, rest));
+        let field = SortField::ALL.iter().find(|(_, n)| *n == name)?.0;
+        Some(ResourceOrder { field, descending })
+    }
+
+    /// The text form, e.g. `-updated`.
+    pub fn as_string(&self) -> String {
+        let name = SortField::ALL
+            .iter()
+            .find(|(f, _)| *f == self.field)
+            .map_or("name", |(_, n)| n);
+        if self.descending {
+            format!("-{name}")
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// The types of the key columns, for [`Cursor::decode`].
+    pub fn key_types(&self) -> Vec<KeyType> {
+        self.field.columns().iter().map(|c| c.sql().1).collect()
+    }
+
+    /// The cursor that continues after `row`.
+    pub fn cursor_after(&self, row: &ResourceRow) -> Cursor {
+        let keys = self.field.columns().iter().map(|c| c.value(row)).collect();
+        Cursor {
+            sort: self.as_string(),
+            keys,
+        }
+    }
+
+    fn sql_columns(&self) -> Vec<(&'static str, KeyType)> {
+        self.field.columns().iter().map(|c| c.sql()).collect()
+    }
+}
+
+fn label_condition(req: &LabelRequirement, params: &mut Params) -> String {
+    let mut has = |key: &str, value: &str| {
+        format!("r.labels @> {}::jsonb", params.bind(json!({ key: value })))
+    };
+    match req {
+        LabelRequirement::Equals(k, v) => has(k, v),
+        LabelRequirement::NotEquals(k, v) => format!("NOT ({})", has(k, v)),
+        LabelRequirement::In(k, vs) => format!(
+            "({})",
+            vs.iter()
+                .map(|v| has(k, v))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        ),
+        LabelRequirement::NotIn(k, vs) => {
+            format!(
+                "NOT ({})",
+                vs.iter()
+                    .map(|v| has(k, v))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
+            )
+        }
+        LabelRequirement::Exists(k) => format!("r.labels ? {}::text", params.bind(k.clone())),
+        LabelRequirement::NotExists(k) => {
+            format!("NOT (r.labels ? {}::text)", params.bind(k.clone()))
+        }
+    }
+}
+
+/// The conditions of `filter`, with `r` aliasing `flux_resources`.
+pub fn filter_conditions(filter: &ResourceFilter, params: &mut Params) -> Vec<String> {
+    let mut out = Vec::new();
+    if !filter.clusters.is_empty() {
+        out.push(cluster_condition("r.cluster_id", &filter.clusters, params));
+    }
+    any_of("r.kind", &filter.kinds, params, &mut out);
+    any_of("r.namespace", &filter.namespaces, params, &mut out);
+    any_of("r.health", &filter.health, params, &mut out);
+    out.extend(filter.labels.iter().map(|req| label_condition(req, params)));
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+        let pattern = params.bind(contains_pattern(text));
+        out.push(format!(
+            "(r.name ILIKE {pattern} OR r.message ILIKE {pattern})"
+        ));
+    }
+    out
+}
+
+/// One page of resources in `order` after `after`, fetching `limit` rows.
+pub fn list_statement(
+    filter: &ResourceFilter,
+    order: ResourceOrder,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> (String, Params) {
+    let mut params = Params::default();
+    let mut conditions = filter_conditions(filter, &mut params);
+    let columns = order.sql_columns();
+    if let Some(cursor) = after {
+        conditions.push(keyset(&columns, cursor, order.descending, &mut params));
+    }
+    let limit = params.bind(limit);
+    let sql = format!(
+        "SELECT {RESOURCE_COLUMNS} FROM flux_resources r JOIN clusters c ON c.id = r.cluster_id {} {} LIMIT {limit}",
+        where_clause(&conditions),
+        order_by(&columns, order.descending),
+    );
+    (sql, params)
+}
+
+/// How many resources match `filter`.
+pub fn count_statement(filter: &ResourceFilter) -> (String, Params) {
+    let mut params = Params::default();
+    let conditions = filter_conditions(filter, &mut params);
+    (
+        format!(
+            "SELECT count(*) FROM flux_resources r {}",
+            where_clause(&conditions)
+        ),
+        params,
+    )
+}
+
+#[cfg(test)]
+#[path = "filter_tests.rs"]
+mod tests;

@@ -1,0 +1,128 @@
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::*;
+use crate::store::queries::selector::parse_selector;
+
+fn row(name: &str, health: &str) -> ResourceRow {
+    let at: DateTime<Utc> = "2024-05-01T10:00:00.123456Z".parse().unwrap();
+    ResourceRow {
+        id: Uuid::from_u128(9),
+        cluster_id: Uuid::from_u128(1),
+        cluster_name: "prod".into(),
+        api_group: "kustomize.toolkit.fluxcd.io".into(),
+        api_version: "v1".into(),
+        kind: "Kustomization".into(),
+        namespace: "flux-system".into(),
+        name: name.into(),
+        health: health.into(),
+        reason: None,
+        message: None,
+        revision: None,
+        last_attempted_revision: None,
+        revision_detail: None,
+        suspended: false,
+        source_ref: None,
+        depends_on: serde_json::json!([]),
+        last_handled_reconcile_at: None,
+        labels: serde_json::json!({}),
+        generation: None,
+        observed_generation: None,
+        last_seq: 1,
+        last_transition_at: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+#[test]
+fn every_sort_name_parses_in_both_directions_and_prints_back() {
+    for name in ["name", "namespace", "kind", "cluster", "updated", "health"] {
+        for text in [name.to_string(), format!("-{name}")] {
+            let order = ResourceOrder::parse(&text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(order.as_string(), text);
+        }
+    }
+    for bad in ["", "-", "Name", "--name", "+name", "updated_at", "size"] {
+        assert_eq!(ResourceOrder::parse(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn the_health_rank_in_sql_agrees_with_the_severity_table() {
+    for (rank, health) in HEALTH_SEVERITY.iter().enumerate() {
+        assert!(
+            HEALTH_RANK_SQL.contains(&format!("'{health}' THEN {rank} ")),
+            "{health}"
+        );
+        assert_eq!(health_rank(health), rank as i64);
+    }
+    assert_eq!(health_rank("bogus"), 6);
+}
+
+#[test]
+fn cursors_after_a_row_carry_its_sort_keys() {
+    let order = ResourceOrder::parse("-health").unwrap();
+    let cursor = order.cursor_after(&row("apps", "stalled"));
+    assert_eq!(cursor.sort, "-health");
+    assert_eq!(cursor.keys[0], KeyValue::Int(1));
+    assert_eq!(cursor.keys[1], KeyValue::Text("apps".into()));
+    assert_eq!(
+        cursor.keys.last(),
+        Some(&KeyValue::Uuid(Uuid::from_u128(9)))
+    );
+    let decoded = Cursor::decode(&cursor.encode(), "-health", &order.key_types()).unwrap();
+    assert_eq!(decoded, cursor);
+}
+
+#[test]
+fn an_empty_filter_lists_everything_in_name_order() {
+    let order = ResourceOrder::parse("name").unwrap();
+    let (sql, params) = list_statement(&ResourceFilter::default(), order, None, 101);
+    assert!(
+        sql.ends_with("ORDER BY r.name, r.namespace, r.kind, r.id LIMIT $1"),
+        "{sql}"
+    );
+    assert!(!sql.contains("WHERE"), "{sql}");
+    assert_eq!(params.len(), 1);
+}
+
+#[test]
+fn every_filter_becomes_a_parameterised_condition() {
+    let filter = ResourceFilter {
+        clusters: vec!["prod".into()],
+        kinds: vec!["Kustomization".into(), "HelmRelease".into()],
+        namespaces: vec!["apps".into()],
+        health: vec!["failed".into()],
+        labels: parse_selector("team=a,env in (x,y),!legacy,tier!=db").unwrap(),
+        text: Some("50%".into()),
+    };
+    let (sql, params) = count_statement(&filter);
+    let expected = "SELECT count(*) FROM flux_resources r WHERE \
+        r.cluster_id = ANY($1::uuid[] || ARRAY(SELECT id FROM clusters WHERE name = ANY($2::text[]))) \
+        AND r.kind = ANY($3::text[]) AND r.namespace = ANY($4::text[]) AND r.health = ANY($5::text[]) \
+        AND r.labels @> $6::jsonb AND (r.labels @> $7::jsonb OR r.labels @> $8::jsonb) \
+        AND NOT (r.labels ? $9::text) AND NOT (r.labels @> $10::jsonb) \
+        AND (r.name ILIKE $11 OR r.message ILIKE $11)";
+    assert_eq!(sql, expected);
+    assert_eq!(params.len(), 11);
+}
+
+#[test]
+fn a_page_after_a_cursor_continues_past_its_keys_in_the_sort_direction() {
+    let order = ResourceOrder::parse("-updated").unwrap();
+    let cursor = order.cursor_after(&row("apps", "ready"));
+    let filter = ResourceFilter {
+        health: vec!["ready".into()],
+        ..Default::default()
+    };
+    let (sql, params) = list_statement(&filter, order, Some(&cursor), 51);
+    assert!(
+        sql.ends_with(
+            "WHERE r.health = ANY($1::text[]) AND (r.updated_at, r.id) < ($2::timestamptz, $3::uuid) \
+             ORDER BY r.updated_at DESC, r.id DESC LIMIT $4"
+        ),
+        "{sql}"
+    );
+    assert_eq!(params.len(), 4);
+}

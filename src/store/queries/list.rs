@@ -1,0 +1,125 @@
+//! Reading resources: filtered, sorted, keyset-paginated lists, counts, and one resource.
+
+use uuid::Uuid;
+
+use super::cursor::{Cursor, CursorError};
+use super::filter::{ResourceFilter, ResourceOrder, count_statement, list_statement};
+use crate::store::{RESOURCE_COLUMNS, ResourceRow, Result, Store};
+
+/// One page of a list and the cursor of the next page (`None` on the last page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The rows, in the requested order.
+    pub items: Vec<T>,
+    /// Where the next page starts.
+    pub next: Option<Cursor>,
+}
+
+impl<T> Page<T> {
+    /// Cut `rows` fetched with one extra row down to `limit`, making the cursor from the last
+    /// kept row when the extra row shows that more follow.
+    pub fn from_rows(mut rows: Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> Cursor) -> Page<T> {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = if more {
+            rows.last().map(cursor_of)
+        } else {
+            None
+        };
+        Page { items: rows, next }
+    }
+}
+
+/// A resource with its full sanitized object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceDetailRow {
+    /// The summary columns.
+    pub row: ResourceRow,
+    /// The object as stored (without managed fields and kubectl's last-applied annotation).
+    pub object: serde_json::Value,
+}
+
+impl ResourceOrder {
+    /// Read a `continue` token issued for this order.
+    pub fn decode_cursor(&self, token: &str) -> Result<Cursor, CursorError> {
+        Cursor::decode(token, &self.as_string(), &self.key_types())
+    }
+}
+
+impl Store {
+    /// Up to `limit` resources matching `filter` in `order`, after `after`.
+    pub async fn list_resources(
+        &self,
+        filter: &ResourceFilter,
+        order: ResourceOrder,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<ResourceRow>> {
+        let (sql, params) = list_statement(filter, order, after, limit as i64 + 1);
+        let conn = self.conn().await?;
+        let rows = conn.query(&sql, &params.refs()).await?;
+        let rows = rows.iter().map(ResourceRow::from_row).collect();
+        Ok(Page::from_rows(rows, limit, |row| order.cursor_after(row)))
+    }
+
+    /// How many resources match `filter`.
+    pub async fn count_resources(&self, filter: &ResourceFilter) -> Result<i64> {
+        let (sql, params) = count_statement(filter);
+        let conn = self.conn().await?;
+        Ok(conn.query_one(&sql, &params.refs()).await?.get(0))
+    }
+
+    /// One resource with its object, if it exists.
+    pub async fn resource(&self, id: Uuid) -> Result<Option<ResourceDetailRow>> {
+        let sql = format!(
+            "SELECT {RESOURCE_COLUMNS}, r.object FROM flux_resources r JOIN clusters c ON c.id = r.cluster_id \
+             WHERE r.id = $1"
+        );
+        let conn = self.conn().await?;
+        let row = conn.query_opt(&sql, &[&id]).await?;
+        Ok(row.map(|r| ResourceDetailRow {
+            row: ResourceRow::from_row(&r),
+            object: r.get(25),
+        }))
+    }
+
+    /// Whether the resource exists or left history behind (changes or events).
+    pub async fn resource_known(&self, id: Uuid) -> Result<bool> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM flux_resources WHERE id = $1) \
+                     OR EXISTS (SELECT 1 FROM resource_changes WHERE resource_id = $1) \
+                     OR EXISTS (SELECT 1 FROM flux_events WHERE resource_id = $1)",
+                &[&id],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::queries::cursor::KeyValue;
+
+    fn cursor(n: &i64) -> Cursor {
+        Cursor {
+            sort: "n".into(),
+            keys: vec![KeyValue::Int(*n)],
+        }
+    }
+
+    #[test]
+    fn a_page_with_an_extra_row_gets_a_cursor_from_its_last_kept_row() {
+        let page = Page::from_rows(vec![1, 2, 3], 2, cursor);
+        assert_eq!(page.items, vec![1, 2]);
+        assert_eq!(page.next, Some(cursor(&2)));
+    }
+
+    #[test]
+    fn the_last_page_has_no_cursor() {
+        assert_eq!(Page::from_rows(vec![1, 2], 2, cursor).next, None);
+        assert_eq!(Page::from_rows(Vec::<i64>::new(), 2, cursor).next, None);
+    }
+}

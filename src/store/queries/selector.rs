@@ -1,0 +1,248 @@
+//! Kubernetes label selectors (`app=web,tier!=db,env in (prod,staging),!legacy`), parsed into
+//! typed requirements that the list query turns into `labels` jsonb conditions.
+
+use std::fmt;
+
+/// One requirement of a selector; a selector is their conjunction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelRequirement {
+    /// `key=value` or `key==value`: the label exists with this value.
+    Equals(String, String),
+    /// `key!=value`: the label is absent or has another value (as kubectl matches it).
+    NotEquals(String, String),
+    /// `key in (a,b)`: the label exists with one of the values.
+    In(String, Vec<String>),
+    /// `key notin (a,b)`: the label is absent or has none of the values.
+    NotIn(String, Vec<String>),
+    /// `key`: the label exists.
+    Exists(String),
+    /// `!key`: the label is absent.
+    NotExists(String),
+}
+
+/// Why a selector was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectorError(String);
+
+impl fmt::Display for SelectorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SelectorError {}
+
+fn refuse<T>(message: String) -> Result<T, SelectorError> {
+    Err(SelectorError(message))
+}
+
+/// Parse a selector as kubectl's `-l` does: comma-separated requirements, all of which must hold.
+pub fn parse_selector(text: &str) -> Result<Vec<LabelRequirement>, SelectorError> {
+    split_terms(text)?.into_iter().map(parse_term).collect()
+}
+
+/// Split on the commas that are not inside a `( … )` value set.
+fn split_terms(text: &str) -> Result<Vec<&str>, SelectorError> {
+    let (mut terms, mut depth, mut start) = (Vec::new(), 0usize, 0usize);
+    for (i, ch) in text.char_indices() {
+        match ch {
+            '(' if depth == 0 => depth = 1,
+            ')' if depth == 1 => depth = 0,
+            '(' | ')' => return refuse(format!("unbalanced parentheses in {text:?}")),
+            ',' if depth == 0 => {
+                terms.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return refuse(format!("unbalanced parentheses in {text:?}"));
+    }
+    terms.push(&text[start..]);
+    Ok(terms)
+}
+
+fn parse_term(term: &str) -> Result<LabelRequirement, SelectorError> {
+    let term = term.trim();
+    if term.is_empty() {
+        return refuse("empty requirement (two commas in a row, or a trailing comma?)".into());
+    }
+    if let Some(key) = term.strip_prefix('!') {
+        return Ok(LabelRequirement::NotExists(key_of(key.trim())?));
+    }
+    if let Some((key, value)) = term.split_once("!=") {
+        return Ok(LabelRequirement::NotEquals(
+            key_of(key.trim())?,
+            value_of(value.trim())?,
+        ));
+    }
+    if let Some((key, value)) = term.split_once("==").or_else(|| term.split_once('=')) {
+        return Ok(LabelRequirement::Equals(
+            key_of(key.trim())?,
+            value_of(value.trim())?,
+        ));
+    }
+    if term.contains('(') {
+        return parse_set(term);
+    }
+    Ok(LabelRequirement::Exists(key_of(term)?))
+}
+
+/// `key in (a, b)` / `key notin (a, b)`.
+fn parse_set(term: &str) -> Result<LabelRequirement, SelectorError> {
+    let bad = || {
+        SelectorError(format!(
+            "cannot parse {term:?}: expected `key in (v1,v2)` or `key notin (v1,v2)`"
+        ))
+    };
+    let (key, rest) = term.split_once(char::is_whitespace).ok_or_else(bad)?;
+    let rest = rest.trim_start();
+    let (negated, rest) = match rest.strip_prefix("notin") {
+        Some(rest) => (true, rest),
+        None => (false, rest.strip_prefix("in").ok_or_else(bad)?),
+    };
+    let inner = rest
+        .trim()
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .ok_or_else(bad)?;
+    let values = inner
+        .split(',')
+        .map(|v| value_of(v.trim()))
+        .collect::<Result<Vec<_>, _>>()?;
+    if values.iter().all(String::is_empty) {
+        return refuse(format!("{term:?}: the value set is empty"));
+    }
+    let key = key_of(key)?;
+    Ok(if negated {
+        LabelRequirement::NotIn(key, values)
+    } else {
+        LabelRequirement::In(key, values)
+    })
+}
+
+/// A label key: `[prefix/]name`, the prefix a DNS subdomain, the name a qualified name part.
+fn key_of(key: &str) -> Result<String, SelectorError> {
+    let (prefix, name) = key
+        .rsplit_once('/')
+        .map_or((None, key), |(p, n)| (Some(p), n));
+    let prefix_ok =
+        prefix.is_none_or(|p| !p.is_empty() && p.len() <= 253 && p.split('.').all(dns_label));
+    if !prefix_ok || name.is_empty() || name.len() > 63 || !name_part(name) {
+        return refuse(format!("invalid label key {key:?}"));
+    }
+    Ok(key.to_string())
+}
+
+/// A label value: empty, or up to 63 characters of `[A-Za-z0-9._-]` starting and ending alphanumeric.
+fn value_of(value: &str) -> Result<String, SelectorError> {
+    if value.len() > 63 || !(value.is_empty() || name_part(value)) {
+        return refuse(format!("invalid label value {value:?}"));
+    }
+    Ok(value.to_string())
+}
+
+fn name_part(s: &str) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    edge(s.chars().next())
+        && edge(s.chars().last())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn dns_label(s: &str) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    s.len() <= 63
+        && edge(s.chars().next())
+        && edge(s.chars().last())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LabelRequirement::*;
+    use super::*;
+
+    fn s(v: &str) -> String {
+        v.to_string()
+    }
+
+    #[test]
+    fn equality_inequality_and_existence_requirements_are_parsed() {
+        let got = parse_selector("app=web, tier != db,env==prod,team,!legacy").unwrap();
+        assert_eq!(
+            got,
+            vec![
+                Equals(s("app"), s("web")),
+                NotEquals(s("tier"), s("db")),
+                Equals(s("env"), s("prod")),
+                Exists(s("team")),
+                NotExists(s("legacy")),
+            ]
+        );
+    }
+
+    #[test]
+    fn set_based_requirements_keep_commas_inside_parentheses() {
+        let got = parse_selector("env in (prod, staging),tier notin(db),app=x").unwrap();
+        assert_eq!(
+            got,
+            vec![
+                In(s("env"), vec![s("prod"), s("staging")]),
+                NotIn(s("tier"), vec![s("db")]),
+                Equals(s("app"), s("x")),
+            ]
+        );
+    }
+
+    #[test]
+    fn prefixed_keys_and_empty_values_are_accepted() {
+        let got =
+            parse_selector("kustomize.toolkit.fluxcd.io/name=apps,app.kubernetes.io/part-of=")
+                .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                Equals(s("kustomize.toolkit.fluxcd.io/name"), s("apps")),
+                Equals(s("app.kubernetes.io/part-of"), s(""))
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_selectors_are_refused_with_a_reason() {
+        for bad in [
+            "",
+            "a=b,",
+            ",a",
+            "=x",
+            "a=b=c",
+            "a b",
+            "a>1",
+            "env in prod",
+            "env in (prod",
+            "env in ()",
+            "env in (a)(b)",
+            "-a=b",
+            "a=-b",
+            "Bad_Prefix/a=b",
+            "/a=b",
+            "a/=b",
+            "!",
+            "a!=b c",
+        ] {
+            let err = parse_selector(bad).expect_err(bad);
+            assert!(!err.to_string().is_empty(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_and_values_longer_than_kubernetes_allows_are_refused() {
+        let long = "a".repeat(64);
+        assert!(parse_selector(&format!("{long}=x")).is_err());
+        assert!(parse_selector(&format!("x={long}")).is_err());
+        assert!(parse_selector(&format!("{}=x", "a".repeat(63))).is_ok());
+    }
+}

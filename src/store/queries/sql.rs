@@ -1,0 +1,170 @@
+//! Building parameterised statements: a parameter list that hands out `$n` placeholders, and
+//! the keyset condition that starts a page after a cursor.
+
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use super::cursor::{Cursor, KeyType};
+
+/// The parameters of a statement being built; `bind` returns the placeholder to splice in.
+#[derive(Default)]
+pub struct Params(Vec<Box<dyn ToSql + Sync + Send>>);
+
+impl Params {
+    /// Add a parameter; returns its placeholder (`$1`, `$2`, …).
+    pub fn bind<T: ToSql + Sync + Send + 'static>(&mut self, value: T) -> String {
+        self.bind_boxed(Box::new(value))
+    }
+
+    /// Add a boxed parameter.
+    pub fn bind_boxed(&mut self, value: Box<dyn ToSql + Sync + Send>) -> String {
+        self.0.push(value);
+        format!("${}", self.0.len())
+    }
+
+    /// How many parameters are bound.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The parameters as `tokio_postgres` takes them.
+    pub fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.0
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|_| "?")).finish()
+    }
+}
+
+fn cast(ty: KeyType) -> &'static str {
+    match ty {
+        KeyType::Text => "text",
+        KeyType::Int => "bigint",
+        KeyType::Time => "timestamptz",
+        KeyType::Uuid => "uuid",
+    }
+}
+
+/// `(a, b) > ($1, $2)` (or `<` when descending): the rows after `cursor` in the order of
+/// `columns`, all sorted the same direction. Keys are typed casts so that PostgreSQL never
+/// has to guess the parameter types.
+pub fn keyset(
+    columns: &[(&str, KeyType)],
+    cursor: &Cursor,
+    descending: bool,
+    params: &mut Params,
+) -> String {
+    let names: Vec<&str> = columns.iter().map(|(sql, _)| *sql).collect();
+    let values: Vec<String> = cursor
+        .keys
+        .iter()
+        .zip(columns)
+        .map(|(key, (_, ty))| format!("{}::{}", params.bind_boxed(key.param()), cast(*ty)))
+        .collect();
+    let op = if descending { "<" } else { ">" };
+    format!("({}) {op} ({})", names.join(", "), values.join(", "))
+}
+
+/// `ORDER BY a, b` or `ORDER BY a DESC, b DESC`.
+pub fn order_by(columns: &[(&str, KeyType)], descending: bool) -> String {
+    let dir = if descending { " DESC" } else { "" };
+    let cols: Vec<String> = columns
+        .iter()
+        .map(|(sql, _)| format!("{sql}{dir}"))
+        .collect();
+    format!("ORDER BY {}", cols.join(", "))
+}
+
+/// `column` is one of the clusters given by id or name. Ids match even once the cluster is
+/// deleted (the change log outlives it); names are resolved once, before the scan.
+pub fn cluster_condition(column: &str, clusters: &[String], params: &mut Params) -> String {
+    let ids: Vec<Uuid> = clusters.iter().filter_map(|c| c.parse().ok()).collect();
+    let ids = params.bind(ids);
+    let names = params.bind(clusters.to_vec());
+    format!(
+        "{column} = ANY({ids}::uuid[] || ARRAY(SELECT id FROM clusters WHERE name = ANY({names}::text[])))"
+    )
+}
+
+/// `column = ANY($n)` when `values` is not empty.
+pub fn any_of(column: &str, values: &[String], params: &mut Params, out: &mut Vec<String>) {
+    if !values.is_empty() {
+        out.push(format!(
+            "{column} = ANY({}::text[])",
+            params.bind(values.to_vec())
+        ));
+    }
+}
+
+/// `WHERE a AND b`, or nothing.
+pub fn where_clause(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    }
+}
+
+/// A `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` taken literally.
+pub fn contains_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::cursor::KeyValue;
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards_and_backslashes() {
+        assert_eq!(contains_pattern("app"), "%app%");
+        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+
+    #[test]
+    fn keyset_conditions_compare_rows_in_the_sort_direction() {
+        let cols = [("r.name", KeyType::Text), ("r.id", KeyType::Uuid)];
+        let cursor = Cursor {
+            sort: "name".into(),
+            keys: vec![KeyValue::Text("a".into()), KeyValue::Uuid(Uuid::nil())],
+        };
+        let mut params = Params::default();
+        params.bind(1i64);
+        assert_eq!(
+            keyset(&cols, &cursor, false, &mut params),
+            "(r.name, r.id) > ($2::text, $3::uuid)"
+        );
+        assert_eq!(
+            keyset(&cols, &cursor, true, &mut params),
+            "(r.name, r.id) < ($4::text, $5::uuid)"
+        );
+        assert_eq!(params.len(), 5);
+        assert_eq!(order_by(&cols, true), "ORDER BY r.name DESC, r.id DESC");
+    }
+
+    #[test]
+    fn cluster_conditions_match_ids_and_names() {
+        let mut params = Params::default();
+        let sql = cluster_condition("r.cluster_id", &["prod".into()], &mut params);
+        assert_eq!(
+            sql,
+            "r.cluster_id = ANY($1::uuid[] || ARRAY(SELECT id FROM clusters WHERE name = ANY($2::text[])))"
+        );
+    }
+}
