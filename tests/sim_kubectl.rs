@@ -1,5 +1,6 @@
 //! `kubectl` (Go client, TLS with the simulator's CA) works against the simulator: get, get -o
-//! yaml, get --watch, patch --type merge, annotate; with token and client-certificate auth.
+//! yaml, get --watch, patch --type merge, apply, delete, annotate, wait; with token and
+//! client-certificate auth.
 //! Skipped with a notice when `kubectl` is not on PATH.
 
 use std::path::{Path, PathBuf};
@@ -169,6 +170,18 @@ async fn kubectl_gets_watches_patches_and_annotates_flux_objects() {
         ),
         (serde_json::json!(true), serde_json::json!(2))
     );
+
+    let manifest = dir.path().join("ks.yaml");
+    let yaml = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: applied\n  namespace: apps\nspec:\n  interval: 5m\n  path: ./x\n  prune: true\n";
+    std::fs::write(&manifest, yaml).unwrap();
+    let manifest = manifest.to_str().unwrap();
+    assert!(k.run(&["apply", "-f", manifest]).await.contains("created"));
+    assert!(
+        k.run(&["apply", "--server-side", "-f", manifest])
+            .await
+            .contains("serverside-applied")
+    );
+    assert!(k.run(&["delete", "-f", manifest]).await.contains("deleted"));
 
     k.run(&[
         "annotate",

@@ -485,3 +485,28 @@ async fn authentication_accepts_token_and_client_cert_and_rejects_others() {
     ok.list(&ListParams::default()).await.unwrap();
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn deleting_a_namespace_deletes_its_objects_and_watchers_see_it() {
+    let sim = start(SimOptions::default()).await;
+    sim.objects().create(ks("doomed", "a")).unwrap();
+    sim.objects().create(ks("apps", "b")).unwrap();
+    let mut w = watcher(
+        kustomizations(sim.client().unwrap(), None),
+        watcher::Config::default(),
+    )
+    .boxed();
+    until_init_done(&mut w).await;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(sim.client().unwrap());
+    namespaces
+        .delete("doomed", &Default::default())
+        .await
+        .unwrap();
+    assert!(
+        matches!(next_event(&mut w).await, watcher::Event::Delete(o) if o.metadata.name.as_deref() == Some("a"))
+    );
+    assert!(sim.objects().get("Kustomization", "doomed", "a").is_none());
+    assert!(sim.objects().get("Kustomization", "apps", "b").is_some());
+    assert!(namespaces.get_opt("doomed").await.unwrap().is_none());
+    sim.shutdown().await;
+}

@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::catalog::TypeId;
 use super::cluster::SimCluster;
+use super::fluxreasons::failure;
 use super::fluxspec::{Refs, object};
-use super::fluxstatus::{Health, failure, health_of};
+use super::fluxstatus::{Health, health_of};
 use super::reconcile::{Step, reconcile};
 use super::scenario::namespace_name;
 use super::state::Shared;

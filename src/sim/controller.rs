@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::catalog::TypeId;
-use super::fluxstatus::{Health, failure};
+use super::fluxreasons::failure;
+use super::fluxstatus::Health;
 use super::reconcile::{Step, reconcile};
 use super::state::Shared;
 

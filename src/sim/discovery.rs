@@ -5,6 +5,7 @@ use http::{HeaderMap, Response, header};
 use serde_json::{Value, json};
 
 use super::catalog::{ResourceType, api_version};
+use super::openapi;
 use super::router::Route;
 use super::server::{Body, json_typed};
 use super::state::Shared;
@@ -50,7 +51,7 @@ pub fn answer(
             api_group(g, vs)
         }
         (Route::Resources { group, version }, _) => resource_list(shared, group, version)?,
-        (Route::OpenApi, _) => return Err(ApiError::no_route("openapi")),
+        (Route::OpenApi(path), _) => openapi::answer(shared, path)?,
         _ => return Err(ApiError::no_route("unknown path")),
     };
     Ok(json_typed(

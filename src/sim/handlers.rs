@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::counts::Verb;
 use super::filter::at_version;
 use super::meta::{Scope, key_of, merge_patch};
+use super::objects::delete_namespace_contents;
 use super::router::{Query, ResourceRoute};
 use super::server::{Body, json, read_body};
 use super::state::Shared;
@@ -56,6 +57,11 @@ pub async fn dispatch(
         Verb::Patch => patch(&shared, &r, scope, &parts.headers, &read_body(body).await?),
         Verb::Delete => {
             let name = r.name.clone().unwrap_or_default();
+            if r.ty == shared.catalog.namespace_type()
+                && shared.store.get(r.ty, "", &name).is_some()
+            {
+                delete_namespace_contents(&shared, &name);
+            }
             let obj = shared.store.delete(r.ty, ns(&r), &name)?;
             Ok(object(&shared, &r, &obj, 200))
         }

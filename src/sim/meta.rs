@@ -28,7 +28,7 @@ pub struct IdGen(Mutex<StdRng>);
 impl IdGen {
     /// Seeded generator.
     pub fn new(seed: u64) -> Self {
-        Self(Mutex::new(StdRng::seed_from_u64(seed ^ 0x5eed_0f_f1_c0)))
+        Self(Mutex::new(StdRng::seed_from_u64(seed ^ 0x005e_ed0f_f1c0)))
     }
 
     /// A fresh v4-shaped uuid.

@@ -134,9 +134,13 @@ impl Objects {
         Ok(value)
     }
 
-    /// Delete an object; returns it as it was deleted.
+    /// Delete an object; returns it as it was deleted. Deleting a Namespace deletes every
+    /// object in it first (each with its own DELETED event).
     pub fn delete(&self, kind: &str, ns: &str, name: &str) -> Result<Value> {
         let ty = self.type_of(kind)?;
+        if ty == self.shared.catalog.namespace_type() {
+            delete_namespace_contents(&self.shared, name);
+        }
         parse(&self.shared.store.delete(ty, ns, name)?.bytes)
     }
 
@@ -199,4 +203,21 @@ impl Objects {
 
 fn parse(bytes: &[u8]) -> Result<Value> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::new(500, "InternalError", e.to_string()))
+}
+
+/// Delete every namespaced object in `ns` (the namespace controller's job, done at once).
+pub fn delete_namespace_contents(shared: &Shared, ns: &str) {
+    for ty in (0..shared.catalog.types.len()).filter(|&t| shared.catalog.types[t].namespaced) {
+        let names: Vec<String> = shared
+            .store
+            .read(ty)
+            .objects
+            .keys()
+            .filter(|k| k.0 == ns)
+            .map(|k| k.1.clone())
+            .collect();
+        for name in names {
+            let _ = shared.store.delete(ty, ns, &name);
+        }
+    }
 }

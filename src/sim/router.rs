@@ -21,8 +21,8 @@ pub enum Route {
     Group(String),
     /// `/api/v1` or `/apis/{group}/{version}`
     Resources { group: String, version: String },
-    /// `/openapi/...` (not served: 404, which kubectl tolerates)
-    OpenApi,
+    /// `/openapi/...` (the path after `/openapi/`)
+    OpenApi(String),
     /// A collection, object or subresource of a served type.
     Resource(ResourceRoute),
     /// Anything else.
@@ -55,7 +55,7 @@ impl Route {
         match segs.as_slice() {
             ["version"] => Route::Version,
             ["healthz" | "livez" | "readyz", ..] => Route::Health,
-            ["openapi", ..] | ["swagger.json"] => Route::OpenApi,
+            ["openapi", rest @ ..] => Route::OpenApi(rest.join("/")),
             ["api"] => Route::CoreVersions,
             ["apis"] => Route::Groups,
             ["apis", g] => Route::Group(g.to_string()),

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use super::catalog::FluxFlavor;
 use super::cluster::SimCluster;
 use super::events::{self, EventSpec};
+use super::fluxreasons::failure;
 use super::fluxspec::{Refs, initial_revision, next_revision, object};
-use super::fluxstatus::{Health, Render, failure, render};
+use super::fluxstatus::{Health, Render, render};
 use super::status::Result;
 
 /// What to populate. Object counts are per kind, spread round-robin over the namespaces.
@@ -190,7 +191,7 @@ impl Scenario {
             refs.source = Some((src.to_string(), ns.to_string(), object_name(src, ns, k)));
         }
         let chain = self.chain_length.max(1);
-        if matches!(kind, "Kustomization" | "HelmRelease") && j % chain != 0 {
+        if matches!(kind, "Kustomization" | "HelmRelease") && !j.is_multiple_of(chain) {
             refs.depends_on
                 .push((ns.to_string(), object_name(kind, ns, j - 1)));
         }
