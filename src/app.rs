@@ -13,6 +13,8 @@ use crate::api::{self, AppState};
 use crate::clusters::{Registry, SecretKey};
 use crate::config::{DbConfig, LogConfig, LogFormat, ServeConfig};
 use crate::ingest;
+use crate::live;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Install the global tracing subscriber (stderr).
@@ -56,13 +58,19 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let key = secret_key(&config)?;
     let store = Store::connect(&config.db).context("database configuration")?;
     let registry = Registry::new(store.clone(), key);
+    let shutdown = CancellationToken::new();
+    let metrics = Arc::new(Metrics::default());
+    let codec = Arc::new(api::stream::StreamCodec);
+    let hub = live::Hub::new(store.clone(), config.live.settings(), codec, &metrics, shutdown.clone());
     let state = Arc::new(AppState {
         registry: registry.clone(),
         store: store.clone(),
         migrated: Default::default(),
         writer_stats: Default::default(),
+        live: hub.clone(),
+        metrics,
     });
-    let shutdown = CancellationToken::new();
+    let live = tokio::spawn(hub.run(migrated(state.clone(), shutdown.clone())));
     let settings = config.ingest.settings();
     tracing::info!(replica = %settings.replica, "starting");
     let background = {
@@ -99,7 +107,19 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .await
         .context("HTTP server")?;
     shutdown.cancel();
+    live.await.context("live fan-out task panicked")?;
     background.await.context("database task panicked")?
+}
+
+/// Resolves once migrations are applied (true), or at shutdown (false).
+async fn migrated(state: Arc<AppState>, shutdown: CancellationToken) -> bool {
+    while !state.migrated.load(Ordering::Acquire) {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            _ = shutdown.cancelled() => return false,
+        }
+    }
+    true
 }
 
 /// Apply migrations, retrying while the database is unreachable; fatal on a refused schema.

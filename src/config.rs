@@ -84,6 +84,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub ingest: IngestConfig,
+
+    #[command(flatten)]
+    pub live: LiveConfig,
 }
 
 /// How clusters are watched.
@@ -145,6 +148,71 @@ impl IngestConfig {
             claim_interval: Duration::from_secs(self.claim_interval_secs.max(1)),
             writer_queue: self.writer_queue,
             writer_batch: self.writer_batch,
+        }
+    }
+}
+
+/// Live fan-out over `GET /api/v1/stream` and retention of the change log.
+#[derive(clap::Args, Debug, Clone)]
+pub struct LiveConfig {
+    /// Milliseconds between heartbeat messages (and WebSocket pings) on each stream connection.
+    #[arg(long, env = "FLUXO_STREAM_HEARTBEAT_MS", default_value_t = 15_000)]
+    pub stream_heartbeat_ms: u64,
+
+    /// Milliseconds a stream client may stay silent (not even a pong) before it is disconnected.
+    #[arg(long, env = "FLUXO_STREAM_IDLE_TIMEOUT_MS", default_value_t = 45_000)]
+    pub stream_idle_timeout_ms: u64,
+
+    /// Milliseconds one frame may take to reach a stream client's socket; a client that stops
+    /// reading for longer is cut off.
+    #[arg(long, env = "FLUXO_STREAM_SEND_TIMEOUT_MS", default_value_t = 10_000)]
+    pub stream_send_timeout_ms: u64,
+
+    /// How many published changes a stream client may fall behind before it is told to resync
+    /// (the capacity of the shared broadcast ring).
+    #[arg(long, env = "FLUXO_STREAM_QUEUE", default_value_t = 4096)]
+    pub stream_queue: usize,
+
+    /// Milliseconds between safety-net reads of the change log when no NOTIFY arrives.
+    #[arg(long, env = "FLUXO_STREAM_POLL_MS", default_value_t = 1_000)]
+    pub stream_poll_ms: u64,
+
+    /// Most changes one subscription may replay; a `since` further behind gets `resync`.
+    #[arg(long, env = "FLUXO_STREAM_MAX_REPLAY", default_value_t = 100_000)]
+    pub stream_max_replay: i64,
+
+    /// Hours the change log keeps changes (replay and history reach back this far); 0 keeps
+    /// them regardless of age.
+    #[arg(long, env = "FLUXO_CHANGES_RETENTION_HOURS", default_value_t = 168)]
+    pub changes_retention_hours: u64,
+
+    /// Most changes the change log keeps, newest first; 0 keeps any number.
+    #[arg(long, env = "FLUXO_CHANGES_RETENTION_COUNT", default_value_t = 1_000_000)]
+    pub changes_retention_count: i64,
+
+    /// Seconds between retention runs.
+    #[arg(long, env = "FLUXO_CHANGES_PRUNE_INTERVAL_SECS", default_value_t = 60)]
+    pub changes_prune_interval_secs: u64,
+}
+
+impl LiveConfig {
+    /// The live settings, with lower bounds applied.
+    pub fn settings(&self) -> crate::live::Settings {
+        let ms = |v: u64| Duration::from_millis(v.max(10));
+        // "Unlimited" is a century: far enough, and safe in SQL interval arithmetic.
+        let hours = if self.changes_retention_hours == 0 { 100 * 365 * 24 } else { self.changes_retention_hours };
+        let count = if self.changes_retention_count <= 0 { i64::MAX } else { self.changes_retention_count };
+        crate::live::Settings {
+            queue: self.stream_queue.clamp(16, 1 << 20),
+            poll_interval: ms(self.stream_poll_ms),
+            page_size: 500,
+            max_replay: self.stream_max_replay.max(0),
+            heartbeat: ms(self.stream_heartbeat_ms),
+            idle_timeout: ms(self.stream_idle_timeout_ms),
+            send_timeout: ms(self.stream_send_timeout_ms),
+            retention_age: Duration::from_secs(hours.saturating_mul(3600)),
+            retention_count: count,
+            prune_interval: Duration::from_secs(self.changes_prune_interval_secs.max(1)),
         }
     }
 }

@@ -10,10 +10,13 @@
 //! | [`store`]    | all SQL: pool, migrations from `sql/`, typed queries |
 //! | [`clusters`] | kubeconfig policy, credential encryption, building kube clients |
 //! | [`ingest`]   | per-cluster supervisors, kube-runtime watchers, the batching writer, actions |
-//! | [`api`]      | REST handlers (poem-openapi), error mapping, probes, docs |
+//! | [`live`]     | LISTEN/NOTIFY listener, broadcast of committed changes, subscriptions with filters, replay, retention |
+//! | [`metrics`]  | the process-wide counters and gauges, rendered for `/metrics` |
+//! | [`api`]      | REST handlers (poem-openapi), the live stream WebSocket, error mapping, probes, docs |
 //! | [`sim`]      | Kubernetes API simulator for tests, benchmarks and the demo |
 //!
-//! Dependencies point one way: `api` → `clusters`, `store` → `flux` (pure).
+//! Dependencies point one way: `api` → (`clusters`, `live`, `store`) → `flux` (pure); `live`
+//! reads through `store`.
 
 pub mod api;
 pub mod app;
@@ -22,5 +25,7 @@ pub mod clusters;
 pub mod config;
 pub mod flux;
 pub mod ingest;
+pub mod live;
+pub mod metrics;
 pub mod sim;
 pub mod store;

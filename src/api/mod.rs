@@ -8,8 +8,10 @@ mod events;
 pub mod model;
 pub mod error;
 mod health;
+mod metrics;
 mod resources;
 mod stats;
+pub mod stream;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -33,6 +35,10 @@ pub struct AppState {
     pub migrated: AtomicBool,
     /// Counters of the ingest writer (written by the writer task; read by `/metrics`).
     pub writer_stats: Arc<crate::ingest::WriterStats>,
+    /// Live fan-out: `/api/v1/stream` subscribes to it; `app` runs and joins it.
+    pub live: crate::live::Hub,
+    /// Process-wide counters and gauges (registered at start-up; read by `/metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Tags grouping operations in the spec.
@@ -52,6 +58,10 @@ pub enum ApiTags {
     Events,
     /// Counts for the fleet overview.
     Stats,
+    /// The live stream of committed changes (WebSocket).
+    Stream,
+    /// Prometheus metrics.
+    Metrics,
 }
 
 fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
@@ -64,6 +74,8 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             changes::ChangesApi,
             events::EventsApi,
             stats::StatsApi,
+            stream::StreamApi,
+            metrics::MetricsApi,
         ),
         "flux-orchestrator",
         env!("CARGO_PKG_VERSION"),

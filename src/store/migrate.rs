@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "replicas",
         sql: include_str!("../../sql/0003_replicas.sql"),
     },
+    Migration {
+        version: 4,
+        name: "change_log_floor",
+        sql: include_str!("../../sql/0004_change_log_floor.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).

@@ -1,6 +1,7 @@
 //! All SQL: the connection pool, migrations from `sql/`, and typed queries.
 //! Nothing here knows HTTP or Kubernetes.
 
+mod changes;
 mod claims;
 mod clusters;
 mod migrate;
@@ -15,6 +16,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, 
 use tokio_postgres::NoTls;
 
 pub use clusters::{CLUSTERS_CHANNEL, ClusterRow, ClusterUpdate, Connection, NewCluster, SYNC_CHANNEL};
+pub use changes::{ChangeRow, LogBounds, log_bounds, read_changes};
 pub use claims::{Claims, Notice};
 pub use migrate::{MIGRATIONS, Migration};
 pub use status::{CLUSTER_STATUS_CHANNEL, ClusterStatusRow, STATUS_COLUMNS, StatusUpdate};

@@ -1,0 +1,225 @@
+//! One WebSocket connection: client messages in, subscription frames out, heartbeats and pings,
+//! the idle timeout, and the stalled-writer cut-off.
+
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use poem::Upgraded;
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use super::codec::parse_client;
+use super::messages::{PositionMessage, ResyncMessage, ServerMessage, StreamError};
+use crate::live::{Filter, Hub, Outgoing, ResyncReason, StartError, SubscriberGuard, Subscription};
+use crate::store;
+
+/// Bound on the farewell frames sent while closing.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+enum Step {
+    Shutdown,
+    Client(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
+    Tick,
+    Out(Result<Outgoing, store::Error>),
+}
+
+struct Session {
+    ws: WebSocketStream<Upgraded>,
+    hub: Hub,
+    sub: Option<Subscription>,
+    last_heard: Instant,
+}
+
+/// Serve one connection until the client leaves, stalls, idles out, or the server shuts down.
+pub(super) async fn run(ws: WebSocketStream<Upgraded>, hub: Hub) {
+    let _counted = SubscriberGuard::new(hub.metrics());
+    let cancel = hub.shutdown().clone();
+    let heartbeat = hub.settings().heartbeat;
+    let mut ticker = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut s = Session {
+        ws,
+        hub,
+        sub: None,
+        last_heard: Instant::now(),
+    };
+    loop {
+        let step = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => Step::Shutdown,
+            m = s.ws.next() => Step::Client(m),
+            _ = ticker.tick() => Step::Tick,
+            o = next_out(&mut s.sub) => Step::Out(o),
+        };
+        if s.handle(step).await.is_break() {
+            break;
+        }
+    }
+}
+
+async fn next_out(sub: &mut Option<Subscription>) -> Result<Outgoing, store::Error> {
+    match sub {
+        Some(sub) => sub.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Session {
+    async fn handle(&mut self, step: Step) -> ControlFlow<()> {
+        match step {
+            Step::Shutdown => self.close(CloseCode::Away, "server shutting down").await,
+            Step::Client(Some(Ok(message))) => {
+                self.last_heard = Instant::now();
+                self.on_client(message).await
+            }
+            Step::Client(_) => ControlFlow::Break(()),
+            Step::Tick => self.on_tick().await,
+            Step::Out(Ok(out)) => self.on_outgoing(out).await,
+            Step::Out(Err(e)) => self.unavailable(e).await,
+        }
+    }
+
+    async fn on_client(&mut self, message: Message) -> ControlFlow<()> {
+        match message {
+            Message::Text(text) => match parse_client(text.as_str()) {
+                Ok(m) => {
+                    let f = &m.filter;
+                    let health: Vec<String> =
+                        f.health.iter().map(|h| h.as_str().to_string()).collect();
+                    match Filter::new(
+                        &f.clusters,
+                        &f.kinds,
+                        &f.namespaces,
+                        &health,
+                        &f.name_prefix,
+                    ) {
+                        Ok(filter) => self.subscribe(m.since, filter).await,
+                        Err(e) => self.refuse("invalid_filter", e.to_string()).await,
+                    }
+                }
+                Err(e) => self.send_error(e).await,
+            },
+            Message::Binary(_) => {
+                self.refuse("binary_not_supported", "send JSON text frames")
+                    .await
+            }
+            Message::Close(_) => ControlFlow::Break(()),
+            // Pongs only count as signs of life; tungstenite answers pings itself.
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => ControlFlow::Continue(()),
+        }
+    }
+
+    /// Replace the subscription. Without `since`, a later subscription continues exactly where
+    /// the previous one was.
+    async fn subscribe(&mut self, since: Option<i64>, filter: Filter) -> ControlFlow<()> {
+        let since = since.or(self.sub.as_ref().map(Subscription::resume_point));
+        self.sub = None;
+        match Subscription::start(&self.hub, since, filter).await {
+            Ok(sub) => {
+                self.sub = Some(sub);
+                ControlFlow::Continue(())
+            }
+            Err(StartError::Resync(reason)) => self.resync(reason).await,
+            Err(StartError::Store(e)) => self.unavailable(e).await,
+        }
+    }
+
+    async fn on_outgoing(&mut self, out: Outgoing) -> ControlFlow<()> {
+        match out {
+            Outgoing::Change { frame, .. } | Outgoing::Cluster(frame) => {
+                self.send(Message::Text(frame)).await
+            }
+            Outgoing::Subscribed { seq } => {
+                self.send_message(ServerMessage::Subscribed(PositionMessage { seq }))
+                    .await
+            }
+            Outgoing::Resync(reason) => {
+                self.sub = None;
+                self.resync(reason).await
+            }
+        }
+    }
+
+    async fn on_tick(&mut self) -> ControlFlow<()> {
+        if self.last_heard.elapsed() > self.hub.settings().idle_timeout {
+            tracing::debug!("closing an idle stream client");
+            return self.close(CloseCode::Away, "idle timeout").await;
+        }
+        let seq = match &self.sub {
+            Some(sub) => sub.resume_point(),
+            None => self.hub.head().unwrap_or(0),
+        };
+        self.send_message(ServerMessage::Heartbeat(PositionMessage { seq }))
+            .await?;
+        self.send(Message::Ping(Default::default())).await
+    }
+
+    async fn resync(&mut self, reason: ResyncReason) -> ControlFlow<()> {
+        self.hub.metrics().resync(reason);
+        self.send_message(ServerMessage::Resync(ResyncMessage {
+            reason: reason.into(),
+        }))
+        .await
+    }
+
+    async fn unavailable(&mut self, e: store::Error) -> ControlFlow<()> {
+        tracing::warn!(error = %e, "stream subscription cannot read the database");
+        self.sub = None;
+        self.refuse(
+            "database_unavailable",
+            "the database is unavailable; reconnect shortly",
+        )
+        .await?;
+        self.close(CloseCode::Again, "database unavailable").await
+    }
+
+    async fn refuse(&mut self, code: &str, message: impl Into<String>) -> ControlFlow<()> {
+        self.send_error(StreamError {
+            code: code.to_string(),
+            message: message.into(),
+        })
+        .await
+    }
+
+    async fn send_error(&mut self, e: StreamError) -> ControlFlow<()> {
+        self.hub.metrics().client_errors.inc();
+        self.send_message(ServerMessage::Error(e)).await
+    }
+
+    async fn send_message(&mut self, m: ServerMessage) -> ControlFlow<()> {
+        self.send(Message::Text(m.encode())).await
+    }
+
+    /// Write one frame. A client that does not take it within the send timeout has stopped
+    /// reading: it is cut off (it cannot even be told), so it never holds anyone up.
+    async fn send(&mut self, message: Message) -> ControlFlow<()> {
+        let counted = message.is_text();
+        match tokio::time::timeout(self.hub.settings().send_timeout, self.ws.send(message)).await {
+            Ok(Ok(())) => {
+                if counted {
+                    self.hub.metrics().messages_sent.inc();
+                }
+                ControlFlow::Continue(())
+            }
+            Ok(Err(_)) => ControlFlow::Break(()),
+            Err(_) => {
+                tracing::info!("cutting off a stream client that stopped reading");
+                self.hub.metrics().resync(ResyncReason::Slow);
+                ControlFlow::Break(())
+            }
+        }
+    }
+
+    async fn close(&mut self, code: CloseCode, reason: &str) -> ControlFlow<()> {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.ws.close(Some(frame))).await;
+        ControlFlow::Break(())
+    }
+}

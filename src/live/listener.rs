@@ -1,0 +1,297 @@
+//! The listener: a dedicated PostgreSQL connection that LISTENs for committed changes and
+//! cluster updates, reads the change log after the last seq it published (on every NOTIFY and
+//! on a short timer, as a safety net), and publishes in seq order.
+//!
+//! When the connection drops it reconnects with backoff and catches up from its last seq, so
+//! subscribers see no gap. The catch-up reads go over the same connection, which doubles as
+//! its health check: a dead connection fails the next poll within the query timeout.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::Notify;
+use tokio_postgres::{AsyncMessage, Client, Connection};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::{ChangeItem, ClusterItem, ClusterView, Hub, Item};
+use crate::store::{
+    self, CHANGES_CHANNEL, CLUSTER_STATUS_CHANNEL, CLUSTERS_CHANNEL, ChangeRow, ClusterStatusRow,
+};
+
+const FIRST_RETRY: Duration = Duration::from_millis(200);
+const MAX_RETRY: Duration = Duration::from_secs(5);
+/// Bound on every query of the listener; a hung connection is abandoned after it.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the listener lost its connection.
+#[derive(Debug, thiserror::Error)]
+enum Error {
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error("database query failed: {0}")]
+    Query(#[from] tokio_postgres::Error),
+    #[error("the database did not answer within {QUERY_TIMEOUT:?}")]
+    Timeout,
+    #[error("the LISTEN connection closed")]
+    Closed,
+}
+
+/// What the connection driver hands to the work loop. Written by the driver, read by `follow`.
+#[derive(Default)]
+struct Wake {
+    notify: Notify,
+    /// Highest seq announced by NOTIFY.
+    announced: AtomicI64,
+    /// Clusters whose status or registry entry changed.
+    clusters: Mutex<BTreeSet<Uuid>>,
+}
+
+async fn bounded<T, E: Into<Error>>(f: impl Future<Output = Result<T, E>>) -> Result<T, Error> {
+    tokio::time::timeout(QUERY_TIMEOUT, f)
+        .await
+        .map_err(|_| Error::Timeout)?
+        .map_err(Into::into)
+}
+
+/// Follow the log until `cancel`, reconnecting with backoff.
+pub(super) async fn run(hub: Hub, cancel: CancellationToken) {
+    let mut retry = FIRST_RETRY;
+    // Last seq published; survives reconnects so the catch-up starts there.
+    let mut position: Option<i64> = None;
+    while !cancel.is_cancelled() {
+        let result = follow(&hub, &mut position, &cancel, &mut retry).await;
+        hub.metrics().listener_connected.set(0);
+        if cancel.is_cancelled() {
+            break;
+        }
+        if let Err(e) = result {
+            tracing::warn!(error = %e, retry_in = ?retry, "live listener lost the database; reconnecting");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(retry) => {}
+            _ = cancel.cancelled() => break,
+        }
+        retry = (retry * 2).min(MAX_RETRY);
+    }
+}
+
+async fn follow(
+    hub: &Hub,
+    position: &mut Option<i64>,
+    cancel: &CancellationToken,
+    retry: &mut Duration,
+) -> Result<(), Error> {
+    let (client, connection) = bounded(hub.store().dedicated()).await?;
+    let wake = Arc::new(Wake::default());
+    let driver = drive(connection, wake.clone());
+    let work = async {
+        let listen = format!(
+            "LISTEN {CHANGES_CHANNEL}; LISTEN {CLUSTER_STATUS_CHANNEL}; LISTEN {CLUSTERS_CHANNEL}"
+        );
+        bounded(client.batch_execute(&listen)).await?;
+        *retry = FIRST_RETRY;
+        hub.metrics().listener_connected.set(1);
+        hub.metrics().listener_connects.inc();
+        reload_clusters(hub).await?;
+        tracing::info!(position = ?*position, "live listener is following the change log");
+        loop {
+            catch_up(hub, &client, position, &wake).await?;
+            let changed =
+                std::mem::take(&mut *wake.clusters.lock().unwrap_or_else(|e| e.into_inner()));
+            if !changed.is_empty() {
+                publish_clusters(hub, changed).await?;
+            }
+            tokio::select! {
+                _ = wake.notify.notified() => {}
+                _ = tokio::time::sleep(hub.settings().poll_interval) => {}
+                _ = cancel.cancelled() => return Ok(()),
+            }
+        }
+    };
+    // The driver must be polled while `work` waits for query results: both run in this task.
+    tokio::select! {
+        e = driver => Err(e),
+        r = work => r,
+    }
+}
+
+/// Drive the connection, routing notifications to `wake`, until it fails or closes.
+async fn drive<S, T>(mut connection: Connection<S, T>, wake: Arc<Wake>) -> Error
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+    while let Some(message) = messages.next().await {
+        let n = match message {
+            Ok(AsyncMessage::Notification(n)) => n,
+            Ok(_) => continue,
+            Err(e) => return e.into(),
+        };
+        if n.channel() == CHANGES_CHANNEL {
+            if let Ok(seq) = n.payload().parse::<i64>() {
+                wake.announced.fetch_max(seq, Ordering::Relaxed);
+            }
+        } else if let Ok(id) = Uuid::parse_str(n.payload()) {
+            wake.clusters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id);
+        }
+        wake.notify.notify_one();
+    }
+    Error::Closed
+}
+
+/// Publish every change after `position`, page by page. The first time, start at the head.
+async fn catch_up(
+    hub: &Hub,
+    client: &Client,
+    position: &mut Option<i64>,
+    wake: &Wake,
+) -> Result<(), Error> {
+    let Some(mut last) = *position else {
+        let head = bounded(store::log_bounds(client)).await?.head;
+        hub.shared.head.store(head, Ordering::Release);
+        hub.metrics().head_seq.set(head);
+        *position = Some(head);
+        return Ok(());
+    };
+    let page = hub.settings().page_size;
+    loop {
+        let rows = bounded(store::read_changes(client, last, page)).await?;
+        if rows.first().map(|r| r.entry.seq) != Some(last + 1)
+            && bounded(store::log_bounds(client)).await?.floor > last
+        {
+            tracing::error!(
+                after = last,
+                "changes were pruned before the listener could publish them; subscribers must resync"
+            );
+            publish(hub, Item::Reset);
+        }
+        for row in &rows {
+            publish_change(hub, row);
+            last = row.entry.seq;
+            *position = Some(last);
+        }
+        if (rows.len() as i64) < page {
+            let announced = wake.announced.load(Ordering::Relaxed);
+            hub.metrics().broadcast_lag.set((announced - last).max(0));
+            return Ok(());
+        }
+    }
+}
+
+fn publish_change(hub: &Hub, row: &ChangeRow) {
+    let item = ChangeItem {
+        seq: row.entry.seq,
+        key: ChangeItem::key(row),
+        frame: hub.codec().change(row),
+    };
+    // The head moves before the item is published: a subscription that reads head = N finds
+    // every change above N in its receiver (see `Subscription::start`).
+    hub.shared.head.store(row.entry.seq, Ordering::Release);
+    let metrics = hub.metrics();
+    metrics.head_seq.set(row.entry.seq);
+    metrics.published.inc();
+    metrics.publish_delay_ms.set(
+        (chrono::Utc::now() - row.entry.at)
+            .num_milliseconds()
+            .max(0),
+    );
+    publish(hub, Item::Change(Arc::new(item)));
+}
+
+fn publish(hub: &Hub, item: Item) {
+    // An error only means nobody is subscribed right now.
+    let _ = hub.shared.tx.send(item);
+}
+
+/// Replace the cluster cache after (re)connecting and publish every entry: updates missed while
+/// disconnected reach subscribers this way.
+async fn reload_clusters(hub: &Hub) -> Result<(), Error> {
+    let store = hub.store();
+    let rows = bounded(store.list_clusters()).await?;
+    let mut statuses: HashMap<Uuid, ClusterStatusRow> = bounded(store.cluster_statuses())
+        .await?
+        .into_iter()
+        .map(|s| (s.cluster_id, s))
+        .collect();
+    let views: Vec<ClusterView> = rows
+        .into_iter()
+        .map(|cluster| ClusterView {
+            status: statuses.remove(&cluster.id),
+            cluster,
+        })
+        .collect();
+    let known: Vec<Uuid> = hub
+        .shared
+        .clusters
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .keys()
+        .copied()
+        .collect();
+    let ids = known
+        .into_iter()
+        .chain(views.iter().map(|v| v.cluster.id))
+        .collect();
+    apply_clusters(hub, ids, views);
+    Ok(())
+}
+
+/// Re-read the clusters a notification named and publish them (or their removal).
+async fn publish_clusters(hub: &Hub, ids: BTreeSet<Uuid>) -> Result<(), Error> {
+    let store = hub.store();
+    let mut views = Vec::with_capacity(ids.len());
+    for id in &ids {
+        if let Some(cluster) = bounded(store.get_cluster(*id)).await? {
+            let status = bounded(store.cluster_status(*id)).await?;
+            views.push(ClusterView { cluster, status });
+        }
+    }
+    apply_clusters(hub, ids, views);
+    Ok(())
+}
+
+/// Update the cache and publish: `views` for clusters that exist, a removal for the other `ids`.
+fn apply_clusters(hub: &Hub, ids: BTreeSet<Uuid>, views: Vec<ClusterView>) {
+    let codec = hub.codec();
+    let mut items = Vec::with_capacity(ids.len());
+    {
+        let mut cache = hub
+            .shared
+            .clusters
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        for id in ids
+            .iter()
+            .filter(|id| !views.iter().any(|v| v.cluster.id == **id))
+        {
+            if let Some(old) = cache.remove(id) {
+                let frame = codec.cluster(&old.view, true);
+                items.push(Arc::new(ClusterItem {
+                    view: old.view.clone(),
+                    frame,
+                }));
+            }
+        }
+        for view in views {
+            let item = Arc::new(ClusterItem {
+                frame: codec.cluster(&view, false),
+                view,
+            });
+            cache.insert(item.view.cluster.id, item.clone());
+            items.push(item);
+        }
+    }
+    for item in items {
+        publish(hub, Item::Cluster(item));
+    }
+}

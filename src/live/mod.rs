@@ -1,0 +1,253 @@
+//! Live fan-out: a LISTEN connection follows the committed change log and publishes each change,
+//! in seq order, to a bounded in-process broadcast; subscriptions add filters and replay by seq.
+//!
+//! | file | owns |
+//! |------|------|
+//! | `listener` | the dedicated LISTEN connection, catch-up reads, reconnects, publishing |
+//! | `subscription` | one subscriber's view: replay from the database, the seam to live, lag |
+//! | `filter` | which changes a subscriber wants |
+//! | `retention` | pruning `resource_changes` by age and count |
+//! | `metrics` | the live counters |
+//!
+//! The broadcast ring is the per-client queue: every subscriber reads the same ring of shared,
+//! pre-encoded frames, so an idle subscriber costs a ring cursor, not a buffer. A subscriber
+//! that falls a whole ring behind is told to resync; the listener never waits for anyone.
+
+mod filter;
+mod listener;
+mod metrics;
+mod retention;
+mod subscription;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use uuid::Uuid;
+
+pub use filter::{ChangeKey, Filter, FilterError, MAX_ENTRIES};
+pub use metrics::{LiveMetrics, SubscriberGuard};
+pub use subscription::{Outgoing, ResyncReason, StartError, Subscription};
+
+use crate::metrics::Metrics;
+use crate::store::{ChangeRow, ClusterRow, ClusterStatusRow, Store};
+
+/// A text frame as sent on the wire; clones share the bytes.
+pub type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// Encodes store rows as stream frames. Implemented by the API layer, which owns the wire
+/// format; called once per published change, whatever the number of subscribers.
+pub trait Codec: Send + Sync + 'static {
+    /// A `change` message.
+    fn change(&self, row: &ChangeRow) -> Frame;
+    /// A `cluster` message; `removed` when the cluster left the registry.
+    fn cluster(&self, view: &ClusterView, removed: bool) -> Frame;
+}
+
+/// A registered cluster with its status, as `cluster` messages carry it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterView {
+    /// The registry entry.
+    pub cluster: ClusterRow,
+    /// Status written by the watching replica; `None` before the first write.
+    pub status: Option<ClusterStatusRow>,
+}
+
+/// Tuning of live fan-out, from [`crate::config::LiveConfig`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Broadcast ring capacity: how many published items a subscriber may fall behind.
+    pub queue: usize,
+    /// Safety-net poll of the change log when no NOTIFY arrives.
+    pub poll_interval: Duration,
+    /// Rows per database read (listener catch-up and replay).
+    pub page_size: i64,
+    /// Longest replay served; a `since` further behind the head gets `resync: too_old`.
+    pub max_replay: i64,
+    /// Interval of heartbeat messages and WebSocket pings.
+    pub heartbeat: Duration,
+    /// A client that sends nothing (not even a pong) for this long is disconnected.
+    pub idle_timeout: Duration,
+    /// A frame that cannot be written within this time marks the client as stalled.
+    pub send_timeout: Duration,
+    /// Changes older than this are pruned.
+    pub retention_age: Duration,
+    /// At most this many changes are kept.
+    pub retention_count: i64,
+    /// How often retention runs.
+    pub prune_interval: Duration,
+}
+
+/// Published to every subscriber. Cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// A committed change.
+    Change(Arc<ChangeItem>),
+    /// A cluster's status or registry entry changed.
+    Cluster(Arc<ClusterItem>),
+    /// The listener lost changes (pruned while it was disconnected): everyone must resync.
+    Reset,
+}
+
+/// A change with what filters need and its encoded frame.
+#[derive(Debug)]
+pub struct ChangeItem {
+    /// Log position.
+    pub seq: i64,
+    /// Filter fields.
+    pub key: ChangeKey,
+    /// The encoded `change` message.
+    pub frame: Frame,
+}
+
+impl ChangeItem {
+    /// The filter key of a change row.
+    pub fn key(row: &ChangeRow) -> ChangeKey {
+        let e = &row.entry;
+        let current = row.resource.as_ref().map(|r| r.health.clone());
+        let health = match e.op.as_str() {
+            "event" => [current, None],
+            _ => [e.health_before.clone(), e.health_after.clone()],
+        };
+        ChangeKey {
+            cluster_id: e.cluster_id,
+            cluster_name: e.cluster_name.clone(),
+            kind: e.kind.clone(),
+            namespace: e.namespace.clone(),
+            name: e.name.clone(),
+            health,
+        }
+    }
+}
+
+/// A cluster message with what filters need.
+#[derive(Debug)]
+pub struct ClusterItem {
+    /// The cluster as encoded.
+    pub view: ClusterView,
+    /// The encoded `cluster` message.
+    pub frame: Frame,
+}
+
+/// State shared by the listener, the retention task and every subscription.
+struct Shared {
+    store: Store,
+    settings: Settings,
+    codec: Arc<dyn Codec>,
+    /// Written by the listener only; every subscription holds a receiver.
+    tx: broadcast::Sender<Item>,
+    /// Highest seq published (-1 before the listener first connects). Written by the listener
+    /// *before* it publishes that seq, read by new subscriptions as their starting point.
+    head: AtomicI64,
+    /// Latest cluster message per cluster. Written by the listener before publishing, read by
+    /// new subscriptions for their initial snapshot.
+    clusters: RwLock<BTreeMap<Uuid, Arc<ClusterItem>>>,
+    metrics: LiveMetrics,
+    /// Every WebSocket session, so that shutdown can wait for them.
+    sessions: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+/// Handle to live fan-out. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    shared: Arc<Shared>,
+}
+
+impl Hub {
+    /// Build the hub; nothing runs until [`Hub::run`].
+    pub fn new(
+        store: Store,
+        settings: Settings,
+        codec: Arc<dyn Codec>,
+        metrics: &Metrics,
+        shutdown: CancellationToken,
+    ) -> Hub {
+        let (tx, _) = broadcast::channel(settings.queue.max(16));
+        let shared = Shared {
+            store,
+            settings,
+            codec,
+            tx,
+            head: AtomicI64::new(-1),
+            clusters: RwLock::default(),
+            metrics: LiveMetrics::register(metrics),
+            sessions: TaskTracker::new(),
+            shutdown,
+        };
+        Hub {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// Once `ready` says the schema is in place, follow the change log and prune it until
+    /// shutdown; then wait for every session to end.
+    pub async fn run(self, ready: impl Future<Output = bool>) {
+        let cancel = self.shared.shutdown.clone();
+        if ready.await {
+            tokio::join!(
+                listener::run(self.clone(), cancel.clone()),
+                retention::run(self.clone(), cancel)
+            );
+        }
+        self.shared.sessions.close();
+        self.shared.sessions.wait().await;
+    }
+
+    /// Run a WebSocket session as a task that shutdown waits for.
+    pub fn spawn_session(&self, session: impl Future<Output = ()> + Send + 'static) {
+        self.shared.sessions.spawn(session);
+    }
+
+    /// Cancelled when the server shuts down.
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.shared.shutdown
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &LiveMetrics {
+        &self.shared.metrics
+    }
+
+    /// The wire encoder.
+    pub fn codec(&self) -> &dyn Codec {
+        &*self.shared.codec
+    }
+
+    /// Highest seq published, if the listener has connected once.
+    pub fn head(&self) -> Option<i64> {
+        Some(self.shared.head.load(Ordering::Acquire)).filter(|h| *h >= 0)
+    }
+
+    fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    fn receiver(&self) -> broadcast::Receiver<Item> {
+        self.shared.tx.subscribe()
+    }
+
+    /// The latest message of every cluster that passes `filter`.
+    fn cluster_snapshot(&self, filter: &Filter) -> Vec<Frame> {
+        let clusters = self
+            .shared
+            .clusters
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        clusters
+            .values()
+            .filter(|c| filter.matches_cluster(c.view.cluster.id, Some(&c.view.cluster.name)))
+            .map(|c| c.frame.clone())
+            .collect()
+    }
+}
