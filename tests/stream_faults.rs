@@ -16,7 +16,7 @@ use tokio_tungstenite::MaybeTlsStream;
 
 /// A Kustomization with a long message, so frames fill socket buffers quickly.
 fn bulky(name: &str, rev: u64) -> Value {
-    let mut k = kustomization("apps", name, rev % 3 != 0, rev);
+    let mut k = kustomization("apps", name, !rev.is_multiple_of(3), rev);
     k["status"]["conditions"][0]["message"] = json!(format!("{rev}: {}", "x".repeat(3000)));
     k
 }
