@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::fleet::{FAST_INGEST, cluster_status, db_state, register, sim, sim_state, wait_for, wait_in_sync};
+use common::fleet::{FAST_INGEST, cluster_status, db_state, register, sim, sim_state, wait_for, wait_in_sync, wait_state};
 use common::proxy::Proxy;
 use common::{TestDb, TestServer};
 use flux_orchestrator::sim::{FluxFlavor, Scenario, SimCluster, SimOptions, Verb};
@@ -33,7 +33,7 @@ async fn a_registered_cluster_is_listed_into_the_database_and_reports_ready() {
     let id = register(&server, "alpha", &sim.kubeconfig_yaml()).await;
     let client = db.client().await;
     wait_in_sync(&client, id, &sim, SYNC).await;
-    wait_for("cluster ready", SYNC, || async { cluster_status(&server, id).await["state"] == "ready" }).await;
+    wait_state(&server, id, "ready", SYNC).await;
     let status = cluster_status(&server, id).await;
     assert!(status["kubernetesVersion"].as_str().is_some_and(|v| v.starts_with('v')), "{status}");
     assert_eq!(status["kinds"]["Kustomization"]["state"], "watching", "{status}");
@@ -123,10 +123,10 @@ async fn a_hung_apiserver_marks_the_cluster_unreachable_and_it_recovers() {
     wait_in_sync(&client, id, &sim, SYNC).await;
     sim.faults().hang(Duration::from_secs(15));
     sim.faults().drop_watches();
-    wait_for("unreachable", Duration::from_secs(14), || async { cluster_status(&server, id).await["state"] == "unreachable" }).await;
+    wait_state(&server, id, "unreachable", Duration::from_secs(14)).await;
     let (ns, name) = sim.objects().keys("Kustomization")[0].clone();
     sim.objects().patch("Kustomization", &ns, &name, &ready_patch("changed during the hang", "x")).unwrap();
-    wait_for("ready again", Duration::from_secs(40), || async { cluster_status(&server, id).await["state"] == "ready" }).await;
+    wait_state(&server, id, "ready", Duration::from_secs(40)).await;
     wait_in_sync(&client, id, &sim, SYNC).await;
 }
 
@@ -152,7 +152,7 @@ async fn a_forbidden_kind_degrades_the_cluster_and_is_retried_at_most_once_a_min
     let sim = sim("eta", 2).await;
     sim.faults().forbid_resource("helmreleases", true);
     let id = register(&server, "eta", &sim.kubeconfig_yaml()).await;
-    wait_for("degraded", SYNC, || async { cluster_status(&server, id).await["state"] == "degraded" }).await;
+    wait_state(&server, id, "degraded", SYNC).await;
     let status = cluster_status(&server, id).await;
     assert_eq!(status["kinds"]["HelmRelease"]["state"], "forbidden", "{status}");
     assert_eq!(status["kinds"]["Kustomization"]["state"], "watching", "{status}");
@@ -235,7 +235,7 @@ async fn older_flux_versions_are_watched_at_the_versions_they_serve() {
     let id = register(&server, "legacy", &legacy.kubeconfig_yaml()).await;
     let client = db.client().await;
     wait_in_sync(&client, id, &legacy, SYNC).await;
-    wait_for("ready", SYNC, || async { cluster_status(&server, id).await["state"] == "ready" }).await;
+    wait_state(&server, id, "ready", SYNC).await;
     let status = cluster_status(&server, id).await;
     assert_eq!(status["kinds"]["OCIRepository"]["state"], "absent", "{status}");
     assert_eq!(status["kinds"]["ImagePolicy"]["version"], "v1beta2", "{status}");
@@ -253,7 +253,7 @@ async fn a_backstop_relist_of_an_unchanged_cluster_writes_nothing_and_counts_no_
     let id = register(&server, "big", &sim.kubeconfig_yaml()).await;
     let client = db.client().await;
     wait_in_sync(&client, id, &sim, Duration::from_secs(60)).await;
-    wait_for("ready", SYNC, || async { cluster_status(&server, id).await["state"] == "ready" }).await;
+    wait_state(&server, id, "ready", SYNC).await;
     let seq_before: i64 = client.query_one("SELECT COALESCE(max(seq), 0) FROM resource_changes", &[]).await.unwrap().get(0);
     let resync_before = cluster_status(&server, id).await["lastResyncAt"].clone();
     let lists_before = sim.request_counts().get(Verb::List, "kustomizations");
@@ -288,4 +288,42 @@ async fn a_relist_racing_watch_events_never_undoes_them() {
     }
     wait_in_sync(&client, id, &sim, SYNC).await;
     assert_eq!(cluster_status(&server, id).await["resyncDriftTotal"], 0, "watch events were never undone or missed");
+}
+
+#[tokio::test]
+async fn a_backstop_relist_corrects_rows_changed_behind_its_back_and_counts_the_drift() {
+    let db = TestDb::create().await;
+    let server = start(&db).await;
+    let sim = sim("drift", 3).await;
+    let id = register(&server, "drift", &sim.kubeconfig_yaml()).await;
+    let client = db.client().await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+    wait_state(&server, id, "ready", SYNC).await;
+    let (ns, name) = sim.objects().keys("Kustomization")[0].clone();
+    client
+        .execute(
+            "UPDATE flux_resources SET health = 'unknown', content_hash = '\\x00' WHERE cluster_id = $1 AND kind = 'Kustomization' AND namespace = $2 AND name = $3",
+            &[&id, &ns, &name],
+        )
+        .await
+        .unwrap();
+    let (ns, name) = sim.objects().keys("HelmRelease")[0].clone();
+    client
+        .execute("DELETE FROM flux_resources WHERE cluster_id = $1 AND kind = 'HelmRelease' AND namespace = $2 AND name = $3", &[&id, &ns, &name])
+        .await
+        .unwrap();
+    client
+        .execute(
+            "INSERT INTO flux_resources (cluster_id, api_group, kind, namespace, name, id, api_version, health, object, content_hash, last_seq) \
+             VALUES ($1, 'source.toolkit.fluxcd.io', 'GitRepository', 'ghost', 'ghost', gen_random_uuid(), 'v1', 'ready', '{}', '\\x00', 0)",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    let before = cluster_status(&server, id).await["lastResyncAt"].clone();
+    let r = reqwest::Client::new().post(server.url(&format!("/api/v1/clusters/{id}/sync"))).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    wait_for("the relist", SYNC, || async { cluster_status(&server, id).await["lastResyncAt"] != before }).await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+    assert_eq!(cluster_status(&server, id).await["resyncDriftTotal"], 3, "one changed, one missing, one extra row");
 }

@@ -151,11 +151,26 @@ impl Supervisor {
             timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
         }
         let mut awaiting_resync: HashSet<&'static str> = HashSet::new();
+        let mut unreachable_since: Option<Instant> = None;
         let outcome = loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break Outcome::Shutdown,
                 Some(report) = reports.recv() => self.apply_report(report, status, &mut awaiting_resync),
-                _ = flush_timer.tick() => self.write_status(status).await,
+                _ = flush_timer.tick() => {
+                    self.write_status(status).await;
+                    // Every watch failing for a while: start over with a fresh client (new
+                    // connections, new discovery) instead of retrying on a pool that may hold
+                    // connections the apiserver will never answer.
+                    if status.update.state == "unreachable" {
+                        let since = *unreachable_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() > self.settings.read_timeout {
+                            tracing::info!(cluster = %self.cluster.name, "cluster unreachable; reconnecting");
+                            break Outcome::Rediscover;
+                        }
+                    } else {
+                        unreachable_since = None;
+                    }
+                }
                 _ = resync_timer.tick() => awaiting_resync = self.start_resync(&triggers, status),
                 _ = self.resync.notified() => awaiting_resync = self.start_resync(&triggers, status),
                 _ = rediscover_timer.tick() => {

@@ -95,16 +95,20 @@ impl KindWatch {
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &self.resource);
         let config = watcher::Config::default().timeout(self.watch_timeout_secs).page_size(500);
         let mut backoff = Backoff::new(self.cluster_id.as_u128() as u64 ^ self.resource.plural.len() as u64);
-        let mut backstop = false;
+        // Newest resourceVersion seen in a watch event; at a backstop restart it becomes the
+        // boundary: relisted objects newer than it are changes the watch had not delivered yet
+        // (not drift), older ones that differ from the database are drift.
+        let mut last_rv: u64 = 0;
+        let mut backstop: Option<u64> = None;
         loop {
             let stream = watcher::watcher(api.clone(), config.clone());
             let restart = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                restart = self.consume(stream, &mut backoff, backstop, &shutdown) => restart,
+                restart = self.consume(stream, &mut backoff, backstop, &mut last_rv, &shutdown) => restart,
             };
             match restart {
                 Restart::Shutdown => return,
-                Restart::Backstop => backstop = true,
+                Restart::Backstop => backstop = Some(last_rv),
             }
         }
     }
@@ -113,21 +117,42 @@ impl KindWatch {
         &self,
         stream: impl futures::Stream<Item = watcher::Result<Event<DynamicObject>>>,
         backoff: &mut Backoff,
-        mut backstop: bool,
+        mut backstop: Option<u64>,
+        last_rv: &mut u64,
         shutdown: &CancellationToken,
     ) -> Restart {
         let mut stream = std::pin::pin!(stream);
         let mut seen: Option<HashSet<(String, String)>> = None;
+        // After a failure the watcher retries on the next poll; a retry that has not failed
+        // within PROBATION is taken as a re-established watch (kube-runtime emits no event for
+        // a successful re-watch, and a quiet kind may send nothing for minutes).
+        let mut probation: Option<tokio::time::Instant> = None;
         loop {
             let event = tokio::select! {
                 event = stream.next() => event,
                 _ = self.resync.notified() => return Restart::Backstop,
+                _ = sleep_until_some(probation) => {
+                    probation = None;
+                    let state = if seen.is_some() { WatchState::Listing } else { WatchState::Watching };
+                    self.report(Some(state)).await;
+                    continue;
+                }
             };
             let result = match event {
                 None => return Restart::Backstop,
                 Some(Ok(event)) => {
                     backoff.reset();
-                    self.handle(event, &mut seen, &mut backstop).await
+                    if probation.take().is_some() && !matches!(event, Event::Init | Event::InitDone) {
+                        let state = if seen.is_some() { WatchState::Listing } else { WatchState::Watching };
+                        self.report(Some(state)).await;
+                    }
+                    self.handle(event, &mut seen, &mut backstop, last_rv).await
+                }
+                Some(Err(e)) if is_routine(&e) => {
+                    // A watch that ended mid-stream (timeout, dropped connection, 410) is
+                    // restarted at once by kube-runtime; nothing to report.
+                    tracing::debug!(cluster = %self.cluster_id, target = self.target.name(), error = %e, "watch ended; resuming");
+                    Ok(())
                 }
                 Some(Err(e)) => {
                     let kind = classify(&e);
@@ -142,6 +167,7 @@ impl KindWatch {
                         _ = tokio::time::sleep(delay) => {}
                         _ = shutdown.cancelled() => return Restart::Shutdown,
                     }
+                    probation = Some(tokio::time::Instant::now() + PROBATION);
                     Ok(())
                 }
             };
@@ -156,7 +182,8 @@ impl KindWatch {
         &self,
         event: Event<DynamicObject>,
         seen: &mut Option<HashSet<(String, String)>>,
-        backstop: &mut bool,
+        backstop: &mut Option<u64>,
+        last_rv: &mut u64,
     ) -> Result<(), ()> {
         match event {
             Event::Init => {
@@ -167,7 +194,9 @@ impl KindWatch {
                 if let (Some(seen), Some(key)) = (seen.as_mut(), object_key(&obj)) {
                     seen.insert(key);
                 }
-                self.apply(obj, *backstop).await?;
+                let drift_candidate = backstop.is_some_and(|boundary| rv_of(&obj).is_none_or(|rv| rv <= boundary));
+                *last_rv = (*last_rv).max(rv_of(&obj).unwrap_or(0));
+                self.apply(obj, drift_candidate).await?;
             }
             Event::InitDone => {
                 if let (Target::Kind(kind), Some(seen)) = (self.target, seen.take()) {
@@ -176,18 +205,20 @@ impl KindWatch {
                         api_group: kind.group.to_string(),
                         kind: kind.kind.to_string(),
                         seen,
-                        backstop: *backstop,
+                        backstop: backstop.is_some(),
                     };
                     self.writer.send(sweep).await.map_err(|_| ())?;
                 }
-                *backstop = false;
+                *backstop = None;
                 self.report(Some(WatchState::Watching)).await;
             }
             Event::Apply(obj) => {
+                *last_rv = (*last_rv).max(rv_of(&obj).unwrap_or(0));
                 self.apply(obj, false).await?;
                 self.report(None).await;
             }
             Event::Delete(obj) => {
+                *last_rv = (*last_rv).max(rv_of(&obj).unwrap_or(0));
                 if let (Target::Kind(kind), Some((namespace, name))) = (self.target, object_key(&obj)) {
                     let key = ResourceKey {
                         cluster_id: self.cluster_id,
@@ -260,8 +291,34 @@ fn fill_type(value: &mut serde_json::Value, resource: &ApiResource) {
     }
 }
 
+/// resourceVersion as a number: opaque by contract, an etcd revision in practice.
+fn rv_of(obj: &DynamicObject) -> Option<u64> {
+    obj.metadata.resource_version.as_deref()?.parse().ok()
+}
+
 fn object_key(obj: &DynamicObject) -> Option<(String, String)> {
     Some((obj.metadata.namespace.clone().unwrap_or_default(), obj.metadata.name.clone()?))
+}
+
+/// How long a retried watch must go without failing to count as re-established.
+const PROBATION: std::time::Duration = std::time::Duration::from_secs(1);
+
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The first failure of an established watch stream (it broke or expired) is routine: the
+/// watcher re-watches (or relists after 410) on the next poll. Failures to list or to start a
+/// watch are real and reported.
+fn is_routine(e: &watcher::Error) -> bool {
+    match e {
+        watcher::Error::WatchFailed(_) => true,
+        watcher::Error::WatchError(s) => s.code == 410,
+        _ => false,
+    }
 }
 
 /// 401/403 are retried slowly; everything else is transient.

@@ -153,20 +153,28 @@ pub fn content_hash(object: &serde_json::Value) -> Vec<u8> {
     Sha256::digest(&bytes)[..16].to_vec()
 }
 
-/// Keep the last op per object, in first-seen order; sweeps and events keep their place.
-pub fn coalesce(ops: &[WriteOp]) -> Vec<&WriteOp> {
+/// Keep the last op per object, in order; sweeps and events keep their place. Each kept op
+/// comes with whether it superseded earlier ops of the same object in this batch (then a
+/// backstop op is not drift: the watch had delivered that object's change just before).
+pub fn coalesce(ops: &[WriteOp]) -> Vec<(&WriteOp, bool)> {
     let keys: Vec<Option<ResourceKey>> = ops.iter().map(WriteOp::key).collect();
-    let mut last: HashMap<&ResourceKey, usize> = HashMap::new();
+    let mut last: HashMap<&ResourceKey, (usize, usize)> = HashMap::new();
     for (i, key) in keys.iter().enumerate() {
         if let Some(key) = key {
-            last.insert(key, i);
+            let entry = last.entry(key).or_insert((i, 0));
+            *entry = (i, entry.1 + 1);
         }
     }
     ops.iter()
         .zip(&keys)
         .enumerate()
-        .filter(|(i, (_, key))| key.as_ref().is_none_or(|k| last.get(k) == Some(i)))
-        .map(|(_, (op, _))| op)
+        .filter_map(|(i, (op, key))| match key {
+            None => Some((op, false)),
+            Some(k) => match last.get(k) {
+                Some(&(at, count)) if at == i => Some((op, count > 1)),
+                _ => None,
+            },
+        })
         .collect()
 }
 
@@ -324,8 +332,8 @@ mod tests {
         let ops = vec![WriteOp::Delete(key("a")), WriteOp::Delete(key("b")), sweep, WriteOp::Delete(key("a"))];
         let out = coalesce(&ops);
         assert_eq!(out.len(), 3);
-        assert!(matches!(&out[0], WriteOp::Delete(k) if k.name == "b"));
-        assert!(matches!(&out[1], WriteOp::Sweep { .. }));
-        assert!(matches!(&out[2], WriteOp::Delete(k) if k.name == "a"));
+        assert!(matches!(out[0], (WriteOp::Delete(k), false) if k.name == "b"));
+        assert!(matches!(out[1], (WriteOp::Sweep { .. }, false)));
+        assert!(matches!(out[2], (WriteOp::Delete(k), true) if k.name == "a"));
     }
 }

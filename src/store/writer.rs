@@ -30,7 +30,7 @@ impl Store {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK]).await?;
         let mut out = BatchOutcome::default();
         // Ops of clusters deleted meanwhile are dropped; the rest are kept from deletion until commit.
-        let mut clusters: Vec<Uuid> = ops.iter().map(|op| op.cluster_id()).collect();
+        let mut clusters: Vec<Uuid> = ops.iter().map(|(op, _)| op.cluster_id()).collect();
         clusters.sort_unstable();
         clusters.dedup();
         let live: std::collections::HashSet<Uuid> = tx
@@ -39,13 +39,15 @@ impl Store {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        let ops: Vec<&WriteOp> = ops.into_iter().filter(|op| live.contains(&op.cluster_id())).collect();
+        let ops: Vec<(&WriteOp, bool)> = ops.into_iter().filter(|(op, _)| live.contains(&op.cluster_id())).collect();
         let mut upserts: Vec<(Uuid, &ResourceSnapshot, bool)> = Vec::new();
         let mut drift: HashMap<Uuid, i64> = HashMap::new();
         let mut deletes: Vec<&ResourceKey> = Vec::new();
-        for op in ops {
+        for (op, superseded) in ops {
             match op {
-                WriteOp::Upsert { cluster_id, snapshot, backstop } => upserts.push((*cluster_id, snapshot, *backstop)),
+                WriteOp::Upsert { cluster_id, snapshot, backstop } => {
+                    upserts.push((*cluster_id, snapshot, *backstop && !superseded))
+                }
                 WriteOp::Delete(key) => deletes.push(key),
                 WriteOp::Event { cluster_id, event } => write_event(&tx, *cluster_id, event, &mut out).await?,
                 WriteOp::Sweep { cluster_id, api_group, kind, seen, backstop } => {

@@ -26,8 +26,14 @@ pub const FAST_INGEST: &[&str] = &[
 
 /// A simulated cluster populated by a small scenario.
 pub async fn sim(name: &str, objects_per_kind: usize) -> SimCluster {
-    let sim = SimCluster::start(SimOptions::named(name)).await.expect("start simulator");
-    let scenario = Scenario { objects_per_kind, namespaces: 2, ..Scenario::default() };
+    let sim = SimCluster::start(SimOptions::named(name))
+        .await
+        .expect("start simulator");
+    let scenario = Scenario {
+        objects_per_kind,
+        namespaces: 2,
+        ..Scenario::default()
+    };
     scenario.populate(&sim).expect("populate simulator");
     sim
 }
@@ -35,7 +41,12 @@ pub async fn sim(name: &str, objects_per_kind: usize) -> SimCluster {
 /// Register `kubeconfig` under `name`; returns the cluster id.
 pub async fn register(server: &TestServer, name: &str, kubeconfig: &str) -> Uuid {
     let body = json!({"name": name, "kubeconfig": kubeconfig});
-    let r = reqwest::Client::new().post(server.url("/api/v1/clusters")).json(&body).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(server.url("/api/v1/clusters"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     let v: Value = r.json().await.unwrap();
     Uuid::parse_str(v["id"].as_str().unwrap()).unwrap()
@@ -52,7 +63,10 @@ where
         if check().await {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -66,7 +80,11 @@ pub fn sim_state(sim: &SimCluster) -> BTreeMap<(String, String, String), Vec<u8>
         }
         for obj in sim.objects().list(kind.kind, None) {
             let snapshot = flux::snapshot(&obj).expect("simulator objects are Flux objects");
-            let key = (snapshot.kind.clone(), snapshot.namespace.clone(), snapshot.name.clone());
+            let key = (
+                snapshot.kind.clone(),
+                snapshot.namespace.clone(),
+                snapshot.name.clone(),
+            );
             out.insert(key, content_hash(&snapshot.object));
         }
     }
@@ -74,17 +92,28 @@ pub fn sim_state(sim: &SimCluster) -> BTreeMap<(String, String, String), Vec<u8>
 }
 
 /// Every stored object of a cluster: (kind, namespace, name) → content hash.
-pub async fn db_state(db: &tokio_postgres::Client, cluster: Uuid) -> BTreeMap<(String, String, String), Vec<u8>> {
-    db.query("SELECT kind, namespace, name, content_hash FROM flux_resources WHERE cluster_id = $1", &[&cluster])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| ((r.get(0), r.get(1), r.get(2)), r.get(3)))
-        .collect()
+pub async fn db_state(
+    db: &tokio_postgres::Client,
+    cluster: Uuid,
+) -> BTreeMap<(String, String, String), Vec<u8>> {
+    db.query(
+        "SELECT kind, namespace, name, content_hash FROM flux_resources WHERE cluster_id = $1",
+        &[&cluster],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| ((r.get(0), r.get(1), r.get(2)), r.get(3)))
+    .collect()
 }
 
 /// Wait until the database holds exactly the simulator's objects, with the same content.
-pub async fn wait_in_sync(db: &tokio_postgres::Client, cluster: Uuid, sim: &SimCluster, timeout: Duration) {
+pub async fn wait_in_sync(
+    db: &tokio_postgres::Client,
+    cluster: Uuid,
+    sim: &SimCluster,
+    timeout: Duration,
+) {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let want = sim_state(sim);
@@ -93,9 +122,22 @@ pub async fn wait_in_sync(db: &tokio_postgres::Client, cluster: Uuid, sim: &SimC
             return;
         }
         if tokio::time::Instant::now() > deadline {
-            let missing: Vec<_> = want.keys().filter(|k| !have.contains_key(*k)).take(5).collect();
-            let extra: Vec<_> = have.keys().filter(|k| !want.contains_key(*k)).take(5).collect();
-            let differ: Vec<_> = want.iter().filter(|(k, v)| have.get(*k).is_some_and(|h| h != *v)).map(|(k, _)| k).take(5).collect();
+            let missing: Vec<_> = want
+                .keys()
+                .filter(|k| !have.contains_key(*k))
+                .take(5)
+                .collect();
+            let extra: Vec<_> = have
+                .keys()
+                .filter(|k| !want.contains_key(*k))
+                .take(5)
+                .collect();
+            let differ: Vec<_> = want
+                .iter()
+                .filter(|(k, v)| have.get(*k).is_some_and(|h| h != *v))
+                .map(|(k, _)| k)
+                .take(5)
+                .collect();
             panic!(
                 "database not equal to the simulator after {timeout:?}: {} vs {} objects; missing {missing:?}, extra {extra:?}, different {differ:?}",
                 want.len(),
@@ -108,7 +150,25 @@ pub async fn wait_in_sync(db: &tokio_postgres::Client, cluster: Uuid, sim: &SimC
 
 /// The cluster's status as the API returns it.
 pub async fn cluster_status(server: &TestServer, id: Uuid) -> Value {
-    let r = reqwest::get(server.url(&format!("/api/v1/clusters/{id}"))).await.unwrap();
+    let r = reqwest::get(server.url(&format!("/api/v1/clusters/{id}")))
+        .await
+        .unwrap();
     let v: Value = r.json().await.unwrap();
     v["status"].clone()
+}
+
+/// Wait until the cluster's state is `state`; the panic shows the last status seen.
+pub async fn wait_state(server: &TestServer, id: Uuid, state: &str, timeout: Duration) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let status = cluster_status(server, id).await;
+        if status["state"] == state {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "cluster not {state} after {timeout:?}: {status:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
