@@ -142,7 +142,7 @@ impl IngestConfig {
         crate::ingest::Settings {
             replica,
             watch_timeout_secs: self.watch_timeout_secs,
-            read_timeout: Duration::from_secs(self.kube_read_timeout_secs.max(self.watch_timeout_secs as u64 + 5)),
+            read_timeout: Duration::from_secs(self.kube_read_timeout_secs.max(self.watch_timeout_secs as u64 + 2)),
             resync_interval: Duration::from_secs(resync),
             rediscover_interval: Duration::from_secs(self.rediscover_interval_secs.max(1)),
             claim_interval: Duration::from_secs(self.claim_interval_secs.max(1)),

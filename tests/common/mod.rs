@@ -54,7 +54,12 @@ impl TestDb {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .await
             .expect("create test database");
-        TestDb { name, host, port, user }
+        TestDb {
+            name,
+            host,
+            port,
+            user,
+        }
     }
 
     /// URL of this database.
@@ -84,9 +89,14 @@ impl Drop for TestDb {
         // Drop runs inside the test's runtime; use a thread with its own runtime to finish the
         // asynchronous DROP before the test ends.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async move {
-                let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.ok()?;
+                let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                    .await
+                    .ok()?;
                 tokio::spawn(conn);
                 client
                     .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -140,7 +150,9 @@ impl TestServer {
             logs,
             _dir: dir,
         };
-        let line = server.wait_for_log("listening on http://", Duration::from_secs(20)).await;
+        let line = server
+            .wait_for_log("listening on http://", Duration::from_secs(20))
+            .await;
         let start = line.find("http://").expect("address in line");
         server.base = line[start..].trim().to_string();
         server
@@ -164,10 +176,16 @@ impl TestServer {
                 return line.to_string();
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("server exited ({status}) before logging {needle:?}:\n{}", self.logs());
+                panic!(
+                    "server exited ({status}) before logging {needle:?}:\n{}",
+                    self.logs()
+                );
             }
             if tokio::time::Instant::now() > deadline {
-                panic!("server did not log {needle:?} within {timeout:?}:\n{}", self.logs());
+                panic!(
+                    "server did not log {needle:?} within {timeout:?}:\n{}",
+                    self.logs()
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -183,7 +201,11 @@ impl TestServer {
             {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "not ready in 20 s:\n{}", self.logs());
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "not ready in 20 s:\n{}",
+                self.logs()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -191,7 +213,9 @@ impl TestServer {
     /// Send SIGTERM and wait for the exit status.
     pub async fn terminate(mut self) -> std::process::ExitStatus {
         if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
         }
         tokio::time::timeout(Duration::from_secs(20), self.child.wait())
             .await
@@ -229,7 +253,11 @@ pub async fn run_bin(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
         .output()
         .await
         .expect("run binary");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 

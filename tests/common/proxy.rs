@@ -36,7 +36,9 @@ impl Proxy {
                     let mut cut = generation.subscribe();
                     let target = target.clone();
                     tokio::spawn(async move {
-                        let Ok(mut outbound) = TcpStream::connect(&target).await else { return };
+                        let Ok(mut outbound) = TcpStream::connect(&target).await else {
+                            return;
+                        };
                         let mut inbound = inbound;
                         tokio::select! {
                             _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
@@ -46,7 +48,12 @@ impl Proxy {
                 }
             })
         };
-        Proxy { addr, up, generation, task }
+        Proxy {
+            addr,
+            up,
+            generation,
+            task,
+        }
     }
 
     /// Cut every connection and refuse new ones.
