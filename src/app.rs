@@ -61,7 +61,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let metrics = Arc::new(Metrics::default());
     let codec = Arc::new(api::stream::StreamCodec);
-    let hub = live::Hub::new(store.clone(), config.live.settings(), codec, &metrics, shutdown.clone());
+    let hub = live::Hub::new(
+        store.clone(),
+        config.live.settings(),
+        codec,
+        &metrics,
+        shutdown.clone(),
+    );
     let state = Arc::new(AppState {
         registry: registry.clone(),
         store: store.clone(),
@@ -80,7 +86,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                 return Ok(());
             }
             let stats = state.writer_stats.clone();
-            ingest::spawn(store, registry, settings, stats, shutdown).await.context("ingest task panicked")
+            ingest::spawn(store, registry, settings, stats, shutdown)
+                .await
+                .context("ingest task panicked")
         })
     };
 
@@ -88,7 +96,11 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .into_acceptor()
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    if let Some(addr) = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()) {
+    if let Some(addr) = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+    {
         tracing::info!("listening on http://{addr}");
     }
     let signal = {
@@ -124,7 +136,11 @@ async fn migrated(state: Arc<AppState>, shutdown: CancellationToken) -> bool {
 
 /// Apply migrations, retrying while the database is unreachable; fatal on a refused schema.
 /// Returns false when shutdown came first.
-async fn prepare_database(state: Arc<AppState>, in_cluster: bool, shutdown: CancellationToken) -> anyhow::Result<bool> {
+async fn prepare_database(
+    state: Arc<AppState>,
+    in_cluster: bool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<bool> {
     let mut delay = Duration::from_millis(200);
     loop {
         match state.store.migrate().await {
@@ -158,13 +174,14 @@ async fn prepare_database(state: Arc<AppState>, in_cluster: bool, shutdown: Canc
 async fn termination() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

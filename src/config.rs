@@ -132,17 +132,26 @@ pub struct IngestConfig {
 impl IngestConfig {
     /// The ingest settings, with defaults resolved.
     pub fn settings(&self) -> crate::ingest::Settings {
-        let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "replica".into());
-        let replica = self
-            .replica_id
-            .clone()
-            .unwrap_or_else(|| format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "replica".into());
+        let replica = self.replica_id.clone().unwrap_or_else(|| {
+            format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+        });
         // "Never" is ten years: far enough, and safe to add to an Instant.
-        let resync = if self.resync_interval_secs == 0 { 10 * 365 * 86_400 } else { self.resync_interval_secs };
+        let resync = if self.resync_interval_secs == 0 {
+            10 * 365 * 86_400
+        } else {
+            self.resync_interval_secs
+        };
         crate::ingest::Settings {
             replica,
             watch_timeout_secs: self.watch_timeout_secs,
-            read_timeout: Duration::from_secs(self.kube_read_timeout_secs.max(self.watch_timeout_secs as u64 + 2)),
+            read_timeout: Duration::from_secs(
+                self.kube_read_timeout_secs
+                    .max(self.watch_timeout_secs as u64 + 2),
+            ),
             resync_interval: Duration::from_secs(resync),
             rediscover_interval: Duration::from_secs(self.rediscover_interval_secs.max(1)),
             claim_interval: Duration::from_secs(self.claim_interval_secs.max(1)),
@@ -187,7 +196,11 @@ pub struct LiveConfig {
     pub changes_retention_hours: u64,
 
     /// Most changes the change log keeps, newest first; 0 keeps any number.
-    #[arg(long, env = "FLUXO_CHANGES_RETENTION_COUNT", default_value_t = 1_000_000)]
+    #[arg(
+        long,
+        env = "FLUXO_CHANGES_RETENTION_COUNT",
+        default_value_t = 1_000_000
+    )]
     pub changes_retention_count: i64,
 
     /// Seconds between retention runs.
@@ -200,8 +213,16 @@ impl LiveConfig {
     pub fn settings(&self) -> crate::live::Settings {
         let ms = |v: u64| Duration::from_millis(v.max(10));
         // "Unlimited" is a century: far enough, and safe in SQL interval arithmetic.
-        let hours = if self.changes_retention_hours == 0 { 100 * 365 * 24 } else { self.changes_retention_hours };
-        let count = if self.changes_retention_count <= 0 { i64::MAX } else { self.changes_retention_count };
+        let hours = if self.changes_retention_hours == 0 {
+            100 * 365 * 24
+        } else {
+            self.changes_retention_hours
+        };
+        let count = if self.changes_retention_count <= 0 {
+            i64::MAX
+        } else {
+            self.changes_retention_count
+        };
         crate::live::Settings {
             queue: self.stream_queue.clamp(16, 1 << 20),
             poll_interval: ms(self.stream_poll_ms),

@@ -11,7 +11,12 @@ use uuid::Uuid;
 
 const SYNC: Duration = Duration::from_secs(20);
 
-async fn resource_id(db: &tokio_postgres::Client, cluster: Uuid, kind: &str, suspended: bool) -> Uuid {
+async fn resource_id(
+    db: &tokio_postgres::Client,
+    cluster: Uuid,
+    kind: &str,
+    suspended: bool,
+) -> Uuid {
     db.query_one(
         "SELECT id FROM flux_resources WHERE cluster_id = $1 AND kind = $2 AND suspended = $3 ORDER BY name LIMIT 1",
         &[&cluster, &kind, &suspended],
@@ -52,20 +57,44 @@ async fn reconcile_suspend_resume_force_and_reset_reach_the_cluster_and_come_bac
     wait_state(&server, cluster, "ready", SYNC).await;
 
     let ks = resource_id(&client, cluster, "Kustomization", false).await;
-    let (status, body) = post(&server, &format!("/api/v1/resources/{ks}/reconcile?withSource=true"), None).await;
+    let (status, body) = post(
+        &server,
+        &format!("/api/v1/resources/{ks}/reconcile?withSource=true"),
+        None,
+    )
+    .await;
     assert_eq!(status, 202, "{body}");
     let token = body["token"].as_str().unwrap().to_string();
     let patched = body["patched"].as_array().unwrap();
     assert_eq!(patched.len(), 2, "source first, then the object: {body}");
-    assert!(patched[0].as_str().unwrap().starts_with("GitRepository/"), "{body}");
-    wait_for("reconcile handled", SYNC, || async { row(&client, ks).await.0.as_deref() == Some(token.as_str()) }).await;
+    assert!(
+        patched[0].as_str().unwrap().starts_with("GitRepository/"),
+        "{body}"
+    );
+    wait_for("reconcile handled", SYNC, || async {
+        row(&client, ks).await.0.as_deref() == Some(token.as_str())
+    })
+    .await;
 
-    let (status, body) = post(&server, &format!("/api/v1/resources/{ks}/suspend"), Some(json!({"reason": "maintenance window"}))).await;
+    let (status, body) = post(
+        &server,
+        &format!("/api/v1/resources/{ks}/suspend"),
+        Some(json!({"reason": "maintenance window"})),
+    )
+    .await;
     assert_eq!(status, 202, "{body}");
     wait_for("suspended", SYNC, || async { row(&client, ks).await.1 }).await;
-    assert_eq!(row(&client, ks).await.2.as_deref(), Some("maintenance window"), "the reason is the message");
+    assert_eq!(
+        row(&client, ks).await.2.as_deref(),
+        Some("maintenance window"),
+        "the reason is the message"
+    );
     let (status, body) = post(&server, &format!("/api/v1/resources/{ks}/reconcile"), None).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("action_not_applicable")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("action_not_applicable")),
+        "{body}"
+    );
 
     let (status, body) = post(&server, &format!("/api/v1/resources/{ks}/resume"), None).await;
     assert_eq!(status, 202, "{body}");
@@ -77,16 +106,36 @@ async fn reconcile_suspend_resume_force_and_reset_reach_the_cluster_and_come_bac
     .await;
 
     let (status, body) = post(&server, &format!("/api/v1/resources/{ks}/force"), None).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("action_not_supported")), "force is for HelmReleases: {body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("action_not_supported")),
+        "force is for HelmReleases: {body}"
+    );
     let hr = resource_id(&client, cluster, "HelmRelease", false).await;
     for action in ["force", "reset"] {
         let (status, body) = post(&server, &format!("/api/v1/resources/{hr}/{action}"), None).await;
         assert_eq!(status, 202, "{action}: {body}");
         let token = body["token"].as_str().unwrap().to_string();
-        wait_for(action, SYNC, || async { row(&client, hr).await.0.as_deref() == Some(token.as_str()) }).await;
-        let obj = sim.objects().list("HelmRelease", None).into_iter().find(|o| o["status"]["lastHandledReconcileAt"] == json!(token)).unwrap();
-        let field = if action == "force" { "lastHandledForceAt" } else { "lastHandledResetAt" };
-        assert_eq!(obj["status"][field], json!(token), "{action} handled by the controller");
+        wait_for(action, SYNC, || async {
+            row(&client, hr).await.0.as_deref() == Some(token.as_str())
+        })
+        .await;
+        let obj = sim
+            .objects()
+            .list("HelmRelease", None)
+            .into_iter()
+            .find(|o| o["status"]["lastHandledReconcileAt"] == json!(token))
+            .unwrap();
+        let field = if action == "force" {
+            "lastHandledForceAt"
+        } else {
+            "lastHandledResetAt"
+        };
+        assert_eq!(
+            obj["status"][field],
+            json!(token),
+            "{action} handled by the controller"
+        );
     }
 }
 
@@ -95,8 +144,17 @@ async fn actions_on_unknown_objects_bad_input_and_unreachable_clusters_fail_clea
     let db = TestDb::create().await;
     let server = TestServer::start_with(&db.url(), FAST_INGEST, &[]).await;
     server.wait_ready().await;
-    let (status, body) = post(&server, &format!("/api/v1/resources/{}/reconcile", Uuid::new_v4()), None).await;
-    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")), "{body}");
+    let (status, body) = post(
+        &server,
+        &format!("/api/v1/resources/{}/reconcile", Uuid::new_v4()),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("not_found")),
+        "{body}"
+    );
     let (status, _) = post(&server, "/api/v1/resources/not-a-uuid/reconcile", None).await;
     assert_eq!(status, 400);
 
@@ -105,16 +163,38 @@ async fn actions_on_unknown_objects_bad_input_and_unreachable_clusters_fail_clea
     let client = db.client().await;
     wait_in_sync(&client, cluster, &sim, SYNC).await;
     let ks = resource_id(&client, cluster, "Kustomization", false).await;
-    let (status, body) = post(&server, &format!("/api/v1/resources/{ks}/suspend"), Some(json!({"reason": "x", "extra": 1}))).await;
+    let (status, body) = post(
+        &server,
+        &format!("/api/v1/resources/{ks}/suspend"),
+        Some(json!({"reason": "x", "extra": 1})),
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
     let long = "r".repeat(513);
-    let (status, body) = post(&server, &format!("/api/v1/resources/{ks}/suspend"), Some(json!({"reason": long}))).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid")), "{body}");
+    let (status, body) = post(
+        &server,
+        &format!("/api/v1/resources/{ks}/suspend"),
+        Some(json!({"reason": long})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid")),
+        "{body}"
+    );
 
     sim.shutdown().await;
     wait_state(&server, cluster, "unreachable", Duration::from_secs(30)).await;
     let started = std::time::Instant::now();
     let (status, body) = post(&server, &format!("/api/v1/resources/{ks}/reconcile"), None).await;
-    assert_eq!((status, body["code"].as_str()), (503, Some("cluster_unreachable")), "{body}");
-    assert!(started.elapsed() < Duration::from_secs(2), "fails fast: {:?}", started.elapsed());
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("cluster_unreachable")),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "fails fast: {:?}",
+        started.elapsed()
+    );
 }

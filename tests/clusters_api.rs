@@ -17,14 +17,18 @@ async fn setup() -> (TestDb, TestServer, reqwest::Client) {
 async fn json_of(r: reqwest::Response) -> (u16, Value) {
     let status = r.status().as_u16();
     let text = r.text().await.expect("body");
-    let value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    let value =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
     (status, value)
 }
 
 fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str) {
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["code"], want_code, "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -36,44 +40,100 @@ async fn clusters_can_be_created_listed_fetched_updated_and_deleted() {
         "labels": {"team": "payments", "env": "prod"},
         "kubeconfig": token_kubeconfig("https://prod.example.com:6443", TOKEN),
     });
-    let (status, created) = json_of(http.post(server.url("/api/v1/clusters")).json(&create).send().await.unwrap()).await;
+    let (status, created) = json_of(
+        http.post(server.url("/api/v1/clusters"))
+            .json(&create)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["name"], "prod-eu-1");
     assert_eq!(created["serverUrl"], "https://prod.example.com:6443");
     assert_eq!(created["context"], "main");
     assert_eq!(created["source"], "kubeconfig");
     assert_eq!(created["insecure"], false);
-    assert_eq!(created["labels"], json!({"team": "payments", "env": "prod"}));
+    assert_eq!(
+        created["labels"],
+        json!({"team": "payments", "env": "prod"})
+    );
     let id = created["id"].as_str().unwrap().to_string();
 
-    let (status, list) = json_of(http.get(server.url("/api/v1/clusters")).send().await.unwrap()).await;
+    let (status, list) = json_of(
+        http.get(server.url("/api/v1/clusters"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     assert_eq!(list["items"][0], created);
 
     for key in [&id, "prod-eu-1"] {
-        let (status, got) = json_of(http.get(server.url(&format!("/api/v1/clusters/{key}"))).send().await.unwrap()).await;
+        let (status, got) = json_of(
+            http.get(server.url(&format!("/api/v1/clusters/{key}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!((status, &got), (200, &created));
     }
 
     let patch = json!({"name": "prod-eu-2", "labels": {"team": "core"}, "description": "moved"});
-    let (status, updated) = json_of(http.patch(server.url(&format!("/api/v1/clusters/{id}"))).json(&patch).send().await.unwrap()).await;
+    let (status, updated) = json_of(
+        http.patch(server.url(&format!("/api/v1/clusters/{id}")))
+            .json(&patch)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["name"], "prod-eu-2");
     assert_eq!(updated["labels"], json!({"team": "core"}));
-    assert_eq!(updated["serverUrl"], "https://prod.example.com:6443", "connection kept");
+    assert_eq!(
+        updated["serverUrl"], "https://prod.example.com:6443",
+        "connection kept"
+    );
 
-    let new_kubeconfig = json!({"kubeconfig": token_kubeconfig("https://new.example.com", "other-token")});
-    let (status, moved) = json_of(http.patch(server.url("/api/v1/clusters/prod-eu-2")).json(&new_kubeconfig).send().await.unwrap()).await;
+    let new_kubeconfig =
+        json!({"kubeconfig": token_kubeconfig("https://new.example.com", "other-token")});
+    let (status, moved) = json_of(
+        http.patch(server.url("/api/v1/clusters/prod-eu-2"))
+            .json(&new_kubeconfig)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200, "{moved}");
     assert_eq!(moved["serverUrl"], "https://new.example.com");
     assert_eq!(moved["name"], "prod-eu-2");
 
-    let r = http.delete(server.url(&format!("/api/v1/clusters/{id}"))).send().await.unwrap();
+    let r = http
+        .delete(server.url(&format!("/api/v1/clusters/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
-    let (status, body) = json_of(http.get(server.url(&format!("/api/v1/clusters/{id}"))).send().await.unwrap()).await;
+    let (status, body) = json_of(
+        http.get(server.url(&format!("/api/v1/clusters/{id}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_error(status, &body, 404, "not_found");
-    let (status, body) = json_of(http.delete(server.url(&format!("/api/v1/clusters/{id}"))).send().await.unwrap()).await;
+    let (status, body) = json_of(
+        http.delete(server.url(&format!("/api/v1/clusters/{id}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_error(status, &body, 404, "not_found");
 }
 
@@ -85,10 +145,22 @@ async fn refused_kubeconfigs_get_400_naming_the_reason() {
         &format!("    token: {TOKEN}\n"),
         "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n      args: [-c, id]\n",
     );
-    let provider = good.replace(&format!("    token: {TOKEN}\n"), "    auth-provider:\n      name: oidc\n      config: {}\n");
-    let token_file = good.replace(&format!("    token: {TOKEN}\n"), "    tokenFile: /etc/shadow\n");
-    let ca_path = good.replace("certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==", "certificate-authority: /etc/ssl/ca.pem");
-    let insecure = good.replace("    server:", "    insecure-skip-tls-verify: true\n    server:");
+    let provider = good.replace(
+        &format!("    token: {TOKEN}\n"),
+        "    auth-provider:\n      name: oidc\n      config: {}\n",
+    );
+    let token_file = good.replace(
+        &format!("    token: {TOKEN}\n"),
+        "    tokenFile: /etc/shadow\n",
+    );
+    let ca_path = good.replace(
+        "certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==",
+        "certificate-authority: /etc/ssl/ca.pem",
+    );
+    let insecure = good.replace(
+        "    server:",
+        "    insecure-skip-tls-verify: true\n    server:",
+    );
     let http_server = token_kubeconfig("http://k.example.com:8080", TOKEN);
     let cases = [
         (exec, "exec credential plugins are not allowed"),
@@ -101,16 +173,39 @@ async fn refused_kubeconfigs_get_400_naming_the_reason() {
     ];
     for (i, (kubeconfig, message)) in cases.into_iter().enumerate() {
         let body = json!({"name": format!("c{i}"), "kubeconfig": kubeconfig});
-        let (status, err) = json_of(http.post(server.url("/api/v1/clusters")).json(&body).send().await.unwrap()).await;
+        let (status, err) = json_of(
+            http.post(server.url("/api/v1/clusters"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_error(status, &err, 400, "kubeconfig_refused");
-        assert!(err["message"].as_str().unwrap().contains(message), "want {message:?}, got {err}");
+        assert!(
+            err["message"].as_str().unwrap().contains(message),
+            "want {message:?}, got {err}"
+        );
     }
-    let (_, list) = json_of(http.get(server.url("/api/v1/clusters")).send().await.unwrap()).await;
+    let (_, list) = json_of(
+        http.get(server.url("/api/v1/clusters"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(list["items"], json!([]), "nothing half-written");
 
     for (name, kubeconfig) in [("insecure", insecure), ("plain", http_server)] {
         let body = json!({"name": name, "kubeconfig": kubeconfig, "allowInsecure": true});
-        let (status, created) = json_of(http.post(server.url("/api/v1/clusters")).json(&body).send().await.unwrap()).await;
+        let (status, created) = json_of(
+            http.post(server.url("/api/v1/clusters"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(status, 201, "{created}");
         assert_eq!(created["insecure"], true);
     }
@@ -123,7 +218,10 @@ async fn bad_requests_get_json_errors_not_500() {
     let kubeconfig = token_kubeconfig("https://k.example.com", TOKEN);
 
     let body = json!({"name": "a", "kubeconfig": kubeconfig});
-    assert_eq!(http.post(&url).json(&body).send().await.unwrap().status(), 201);
+    assert_eq!(
+        http.post(&url).json(&body).send().await.unwrap().status(),
+        201
+    );
     let (status, err) = json_of(http.post(&url).json(&body).send().await.unwrap()).await;
     assert_error(status, &err, 409, "conflict");
 
@@ -133,28 +231,100 @@ async fn bad_requests_get_json_errors_not_500() {
     assert!(err["message"].as_str().unwrap().contains("server"), "{err}");
 
     for bad_name in ["Bad_Name", "", "6f1c1a3e-5b7e-4a8b-9c3d-2e1f0a9b8c7d"] {
-        let (status, err) = json_of(http.post(&url).json(&json!({"name": bad_name, "kubeconfig": kubeconfig})).send().await.unwrap()).await;
+        let (status, err) = json_of(
+            http.post(&url)
+                .json(&json!({"name": bad_name, "kubeconfig": kubeconfig}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_error(status, &err, 400, "invalid");
     }
-    let (status, err) = json_of(http.post(&url).json(&json!({"name": "c", "kubeconfig": kubeconfig, "labels": {"bad key": "v"}})).send().await.unwrap()).await;
+    let (status, err) = json_of(
+        http.post(&url)
+            .json(&json!({"name": "c", "kubeconfig": kubeconfig, "labels": {"bad key": "v"}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_error(status, &err, 400, "invalid");
 
-    let (status, err) = json_of(http.post(&url).header("content-type", "application/json").body("{not json").send().await.unwrap()).await;
+    let (status, err) = json_of(
+        http.post(&url)
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_error(status, &err, 400, "bad_request");
-    let (status, err) = json_of(http.post(&url).json(&json!({"name": 5})).send().await.unwrap()).await;
+    let (status, err) = json_of(
+        http.post(&url)
+            .json(&json!({"name": 5}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_error(status, &err, 400, "bad_request");
-    let (status, _) = json_of(http.post(&url).header("content-type", "text/plain").body("x").send().await.unwrap()).await;
+    let (status, _) = json_of(
+        http.post(&url)
+            .header("content-type", "text/plain")
+            .body("x")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 415);
 
-    let (status, err) = json_of(http.patch(server.url("/api/v1/clusters/a")).json(&json!({"context": "x"})).send().await.unwrap()).await;
+    let (status, err) = json_of(
+        http.patch(server.url("/api/v1/clusters/a"))
+            .json(&json!({"context": "x"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_error(status, &err, 400, "invalid");
-    let (status, err) = json_of(http.patch(server.url("/api/v1/clusters/a")).json(&json!({"name": "a", "extra": 1})).send().await.unwrap()).await;
+    let (status, err) = json_of(
+        http.patch(server.url("/api/v1/clusters/a"))
+            .json(&json!({"name": "a", "extra": 1}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_error(status, &err, 400, "bad_request");
-    assert_eq!(http.post(&url).json(&json!({"name": "z", "kubeconfig": kubeconfig})).send().await.unwrap().status(), 201);
-    let (status, err) = json_of(http.patch(server.url("/api/v1/clusters/z")).json(&json!({"name": "a"})).send().await.unwrap()).await;
+    assert_eq!(
+        http.post(&url)
+            .json(&json!({"name": "z", "kubeconfig": kubeconfig}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let (status, err) = json_of(
+        http.patch(server.url("/api/v1/clusters/z"))
+            .json(&json!({"name": "a"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_error(status, &err, 409, "conflict");
 
-    let (status, err) = json_of(http.get(server.url("/api/v1/nothing-here")).send().await.unwrap()).await;
+    let (status, err) = json_of(
+        http.get(server.url("/api/v1/nothing-here"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_error(status, &err, 404, "not_found");
     let (status, err) = json_of(http.put(&url).json(&json!({})).send().await.unwrap()).await;
     assert_error(status, &err, 405, "method_not_allowed");
@@ -170,9 +340,18 @@ async fn oversize_bodies_get_413_with_or_without_content_length() {
     assert_error(status, &err, 413, "payload_too_large");
 
     let bytes = serde_json::to_vec(&body).unwrap();
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = bytes.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        bytes.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
     let streamed = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
-    let (status, err) = json_of(http.post(&url).header("content-type", "application/json").body(streamed).send().await.unwrap()).await;
+    let (status, err) = json_of(
+        http.post(&url)
+            .header("content-type", "application/json")
+            .body(streamed)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_error(status, &err, 413, "payload_too_large");
 }
 
@@ -189,8 +368,16 @@ async fn credentials_never_appear_in_responses_logs_or_the_database_in_clear() {
         &format!("    client-certificate-data: Y2VydA==\n    client-key-data: {key_data}\n"),
     );
     let mut bodies = Vec::new();
-    for (name, kubeconfig) in [("tok", token_kubeconfig("https://k.example.com", TOKEN)), ("cert", cert_kubeconfig)] {
-        let r = http.post(&url).json(&json!({"name": name, "kubeconfig": kubeconfig})).send().await.unwrap();
+    for (name, kubeconfig) in [
+        ("tok", token_kubeconfig("https://k.example.com", TOKEN)),
+        ("cert", cert_kubeconfig),
+    ] {
+        let r = http
+            .post(&url)
+            .json(&json!({"name": name, "kubeconfig": kubeconfig}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 201);
         bodies.push(r.text().await.unwrap());
     }
@@ -198,18 +385,43 @@ async fn credentials_never_appear_in_responses_logs_or_the_database_in_clear() {
     let broken = format!("clusters: \"{TOKEN}\"\n");
     let refused = token_kubeconfig("http://k.example.com", TOKEN);
     for kubeconfig in [broken, refused] {
-        let r = http.post(&url).json(&json!({"name": "bad", "kubeconfig": kubeconfig})).send().await.unwrap();
+        let r = http
+            .post(&url)
+            .json(&json!({"name": "bad", "kubeconfig": kubeconfig}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 400);
         bodies.push(r.text().await.unwrap());
     }
-    let r = http.patch(server.url("/api/v1/clusters/tok")).json(&json!({"kubeconfig": token_kubeconfig("https://k2.example.com", TOKEN)})).send().await.unwrap();
+    let r = http
+        .patch(server.url("/api/v1/clusters/tok"))
+        .json(&json!({"kubeconfig": token_kubeconfig("https://k2.example.com", TOKEN)}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     bodies.push(r.text().await.unwrap());
-    for path in ["/api/v1/clusters", "/api/v1/clusters/tok", "/api/v1/clusters/cert"] {
-        bodies.push(http.get(server.url(path)).send().await.unwrap().text().await.unwrap());
+    for path in [
+        "/api/v1/clusters",
+        "/api/v1/clusters/tok",
+        "/api/v1/clusters/cert",
+    ] {
+        bodies.push(
+            http.get(server.url(path))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
     }
     let logs = server.logs();
-    assert!(logs.contains("cluster registered"), "logs were captured:\n{logs}");
+    assert!(
+        logs.contains("cluster registered"),
+        "logs were captured:\n{logs}"
+    );
     for secret in [TOKEN, key_data] {
         for body in &bodies {
             assert!(!body.contains(secret), "secret in a response: {body}");
@@ -217,11 +429,21 @@ async fn credentials_never_appear_in_responses_logs_or_the_database_in_clear() {
         assert!(!logs.contains(secret), "secret in the logs:\n{logs}");
     }
     let client = db.client().await;
-    for row in client.query("SELECT credentials, labels::text, server_url FROM clusters", &[]).await.unwrap() {
+    for row in client
+        .query(
+            "SELECT credentials, labels::text, server_url FROM clusters",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
         let sealed: Vec<u8> = row.get(0);
         assert!(sealed.len() > 28, "credentials are stored");
         for secret in [TOKEN, key_data] {
-            assert!(!sealed.windows(secret.len()).any(|w| w == secret.as_bytes()), "secret stored in clear");
+            assert!(
+                !sealed.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "secret stored in clear"
+            );
         }
     }
 }

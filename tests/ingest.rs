@@ -4,7 +4,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::fleet::{FAST_INGEST, cluster_status, db_state, register, sim, sim_state, wait_for, wait_in_sync, wait_state};
+use common::fleet::{
+    FAST_INGEST, cluster_status, db_state, register, sim, sim_state, wait_for, wait_in_sync,
+    wait_state,
+};
 use common::proxy::Proxy;
 use common::{TestDb, TestServer};
 use flux_orchestrator::sim::{FluxFlavor, Scenario, SimCluster, SimOptions, Verb};
@@ -35,12 +38,24 @@ async fn a_registered_cluster_is_listed_into_the_database_and_reports_ready() {
     wait_in_sync(&client, id, &sim, SYNC).await;
     wait_state(&server, id, "ready", SYNC).await;
     let status = cluster_status(&server, id).await;
-    assert!(status["kubernetesVersion"].as_str().is_some_and(|v| v.starts_with('v')), "{status}");
-    assert_eq!(status["kinds"]["Kustomization"]["state"], "watching", "{status}");
+    assert!(
+        status["kubernetesVersion"]
+            .as_str()
+            .is_some_and(|v| v.starts_with('v')),
+        "{status}"
+    );
+    assert_eq!(
+        status["kinds"]["Kustomization"]["state"], "watching",
+        "{status}"
+    );
     assert_eq!(status["kinds"]["Kustomization"]["version"], "v1");
     assert_eq!(status["kinds"]["HelmRelease"]["version"], "v2");
     assert_eq!(status["kinds"]["Event"]["state"], "watching");
-    let events: i64 = client.query_one("SELECT count(*) FROM flux_events", &[]).await.unwrap().get(0);
+    let events: i64 = client
+        .query_one("SELECT count(*) FROM flux_events", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert!(events > 0, "failing objects' Warning events are stored");
 }
 
@@ -53,9 +68,20 @@ async fn a_change_in_the_cluster_reaches_the_database_within_a_second_and_is_log
     let client = db.client().await;
     wait_in_sync(&client, id, &sim, SYNC).await;
     let (ns, name) = sim.objects().keys("Kustomization")[0].clone();
-    let before: i64 = client.query_one("SELECT COALESCE(max(seq), 0) FROM resource_changes", &[]).await.unwrap().get(0);
+    let before: i64 = client
+        .query_one("SELECT COALESCE(max(seq), 0) FROM resource_changes", &[])
+        .await
+        .unwrap()
+        .get(0);
     let started = Instant::now();
-    sim.objects().patch("Kustomization", &ns, &name, &ready_patch("deployment apps/web not ready", "main@sha1:abc")).unwrap();
+    sim.objects()
+        .patch(
+            "Kustomization",
+            &ns,
+            &name,
+            &ready_patch("deployment apps/web not ready", "main@sha1:abc"),
+        )
+        .unwrap();
     wait_for("the failure in the database", Duration::from_secs(1), || async {
         let row = client
             .query_opt("SELECT health, message FROM flux_resources WHERE cluster_id = $1 AND kind = 'Kustomization' AND namespace = $2 AND name = $3", &[&id, &ns, &name])
@@ -70,7 +96,10 @@ async fn a_change_in_the_cluster_reaches_the_database_within_a_second_and_is_log
         .await
         .unwrap();
     assert_eq!(change.get::<_, String>(0), "upsert");
-    assert_eq!(change.get::<_, Option<String>>(1).as_deref(), Some("failed"));
+    assert_eq!(
+        change.get::<_, Option<String>>(1).as_deref(),
+        Some("failed")
+    );
 }
 
 #[tokio::test]
@@ -84,7 +113,14 @@ async fn dropped_watches_resume_and_miss_nothing() {
     for round in 0..3 {
         sim.faults().drop_watches();
         for (ns, name) in sim.objects().keys("HelmRelease").into_iter().take(3) {
-            sim.objects().patch("HelmRelease", &ns, &name, &ready_patch(&format!("round {round}"), "1.0.0")).unwrap();
+            sim.objects()
+                .patch(
+                    "HelmRelease",
+                    &ns,
+                    &name,
+                    &ready_patch(&format!("round {round}"), "1.0.0"),
+                )
+                .unwrap();
         }
         let (ns, name) = sim.objects().keys("GitRepository")[0].clone();
         sim.objects().delete("GitRepository", &ns, &name).unwrap();
@@ -108,13 +144,25 @@ async fn compaction_while_disconnected_relists_and_removes_objects_deleted_meanw
     }
     sim.faults().compact();
     wait_in_sync(&client, id, &sim, SYNC).await;
-    assert!(sim.request_counts().get(Verb::List, "kustomizations") > lists_before, "a 410 forces a relist");
+    assert!(
+        sim.request_counts().get(Verb::List, "kustomizations") > lists_before,
+        "a 410 forces a relist"
+    );
 }
 
 #[tokio::test]
 async fn a_hung_apiserver_marks_the_cluster_unreachable_and_it_recovers() {
     let db = TestDb::create().await;
-    let args = ["--watch-timeout-secs", "2", "--kube-read-timeout-secs", "3", "--claim-interval-secs", "1", "--resync-interval-secs", "0"];
+    let args = [
+        "--watch-timeout-secs",
+        "2",
+        "--kube-read-timeout-secs",
+        "3",
+        "--claim-interval-secs",
+        "1",
+        "--resync-interval-secs",
+        "0",
+    ];
     let server = TestServer::start_with(&db.url(), &args, &[]).await;
     server.wait_ready().await;
     let sim = sim("epsilon", 2).await;
@@ -125,7 +173,14 @@ async fn a_hung_apiserver_marks_the_cluster_unreachable_and_it_recovers() {
     sim.faults().drop_watches();
     wait_state(&server, id, "unreachable", Duration::from_secs(14)).await;
     let (ns, name) = sim.objects().keys("Kustomization")[0].clone();
-    sim.objects().patch("Kustomization", &ns, &name, &ready_patch("changed during the hang", "x")).unwrap();
+    sim.objects()
+        .patch(
+            "Kustomization",
+            &ns,
+            &name,
+            &ready_patch("changed during the hang", "x"),
+        )
+        .unwrap();
     wait_state(&server, id, "ready", Duration::from_secs(40)).await;
     wait_in_sync(&client, id, &sim, SYNC).await;
 }
@@ -154,12 +209,21 @@ async fn a_forbidden_kind_degrades_the_cluster_and_is_retried_at_most_once_a_min
     let id = register(&server, "eta", &sim.kubeconfig_yaml()).await;
     wait_state(&server, id, "degraded", SYNC).await;
     let status = cluster_status(&server, id).await;
-    assert_eq!(status["kinds"]["HelmRelease"]["state"], "forbidden", "{status}");
-    assert_eq!(status["kinds"]["Kustomization"]["state"], "watching", "{status}");
+    assert_eq!(
+        status["kinds"]["HelmRelease"]["state"], "forbidden",
+        "{status}"
+    );
+    assert_eq!(
+        status["kinds"]["Kustomization"]["state"], "watching",
+        "{status}"
+    );
     let first = sim.request_counts().get(Verb::List, "helmreleases");
     tokio::time::sleep(Duration::from_secs(5)).await;
     let later = sim.request_counts().get(Verb::List, "helmreleases");
-    assert!(later - first <= 1, "a standing 403 is retried at most once a minute: {first} → {later} in 5 s");
+    assert!(
+        later - first <= 1,
+        "a standing 403 is retried at most once a minute: {first} → {later} in 5 s"
+    );
 }
 
 #[tokio::test]
@@ -168,7 +232,8 @@ async fn the_writer_survives_a_database_outage_and_loses_nothing() {
     let proxy = Proxy::start(format!("{}:{}", db.host, db.port)).await;
     let mut args = FAST_INGEST.to_vec();
     args.extend(["--db-timeout-secs", "1"]);
-    let server = TestServer::start_with(&db.url_via("127.0.0.1", proxy.addr.port()), &args, &[]).await;
+    let server =
+        TestServer::start_with(&db.url_via("127.0.0.1", proxy.addr.port()), &args, &[]).await;
     server.wait_ready().await;
     let sim = sim("theta", 3).await;
     let id = register(&server, "theta", &sim.kubeconfig_yaml()).await;
@@ -176,7 +241,14 @@ async fn the_writer_survives_a_database_outage_and_loses_nothing() {
     wait_in_sync(&client, id, &sim, SYNC).await;
     proxy.down();
     for (ns, name) in sim.objects().keys("Kustomization") {
-        sim.objects().patch("Kustomization", &ns, &name, &ready_patch("during the outage", "y")).unwrap();
+        sim.objects()
+            .patch(
+                "Kustomization",
+                &ns,
+                &name,
+                &ready_patch("during the outage", "y"),
+            )
+            .unwrap();
     }
     let (ns, name) = sim.objects().keys("Bucket")[0].clone();
     sim.objects().delete("Bucket", &ns, &name).unwrap();
@@ -193,21 +265,39 @@ async fn deleting_a_cluster_removes_its_rows_and_stops_its_watches() {
     let id = register(&server, "iota", &sim.kubeconfig_yaml()).await;
     let client = db.client().await;
     wait_in_sync(&client, id, &sim, SYNC).await;
-    let r = reqwest::Client::new().delete(server.url(&format!("/api/v1/clusters/{id}"))).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .delete(server.url(&format!("/api/v1/clusters/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     assert!(db_state(&client, id).await.is_empty());
     let deletes: i64 = client
-        .query_one("SELECT count(*) FROM resource_changes WHERE cluster_id = $1 AND op = 'delete'", &[&id])
+        .query_one(
+            "SELECT count(*) FROM resource_changes WHERE cluster_id = $1 AND op = 'delete'",
+            &[&id],
+        )
         .await
         .unwrap()
         .get(0);
-    assert_eq!(deletes as usize, sim_state(&sim).len(), "each removal is logged for live subscribers");
+    assert_eq!(
+        deletes as usize,
+        sim_state(&sim).len(),
+        "each removal is logged for live subscribers"
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let watches = sim.request_counts().total(Verb::Watch);
     sim.faults().drop_watches();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(sim.request_counts().total(Verb::Watch), watches, "no watch is re-opened after deletion");
-    assert!(db_state(&client, id).await.is_empty(), "nothing written after deletion");
+    assert_eq!(
+        sim.request_counts().total(Verb::Watch),
+        watches,
+        "no watch is re-opened after deletion"
+    );
+    assert!(
+        db_state(&client, id).await.is_empty(),
+        "nothing written after deletion"
+    );
 }
 
 #[tokio::test]
@@ -218,10 +308,27 @@ async fn a_new_kubeconfig_restarts_the_watches_against_the_new_server() {
     let id = register(&server, "kappa", &old.kubeconfig_yaml()).await;
     let client = db.client().await;
     wait_in_sync(&client, id, &old, SYNC).await;
-    let new = SimCluster::start(SimOptions { seed: 9, ..SimOptions::named("kappa-new") }).await.unwrap();
-    Scenario { objects_per_kind: 3, seed: 9, namespaces: 1, ..Scenario::default() }.populate(&new).unwrap();
+    let new = SimCluster::start(SimOptions {
+        seed: 9,
+        ..SimOptions::named("kappa-new")
+    })
+    .await
+    .unwrap();
+    Scenario {
+        objects_per_kind: 3,
+        seed: 9,
+        namespaces: 1,
+        ..Scenario::default()
+    }
+    .populate(&new)
+    .unwrap();
     let body = json!({"kubeconfig": new.kubeconfig_yaml()});
-    let r = reqwest::Client::new().patch(server.url(&format!("/api/v1/clusters/{id}"))).json(&body).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .patch(server.url(&format!("/api/v1/clusters/{id}")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     wait_in_sync(&client, id, &new, SYNC).await;
 }
@@ -230,15 +337,31 @@ async fn a_new_kubeconfig_restarts_the_watches_against_the_new_server() {
 async fn older_flux_versions_are_watched_at_the_versions_they_serve() {
     let db = TestDb::create().await;
     let server = start(&db).await;
-    let legacy = SimCluster::start(SimOptions { flavor: FluxFlavor::Legacy, ..SimOptions::named("legacy") }).await.unwrap();
-    Scenario { objects_per_kind: 2, ..Scenario::default() }.populate(&legacy).unwrap();
+    let legacy = SimCluster::start(SimOptions {
+        flavor: FluxFlavor::Legacy,
+        ..SimOptions::named("legacy")
+    })
+    .await
+    .unwrap();
+    Scenario {
+        objects_per_kind: 2,
+        ..Scenario::default()
+    }
+    .populate(&legacy)
+    .unwrap();
     let id = register(&server, "legacy", &legacy.kubeconfig_yaml()).await;
     let client = db.client().await;
     wait_in_sync(&client, id, &legacy, SYNC).await;
     wait_state(&server, id, "ready", SYNC).await;
     let status = cluster_status(&server, id).await;
-    assert_eq!(status["kinds"]["OCIRepository"]["state"], "absent", "{status}");
-    assert_eq!(status["kinds"]["ImagePolicy"]["version"], "v1beta2", "{status}");
+    assert_eq!(
+        status["kinds"]["OCIRepository"]["state"], "absent",
+        "{status}"
+    );
+    assert_eq!(
+        status["kinds"]["ImagePolicy"]["version"], "v1beta2",
+        "{status}"
+    );
 }
 
 #[tokio::test]
@@ -246,7 +369,12 @@ async fn a_backstop_relist_of_an_unchanged_cluster_writes_nothing_and_counts_no_
     let db = TestDb::create().await;
     let server = start(&db).await;
     let sim = SimCluster::start(SimOptions::named("big")).await.unwrap();
-    let scenario = Scenario { objects_per_kind: 770, namespaces: 10, events: false, ..Scenario::default() };
+    let scenario = Scenario {
+        objects_per_kind: 770,
+        namespaces: 10,
+        events: false,
+        ..Scenario::default()
+    };
     scenario.populate(&sim).unwrap();
     let total = sim_state(&sim).len();
     assert!(total >= 10_000, "{total} objects");
@@ -254,18 +382,36 @@ async fn a_backstop_relist_of_an_unchanged_cluster_writes_nothing_and_counts_no_
     let client = db.client().await;
     wait_in_sync(&client, id, &sim, Duration::from_secs(60)).await;
     wait_state(&server, id, "ready", SYNC).await;
-    let seq_before: i64 = client.query_one("SELECT COALESCE(max(seq), 0) FROM resource_changes", &[]).await.unwrap().get(0);
+    let seq_before: i64 = client
+        .query_one("SELECT COALESCE(max(seq), 0) FROM resource_changes", &[])
+        .await
+        .unwrap()
+        .get(0);
     let resync_before = cluster_status(&server, id).await["lastResyncAt"].clone();
     let lists_before = sim.request_counts().get(Verb::List, "kustomizations");
-    let r = reqwest::Client::new().post(server.url(&format!("/api/v1/clusters/{id}/sync"))).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(server.url(&format!("/api/v1/clusters/{id}/sync")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 202);
     wait_for("the relist to finish", Duration::from_secs(60), || async {
         cluster_status(&server, id).await["lastResyncAt"] != resync_before
     })
     .await;
-    assert!(sim.request_counts().get(Verb::List, "kustomizations") > lists_before, "it did relist");
-    let seq_after: i64 = client.query_one("SELECT COALESCE(max(seq), 0) FROM resource_changes", &[]).await.unwrap().get(0);
-    assert_eq!(seq_after, seq_before, "an unchanged relist of {total} objects writes no change");
+    assert!(
+        sim.request_counts().get(Verb::List, "kustomizations") > lists_before,
+        "it did relist"
+    );
+    let seq_after: i64 = client
+        .query_one("SELECT COALESCE(max(seq), 0) FROM resource_changes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        seq_after, seq_before,
+        "an unchanged relist of {total} objects writes no change"
+    );
     assert_eq!(cluster_status(&server, id).await["resyncDriftTotal"], 0);
 }
 
@@ -280,14 +426,27 @@ async fn a_relist_racing_watch_events_never_undoes_them() {
     let keys = sim.objects().keys("Kustomization");
     let http = reqwest::Client::new();
     for i in 0..10 {
-        let sync = http.post(server.url(&format!("/api/v1/clusters/{id}/sync"))).send();
+        let sync = http
+            .post(server.url(&format!("/api/v1/clusters/{id}/sync")))
+            .send();
         for (ns, name) in &keys {
-            sim.objects().patch("Kustomization", ns, name, &ready_patch(&format!("write {i}"), &format!("r{i}"))).unwrap();
+            sim.objects()
+                .patch(
+                    "Kustomization",
+                    ns,
+                    name,
+                    &ready_patch(&format!("write {i}"), &format!("r{i}")),
+                )
+                .unwrap();
         }
         assert_eq!(sync.await.unwrap().status(), 202);
     }
     wait_in_sync(&client, id, &sim, SYNC).await;
-    assert_eq!(cluster_status(&server, id).await["resyncDriftTotal"], 0, "watch events were never undone or missed");
+    assert_eq!(
+        cluster_status(&server, id).await["resyncDriftTotal"],
+        0,
+        "watch events were never undone or missed"
+    );
 }
 
 #[tokio::test]
@@ -321,9 +480,20 @@ async fn a_backstop_relist_corrects_rows_changed_behind_its_back_and_counts_the_
         .await
         .unwrap();
     let before = cluster_status(&server, id).await["lastResyncAt"].clone();
-    let r = reqwest::Client::new().post(server.url(&format!("/api/v1/clusters/{id}/sync"))).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(server.url(&format!("/api/v1/clusters/{id}/sync")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 202);
-    wait_for("the relist", SYNC, || async { cluster_status(&server, id).await["lastResyncAt"] != before }).await;
+    wait_for("the relist", SYNC, || async {
+        cluster_status(&server, id).await["lastResyncAt"] != before
+    })
+    .await;
     wait_in_sync(&client, id, &sim, SYNC).await;
-    assert_eq!(cluster_status(&server, id).await["resyncDriftTotal"], 3, "one changed, one missing, one extra row");
+    assert_eq!(
+        cluster_status(&server, id).await["resyncDriftTotal"],
+        3,
+        "one changed, one missing, one extra row"
+    );
 }

@@ -3,7 +3,8 @@
 #[test]
 fn committed_openapi_json_matches_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
-    let committed = std::fs::read_to_string(path).expect("openapi/openapi.json exists; run `make openapi`");
+    let committed =
+        std::fs::read_to_string(path).expect("openapi/openapi.json exists; run `make openapi`");
     let generated = flux_orchestrator::api::spec_json();
     assert!(
         committed.trim_end() == generated.trim_end(),

@@ -58,46 +58,83 @@ impl ActionsApi {
     ///
     /// Sets `reconcile.fluxcd.io/requestedAt`, as `flux reconcile` does; with `withSource`,
     /// the source (and for chart-template HelmReleases, the generated HelmChart) first.
-    #[oai(path = "/:id/reconcile", method = "post", operation_id = "reconcileResource")]
+    #[oai(
+        path = "/:id/reconcile",
+        method = "post",
+        operation_id = "reconcileResource"
+    )]
     async fn reconcile(
         &self,
         state: Data<&Arc<AppState>>,
         id: Path<Uuid>,
         #[oai(name = "withSource")] with_source: Query<Option<bool>>,
     ) -> Result<ActionResponse, ApiError> {
-        act(&state, id.0, Action::Reconcile, with_source.0.unwrap_or(false), None).await
+        act(
+            &state,
+            id.0,
+            Action::Reconcile,
+            with_source.0.unwrap_or(false),
+            None,
+        )
+        .await
     }
 
     /// Suspend reconciliation
-    #[oai(path = "/:id/suspend", method = "post", operation_id = "suspendResource")]
+    #[oai(
+        path = "/:id/suspend",
+        method = "post",
+        operation_id = "suspendResource"
+    )]
     async fn suspend(
         &self,
         state: Data<&Arc<AppState>>,
         id: Path<Uuid>,
         body: Json<SuspendRequest>,
     ) -> Result<ActionResponse, ApiError> {
-        let reason = body.0.reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
-        if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON) {
-            return Err(ApiError::bad_request("invalid", format!("reason is longer than {MAX_REASON} characters")));
+        let reason = body
+            .0
+            .reason
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty());
+        if reason
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > MAX_REASON)
+        {
+            return Err(ApiError::bad_request(
+                "invalid",
+                format!("reason is longer than {MAX_REASON} characters"),
+            ));
         }
         act(&state, id.0, Action::Suspend, false, reason).await
     }
 
     /// Resume reconciliation
     #[oai(path = "/:id/resume", method = "post", operation_id = "resumeResource")]
-    async fn resume(&self, state: Data<&Arc<AppState>>, id: Path<Uuid>) -> Result<ActionResponse, ApiError> {
+    async fn resume(
+        &self,
+        state: Data<&Arc<AppState>>,
+        id: Path<Uuid>,
+    ) -> Result<ActionResponse, ApiError> {
         act(&state, id.0, Action::Resume, false, None).await
     }
 
     /// Force a HelmRelease install/upgrade
     #[oai(path = "/:id/force", method = "post", operation_id = "forceResource")]
-    async fn force(&self, state: Data<&Arc<AppState>>, id: Path<Uuid>) -> Result<ActionResponse, ApiError> {
+    async fn force(
+        &self,
+        state: Data<&Arc<AppState>>,
+        id: Path<Uuid>,
+    ) -> Result<ActionResponse, ApiError> {
         act(&state, id.0, Action::Force, false, None).await
     }
 
     /// Reset a HelmRelease's failure counters
     #[oai(path = "/:id/reset", method = "post", operation_id = "resetResource")]
-    async fn reset(&self, state: Data<&Arc<AppState>>, id: Path<Uuid>) -> Result<ActionResponse, ApiError> {
+    async fn reset(
+        &self,
+        state: Data<&Arc<AppState>>,
+        id: Path<Uuid>,
+    ) -> Result<ActionResponse, ApiError> {
         act(&state, id.0, Action::Reset, false, None).await
     }
 }
@@ -109,7 +146,11 @@ async fn act(
     with_source: bool,
     reason: Option<String>,
 ) -> Result<ActionResponse, ApiError> {
-    let row = state.store.resource_row(id).await?.ok_or_else(|| ApiError::not_found(format!("resource {id} not found")))?;
+    let row = state
+        .store
+        .resource_row(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("resource {id} not found")))?;
     let cluster = state.registry.get(&row.cluster_id.to_string()).await?;
     let status = state.store.cluster_status(cluster.id).await?;
     if let Some(s) = status.as_ref().filter(|s| s.state == "unreachable") {

@@ -112,7 +112,8 @@ impl From<ClusterStatusRow> for ClusterStatus {
             "unreachable" => ClusterState::Unreachable,
             _ => ClusterState::Connecting,
         };
-        let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        let text =
+            |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
         let kinds = row
             .kinds
             .as_object()
@@ -274,8 +275,13 @@ impl ClustersApi {
     /// List clusters
     #[oai(path = "/", method = "get", operation_id = "listClusters")]
     async fn list(&self, state: Data<&Arc<AppState>>) -> Result<ListResponse, ApiError> {
-        let mut statuses: std::collections::HashMap<Uuid, ClusterStatusRow> =
-            state.store.cluster_statuses().await?.into_iter().map(|s| (s.cluster_id, s)).collect();
+        let mut statuses: std::collections::HashMap<Uuid, ClusterStatusRow> = state
+            .store
+            .cluster_statuses()
+            .await?
+            .into_iter()
+            .map(|s| (s.cluster_id, s))
+            .collect();
         let items = state
             .registry
             .list()
@@ -291,7 +297,11 @@ impl ClustersApi {
 
     /// Register a cluster
     #[oai(path = "/", method = "post", operation_id = "createCluster")]
-    async fn create(&self, state: Data<&Arc<AppState>>, body: Json<CreateCluster>) -> Result<CreatedResponse, ApiError> {
+    async fn create(
+        &self,
+        state: Data<&Arc<AppState>>,
+        body: Json<CreateCluster>,
+    ) -> Result<CreatedResponse, ApiError> {
         let body = body.0;
         let input = NewClusterInput {
             name: body.name,
@@ -308,7 +318,11 @@ impl ClustersApi {
 
     /// Get a cluster by id or name
     #[oai(path = "/:id", method = "get", operation_id = "getCluster")]
-    async fn get(&self, state: Data<&Arc<AppState>>, id: Path<String>) -> Result<ClusterResponse, ApiError> {
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        id: Path<String>,
+    ) -> Result<ClusterResponse, ApiError> {
         let row = state.registry.get(&id.0).await?;
         let status = state.store.cluster_status(row.id).await?;
         Ok(ClusterResponse::Ok(Json(Cluster::new(row, status))))
@@ -320,9 +334,16 @@ impl ClustersApi {
     /// the cluster: every kind is listed again and the database corrected; the drift it finds is
     /// counted in `status.resyncDriftTotal`.
     #[oai(path = "/:id/sync", method = "post", operation_id = "syncCluster")]
-    async fn sync(&self, state: Data<&Arc<AppState>>, id: Path<String>) -> Result<SyncResponse, ApiError> {
+    async fn sync(
+        &self,
+        state: Data<&Arc<AppState>>,
+        id: Path<String>,
+    ) -> Result<SyncResponse, ApiError> {
         let row = state.registry.get(&id.0).await?;
-        state.store.notify(SYNC_CHANNEL, &row.id.to_string()).await?;
+        state
+            .store
+            .notify(SYNC_CHANNEL, &row.id.to_string())
+            .await?;
         tracing::info!(cluster = %row.name, "relist requested");
         Ok(SyncResponse::Accepted)
     }
@@ -351,7 +372,11 @@ impl ClustersApi {
 
     /// Remove a cluster
     #[oai(path = "/:id", method = "delete", operation_id = "deleteCluster")]
-    async fn delete(&self, state: Data<&Arc<AppState>>, id: Path<String>) -> Result<DeletedResponse, ApiError> {
+    async fn delete(
+        &self,
+        state: Data<&Arc<AppState>>,
+        id: Path<String>,
+    ) -> Result<DeletedResponse, ApiError> {
         let row = state.registry.delete(&id.0).await?;
         tracing::info!(cluster = %row.name, id = %row.id, "cluster removed");
         Ok(DeletedResponse::NoContent)

@@ -76,10 +76,15 @@ impl ApiError {
 impl From<store::Error> for ApiError {
     fn from(e: store::Error) -> ApiError {
         match e {
-            store::Error::Conflict(what) => ApiError::Conflict(body("conflict", format!("{what} already exists"))),
+            store::Error::Conflict(what) => {
+                ApiError::Conflict(body("conflict", format!("{what} already exists")))
+            }
             e if e.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
-                ApiError::Unavailable(body("database_unavailable", "the database is unavailable; retry shortly"))
+                ApiError::Unavailable(body(
+                    "database_unavailable",
+                    "the database is unavailable; retry shortly",
+                ))
             }
             e => {
                 tracing::error!(error = %e, "database error");
@@ -95,9 +100,9 @@ impl From<crate::ingest::actions::ActionError> for ApiError {
         use crate::ingest::actions::ActionError as A;
         let message = e.to_string();
         match e {
-            A::NotApplicable(F::NotAllowed { .. } | F::NotFluxKind { .. } | F::NoSource | F::Static) => {
-                ApiError::bad_request("action_not_supported", message)
-            }
+            A::NotApplicable(
+                F::NotAllowed { .. } | F::NotFluxKind { .. } | F::NoSource | F::Static,
+            ) => ApiError::bad_request("action_not_supported", message),
             A::NotApplicable(_) => ApiError::conflict("action_not_applicable", message),
             A::NotFound(_) => ApiError::NotFound(body("not_found_in_cluster", message)),
             A::Refused(_) => ApiError::BadGateway(body("cluster_refused", message)),
@@ -111,7 +116,9 @@ impl From<clusters::Error> for ApiError {
     fn from(e: clusters::Error) -> ApiError {
         match e {
             clusters::Error::Invalid(message) => ApiError::bad_request("invalid", message),
-            clusters::Error::Kubeconfig(e) => ApiError::bad_request("kubeconfig_refused", e.to_string()),
+            clusters::Error::Kubeconfig(e) => {
+                ApiError::bad_request("kubeconfig_refused", e.to_string())
+            }
             clusters::Error::NotFound(_) => ApiError::not_found(e.to_string()),
             clusters::Error::Store(e) => e.into(),
             e @ (clusters::Error::Crypto(_) | clusters::Error::Client(..)) => {
@@ -147,7 +154,10 @@ fn code_for(status: StatusCode) -> &'static str {
 pub async fn to_json(err: poem::Error) -> Response {
     let message = err.to_string();
     let response = err.into_response();
-    if response.content_type().is_some_and(|t| t.starts_with("application/json")) {
+    if response
+        .content_type()
+        .is_some_and(|t| t.starts_with("application/json"))
+    {
         return response;
     }
     let status = response.status();
@@ -172,7 +182,11 @@ pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 /// Refuse request bodies over `max` bytes with 413, whether or not they declare a length.
-pub async fn limit_body<E: Endpoint>(next: E, mut req: Request, max: usize) -> poem::Result<Response> {
+pub async fn limit_body<E: Endpoint>(
+    next: E,
+    mut req: Request,
+    max: usize,
+) -> poem::Result<Response> {
     let too_large = || {
         poem::Error::from_response(json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -188,8 +202,15 @@ pub async fn limit_body<E: Endpoint>(next: E, mut req: Request, max: usize) -> p
     match declared {
         Some(len) if len > max as u64 => return Err(too_large()),
         Some(_) => {}
-        None if req.headers().contains_key(poem::http::header::TRANSFER_ENCODING) => {
-            let bytes = req.take_body().into_bytes_limit(max).await.map_err(|_| too_large())?;
+        None if req
+            .headers()
+            .contains_key(poem::http::header::TRANSFER_ENCODING) =>
+        {
+            let bytes = req
+                .take_body()
+                .into_bytes_limit(max)
+                .await
+                .map_err(|_| too_large())?;
             req.set_body(bytes);
         }
         None => {}

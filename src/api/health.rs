@@ -43,7 +43,9 @@ impl HealthApi {
     /// Liveness probe
     #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
     async fn healthz(&self) -> HealthResponse {
-        HealthResponse::Ok(Json(ProbeStatus { status: "ok".into() }))
+        HealthResponse::Ok(Json(ProbeStatus {
+            status: "ok".into(),
+        }))
     }
 
     /// Readiness probe
@@ -56,12 +58,20 @@ impl HealthApi {
             }))
         };
         if !state.migrated.load(Ordering::Acquire) {
-            return not_ready("migrations_pending", "database migrations have not been applied yet".into());
+            return not_ready(
+                "migrations_pending",
+                "database migrations have not been applied yet".into(),
+            );
         }
         match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
-            Ok(Ok(())) => ReadyResponse::Ready(Json(ProbeStatus { status: "ready".into() })),
+            Ok(Ok(())) => ReadyResponse::Ready(Json(ProbeStatus {
+                status: "ready".into(),
+            })),
             Ok(Err(e)) => not_ready("database_unavailable", format!("database unavailable: {e}")),
-            Err(_) => not_ready("database_unavailable", "database did not answer within 2 s".into()),
+            Err(_) => not_ready(
+                "database_unavailable",
+                "database did not answer within 2 s".into(),
+            ),
         }
     }
 }

@@ -4,11 +4,11 @@
 mod actions;
 mod changes;
 mod clusters;
-mod events;
-pub mod model;
 pub mod error;
+mod events;
 mod health;
 mod metrics;
+pub mod model;
 mod resources;
 mod stats;
 pub mod stream;

@@ -127,7 +127,11 @@ pub struct ResourceSummary {
 fn string_map(value: &serde_json::Value) -> BTreeMap<String, String> {
     value
         .as_object()
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -151,7 +155,12 @@ impl From<ResourceRow> for ResourceSummary {
             .map(|items| {
                 items
                     .iter()
-                    .filter_map(|d| Some(ObjectRefView { namespace: text(d, "namespace")?, name: text(d, "name")? }))
+                    .filter_map(|d| {
+                        Some(ObjectRefView {
+                            namespace: text(d, "namespace")?,
+                            name: text(d, "name")?,
+                        })
+                    })
                     .collect()
             })
             .unwrap_or_default();

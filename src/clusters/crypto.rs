@@ -49,7 +49,9 @@ impl std::fmt::Debug for SecretKey {
 impl SecretKey {
     /// Decode a base64 key of exactly 32 bytes.
     pub fn from_base64(text: &str) -> Result<SecretKey, CryptoError> {
-        let bytes = STANDARD.decode(text.trim()).map_err(|_| CryptoError::BadKey)?;
+        let bytes = STANDARD
+            .decode(text.trim())
+            .map_err(|_| CryptoError::BadKey)?;
         let array: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::BadKey)?;
         Ok(SecretKey(array.into()))
     }

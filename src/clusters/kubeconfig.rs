@@ -2,7 +2,9 @@
 //! server run programs, read its files or talk without TLS verification, and keep only what that
 //! context needs.
 
-use kube::config::{AuthInfo, Cluster, Context, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext};
+use kube::config::{
+    AuthInfo, Cluster, Context, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext,
+};
 use secrecy::ExposeSecret;
 
 /// Why a kubeconfig was refused. Messages name the reason and never echo credential text.
@@ -59,9 +61,7 @@ pub enum KubeconfigError {
     #[error("proxy-url is not supported")]
     Proxy,
     /// TLS verification is off and the caller did not allow it.
-    #[error(
-        "insecure-skip-tls-verify is set: refused unless the request sets allowInsecure: true"
-    )]
+    #[error("insecure-skip-tls-verify is set: refused unless the request sets allowInsecure: true")]
     InsecureTls,
     /// Plain HTTP and the caller did not allow it.
     #[error("server {0:?} uses plain http://: refused unless the request sets allowInsecure: true")]
@@ -88,7 +88,8 @@ pub fn accept(
     context: Option<&str>,
     allow_insecure: bool,
 ) -> Result<Accepted, KubeconfigError> {
-    let config = Kubeconfig::from_yaml(text).map_err(|e| KubeconfigError::Parse(redact(&e.to_string())))?;
+    let config =
+        Kubeconfig::from_yaml(text).map_err(|e| KubeconfigError::Parse(redact(&e.to_string())))?;
     let named = choose_context(&config, context)?;
     let ctx = named.context.clone().unwrap_or_else(|| Context {
         cluster: String::new(),
@@ -127,18 +128,29 @@ fn choose_context<'a>(
     config: &'a Kubeconfig,
     wanted: Option<&str>,
 ) -> Result<&'a NamedContext, KubeconfigError> {
-    let name = match wanted.or(config.current_context.as_deref()).filter(|n| !n.is_empty()) {
+    let name = match wanted
+        .or(config.current_context.as_deref())
+        .filter(|n| !n.is_empty())
+    {
         Some(name) => name,
         None if config.contexts.len() == 1 => return Ok(&config.contexts[0]),
         None => return Err(KubeconfigError::NoContext(config.contexts.len())),
     };
-    config.contexts.iter().find(|c| c.name == name).ok_or_else(|| {
-        let names: Vec<&str> = config.contexts.iter().map(|c| c.name.as_str()).collect();
-        KubeconfigError::UnknownContext {
-            name: name.to_string(),
-            available: if names.is_empty() { "none".into() } else { names.join(", ") },
-        }
-    })
+    config
+        .contexts
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = config.contexts.iter().map(|c| c.name.as_str()).collect();
+            KubeconfigError::UnknownContext {
+                name: name.to_string(),
+                available: if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                },
+            }
+        })
 }
 
 fn check_cluster(c: Cluster, allow_insecure: bool) -> Result<(Cluster, bool), KubeconfigError> {
@@ -151,7 +163,10 @@ fn check_cluster(c: Cluster, allow_insecure: bool) -> Result<(Cluster, bool), Ku
     if server.parse::<http::Uri>().is_err() {
         return Err(KubeconfigError::BadServer(server));
     }
-    if c.certificate_authority.as_deref().is_some_and(|p| !p.is_empty()) {
+    if c.certificate_authority
+        .as_deref()
+        .is_some_and(|p| !p.is_empty())
+    {
         return Err(KubeconfigError::FilePath("certificate-authority"));
     }
     if c.proxy_url.as_deref().is_some_and(|p| !p.is_empty()) {
@@ -181,7 +196,10 @@ fn check_user(u: AuthInfo) -> Result<AuthInfo, KubeconfigError> {
     if let Some(provider) = &u.auth_provider {
         return Err(KubeconfigError::AuthProvider(provider.name.clone()));
     }
-    if u.client_certificate.as_deref().is_some_and(|p| !p.is_empty()) {
+    if u.client_certificate
+        .as_deref()
+        .is_some_and(|p| !p.is_empty())
+    {
         return Err(KubeconfigError::FilePath("client-certificate"));
     }
     if u.client_key.as_deref().is_some_and(|p| !p.is_empty()) {
@@ -269,7 +287,8 @@ fn redact(message: &str) -> String {
 mod tests {
     use super::*;
 
-    const CA: &str = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMtLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==";
+    const CA: &str =
+        "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMtLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==";
 
     fn kubeconfig(cluster_extra: &str, user: &str) -> String {
         format!(
@@ -289,9 +308,15 @@ mod tests {
         assert_eq!(accepted.context, "prod");
         assert!(!accepted.insecure);
         let k = &accepted.kubeconfig;
-        assert_eq!((k.clusters.len(), k.auth_infos.len(), k.contexts.len()), (1, 1, 1));
+        assert_eq!(
+            (k.clusters.len(), k.auth_infos.len(), k.contexts.len()),
+            (1, 1, 1)
+        );
         let ctx = k.contexts[0].context.as_ref().unwrap();
-        assert_eq!(ctx.namespace, None, "namespace is not needed to watch cluster-wide");
+        assert_eq!(
+            ctx.namespace, None,
+            "namespace is not needed to watch cluster-wide"
+        );
         let user = k.auth_infos[0].auth_info.as_ref().unwrap();
         assert_eq!(user.token.as_ref().unwrap().expose_secret(), "sekret-token");
     }
@@ -299,9 +324,15 @@ mod tests {
     #[test]
     fn named_context_is_chosen_and_unknown_context_lists_the_available_ones() {
         let text = kubeconfig("", "    token: t\n");
-        assert_eq!(accept(&text, Some("other"), false).unwrap().context, "other");
+        assert_eq!(
+            accept(&text, Some("other"), false).unwrap().context,
+            "other"
+        );
         let err = accept(&text, Some("nope"), false).unwrap_err();
-        assert_eq!(err.to_string(), "context \"nope\" is not in the kubeconfig (it has: prod, other)");
+        assert_eq!(
+            err.to_string(),
+            "context \"nope\" is not in the kubeconfig (it has: prod, other)"
+        );
     }
 
     #[test]
@@ -309,29 +340,50 @@ mod tests {
         let user = "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: aws\n      args: [eks, get-token]\n";
         let err = refused(&kubeconfig("", user));
         assert_eq!(err, KubeconfigError::Exec);
-        assert!(err.to_string().contains("exec credential plugins are not allowed"));
+        assert!(
+            err.to_string()
+                .contains("exec credential plugins are not allowed")
+        );
         assert!(err.to_string().contains("CVE-2022-24817"));
     }
 
     #[test]
     fn auth_providers_are_refused() {
         let user = "    auth-provider:\n      name: gcp\n      config: {}\n";
-        assert_eq!(refused(&kubeconfig("", user)), KubeconfigError::AuthProvider("gcp".into()));
+        assert_eq!(
+            refused(&kubeconfig("", user)),
+            KubeconfigError::AuthProvider("gcp".into())
+        );
     }
 
     #[test]
     fn file_paths_are_refused() {
         let cases = [
-            ("    certificate-authority: /etc/ca.crt\n", "    token: t\n", "certificate-authority"),
-            ("", "    client-certificate: /c.crt\n    client-key-data: eA==\n", "client-certificate"),
-            ("", "    client-certificate-data: eA==\n    client-key: /k.key\n", "client-key"),
+            (
+                "    certificate-authority: /etc/ca.crt\n",
+                "    token: t\n",
+                "certificate-authority",
+            ),
+            (
+                "",
+                "    client-certificate: /c.crt\n    client-key-data: eA==\n",
+                "client-certificate",
+            ),
+            (
+                "",
+                "    client-certificate-data: eA==\n    client-key: /k.key\n",
+                "client-key",
+            ),
         ];
         for (cluster, user, field) in cases {
             let err = refused(&kubeconfig(cluster, user));
             assert_eq!(err, KubeconfigError::FilePath(field));
             assert!(err.to_string().contains("refers to a file path"));
         }
-        assert_eq!(refused(&kubeconfig("", "    tokenFile: /var/run/token\n")), KubeconfigError::TokenFile);
+        assert_eq!(
+            refused(&kubeconfig("", "    tokenFile: /var/run/token\n")),
+            KubeconfigError::TokenFile
+        );
     }
 
     #[test]
@@ -340,16 +392,29 @@ mod tests {
         assert_eq!(refused(&insecure), KubeconfigError::InsecureTls);
         assert!(accept(&insecure, None, true).unwrap().insecure);
 
-        let http = kubeconfig("", "    token: t\n").replace("https://10.0.0.1:6443", "http://10.0.0.1:8080");
+        let http = kubeconfig("", "    token: t\n")
+            .replace("https://10.0.0.1:6443", "http://10.0.0.1:8080");
         assert!(matches!(refused(&http), KubeconfigError::PlainHttp(_)));
         assert!(accept(&http, None, true).unwrap().insecure);
     }
 
     #[test]
     fn basic_auth_half_certificates_and_proxies_are_refused() {
-        assert_eq!(refused(&kubeconfig("", "    username: a\n    password: b\n")), KubeconfigError::BasicAuth);
-        assert_eq!(refused(&kubeconfig("", "    client-certificate-data: eA==\n")), KubeconfigError::HalfClientCert);
-        assert_eq!(refused(&kubeconfig("    proxy-url: http://proxy:3128\n", "    token: t\n")), KubeconfigError::Proxy);
+        assert_eq!(
+            refused(&kubeconfig("", "    username: a\n    password: b\n")),
+            KubeconfigError::BasicAuth
+        );
+        assert_eq!(
+            refused(&kubeconfig("", "    client-certificate-data: eA==\n")),
+            KubeconfigError::HalfClientCert
+        );
+        assert_eq!(
+            refused(&kubeconfig(
+                "    proxy-url: http://proxy:3128\n",
+                "    token: t\n"
+            )),
+            KubeconfigError::Proxy
+        );
     }
 
     #[test]
@@ -357,16 +422,26 @@ mod tests {
         let ftp = kubeconfig("", "    token: t\n").replace("https://10.0.0.1:6443", "ftp://x");
         assert!(matches!(refused(&ftp), KubeconfigError::BadServer(_)));
         let no_user = kubeconfig("", "    token: t\n").replace("name: admin", "name: someone");
-        assert_eq!(refused(&no_user), KubeconfigError::MissingUser("prod".into(), "admin".into()));
-        let no_cluster = kubeconfig("", "    token: t\n").replace("- name: prod\n  cluster:", "- name: x\n  cluster:");
-        assert_eq!(refused(&no_cluster), KubeconfigError::MissingCluster("prod".into(), "prod".into()));
+        assert_eq!(
+            refused(&no_user),
+            KubeconfigError::MissingUser("prod".into(), "admin".into())
+        );
+        let no_cluster = kubeconfig("", "    token: t\n")
+            .replace("- name: prod\n  cluster:", "- name: x\n  cluster:");
+        assert_eq!(
+            refused(&no_cluster),
+            KubeconfigError::MissingCluster("prod".into(), "prod".into())
+        );
     }
 
     #[test]
     fn without_current_context_a_single_context_is_used_and_several_are_ambiguous() {
         let text = kubeconfig("", "    token: t\n").replace("current-context: prod\n", "");
         assert_eq!(refused(&text), KubeconfigError::NoContext(2));
-        let single = text.replace("- name: other\n  context:\n    cluster: prod\n    user: admin\n", "");
+        let single = text.replace(
+            "- name: other\n  context:\n    cluster: prod\n    user: admin\n",
+            "",
+        );
         assert_eq!(accept(&single, None, false).unwrap().context, "prod");
     }
 

@@ -100,7 +100,12 @@ impl Registry {
         let labels = input.labels.unwrap_or_default();
         validate::labels(&labels).map_err(Error::Invalid)?;
         let id = Uuid::new_v4();
-        let connection = self.connection(id, &input.kubeconfig, input.context.as_deref(), input.allow_insecure)?;
+        let connection = self.connection(
+            id,
+            &input.kubeconfig,
+            input.context.as_deref(),
+            input.allow_insecure,
+        )?;
         let row = NewCluster {
             id,
             name: input.name,
@@ -142,13 +147,22 @@ impl Registry {
             validate::labels(labels).map_err(Error::Invalid)?;
         }
         if changes.kubeconfig.is_some() && current.source == "in-cluster" {
-            return Err(Error::Invalid("the in-cluster cluster has no kubeconfig to replace".into()));
+            return Err(Error::Invalid(
+                "the in-cluster cluster has no kubeconfig to replace".into(),
+            ));
         }
         if changes.context.is_some() && changes.kubeconfig.is_none() {
-            return Err(Error::Invalid("context can only be changed together with kubeconfig".into()));
+            return Err(Error::Invalid(
+                "context can only be changed together with kubeconfig".into(),
+            ));
         }
         let connection = match &changes.kubeconfig {
-            Some(text) => Some(self.connection(current.id, text, changes.context.as_deref(), changes.allow_insecure)?),
+            Some(text) => Some(self.connection(
+                current.id,
+                text,
+                changes.context.as_deref(),
+                changes.allow_insecure,
+            )?),
             None => None,
         };
         let update = ClusterUpdate {
@@ -174,7 +188,12 @@ impl Registry {
 
     /// Register the cluster this process runs in, once (`serve --in-cluster`).
     pub async fn ensure_in_cluster(&self) -> Result<()> {
-        if self.store.get_cluster_by_name(IN_CLUSTER_NAME).await?.is_some() {
+        if self
+            .store
+            .get_cluster_by_name(IN_CLUSTER_NAME)
+            .await?
+            .is_some()
+        {
             return Ok(());
         }
         let config = kube::Config::incluster()
@@ -200,7 +219,11 @@ impl Registry {
 
     /// A `kube::Config` for the stored cluster, with connect and read timeouts set (kube's default
     /// has no read timeout, so a hung apiserver would stall a LIST forever).
-    pub async fn kube_config(&self, row: &ClusterRow, read_timeout: Duration) -> Result<kube::Config> {
+    pub async fn kube_config(
+        &self,
+        row: &ClusterRow,
+        read_timeout: Duration,
+    ) -> Result<kube::Config> {
         let mut config = if row.source == "in-cluster" {
             kube::Config::incluster().map_err(|e| Error::Client(row.name.clone(), e.to_string()))?
         } else {
@@ -210,8 +233,8 @@ impl Registry {
                 .await?
                 .ok_or_else(|| Error::NotFound(row.name.clone()))?;
             let plain = self.key.open(row.id, &sealed)?;
-            let kubeconfig: Kubeconfig = serde_json::from_slice(&plain)
-                .map_err(|_| Error::Crypto(CryptoError::Open))?;
+            let kubeconfig: Kubeconfig =
+                serde_json::from_slice(&plain).map_err(|_| Error::Crypto(CryptoError::Open))?;
             let options = KubeConfigOptions::default();
             kube::Config::from_custom_kubeconfig(kubeconfig, &options)
                 .await
@@ -222,10 +245,17 @@ impl Registry {
         Ok(config)
     }
 
-    fn connection(&self, id: Uuid, text: &str, context: Option<&str>, allow_insecure: bool) -> Result<Connection> {
+    fn connection(
+        &self,
+        id: Uuid,
+        text: &str,
+        context: Option<&str>,
+        allow_insecure: bool,
+    ) -> Result<Connection> {
         let accepted = kubeconfig::accept(text, context, allow_insecure)?;
         // Serialising a Kubeconfig (plain data) to JSON cannot fail.
-        let plain = serde_json::to_vec(&accepted.kubeconfig).expect("kubeconfig serialises to JSON");
+        let plain =
+            serde_json::to_vec(&accepted.kubeconfig).expect("kubeconfig serialises to JSON");
         Ok(Connection {
             server_url: accepted.server_url,
             context: accepted.context,

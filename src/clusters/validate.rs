@@ -25,7 +25,9 @@ pub fn name(name: &str) -> Result<(), String> {
 /// Descriptions are free text up to [`MAX_DESCRIPTION`] characters.
 pub fn description(text: &str) -> Result<(), String> {
     if text.chars().count() > MAX_DESCRIPTION {
-        return Err(format!("description is longer than {MAX_DESCRIPTION} characters"));
+        return Err(format!(
+            "description is longer than {MAX_DESCRIPTION} characters"
+        ));
     }
     Ok(())
 }
@@ -61,7 +63,9 @@ fn is_dns1123_label(s: &str) -> bool {
     let bytes = s.as_bytes();
     !bytes.is_empty()
         && bytes.len() <= 63
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
         && bytes[0] != b'-'
         && bytes[bytes.len() - 1] != b'-'
 }
@@ -99,7 +103,14 @@ mod tests {
         ]
         .into();
         assert!(labels(&ok).is_ok());
-        for (k, v) in [("", "x"), ("a/", "x"), ("/a", "x"), ("Bad Key", "x"), ("k", "bad value"), ("k", "-x")] {
+        for (k, v) in [
+            ("", "x"),
+            ("a/", "x"),
+            ("/a", "x"),
+            ("Bad Key", "x"),
+            ("k", "bad value"),
+            ("k", "-x"),
+        ] {
             let map: BTreeMap<_, _> = [(k.to_string(), v.to_string())].into();
             assert!(labels(&map).is_err(), "{k:?}={v:?} should be refused");
         }

@@ -73,13 +73,28 @@ pub async fn perform(
     versions: &HashMap<String, String>,
     req: &ActionRequest,
 ) -> Result<ActionDone, ActionError> {
-    let mut config = registry.kube_config(cluster, Duration::from_secs(10)).await?;
+    let mut config = registry
+        .kube_config(cluster, Duration::from_secs(10))
+        .await?;
     config.connect_timeout = Some(Duration::from_secs(3));
-    let client = Client::try_from(config).map_err(|e| ActionError::Unreachable(cluster.name.clone(), e.to_string()))?;
-    let api = api_for(&client, &req.api_group, &req.api_version, &req.kind, &req.namespace)
-        .ok_or_else(|| flux::Error::NotFluxKind { group: req.api_group.clone(), kind: req.kind.clone() })?;
+    let client = Client::try_from(config)
+        .map_err(|e| ActionError::Unreachable(cluster.name.clone(), e.to_string()))?;
+    let api = api_for(
+        &client,
+        &req.api_group,
+        &req.api_version,
+        &req.kind,
+        &req.namespace,
+    )
+    .ok_or_else(|| flux::Error::NotFluxKind {
+        group: req.api_group.clone(),
+        kind: req.kind.clone(),
+    })?;
     let label = format!("{}/{}/{}", req.kind, req.namespace, req.name);
-    let object = api.get(&req.name).await.map_err(|e| kube_error(cluster, &label, e))?;
+    let object = api
+        .get(&req.name)
+        .await
+        .map_err(|e| kube_error(cluster, &label, e))?;
     let value = serde_json::to_value(&object).unwrap_or(Value::Null);
     let value = with_type(value, &req.api_group, &req.api_version, &req.kind);
     flux::check(&value, req.action)?;
@@ -89,7 +104,10 @@ pub async fn perform(
         let plan = flux::reconcile_with_source(&value, &token)?;
         for source in &plan.sources {
             patch_source(&client, cluster, versions, source, &plan.source_patch).await?;
-            patched.push(format!("{}/{}/{}", source.kind, source.namespace, source.name));
+            patched.push(format!(
+                "{}/{}/{}",
+                source.kind, source.namespace, source.name
+            ));
         }
     }
     let patch = flux::patch(req.action, &token, req.reason.as_deref());
@@ -107,16 +125,23 @@ async fn patch_source(
     source: &SourceRef,
     patch: &Value,
 ) -> Result<(), ActionError> {
-    let kind = flux::by_kind(&source.kind)
-        .ok_or_else(|| flux::Error::NotFluxKind { group: String::new(), kind: source.kind.clone() })?;
+    let kind = flux::by_kind(&source.kind).ok_or_else(|| flux::Error::NotFluxKind {
+        group: String::new(),
+        kind: source.kind.clone(),
+    })?;
     let version = source
         .api_version
         .as_deref()
         .map(|v| flux::version_of(v).to_string())
         .or_else(|| versions.get(kind.kind).cloned())
         .unwrap_or_else(|| kind.latest_version().to_string());
-    let api = api_for(client, kind.group, &version, kind.kind, &source.namespace)
-        .ok_or_else(|| flux::Error::NotFluxKind { group: kind.group.into(), kind: kind.kind.into() })?;
+    let api =
+        api_for(client, kind.group, &version, kind.kind, &source.namespace).ok_or_else(|| {
+            flux::Error::NotFluxKind {
+                group: kind.group.into(),
+                kind: kind.kind.into(),
+            }
+        })?;
     let label = format!("{}/{}/{}", source.kind, source.namespace, source.name);
     api.patch(&source.name, &PatchParams::default(), &Patch::Merge(patch))
         .await
@@ -124,7 +149,13 @@ async fn patch_source(
     Ok(())
 }
 
-fn api_for(client: &Client, group: &str, version: &str, kind: &str, namespace: &str) -> Option<Api<DynamicObject>> {
+fn api_for(
+    client: &Client,
+    group: &str,
+    version: &str,
+    kind: &str,
+    namespace: &str,
+) -> Option<Api<DynamicObject>> {
     let flux_kind = flux::by_group_kind(group, kind)?;
     let resource = ApiResource {
         group: group.to_string(),
@@ -138,7 +169,8 @@ fn api_for(client: &Client, group: &str, version: &str, kind: &str, namespace: &
 
 fn with_type(mut value: Value, group: &str, version: &str, kind: &str) -> Value {
     if let Some(map) = value.as_object_mut() {
-        map.entry("apiVersion").or_insert_with(|| format!("{group}/{version}").into());
+        map.entry("apiVersion")
+            .or_insert_with(|| format!("{group}/{version}").into());
         map.entry("kind").or_insert_with(|| kind.into());
     }
     value
@@ -147,7 +179,9 @@ fn with_type(mut value: Value, group: &str, version: &str, kind: &str) -> Value 
 fn kube_error(cluster: &ClusterRow, label: &str, e: kube::Error) -> ActionError {
     match e {
         kube::Error::Api(s) if s.code == 404 => ActionError::NotFound(label.to_string()),
-        kube::Error::Api(s) if s.code == 401 || s.code == 403 => ActionError::Refused(s.message.clone()),
+        kube::Error::Api(s) if s.code == 401 || s.code == 403 => {
+            ActionError::Refused(s.message.clone())
+        }
         kube::Error::Api(s) => ActionError::Refused(format!("{} ({})", s.message, s.code)),
         other => ActionError::Unreachable(cluster.name.clone(), other.to_string()),
     }

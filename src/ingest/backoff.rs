@@ -86,7 +86,10 @@ mod tests {
         let mut last = Duration::ZERO;
         for _ in 0..20 {
             let d = b.next_delay(FailureKind::Transient);
-            assert!(d <= MAX_DELAY + Duration::from_millis(MAX_JITTER_MS), "{d:?}");
+            assert!(
+                d <= MAX_DELAY + Duration::from_millis(MAX_JITTER_MS),
+                "{d:?}"
+            );
             last = d;
         }
         assert!(last >= MAX_DELAY, "reaches the cap: {last:?}");
@@ -117,7 +120,9 @@ mod tests {
     fn jitter_differs_between_watchers() {
         let delays = |seed| {
             let mut b = Backoff::new(seed);
-            (0..6).map(|_| b.next_delay(FailureKind::Transient)).collect::<Vec<_>>()
+            (0..6)
+                .map(|_| b.next_delay(FailureKind::Transient))
+                .collect::<Vec<_>>()
         };
         assert_ne!(delays(1), delays(2));
     }

@@ -1,9 +1,9 @@
 //! Which Flux kinds a cluster serves, at which version, and which Kubernetes and Flux versions
 //! it runs. Never a hard-coded version: clusters run different Flux releases.
 
+use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ApiResource, ListParams};
 use kube::{Client, Discovery};
-use k8s_openapi::api::core::v1::Namespace;
 
 use crate::flux::{self, FLUX_GROUPS, FLUX_KINDS, FluxKind};
 
@@ -23,7 +23,11 @@ pub struct Discovered {
 impl Discovered {
     /// The served kinds as (kind, version) pairs, to notice when discovery changes.
     pub fn fingerprint(&self) -> Vec<(&'static str, String)> {
-        let mut out: Vec<_> = self.kinds.iter().map(|(k, r)| (k.kind, r.version.clone())).collect();
+        let mut out: Vec<_> = self
+            .kinds
+            .iter()
+            .map(|(k, r)| (k.kind, r.version.clone()))
+            .collect();
         out.sort();
         out
     }
@@ -32,7 +36,10 @@ impl Discovered {
 /// Discover Flux kinds and versions on `client`'s cluster.
 pub async fn discover(client: &Client) -> kube::Result<Discovered> {
     let version = client.apiserver_version().await?;
-    let discovery = Discovery::new(client.clone()).filter(FLUX_GROUPS).run().await?;
+    let discovery = Discovery::new(client.clone())
+        .filter(FLUX_GROUPS)
+        .run()
+        .await?;
     let mut kinds = Vec::new();
     let mut absent = Vec::new();
     for kind in FLUX_KINDS {
@@ -53,7 +60,12 @@ fn resource_for(discovery: &Discovery, kind: &'static FluxKind) -> Option<ApiRes
     let group = discovery.get(kind.group)?;
     let served: Vec<&str> = group
         .versions()
-        .filter(|v| group.versioned_resources(v).iter().any(|(r, _)| r.kind == kind.kind))
+        .filter(|v| {
+            group
+                .versioned_resources(v)
+                .iter()
+                .any(|(r, _)| r.kind == kind.kind)
+        })
         .collect();
     let version = flux::pick_version(kind, &served)?;
     group
@@ -66,9 +78,17 @@ fn resource_for(discovery: &Discovery, kind: &'static FluxKind) -> Option<ApiRes
 /// `flux install` labels its namespace `app.kubernetes.io/part-of=flux` with the version.
 async fn flux_version(client: &Client) -> Option<String> {
     let api: Api<Namespace> = Api::all(client.clone());
-    let params = ListParams::default().labels("app.kubernetes.io/part-of=flux").limit(5);
+    let params = ListParams::default()
+        .labels("app.kubernetes.io/part-of=flux")
+        .limit(5);
     let list = api.list(&params).await.ok()?;
-    list.items.iter().find_map(|ns| ns.metadata.labels.as_ref()?.get("app.kubernetes.io/version").cloned())
+    list.items.iter().find_map(|ns| {
+        ns.metadata
+            .labels
+            .as_ref()?
+            .get("app.kubernetes.io/version")
+            .cloned()
+    })
 }
 
 /// The core/v1 Event resource (for the events watcher).

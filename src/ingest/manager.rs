@@ -14,9 +14,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::Settings;
 use super::supervisor::Supervisor;
 use super::writer::{self, WriterStats};
-use super::Settings;
 use crate::clusters::Registry;
 use crate::store::{CLUSTERS_CHANNEL, Claims, Notice, Store, WriteOp};
 
@@ -49,9 +49,20 @@ pub fn spawn(
     // The writer ends when the manager (the last sender) is dropped, not on the shutdown signal:
     // queued ops are written before the process exits.
     let writer_stop = CancellationToken::new();
-    let (tx, writer_task) =
-        writer::spawn(store.clone(), settings.writer_queue, settings.writer_batch, stats, writer_stop.clone());
-    let manager = Manager { store, registry, settings, writer: tx, running: HashMap::new() };
+    let (tx, writer_task) = writer::spawn(
+        store.clone(),
+        settings.writer_queue,
+        settings.writer_batch,
+        stats,
+        writer_stop.clone(),
+    );
+    let manager = Manager {
+        store,
+        registry,
+        settings,
+        writer: tx,
+        running: HashMap::new(),
+    };
     tokio::spawn(async move {
         manager.run(shutdown).await;
         writer_stop.cancel();
@@ -124,10 +135,15 @@ impl Manager {
 
     async fn try_reconcile(&mut self, claims: &Claims) -> crate::store::Result<()> {
         let window = self.settings.claim_interval * 3;
-        let replicas = self.store.heartbeat(&self.settings.replica, window).await?.max(1) as usize;
+        let replicas = self
+            .store
+            .heartbeat(&self.settings.replica, window)
+            .await?
+            .max(1) as usize;
         let clusters = self.store.list_clusters().await?;
         let share = clusters.len().div_ceil(replicas);
-        let current: HashMap<Uuid, DateTime<Utc>> = clusters.iter().map(|c| (c.id, c.updated_at)).collect();
+        let current: HashMap<Uuid, DateTime<Utc>> =
+            clusters.iter().map(|c| (c.id, c.updated_at)).collect();
         // Deleted or re-registered clusters: stop (and for changed ones, start again below).
         let stale: Vec<Uuid> = self
             .running
@@ -137,14 +153,17 @@ impl Manager {
             .collect();
         for id in stale {
             let deleted = !current.contains_key(&id);
-            self.stop(id, if deleted { Some(claims) } else { None }).await;
+            self.stop(id, if deleted { Some(claims) } else { None })
+                .await;
             if !deleted {
                 claims.release(id).await?;
             }
         }
         // Hand over what is above our share, newest claims first.
         while self.running.len() > share {
-            let Some(id) = self.running.keys().next().copied() else { break };
+            let Some(id) = self.running.keys().next().copied() else {
+                break;
+            };
             self.stop(id, Some(claims)).await;
             self.store.notify(CLUSTERS_CHANNEL, &id.to_string()).await?;
         }
@@ -175,7 +194,15 @@ impl Manager {
             resync: resync.clone(),
         };
         let task = tokio::spawn(supervisor.run(cancel.clone()));
-        self.running.insert(id, Running { updated_at, resync, cancel, task });
+        self.running.insert(
+            id,
+            Running {
+                updated_at,
+                resync,
+                cancel,
+                task,
+            },
+        );
     }
 
     /// Stop one supervisor and wait for it; release its claim if `claims` is given.

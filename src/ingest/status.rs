@@ -67,7 +67,10 @@ pub fn cluster_state(kinds: &BTreeMap<&'static str, KindState>) -> (&'static str
     if !failing.is_empty() {
         let names: Vec<&str> = failing.iter().map(|(n, _)| *n).collect();
         let (first, message) = failing[0];
-        return ("degraded", format!("{} failing ({first}: {message})", names.join(", ")));
+        return (
+            "degraded",
+            format!("{} failing ({first}: {message})", names.join(", ")),
+        );
     }
     if served.iter().any(|(_, s)| **s == WatchState::Listing) {
         return ("connecting", "listing Flux objects".into());
@@ -80,11 +83,17 @@ mod tests {
     use super::*;
 
     fn served(state: WatchState) -> KindState {
-        KindState::Served { version: "v1".into(), state }
+        KindState::Served {
+            version: "v1".into(),
+            state,
+        }
     }
 
     fn failing(message: &str, auth: bool) -> WatchState {
-        WatchState::Failing { message: message.into(), auth }
+        WatchState::Failing {
+            message: message.into(),
+            auth,
+        }
     }
 
     #[test]
@@ -99,7 +108,10 @@ mod tests {
 
     #[test]
     fn absent_kinds_do_not_keep_a_cluster_from_ready() {
-        let kinds = BTreeMap::from([("Kustomization", served(WatchState::Watching)), ("Bucket", KindState::Absent)]);
+        let kinds = BTreeMap::from([
+            ("Kustomization", served(WatchState::Watching)),
+            ("Bucket", KindState::Absent),
+        ]);
         assert_eq!(cluster_state(&kinds), ("ready", String::new()));
     }
 
@@ -111,14 +123,20 @@ mod tests {
         ]);
         let (state, message) = cluster_state(&kinds);
         assert_eq!(state, "degraded");
-        assert!(message.contains("HelmRelease") && message.contains("403"), "{message}");
+        assert!(
+            message.contains("HelmRelease") && message.contains("403"),
+            "{message}"
+        );
         assert_eq!(kinds["HelmRelease"].to_json()["state"], "forbidden");
     }
 
     #[test]
     fn every_kind_failing_means_unreachable() {
         let kinds = BTreeMap::from([
-            ("Kustomization", served(failing("connection refused", false))),
+            (
+                "Kustomization",
+                served(failing("connection refused", false)),
+            ),
             ("HelmRelease", served(failing("connection refused", false))),
         ]);
         assert_eq!(cluster_state(&kinds).0, "unreachable");

@@ -13,11 +13,11 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use super::Settings;
 use super::backoff::{Backoff, FailureKind};
 use super::discovery::{Discovered, discover, events_resource};
 use super::status::{KindState, cluster_state};
 use super::watch::{KindWatch, Target, WatchReport, WatchState};
-use super::Settings;
 use crate::clusters::Registry;
 use crate::store::{ClusterRow, StatusUpdate, Store, WriteOp};
 
@@ -111,19 +111,35 @@ impl Supervisor {
         Ok((client, found))
     }
 
-    async fn watch(&self, client: Client, found: Discovered, status: &mut Status, shutdown: &CancellationToken) -> Outcome {
+    async fn watch(
+        &self,
+        client: Client,
+        found: Discovered,
+        status: &mut Status,
+        shutdown: &CancellationToken,
+    ) -> Outcome {
         let children = shutdown.child_token();
         let (reports_tx, mut reports) = mpsc::channel(1024);
         let mut tasks = JoinSet::new();
         let mut triggers = Vec::new();
-        status.kinds = found.absent.iter().map(|k| (k.kind, KindState::Absent)).collect();
-        let mut targets: Vec<(Target, kube::api::ApiResource)> =
-            found.kinds.iter().map(|(k, r)| (Target::Kind(k), r.clone())).collect();
+        status.kinds = found
+            .absent
+            .iter()
+            .map(|k| (k.kind, KindState::Absent))
+            .collect();
+        let mut targets: Vec<(Target, kube::api::ApiResource)> = found
+            .kinds
+            .iter()
+            .map(|(k, r)| (Target::Kind(k), r.clone()))
+            .collect();
         targets.push((Target::Events, events_resource()));
         for (target, resource) in targets {
             let trigger = Arc::new(Notify::new());
             triggers.push(trigger.clone());
-            let state = KindState::Served { version: resource.version.clone(), state: WatchState::Listing };
+            let state = KindState::Served {
+                version: resource.version.clone(),
+                state: WatchState::Listing,
+            };
             status.kinds.insert(target.name(), state);
             let watch = KindWatch {
                 cluster_id: self.cluster.id,
@@ -143,9 +159,14 @@ impl Supervisor {
         self.write_status(status).await;
 
         let fingerprint = found.fingerprint();
-        let mut resync_timer = tokio::time::interval_at(Instant::now() + self.settings.resync_interval, self.settings.resync_interval);
-        let mut rediscover_timer =
-            tokio::time::interval_at(Instant::now() + self.settings.rediscover_interval, self.settings.rediscover_interval);
+        let mut resync_timer = tokio::time::interval_at(
+            Instant::now() + self.settings.resync_interval,
+            self.settings.resync_interval,
+        );
+        let mut rediscover_timer = tokio::time::interval_at(
+            Instant::now() + self.settings.rediscover_interval,
+            self.settings.rediscover_interval,
+        );
         let mut flush_timer = tokio::time::interval(Duration::from_millis(200));
         for timer in [&mut resync_timer, &mut rediscover_timer, &mut flush_timer] {
             timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -192,10 +213,20 @@ impl Supervisor {
         for trigger in triggers {
             trigger.notify_one();
         }
-        status.kinds.iter().filter(|(_, k)| matches!(k, KindState::Served { .. })).map(|(n, _)| *n).collect()
+        status
+            .kinds
+            .iter()
+            .filter(|(_, k)| matches!(k, KindState::Served { .. }))
+            .map(|(n, _)| *n)
+            .collect()
     }
 
-    fn apply_report(&self, report: WatchReport, status: &mut Status, awaiting: &mut HashSet<&'static str>) {
+    fn apply_report(
+        &self,
+        report: WatchReport,
+        status: &mut Status,
+        awaiting: &mut HashSet<&'static str>,
+    ) {
         let Some(state) = report.state else {
             status.update.last_event_at = Some(Utc::now());
             status.event_dirty = true;
@@ -227,15 +258,25 @@ impl Supervisor {
         status.update.state = state;
         status.update.message = message;
         status.update.kinds = serde_json::Value::Object(
-            status.kinds.iter().map(|(name, k)| (name.to_string(), k.to_json())).collect(),
+            status
+                .kinds
+                .iter()
+                .map(|(name, k)| (name.to_string(), k.to_json()))
+                .collect(),
         );
-        match self.store.set_cluster_status(self.cluster.id, &status.update).await {
+        match self
+            .store
+            .set_cluster_status(self.cluster.id, &status.update)
+            .await
+        {
             Ok(()) => {
                 status.dirty = false;
                 status.event_dirty = false;
                 status.last_write = Instant::now();
             }
-            Err(e) => tracing::warn!(cluster = %self.cluster.name, error = %e, "cannot write cluster status"),
+            Err(e) => {
+                tracing::warn!(cluster = %self.cluster.name, error = %e, "cannot write cluster status")
+            }
         }
     }
 }

@@ -93,8 +93,11 @@ impl KindWatch {
     /// Run until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &self.resource);
-        let config = watcher::Config::default().timeout(self.watch_timeout_secs).page_size(500);
-        let mut backoff = Backoff::new(self.cluster_id.as_u128() as u64 ^ self.resource.plural.len() as u64);
+        let config = watcher::Config::default()
+            .timeout(self.watch_timeout_secs)
+            .page_size(500);
+        let mut backoff =
+            Backoff::new(self.cluster_id.as_u128() as u64 ^ self.resource.plural.len() as u64);
         // Newest resourceVersion seen in a watch event; at a backstop restart it becomes the
         // boundary: relisted objects newer than it are changes the watch had not delivered yet
         // (not drift), older ones that differ from the database are drift.
@@ -142,8 +145,13 @@ impl KindWatch {
                 None => return Restart::Backstop,
                 Some(Ok(event)) => {
                     backoff.reset();
-                    if probation.take().is_some() && !matches!(event, Event::Init | Event::InitDone) {
-                        let state = if seen.is_some() { WatchState::Listing } else { WatchState::Watching };
+                    if probation.take().is_some() && !matches!(event, Event::Init | Event::InitDone)
+                    {
+                        let state = if seen.is_some() {
+                            WatchState::Listing
+                        } else {
+                            WatchState::Watching
+                        };
                         self.report(Some(state)).await;
                     }
                     self.handle(event, &mut seen, &mut backstop, last_rv).await
@@ -194,7 +202,8 @@ impl KindWatch {
                 if let (Some(seen), Some(key)) = (seen.as_mut(), object_key(&obj)) {
                     seen.insert(key);
                 }
-                let drift_candidate = backstop.is_some_and(|boundary| rv_of(&obj).is_none_or(|rv| rv <= boundary));
+                let drift_candidate =
+                    backstop.is_some_and(|boundary| rv_of(&obj).is_none_or(|rv| rv <= boundary));
                 *last_rv = (*last_rv).max(rv_of(&obj).unwrap_or(0));
                 self.apply(obj, drift_candidate).await?;
             }
@@ -219,7 +228,9 @@ impl KindWatch {
             }
             Event::Delete(obj) => {
                 *last_rv = (*last_rv).max(rv_of(&obj).unwrap_or(0));
-                if let (Target::Kind(kind), Some((namespace, name))) = (self.target, object_key(&obj)) {
+                if let (Target::Kind(kind), Some((namespace, name))) =
+                    (self.target, object_key(&obj))
+                {
                     let key = ResourceKey {
                         cluster_id: self.cluster_id,
                         api_group: kind.group.to_string(),
@@ -227,7 +238,10 @@ impl KindWatch {
                         namespace,
                         name,
                     };
-                    self.writer.send(WriteOp::Delete(key)).await.map_err(|_| ())?;
+                    self.writer
+                        .send(WriteOp::Delete(key))
+                        .await
+                        .map_err(|_| ())?;
                 }
                 self.report(None).await;
             }
@@ -286,8 +300,10 @@ enum Restart {
 /// List items may come without `apiVersion`/`kind`; fill them from the resource.
 fn fill_type(value: &mut serde_json::Value, resource: &ApiResource) {
     if let Some(map) = value.as_object_mut() {
-        map.entry("apiVersion").or_insert_with(|| resource.api_version.clone().into());
-        map.entry("kind").or_insert_with(|| resource.kind.clone().into());
+        map.entry("apiVersion")
+            .or_insert_with(|| resource.api_version.clone().into());
+        map.entry("kind")
+            .or_insert_with(|| resource.kind.clone().into());
     }
 }
 
@@ -297,7 +313,10 @@ fn rv_of(obj: &DynamicObject) -> Option<u64> {
 }
 
 fn object_key(obj: &DynamicObject) -> Option<(String, String)> {
-    Some((obj.metadata.namespace.clone().unwrap_or_default(), obj.metadata.name.clone()?))
+    Some((
+        obj.metadata.namespace.clone().unwrap_or_default(),
+        obj.metadata.name.clone()?,
+    ))
 }
 
 /// How long a retried watch must go without failing to count as re-established.
@@ -335,4 +354,3 @@ pub fn classify(e: &watcher::Error) -> FailureKind {
         _ => FailureKind::Transient,
     }
 }
-

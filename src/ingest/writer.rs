@@ -44,12 +44,16 @@ impl WriterStats {
     fn record(&self, ops: usize, out: &BatchOutcome, took: Duration) {
         self.batches.fetch_add(1, Ordering::Relaxed);
         self.ops.fetch_add(ops as u64, Ordering::Relaxed);
-        self.upserted.fetch_add(out.upserted as u64, Ordering::Relaxed);
-        self.deleted.fetch_add(out.deleted as u64, Ordering::Relaxed);
+        self.upserted
+            .fetch_add(out.upserted as u64, Ordering::Relaxed);
+        self.deleted
+            .fetch_add(out.deleted as u64, Ordering::Relaxed);
         self.swept.fetch_add(out.swept as u64, Ordering::Relaxed);
-        self.unchanged.fetch_add(out.unchanged as u64, Ordering::Relaxed);
+        self.unchanged
+            .fetch_add(out.unchanged as u64, Ordering::Relaxed);
         self.events.fetch_add(out.events as u64, Ordering::Relaxed);
-        self.last_commit_micros.store(took.as_micros() as u64, Ordering::Relaxed);
+        self.last_commit_micros
+            .store(took.as_micros() as u64, Ordering::Relaxed);
     }
 }
 
@@ -87,7 +91,12 @@ async fn run(
     }
 }
 
-async fn write_with_retry(store: &Store, batch: &[WriteOp], stats: &WriterStats, shutdown: &CancellationToken) {
+async fn write_with_retry(
+    store: &Store,
+    batch: &[WriteOp],
+    stats: &WriterStats,
+    shutdown: &CancellationToken,
+) {
     let mut delay = Duration::from_millis(50);
     let mut give_up_at: Option<Instant> = None;
     loop {
@@ -103,9 +112,13 @@ async fn write_with_retry(store: &Store, batch: &[WriteOp], stats: &WriterStats,
             }
         }
         if shutdown.is_cancelled() {
-            let deadline = *give_up_at.get_or_insert_with(|| Instant::now() + Duration::from_secs(5));
+            let deadline =
+                *give_up_at.get_or_insert_with(|| Instant::now() + Duration::from_secs(5));
             if Instant::now() > deadline {
-                tracing::warn!(ops = batch.len(), "shutting down with an unwritten batch; the next start relists");
+                tracing::warn!(
+                    ops = batch.len(),
+                    "shutting down with an unwritten batch; the next start relists"
+                );
                 return;
             }
         }

@@ -49,7 +49,9 @@ impl Store {
                     }
                     continue;
                 };
-                let Ok(id) = Uuid::parse_str(n.payload()) else { continue };
+                let Ok(id) = Uuid::parse_str(n.payload()) else {
+                    continue;
+                };
                 let notice = match n.channel() {
                     CLUSTERS_CHANNEL => Notice::ClusterChanged(id),
                     SYNC_CHANNEL => Notice::Sync(id),
@@ -75,8 +77,11 @@ impl Store {
         )
         .await?;
         let secs = window.as_secs_f64();
-        conn.execute("DELETE FROM replicas WHERE last_seen < now() - make_interval(secs => $1::float8 * 10)", &[&secs])
-            .await?;
+        conn.execute(
+            "DELETE FROM replicas WHERE last_seen < now() - make_interval(secs => $1::float8 * 10)",
+            &[&secs],
+        )
+        .await?;
         let row = conn
             .query_one("SELECT count(*) FROM replicas WHERE last_seen > now() - make_interval(secs => $1::float8)", &[&secs])
             .await?;
@@ -86,7 +91,8 @@ impl Store {
     /// Forget a replica that shuts down, so the others rebalance at once.
     pub async fn leave(&self, replica: &str) -> Result<()> {
         let conn = self.conn().await?;
-        conn.execute("DELETE FROM replicas WHERE id = $1", &[&replica]).await?;
+        conn.execute("DELETE FROM replicas WHERE id = $1", &[&replica])
+            .await?;
         Ok(())
     }
 }
@@ -94,13 +100,18 @@ impl Store {
 impl Claims {
     /// Try to claim a cluster; true if this replica now holds it.
     pub async fn try_claim(&self, cluster: Uuid) -> Result<bool> {
-        let row = self.client.query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key(cluster)]).await?;
+        let row = self
+            .client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key(cluster)])
+            .await?;
         Ok(row.get(0))
     }
 
     /// Release a claim held by this replica.
     pub async fn release(&self, cluster: Uuid) -> Result<()> {
-        self.client.execute("SELECT pg_advisory_unlock($1)", &[&lock_key(cluster)]).await?;
+        self.client
+            .execute("SELECT pg_advisory_unlock($1)", &[&lock_key(cluster)])
+            .await?;
         Ok(())
     }
 

@@ -150,7 +150,8 @@ impl Store {
     /// Send a notification on `channel`.
     pub async fn notify(&self, channel: &str, payload: &str) -> Result<()> {
         let conn = self.conn().await?;
-        conn.execute("SELECT pg_notify($1, $2)", &[&channel, &payload]).await?;
+        conn.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
+            .await?;
         Ok(())
     }
 
@@ -222,7 +223,8 @@ impl Store {
     pub async fn delete_cluster(&self, id: Uuid) -> Result<bool> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK]).await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])
+            .await?;
         let max: Option<i64> = tx
             .query_one(
                 "WITH logged AS (INSERT INTO resource_changes (cluster_id, resource_id, api_group, kind, namespace, \
@@ -233,11 +235,22 @@ impl Store {
             )
             .await?
             .get(0);
-        let deleted = tx.execute("DELETE FROM clusters WHERE id = $1", &[&id]).await? == 1;
+        let deleted = tx
+            .execute("DELETE FROM clusters WHERE id = $1", &[&id])
+            .await?
+            == 1;
         if let Some(seq) = max {
-            tx.execute("SELECT pg_notify($1, $2)", &[&CHANGES_CHANNEL, &seq.to_string()]).await?;
+            tx.execute(
+                "SELECT pg_notify($1, $2)",
+                &[&CHANGES_CHANNEL, &seq.to_string()],
+            )
+            .await?;
         }
-        tx.execute("SELECT pg_notify($1, $2)", &[&CLUSTERS_CHANNEL, &id.to_string()]).await?;
+        tx.execute(
+            "SELECT pg_notify($1, $2)",
+            &[&CLUSTERS_CHANNEL, &id.to_string()],
+        )
+        .await?;
         tx.commit().await?;
         Ok(deleted)
     }

@@ -59,7 +59,8 @@ pub(super) async fn run(conn: &mut deadpool_postgres::Object) -> Result<usize> {
     let tx = conn.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
-    tx.batch_execute("SET LOCAL client_min_messages = warning").await?;
+    tx.batch_execute("SET LOCAL client_min_messages = warning")
+        .await?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version    integer PRIMARY KEY,
@@ -88,7 +89,11 @@ pub(super) async fn run(conn: &mut deadpool_postgres::Object) -> Result<usize> {
             &[&migration.version, &migration.name, &migration.checksum()],
         )
         .await?;
-        tracing::info!(version = migration.version, name = migration.name, "applied migration");
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "applied migration"
+        );
         count += 1;
     }
     tx.commit().await?;
@@ -124,7 +129,12 @@ mod tests {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/sql");
         let mut files: Vec<String> = std::fs::read_dir(dir)
             .expect("sql/ exists")
-            .map(|e| e.expect("dir entry").file_name().into_string().expect("utf-8"))
+            .map(|e| {
+                e.expect("dir entry")
+                    .file_name()
+                    .into_string()
+                    .expect("utf-8")
+            })
             .filter(|n| n.ends_with(".sql"))
             .collect();
         files.sort();
@@ -132,14 +142,20 @@ mod tests {
             .iter()
             .map(|m| format!("{:04}_{}.sql", m.version, m.name))
             .collect();
-        assert_eq!(files, listed, "every sql/NNNN_name.sql must be listed in MIGRATIONS, in order");
+        assert_eq!(
+            files, listed,
+            "every sql/NNNN_name.sql must be listed in MIGRATIONS, in order"
+        );
     }
 
     #[test]
     fn an_edited_migration_is_refused_with_its_name() {
         let err = check_applied(&[(1, "0".repeat(64))]).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("migration 1 (clusters) was changed"), "{text}");
+        assert!(
+            text.contains("migration 1 (clusters) was changed"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -15,15 +15,17 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
 use tokio_postgres::NoTls;
 
-pub use clusters::{CLUSTERS_CHANNEL, ClusterRow, ClusterUpdate, Connection, NewCluster, SYNC_CHANNEL};
 pub use changes::{ChangeRow, LogBounds, log_bounds, read_changes};
 pub use claims::{Claims, Notice};
-pub use migrate::{MIGRATIONS, Migration};
-pub use status::{CLUSTER_STATUS_CHANNEL, ClusterStatusRow, STATUS_COLUMNS, StatusUpdate};
-pub use resources::{
-    BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, RESOURCE_COLUMNS, ResourceKey, ResourceRow, WriteOp, coalesce,
-    content_hash, resource_id,
+pub use clusters::{
+    CLUSTERS_CHANNEL, ClusterRow, ClusterUpdate, Connection, NewCluster, SYNC_CHANNEL,
 };
+pub use migrate::{MIGRATIONS, Migration};
+pub use resources::{
+    BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, RESOURCE_COLUMNS, ResourceKey, ResourceRow, WriteOp,
+    coalesce, content_hash, resource_id,
+};
+pub use status::{CLUSTER_STATUS_CHANNEL, ClusterStatusRow, STATUS_COLUMNS, StatusUpdate};
 
 use crate::config::DbConfig;
 

@@ -60,7 +60,13 @@ impl ResourceKey {
 
     /// The stable id (see [`resource_id`]).
     pub fn id(&self) -> Uuid {
-        resource_id(self.cluster_id, &self.api_group, &self.kind, &self.namespace, &self.name)
+        resource_id(
+            self.cluster_id,
+            &self.api_group,
+            &self.kind,
+            &self.namespace,
+            &self.name,
+        )
     }
 }
 
@@ -104,9 +110,9 @@ impl WriteOp {
     /// The cluster this op writes to.
     pub fn cluster_id(&self) -> Uuid {
         match self {
-            WriteOp::Upsert { cluster_id, .. } | WriteOp::Sweep { cluster_id, .. } | WriteOp::Event { cluster_id, .. } => {
-                *cluster_id
-            }
+            WriteOp::Upsert { cluster_id, .. }
+            | WriteOp::Sweep { cluster_id, .. }
+            | WriteOp::Event { cluster_id, .. } => *cluster_id,
             WriteOp::Delete(key) => key.cluster_id,
         }
     }
@@ -114,7 +120,11 @@ impl WriteOp {
     /// The object this op is about, if it is about exactly one (for coalescing).
     fn key(&self) -> Option<ResourceKey> {
         match self {
-            WriteOp::Upsert { cluster_id, snapshot, .. } => Some(ResourceKey::of(*cluster_id, snapshot)),
+            WriteOp::Upsert {
+                cluster_id,
+                snapshot,
+                ..
+            } => Some(ResourceKey::of(*cluster_id, snapshot)),
             WriteOp::Delete(key) => Some(key.clone()),
             WriteOp::Sweep { .. } | WriteOp::Event { .. } => None,
         }
@@ -280,13 +290,19 @@ impl Store {
         let sql = format!(
             "SELECT {RESOURCE_COLUMNS} FROM flux_resources r JOIN clusters c ON c.id = r.cluster_id WHERE r.id = $1"
         );
-        Ok(conn.query_opt(&sql, &[&id]).await?.as_ref().map(ResourceRow::from_row))
+        Ok(conn
+            .query_opt(&sql, &[&id])
+            .await?
+            .as_ref()
+            .map(ResourceRow::from_row))
     }
 
     /// The highest committed seq of the change log (0 when empty).
     pub async fn current_seq(&self) -> Result<i64> {
         let conn = self.conn().await?;
-        let row = conn.query_one("SELECT COALESCE(max(seq), 0) FROM resource_changes", &[]).await?;
+        let row = conn
+            .query_one("SELECT COALESCE(max(seq), 0) FROM resource_changes", &[])
+            .await?;
         Ok(row.get(0))
     }
 }
@@ -308,9 +324,18 @@ mod tests {
     #[test]
     fn resource_ids_are_stable_and_distinct() {
         let c = Uuid::from_u128(7);
-        assert_eq!(resource_id(c, "g", "K", "ns", "a"), resource_id(c, "g", "K", "ns", "a"));
-        assert_ne!(resource_id(c, "g", "K", "ns", "a"), resource_id(c, "g", "K", "ns", "b"));
-        assert_ne!(resource_id(c, "g", "K", "ns", "a"), resource_id(Uuid::from_u128(8), "g", "K", "ns", "a"));
+        assert_eq!(
+            resource_id(c, "g", "K", "ns", "a"),
+            resource_id(c, "g", "K", "ns", "a")
+        );
+        assert_ne!(
+            resource_id(c, "g", "K", "ns", "a"),
+            resource_id(c, "g", "K", "ns", "b")
+        );
+        assert_ne!(
+            resource_id(c, "g", "K", "ns", "a"),
+            resource_id(Uuid::from_u128(8), "g", "K", "ns", "a")
+        );
     }
 
     #[test]
@@ -329,7 +354,12 @@ mod tests {
             seen: HashSet::new(),
             backstop: false,
         };
-        let ops = vec![WriteOp::Delete(key("a")), WriteOp::Delete(key("b")), sweep, WriteOp::Delete(key("a"))];
+        let ops = vec![
+            WriteOp::Delete(key("a")),
+            WriteOp::Delete(key("b")),
+            sweep,
+            WriteOp::Delete(key("a")),
+        ];
         let out = coalesce(&ops);
         assert_eq!(out.len(), 3);
         assert!(matches!(out[0], (WriteOp::Delete(k), false) if k.name == "b"));

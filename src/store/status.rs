@@ -108,8 +108,11 @@ impl Store {
             )
             .await?;
         if written > 0 {
-            conn.execute("SELECT pg_notify($1, $2)", &[&CLUSTER_STATUS_CHANNEL, &cluster_id.to_string()])
-                .await?;
+            conn.execute(
+                "SELECT pg_notify($1, $2)",
+                &[&CLUSTER_STATUS_CHANNEL, &cluster_id.to_string()],
+            )
+            .await?;
         }
         Ok(())
     }
@@ -118,13 +121,21 @@ impl Store {
     pub async fn cluster_status(&self, cluster_id: Uuid) -> Result<Option<ClusterStatusRow>> {
         let conn = self.conn().await?;
         let sql = format!("SELECT {STATUS_COLUMNS} FROM cluster_status s WHERE s.cluster_id = $1");
-        Ok(conn.query_opt(&sql, &[&cluster_id]).await?.map(|r| ClusterStatusRow::from_row_at(&r, 0)))
+        Ok(conn
+            .query_opt(&sql, &[&cluster_id])
+            .await?
+            .map(|r| ClusterStatusRow::from_row_at(&r, 0)))
     }
 
     /// Every cluster's status.
     pub async fn cluster_statuses(&self) -> Result<Vec<ClusterStatusRow>> {
         let conn = self.conn().await?;
         let sql = format!("SELECT {STATUS_COLUMNS} FROM cluster_status s");
-        Ok(conn.query(&sql, &[]).await?.iter().map(|r| ClusterStatusRow::from_row_at(r, 0)).collect())
+        Ok(conn
+            .query(&sql, &[])
+            .await?
+            .iter()
+            .map(|r| ClusterStatusRow::from_row_at(r, 0))
+            .collect())
     }
 }

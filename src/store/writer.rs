@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
-use super::resources::{BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, ResourceKey, WriteOp, coalesce, content_hash};
+use super::resources::{
+    BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, ResourceKey, WriteOp, coalesce, content_hash,
+};
 use super::{Result, Store};
 use crate::flux::{FluxEvent, ResourceSnapshot};
 
@@ -27,33 +29,51 @@ impl Store {
         let ops = coalesce(ops);
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK]).await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])
+            .await?;
         let mut out = BatchOutcome::default();
         // Ops of clusters deleted meanwhile are dropped; the rest are kept from deletion until commit.
         let mut clusters: Vec<Uuid> = ops.iter().map(|(op, _)| op.cluster_id()).collect();
         clusters.sort_unstable();
         clusters.dedup();
         let live: std::collections::HashSet<Uuid> = tx
-            .query("SELECT id FROM clusters WHERE id = ANY($1) FOR KEY SHARE", &[&clusters])
+            .query(
+                "SELECT id FROM clusters WHERE id = ANY($1) FOR KEY SHARE",
+                &[&clusters],
+            )
             .await?
             .iter()
             .map(|r| r.get(0))
             .collect();
-        let ops: Vec<(&WriteOp, bool)> = ops.into_iter().filter(|(op, _)| live.contains(&op.cluster_id())).collect();
+        let ops: Vec<(&WriteOp, bool)> = ops
+            .into_iter()
+            .filter(|(op, _)| live.contains(&op.cluster_id()))
+            .collect();
         let mut upserts: Vec<(Uuid, &ResourceSnapshot, bool)> = Vec::new();
         let mut drift: HashMap<Uuid, i64> = HashMap::new();
         let mut deletes: Vec<&ResourceKey> = Vec::new();
         for (op, superseded) in ops {
             match op {
-                WriteOp::Upsert { cluster_id, snapshot, backstop } => {
-                    upserts.push((*cluster_id, snapshot, *backstop && !superseded))
-                }
+                WriteOp::Upsert {
+                    cluster_id,
+                    snapshot,
+                    backstop,
+                } => upserts.push((*cluster_id, snapshot, *backstop && !superseded)),
                 WriteOp::Delete(key) => deletes.push(key),
-                WriteOp::Event { cluster_id, event } => write_event(&tx, *cluster_id, event, &mut out).await?,
-                WriteOp::Sweep { cluster_id, api_group, kind, seen, backstop } => {
+                WriteOp::Event { cluster_id, event } => {
+                    write_event(&tx, *cluster_id, event, &mut out).await?
+                }
+                WriteOp::Sweep {
+                    cluster_id,
+                    api_group,
+                    kind,
+                    seen,
+                    backstop,
+                } => {
                     // A sweep is a barrier: what came before it is written first.
                     flush(&tx, &mut upserts, &mut deletes, &mut drift, &mut out).await?;
-                    let (namespaces, names): (Vec<String>, Vec<String>) = seen.iter().cloned().unzip();
+                    let (namespaces, names): (Vec<String>, Vec<String>) =
+                        seen.iter().cloned().unzip();
                     let rows = tx
                         .query(
                             "DELETE FROM flux_resources WHERE cluster_id = $1 AND api_group = $2 AND kind = $3 \
@@ -94,7 +114,11 @@ impl Store {
             .await?;
         }
         if let Some(seq) = out.max_seq {
-            tx.execute("SELECT pg_notify($1, $2)", &[&CHANGES_CHANNEL, &seq.to_string()]).await?;
+            tx.execute(
+                "SELECT pg_notify($1, $2)",
+                &[&CHANGES_CHANNEL, &seq.to_string()],
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(out)
@@ -118,7 +142,10 @@ async fn flush(
     if !deletes.is_empty() {
         let ids: Vec<Uuid> = deletes.iter().map(|k| k.id()).collect();
         let rows = tx
-            .query("DELETE FROM flux_resources WHERE id = ANY($1) RETURNING id, health", &[&ids])
+            .query(
+                "DELETE FROM flux_resources WHERE id = ANY($1) RETURNING id, health",
+                &[&ids],
+            )
             .await?;
         let health: HashMap<Uuid, String> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         let gone: Vec<(ResourceKey, String)> = std::mem::take(deletes)
@@ -130,7 +157,11 @@ async fn flush(
     Ok(())
 }
 
-async fn log_deletes(tx: &Transaction<'_>, gone: &[(ResourceKey, String)], out: &mut BatchOutcome) -> Result<()> {
+async fn log_deletes(
+    tx: &Transaction<'_>,
+    gone: &[(ResourceKey, String)],
+    out: &mut BatchOutcome,
+) -> Result<()> {
     let changes: Vec<Change> = gone
         .iter()
         .map(|(key, health)| Change {
@@ -149,7 +180,11 @@ async fn log_deletes(tx: &Transaction<'_>, gone: &[(ResourceKey, String)], out: 
 }
 
 /// Insert change-log rows; returns resource id → seq.
-async fn insert_changes(tx: &Transaction<'_>, changes: &[Change<'_>], out: &mut BatchOutcome) -> Result<HashMap<Uuid, i64>> {
+async fn insert_changes(
+    tx: &Transaction<'_>,
+    changes: &[Change<'_>],
+    out: &mut BatchOutcome,
+) -> Result<HashMap<Uuid, i64>> {
     if changes.is_empty() {
         return Ok(HashMap::new());
     }
@@ -191,15 +226,31 @@ async fn write_upserts(
     items: Vec<(Uuid, &ResourceSnapshot, bool)>,
     out: &mut BatchOutcome,
 ) -> Result<Vec<(Uuid, bool)>> {
-    let keys: Vec<ResourceKey> = items.iter().map(|(c, s, _)| ResourceKey::of(*c, s)).collect();
+    let keys: Vec<ResourceKey> = items
+        .iter()
+        .map(|(c, s, _)| ResourceKey::of(*c, s))
+        .collect();
     let ids: Vec<Uuid> = keys.iter().map(ResourceKey::id).collect();
-    let hashes: Vec<Vec<u8>> = items.iter().map(|(_, s, _)| content_hash(&s.object)).collect();
+    let hashes: Vec<Vec<u8>> = items
+        .iter()
+        .map(|(_, s, _)| content_hash(&s.object))
+        .collect();
     let rows = tx
-        .query("SELECT id, content_hash, health FROM flux_resources WHERE id = ANY($1)", &[&ids])
+        .query(
+            "SELECT id, content_hash, health FROM flux_resources WHERE id = ANY($1)",
+            &[&ids],
+        )
         .await?;
-    let existing: HashMap<Uuid, (Vec<u8>, String)> = rows.iter().map(|r| (r.get(0), (r.get(1), r.get(2)))).collect();
+    let existing: HashMap<Uuid, (Vec<u8>, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect();
     let changed: Vec<usize> = (0..items.len())
-        .filter(|&i| existing.get(&ids[i]).is_none_or(|(hash, _)| *hash != hashes[i]))
+        .filter(|&i| {
+            existing
+                .get(&ids[i])
+                .is_none_or(|(hash, _)| *hash != hashes[i])
+        })
         .collect();
     out.unchanged += items.len() - changed.len();
     if changed.is_empty() {
@@ -221,7 +272,9 @@ async fn write_upserts(
         })
         .collect();
     let seqs = insert_changes(tx, &changes, out).await?;
-    let pick = |f: &dyn Fn(&ResourceSnapshot) -> Option<String>| changed.iter().map(|&i| f(items[i].1)).collect::<Vec<_>>();
+    let pick = |f: &dyn Fn(&ResourceSnapshot) -> Option<String>| {
+        changed.iter().map(|&i| f(items[i].1)).collect::<Vec<_>>()
+    };
     let clusters: Vec<Uuid> = changed.iter().map(|&i| items[i].0).collect();
     let row_ids: Vec<Uuid> = changed.iter().map(|&i| ids[i]).collect();
     let groups = pick(&|s| Some(s.api_group.clone()));
@@ -239,20 +292,41 @@ async fn write_upserts(
     let details = pick(&|s| s.revision_detail.clone());
     let handled = pick(&|s| s.last_handled_reconcile_at.clone());
     let generations: Vec<Option<i64>> = changed.iter().map(|&i| items[i].1.generation).collect();
-    let observed: Vec<Option<i64>> = changed.iter().map(|&i| items[i].1.observed_generation).collect();
+    let observed: Vec<Option<i64>> = changed
+        .iter()
+        .map(|&i| items[i].1.observed_generation)
+        .collect();
     let suspended: Vec<bool> = changed.iter().map(|&i| items[i].1.suspended).collect();
-    let source_refs: Vec<Option<serde_json::Value>> =
-        changed.iter().map(|&i| items[i].1.source_ref.as_ref().map(to_json)).collect();
-    let depends: Vec<serde_json::Value> = changed.iter().map(|&i| to_json(&items[i].1.depends_on)).collect();
+    let source_refs: Vec<Option<serde_json::Value>> = changed
+        .iter()
+        .map(|&i| items[i].1.source_ref.as_ref().map(to_json))
+        .collect();
+    let depends: Vec<serde_json::Value> = changed
+        .iter()
+        .map(|&i| to_json(&items[i].1.depends_on))
+        .collect();
     let labels: Vec<serde_json::Value> = changed
         .iter()
-        .map(|&i| items[i].1.object.pointer("/metadata/labels").cloned().unwrap_or_else(|| serde_json::json!({})))
+        .map(|&i| {
+            items[i]
+                .1
+                .object
+                .pointer("/metadata/labels")
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({}))
+        })
         .collect();
-    let objects: Vec<serde_json::Value> = changed.iter().map(|&i| items[i].1.object.clone()).collect();
+    let objects: Vec<serde_json::Value> =
+        changed.iter().map(|&i| items[i].1.object.clone()).collect();
     let row_hashes: Vec<Vec<u8>> = changed.iter().map(|&i| hashes[i].clone()).collect();
-    let last_seqs: Vec<i64> = row_ids.iter().map(|id| seqs.get(id).copied().unwrap_or_default()).collect();
-    let transitions: Vec<Option<chrono::DateTime<chrono::Utc>>> =
-        changed.iter().map(|&i| items[i].1.last_transition_at).collect();
+    let last_seqs: Vec<i64> = row_ids
+        .iter()
+        .map(|id| seqs.get(id).copied().unwrap_or_default())
+        .collect();
+    let transitions: Vec<Option<chrono::DateTime<chrono::Utc>>> = changed
+        .iter()
+        .map(|&i| items[i].1.last_transition_at)
+        .collect();
     tx.execute(
         "INSERT INTO flux_resources (cluster_id, api_group, kind, namespace, name, id, api_version, uid, \
          resource_version, health, reason, message, revision, last_attempted_revision, revision_detail, \
@@ -283,8 +357,15 @@ async fn write_upserts(
     Ok(changed.iter().map(|&i| (items[i].0, items[i].2)).collect())
 }
 
-async fn write_event(tx: &Transaction<'_>, cluster_id: Uuid, e: &FluxEvent, out: &mut BatchOutcome) -> Result<()> {
-    let Some(uid) = e.uid.as_deref() else { return Ok(()) };
+async fn write_event(
+    tx: &Transaction<'_>,
+    cluster_id: Uuid,
+    e: &FluxEvent,
+    out: &mut BatchOutcome,
+) -> Result<()> {
+    let Some(uid) = e.uid.as_deref() else {
+        return Ok(());
+    };
     let key = ResourceKey {
         cluster_id,
         api_group: e.involved.api_group.clone(),
