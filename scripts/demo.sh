@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make demo`: the real server on http://127.0.0.1:8080 with a private PostgreSQL under .data/
+# and simulated clusters (flux-orchestrator sim) churning Flux objects. Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=.data
+port=${DEMO_PG_PORT:-55499}
+bin=${BIN:-target/debug/flux-orchestrator}
+clusters=${DEMO_CLUSTERS:-3}
+listen=${DEMO_LISTEN:-127.0.0.1:8080}
+
+mkdir -p "$data"
+scripts/pg.sh start "$data/pg" "$port"
+admin=$(scripts/pg.sh url "$port")
+if ! psql "$admin" -Atc "SELECT 1 FROM pg_database WHERE datname = 'fluxo'" | grep -q 1; then
+  psql "$admin" -qc "CREATE DATABASE fluxo"
+fi
+db="postgres://postgres@127.0.0.1:$port/fluxo"
+
+rm -rf "$data/kubeconfigs"
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  scripts/pg.sh stop "$data/pg"
+}
+trap cleanup EXIT INT TERM
+
+"$bin" sim --clusters "$clusters" --objects "${DEMO_OBJECTS:-5}" --namespaces 4 --churn "${DEMO_CHURN:-2}" \
+  --kubeconfig-dir "$data/kubeconfigs" &
+pids+=($!)
+"$bin" serve --listen "$listen" --database-url "$db" --dev-secret-key-file "$data/secret.key" &
+pids+=($!)
+python3 scripts/demo-register.py "http://$listen" "$data/kubeconfigs" "$clusters"
+echo
+echo "  flux-orchestrator demo is running: http://$listen   (API docs: http://$listen/api/docs)"
+echo "  kubectl works too: kubectl --kubeconfig $data/kubeconfigs/sim-1.yaml get kustomizations -A"
+echo "  Ctrl-C stops the server, the simulator and PostgreSQL."
+echo
+wait -n "${pids[@]}"
