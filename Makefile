@@ -3,6 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/debug/flux-orchestrator
 DEMO_PG_PORT ?= 55499
+DEPLOY_VENV := target/deploy-venv
 
 .PHONY: all build test lint fmt openapi demo demo-stop bench clean
 
@@ -12,8 +13,14 @@ build:
 	$(CARGO) build
 
 ## test: everything CI runs — formatting, lints, unit and integration tests (private PostgreSQL)
-test: lint
+test: lint $(DEPLOY_VENV)/.installed
 	scripts/with-pg.sh $(CARGO) test
+
+## the pinned offline Kubernetes schema validator used by tests/deploy_manifests.rs
+$(DEPLOY_VENV)/.installed: deploy/requirements-test.txt
+	python3 -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check -r deploy/requirements-test.txt
+	touch $@
 
 lint:
 	$(CARGO) fmt --all -- --check
