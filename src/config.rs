@@ -127,6 +127,10 @@ pub struct IngestConfig {
     /// Most changes written in one transaction.
     #[arg(long, env = "FLUXO_WRITER_BATCH", default_value_t = 1_000)]
     pub writer_batch: usize,
+
+    /// Hours the controllers' events are kept (Kubernetes itself keeps them for one).
+    #[arg(long, env = "FLUXO_EVENTS_RETENTION_HOURS", default_value_t = 720)]
+    pub events_retention_hours: u64,
 }
 
 impl IngestConfig {
@@ -157,6 +161,7 @@ impl IngestConfig {
             claim_interval: Duration::from_secs(self.claim_interval_secs.max(1)),
             writer_queue: self.writer_queue,
             writer_batch: self.writer_batch,
+            events_retention: Duration::from_secs(self.events_retention_hours.max(1) * 3600),
         }
     }
 }

@@ -34,6 +34,8 @@ struct Manager {
     settings: Arc<Settings>,
     writer: tokio::sync::mpsc::Sender<WriteOp>,
     running: HashMap<Uuid, Running>,
+    /// When controller events were last pruned.
+    pruned_at: Option<std::time::Instant>,
 }
 
 /// Start ingest; the task ends after `shutdown`, once every supervisor stopped, every claim was
@@ -62,6 +64,7 @@ pub fn spawn(
         settings,
         writer: tx,
         running: HashMap::new(),
+        pruned_at: None,
     };
     tokio::spawn(async move {
         manager.run(shutdown).await;
@@ -134,6 +137,19 @@ impl Manager {
     }
 
     async fn try_reconcile(&mut self, claims: &Claims) -> crate::store::Result<()> {
+        if self
+            .pruned_at
+            .is_none_or(|at| at.elapsed() > Duration::from_secs(60))
+        {
+            self.pruned_at = Some(std::time::Instant::now());
+            let pruned = self
+                .store
+                .prune_events(self.settings.events_retention)
+                .await?;
+            if pruned > 0 {
+                tracing::debug!(pruned, "pruned old controller events");
+            }
+        }
         let window = self.settings.claim_interval * 3;
         let replicas = self
             .store

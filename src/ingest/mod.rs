@@ -44,4 +44,6 @@ pub struct Settings {
     pub writer_queue: usize,
     /// Most ops per batch.
     pub writer_batch: usize,
+    /// How long controller events are kept.
+    pub events_retention: Duration,
 }

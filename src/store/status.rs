@@ -127,6 +127,18 @@ impl Store {
             .map(|r| ClusterStatusRow::from_row_at(&r, 0)))
     }
 
+    /// Delete controller events last seen before `older_than` ago; returns how many.
+    pub async fn prune_events(&self, older_than: std::time::Duration) -> Result<u64> {
+        let conn = self.conn().await?;
+        let secs = older_than.as_secs_f64();
+        Ok(conn
+            .execute(
+                "DELETE FROM flux_events WHERE COALESCE(last_seen, first_seen, now()) < now() - make_interval(secs => $1::float8)",
+                &[&secs],
+            )
+            .await?)
+    }
+
     /// Every cluster's status.
     pub async fn cluster_statuses(&self) -> Result<Vec<ClusterStatusRow>> {
         let conn = self.conn().await?;
