@@ -106,6 +106,11 @@ impl Manager {
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => {
+                    // Leave first, so the others' fair share already counts us out when they
+                    // hear of the released clusters.
+                    if let Err(e) = self.store.leave(&self.settings.replica).await {
+                        tracing::debug!(error = %e, "cannot deregister replica");
+                    }
                     self.stop_all(Some(&claims)).await;
                     return;
                 }

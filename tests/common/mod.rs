@@ -125,8 +125,21 @@ impl TestServer {
 
     /// Start `serve` with extra arguments and environment variables.
     pub async fn start_with(database_url: &str, args: &[&str], env: &[(&str, &str)]) -> TestServer {
+        TestServer::start_with_key(database_url, args, env, None).await
+    }
+
+    /// Like [`TestServer::start_with`], with the credential key file `key` (replicas of one
+    /// installation share it); by default each server gets a key of its own.
+    pub async fn start_with_key(
+        database_url: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        key: Option<&std::path::Path>,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let key = dir.path().join("key");
+        let key = key
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_else(|| dir.path().join("key"));
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
             .args(["--listen", "127.0.0.1:0", "--database-url", database_url])
@@ -208,6 +221,12 @@ impl TestServer {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Kill the process (SIGKILL): a crash, no clean-up.
+    pub async fn kill(&mut self) {
+        self.child.start_kill().expect("kill server");
+        let _ = self.child.wait().await;
     }
 
     /// Send SIGTERM and wait for the exit status.
