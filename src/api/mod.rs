@@ -1,4 +1,4 @@
-//! HTTP: REST handlers (poem-openapi, one file per resource), error mapping, probes, docs.
+//! HTTP: REST handlers (poem-openapi, one file per resource), error mapping, probes, docs, the web UI.
 //! Handlers call `clusters`/`store`; they hold no SQL and no kube calls.
 
 mod actions;
@@ -12,6 +12,7 @@ pub mod model;
 mod resources;
 mod stats;
 pub mod stream;
+mod ui;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -96,7 +97,7 @@ pub fn app(state: Arc<AppState>, max_body_bytes: usize) -> impl Endpoint {
     Route::new()
         .at("/api/v1/openapi.json", spec)
         .nest("/api/docs", docs)
-        .nest("/", service)
+        .nest("/", ui::with_ui(service))
         .data(state)
         .around(move |ep, req| error::limit_body(ep, req, max_body_bytes))
         .catch_all_error(error::to_json)
