@@ -150,6 +150,12 @@ impl Faults {
         self.shared.faults.drop_watches.send_modify(|e| *e += 1);
     }
 
+    /// Retain only `n` watch events per resource type from now on (the excess is evicted on
+    /// the next write of each type), so slow watchers and old resumes hit 410 sooner.
+    pub fn set_history_limit(&self, n: usize) {
+        self.shared.store.set_history_limit(n);
+    }
+
     /// Turn every fault off.
     pub fn clear(&self) {
         let f = &self.shared.faults;

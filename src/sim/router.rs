@@ -136,11 +136,6 @@ impl Query {
     pub fn flag(&self, k: &str) -> bool {
         matches!(self.get(k), Some("true" | "1"))
     }
-
-    /// Whether the parameter is present at all (even empty).
-    pub fn has(&self, k: &str) -> bool {
-        self.0.contains_key(k)
-    }
 }
 
 /// Percent-decoding with `+` as space (`application/x-www-form-urlencoded`).
@@ -231,7 +226,6 @@ mod tests {
         assert!(q.flag("watch"));
         assert_eq!(q.get("labelSelector"), Some("a=b,c in (x)"));
         assert_eq!(q.get("resourceVersion"), None);
-        assert!(q.has("resourceVersion"));
         assert_eq!(decode("%zz%4"), "%zz%4");
     }
 }
