@@ -400,3 +400,102 @@ pub fn health_of(obj: &Value) -> Option<Health> {
         _ => Health::Progressing,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::fluxspec::{Refs, next_revision, object};
+
+    fn rendered(obj: &Value, health: &Health, revision: &str, now: &str) -> Value {
+        let mut o = obj.clone();
+        o["status"] = render(&Render {
+            obj,
+            flavor: FluxFlavor::Flux29,
+            health,
+            revision,
+            now,
+        });
+        o
+    }
+
+    #[test]
+    fn helm_release_history_supersedes_and_failures_count() {
+        let hr = object(
+            "HelmRelease",
+            FluxFlavor::Flux29,
+            "apps",
+            "web",
+            &Refs::default(),
+            json!({}),
+        );
+        let v1 = rendered(&hr, &Health::Ready, "6.5.0", "2025-01-01T00:00:00Z");
+        let v2 = rendered(
+            &v1,
+            &Health::Ready,
+            &next_revision("HelmRelease", "6.5.0"),
+            "2025-01-02T00:00:00Z",
+        );
+        let h = v2["status"]["history"].as_array().unwrap();
+        assert_eq!(
+            (h.len(), h[0]["version"].clone(), h[0]["status"].clone()),
+            (2, json!(2), json!("deployed"))
+        );
+        assert_eq!(
+            (h[1]["status"].clone(), h[0]["chartVersion"].clone()),
+            (json!("superseded"), json!("6.5.1"))
+        );
+        let failed = Health::Failed {
+            reason: "UpgradeFailed".into(),
+            message: "boom".into(),
+            stalled: false,
+        };
+        let f = rendered(&v2, &failed, "6.5.2", "2025-01-03T00:00:00Z");
+        assert_eq!(
+            (
+                f["status"]["failures"].clone(),
+                f["status"]["upgradeFailures"].clone()
+            ),
+            (json!(1), json!(1))
+        );
+        assert_eq!(
+            f["status"]["history"].as_array().unwrap().len(),
+            2,
+            "a failed upgrade keeps the history"
+        );
+        assert_eq!(health_of(&f), Some(failed));
+    }
+
+    #[test]
+    fn conditions_keep_transition_time_while_status_is_unchanged() {
+        let ks = object(
+            "Kustomization",
+            FluxFlavor::Flux29,
+            "apps",
+            "web",
+            &Refs::default(),
+            json!({}),
+        );
+        let a = rendered(&ks, &Health::Ready, "main@sha1:aa", "2025-01-01T00:00:00Z");
+        let b = rendered(&a, &Health::Ready, "main@sha1:bb", "2025-01-02T00:00:00Z");
+        let ready = |o: &Value| {
+            o["status"]["conditions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["type"] == "Ready")
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(ready(&b)["lastTransitionTime"], "2025-01-01T00:00:00Z");
+        assert_eq!(ready(&b)["message"], "Applied revision: main@sha1:bb");
+        let p = rendered(
+            &b,
+            &Health::Progressing,
+            "main@sha1:cc",
+            "2025-01-03T00:00:00Z",
+        );
+        assert_eq!(p["status"]["conditions"][0]["type"], "Reconciling");
+        assert_eq!(p["status"]["lastAppliedRevision"], "main@sha1:bb");
+        assert_eq!(current_revision(&p).as_deref(), Some("main@sha1:cc"));
+    }
+}
