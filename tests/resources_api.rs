@@ -306,6 +306,7 @@ async fn walking_all_pages_returns_every_resource_once_while_resources_keep_chan
             .ok(&format!("/api/v1/resources?sort={sort}&limit=97"))
             .await;
         assert_eq!(first["total"].as_u64(), Some(all.len() as u64), "{sort}");
+        assert_eq!(first["totalCapped"], false);
         let items = env.walk(&format!("sort={sort}"), 97).await;
         let seen: Vec<Uuid> = items.iter().map(id_of).collect();
         let unique: BTreeSet<Uuid> = seen.iter().copied().collect();
@@ -325,6 +326,38 @@ async fn walking_all_pages_returns_every_resource_once_while_resources_keep_chan
             .await["total"]
             .is_null(),
         "total on page 1 only"
+    );
+}
+
+#[tokio::test]
+async fn the_first_page_counts_matches_exactly_up_to_ten_thousand() {
+    let env = http::start().await;
+    let (big, small) = (env.cluster("big").await, env.cluster("small").await);
+    seed::seed(&env.store, big, 10_020).await;
+    seed::seed(&env.store, small, 30).await;
+    let page = env.ok("/api/v1/resources?limit=5").await;
+    assert_eq!(
+        (page["total"].as_i64(), page["totalCapped"].as_bool()),
+        (Some(10_000), Some(true))
+    );
+    let page = env.ok("/api/v1/resources?limit=5&cluster=small").await;
+    assert_eq!(
+        (page["total"].as_i64(), page["totalCapped"].as_bool()),
+        (Some(30), Some(false))
+    );
+    let page = env
+        .ok("/api/v1/resources?limit=5&cluster=big&kind=hr")
+        .await;
+    let releases = (0..10_020)
+        .filter(|i| {
+            seed::TEMPLATES[i % seed::TEMPLATES.len()]
+                .0
+                .starts_with("helmrelease")
+        })
+        .count();
+    assert_eq!(
+        (page["total"].as_i64(), page["totalCapped"].as_bool()),
+        (Some(releases as i64), Some(false))
     );
 }
 

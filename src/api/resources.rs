@@ -89,16 +89,23 @@ impl ResourceSort {
 
 /// A page of resources.
 #[derive(Object, Debug)]
+#[oai(rename_all = "camelCase")]
 pub struct ResourceList {
     /// The resources, in the requested order.
     pub items: Vec<ResourceSummary>,
     /// Pass as `continue` (with the same sort) to get the next page; null on the last page.
     /// Sorted by name, namespace, kind or cluster, a walk through all pages returns every
-    /// resource that existed throughout exactly once, even while resources change.
+    /// resource that existed throughout the walk exactly once, even while resources change.
+    /// Sorted by `updated` or `health`, a resource that changes during the walk can move past
+    /// the cursor (seen twice) or behind it (not seen): the live stream carries such changes.
     #[oai(rename = "continue")]
     pub continue_: Option<String>,
-    /// How many resources match the filters; only on the first page (without `continue`).
+    /// How many resources match the filters, counted on the first page only (null on later
+    /// pages). Counting stops at 10,000: when more match, `total` is 10,000 and `totalCapped`
+    /// is true.
     pub total: Option<i64>,
+    /// More than `total` resources match.
+    pub total_capped: bool,
 }
 
 #[derive(ApiResponse)]
@@ -143,13 +150,15 @@ async fn list_page(
     let (page, total) = if after.is_some() {
         (page.await?, None)
     } else {
-        let (page, total) = futures::try_join!(page, state.store.count_resources(filter))?;
+        let count = state.store.count_resources(filter, params::TOTAL_CAP);
+        let (page, total) = futures::try_join!(page, count)?;
         (page, Some(total))
     };
     Ok(ResourceList {
         items: page.items.into_iter().map(ResourceSummary::from).collect(),
         continue_: page.next.map(|c| c.encode()),
-        total,
+        total: total.map(|t| t.count),
+        total_capped: total.is_some_and(|t| t.capped),
     })
 }
 

@@ -24,6 +24,6 @@ pub use filter::{HEALTH_SEVERITY, ResourceFilter, ResourceOrder, SortField};
 pub use history::{
     ChangeEntry, ChangeFilter, EventFilter, EventRow, decode_change_cursor, decode_event_cursor,
 };
-pub use list::{Page, ResourceDetailRow};
+pub use list::{Page, ResourceDetailRow, Total};
 pub use selector::{LabelRequirement, SelectorError, parse_selector};
 pub use stats::{ClusterOverviewRow, FleetCounts, HealthCountRow};

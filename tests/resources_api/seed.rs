@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use flux_orchestrator::config::DbConfig;
 use flux_orchestrator::flux::{self, FluxEvent, InvolvedObject};
@@ -10,8 +11,8 @@ use flux_orchestrator::store::{Store, WriteOp, resource_id};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// Fixtures used as templates, with the health their snapshot has. `None` marks the template
-/// whose status is stripped, which makes an object of `unknown` health.
+/// Fixtures used as templates, with the health their snapshot has. The `unknown` template is
+/// a fixture with its status stripped.
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("kustomization-ready", "ready"),
     ("helmrelease-install-failed", "failed"),
@@ -100,21 +101,40 @@ impl Seeded {
     }
 }
 
+/// The parsed templates, in [`TEMPLATES`] order (status removed for the `unknown` one).
+fn templates() -> &'static [Value] {
+    static PARSED: OnceLock<Vec<Value>> = OnceLock::new();
+    PARSED.get_or_init(|| {
+        let parse = |(name, health): &(&str, &str)| {
+            let mut template = fixture(name);
+            if *health == "unknown" {
+                template.as_object_mut().expect("object").remove("status");
+            }
+            template
+        };
+        TEMPLATES.iter().map(parse).collect()
+    })
+}
+
 /// Object `i` of a cluster: template, namespace and labels vary with `i`.
 pub fn seeded(cluster: Uuid, i: usize) -> Seeded {
-    let (template, health) = TEMPLATES[i % TEMPLATES.len()];
-    let mut template = fixture(template);
-    if health == "unknown" {
-        template.as_object_mut().expect("object").remove("status");
-    }
-    let namespace = NAMESPACES[(i / TEMPLATES.len()) % NAMESPACES.len()];
+    seeded_in(
+        cluster,
+        i,
+        NAMESPACES[(i / TEMPLATES.len()) % NAMESPACES.len()],
+    )
+}
+
+/// Object `i` of a cluster in `namespace`.
+pub fn seeded_in(cluster: Uuid, i: usize, namespace: &str) -> Seeded {
+    let health = TEMPLATES[i % TEMPLATES.len()].1;
     let mut labels =
         BTreeMap::from([("team".to_string(), ["a", "b", "c", "d"][i % 4].to_string())]);
     if !i.is_multiple_of(7) {
         labels.insert("env".into(), if i % 5 < 3 { "prod" } else { "dev" }.into());
     }
     let name = format!("app-{i:04}");
-    let object = object(&template, namespace, &name, &labels);
+    let object = object(&templates()[i % TEMPLATES.len()], namespace, &name, &labels);
     let snapshot = flux::snapshot(&object).expect("flux object");
     assert_eq!(snapshot.health.as_str(), health, "template {i}");
     Seeded {

@@ -11,6 +11,8 @@ use crate::store::queries::{Cursor, CursorError, LabelRequirement, parse_selecto
 pub const DEFAULT_LIMIT: u32 = 100;
 /// Largest accepted `limit`.
 pub const MAX_LIMIT: u32 = 1000;
+/// The first page of a resource list counts matches up to this many.
+pub const TOTAL_CAP: i64 = 10_000;
 /// Changes and events shown inside a resource's detail.
 pub const DETAIL_HISTORY: usize = 50;
 

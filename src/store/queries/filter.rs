@@ -1,6 +1,7 @@
 //! Which resources a list selects and in what order, turned into SQL (pure, unit-tested).
 
 use serde_json::json;
+use uuid::Uuid;
 
 use super::cursor::{Cursor, KeyType, KeyValue};
 use super::selector::LabelRequirement;
@@ -29,7 +30,7 @@ pub struct ResourceFilter {
 /// The field a resource list is sorted by; ties are broken by identity, then id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortField {
-    /// Name, then namespace, kind.
+    /// Name (bytewise, the order of the `name` index), then namespace, kind.
     Name,
     /// Namespace, then name, kind.
     Namespace,
@@ -205,11 +206,16 @@ fn label_condition(req: &LabelRequirement, params: &mut Params) -> String {
     }
 }
 
-/// The conditions of `filter`, with `r` aliasing `flux_resources`.
-pub fn filter_conditions(filter: &ResourceFilter, params: &mut Params) -> Vec<String> {
+/// The conditions of `filter`, with `r` aliasing `flux_resources`; `clusters` are the ids that
+/// `filter.clusters` resolved to.
+pub fn filter_conditions(
+    filter: &ResourceFilter,
+    clusters: &[Uuid],
+    params: &mut Params,
+) -> Vec<String> {
     let mut out = Vec::new();
     if !filter.clusters.is_empty() {
-        out.push(cluster_condition("r.cluster_id", &filter.clusters, params));
+        out.push(cluster_condition("r.cluster_id", clusters, params));
     }
     any_of("r.kind", &filter.kinds, params, &mut out);
     any_of("r.namespace", &filter.namespaces, params, &mut out);
@@ -227,36 +233,43 @@ pub fn filter_conditions(filter: &ResourceFilter, params: &mut Params) -> Vec<St
 /// One page of resources in `order` after `after`, fetching `limit` rows.
 pub fn list_statement(
     filter: &ResourceFilter,
+    clusters: &[Uuid],
     order: ResourceOrder,
     after: Option<&Cursor>,
     limit: i64,
 ) -> (String, Params) {
     let mut params = Params::default();
-    let mut conditions = filter_conditions(filter, &mut params);
+    let mut conditions = filter_conditions(filter, clusters, &mut params);
     let columns = order.sql_columns();
     if let Some(cursor) = after {
-        conditions.push(keyset(&columns, cursor, order.descending, &mut params));
+        let bytewise = order.field == SortField::Name;
+        conditions.push(keyset(
+            &columns,
+            cursor,
+            order.descending,
+            bytewise,
+            &mut params,
+        ));
     }
     let limit = params.bind(limit);
     let sql = format!(
         "SELECT {RESOURCE_COLUMNS} FROM flux_resources r JOIN clusters c ON c.id = r.cluster_id {} {} LIMIT {limit}",
         where_clause(&conditions),
-        order_by(&columns, order.descending),
+        order_by(&columns, order.descending, order.field == SortField::Name),
     );
     (sql, params)
 }
 
-/// How many resources match `filter`.
-pub fn count_statement(filter: &ResourceFilter) -> (String, Params) {
+/// How many resources match `filter`, counting no further than `cap`.
+pub fn count_statement(filter: &ResourceFilter, clusters: &[Uuid], cap: i64) -> (String, Params) {
     let mut params = Params::default();
-    let conditions = filter_conditions(filter, &mut params);
-    (
-        format!(
-            "SELECT count(*) FROM flux_resources r {}",
-            where_clause(&conditions)
-        ),
-        params,
-    )
+    let conditions = filter_conditions(filter, clusters, &mut params);
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM flux_resources r {} LIMIT {}) AS matching",
+        where_clause(&conditions),
+        params.bind(cap)
+    );
+    (sql, params)
 }
 
 #[cfg(test)]

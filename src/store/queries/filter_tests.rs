@@ -78,9 +78,9 @@ fn cursors_after_a_row_carry_its_sort_keys() {
 #[test]
 fn an_empty_filter_lists_everything_in_name_order() {
     let order = ResourceOrder::parse("name").unwrap();
-    let (sql, params) = list_statement(&ResourceFilter::default(), order, None, 101);
+    let (sql, params) = list_statement(&ResourceFilter::default(), &[], order, None, 101);
     assert!(
-        sql.ends_with("ORDER BY r.name, r.namespace, r.kind, r.id LIMIT $1"),
+        sql.ends_with("ORDER BY r.name USING ~<~, r.namespace, r.kind, r.id LIMIT $1"),
         "{sql}"
     );
     assert!(!sql.contains("WHERE"), "{sql}");
@@ -97,13 +97,13 @@ fn every_filter_becomes_a_parameterised_condition() {
         labels: parse_selector("team=a,env in (x,y),!legacy,tier!=db").unwrap(),
         text: Some("50%".into()),
     };
-    let (sql, params) = count_statement(&filter);
-    let expected = "SELECT count(*) FROM flux_resources r WHERE \
-        r.cluster_id = ANY($1::uuid[] || ARRAY(SELECT id FROM clusters WHERE name = ANY($2::text[]))) \
-        AND r.kind = ANY($3::text[]) AND r.namespace = ANY($4::text[]) AND r.health = ANY($5::text[]) \
-        AND r.labels @> $6::jsonb AND (r.labels @> $7::jsonb OR r.labels @> $8::jsonb) \
-        AND NOT (r.labels ? $9::text) AND NOT (r.labels @> $10::jsonb) \
-        AND (r.name ILIKE $11 OR r.message ILIKE $11)";
+    let (sql, params) = count_statement(&filter, &[Uuid::nil()], 10_000);
+    let expected = "SELECT count(*) FROM (SELECT 1 FROM flux_resources r WHERE \
+        r.cluster_id = ANY($1::uuid[]) \
+        AND r.kind = ANY($2::text[]) AND r.namespace = ANY($3::text[]) AND r.health = ANY($4::text[]) \
+        AND r.labels @> $5::jsonb AND (r.labels @> $6::jsonb OR r.labels @> $7::jsonb) \
+        AND NOT (r.labels ? $8::text) AND NOT (r.labels @> $9::jsonb) \
+        AND (r.name ILIKE $10 OR r.message ILIKE $10) LIMIT $11) AS matching";
     assert_eq!(sql, expected);
     assert_eq!(params.len(), 11);
 }
@@ -116,7 +116,7 @@ fn a_page_after_a_cursor_continues_past_its_keys_in_the_sort_direction() {
         health: vec!["ready".into()],
         ..Default::default()
     };
-    let (sql, params) = list_statement(&filter, order, Some(&cursor), 51);
+    let (sql, params) = list_statement(&filter, &[], order, Some(&cursor), 51);
     assert!(
         sql.ends_with(
             "WHERE r.health = ANY($1::text[]) AND (r.updated_at, r.id) < ($2::timestamptz, $3::uuid) \

@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::cursor::{Cursor, CursorError, KeyType, KeyValue};
-use super::list::Page;
+use super::list::{Page, resolve_clusters};
 use super::sql::{Params, any_of, cluster_condition, where_clause};
 use crate::store::{Result, Store};
 
@@ -97,6 +97,7 @@ pub fn decode_change_cursor(token: &str) -> Result<Cursor, CursorError> {
 /// The statement for one page of the change log.
 pub fn changes_statement(
     filter: &ChangeFilter,
+    clusters: &[Uuid],
     after: Option<&Cursor>,
     limit: i64,
 ) -> (String, Params) {
@@ -109,7 +110,7 @@ pub fn changes_statement(
         ));
     }
     if !filter.clusters.is_empty() {
-        w.push(cluster_condition("h.cluster_id", &filter.clusters, &mut p));
+        w.push(cluster_condition("h.cluster_id", clusters, &mut p));
     }
     any_of("h.kind", &filter.kinds, &mut p, &mut w);
     any_of("h.namespace", &filter.namespaces, &mut p, &mut w);
@@ -247,6 +248,7 @@ fn event_keyset(cursor: &Cursor, p: &mut Params) -> Option<String> {
 /// The statement for one page of events.
 pub fn events_statement(
     filter: &EventFilter,
+    clusters: &[Uuid],
     after: Option<&Cursor>,
     limit: i64,
 ) -> (String, Params) {
@@ -259,7 +261,7 @@ pub fn events_statement(
         ));
     }
     if !filter.clusters.is_empty() {
-        w.push(cluster_condition("e.cluster_id", &filter.clusters, &mut p));
+        w.push(cluster_condition("e.cluster_id", clusters, &mut p));
     }
     any_of("e.kind", &filter.kinds, &mut p, &mut w);
     any_of("e.namespace", &filter.namespaces, &mut p, &mut w);
@@ -287,8 +289,9 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<ChangeEntry>> {
-        let (sql, params) = changes_statement(filter, after, limit as i64 + 1);
         let conn = self.conn().await?;
+        let clusters = resolve_clusters(&conn, &filter.clusters).await?;
+        let (sql, params) = changes_statement(filter, &clusters, after, limit as i64 + 1);
         let rows: Vec<ChangeEntry> = conn
             .query(&sql, &params.refs())
             .await?
@@ -309,8 +312,9 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<EventRow>> {
-        let (sql, params) = events_statement(filter, after, limit as i64 + 1);
         let conn = self.conn().await?;
+        let clusters = resolve_clusters(&conn, &filter.clusters).await?;
+        let (sql, params) = events_statement(filter, &clusters, after, limit as i64 + 1);
         let rows: Vec<EventRow> = conn
             .query(&sql, &params.refs())
             .await?

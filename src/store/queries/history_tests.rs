@@ -17,7 +17,7 @@ fn change_pages_continue_below_the_cursor_seq_within_since_and_before() {
         .encode(),
     )
     .unwrap();
-    let (sql, params) = changes_statement(&filter, Some(&cursor), 11);
+    let (sql, params) = changes_statement(&filter, &[], Some(&cursor), 11);
     assert!(
         sql.ends_with(
             "WHERE h.resource_id = ANY($1::uuid[]) AND h.op = ANY($2::text[]) AND h.seq > $3::bigint \
@@ -35,7 +35,7 @@ fn event_pages_continue_after_timed_and_untimed_cursors() {
         sort: EVENT_SORT.into(),
         keys: vec![KeyValue::Time(Some(at)), KeyValue::Int(7)],
     };
-    let (sql, _) = events_statement(&EventFilter::default(), Some(&timed), 5);
+    let (sql, _) = events_statement(&EventFilter::default(), &[], Some(&timed), 5);
     assert!(
         sql.contains("WHERE (e.last_seen, e.id) < ($1::timestamptz, $2::bigint) ORDER BY"),
         "{sql}"
@@ -44,7 +44,7 @@ fn event_pages_continue_after_timed_and_untimed_cursors() {
         sort: EVENT_SORT.into(),
         keys: vec![KeyValue::Time(None), KeyValue::Int(7)],
     };
-    let (sql, _) = events_statement(&EventFilter::default(), Some(&untimed), 5);
+    let (sql, _) = events_statement(&EventFilter::default(), &[], Some(&untimed), 5);
     assert!(
         sql.contains("WHERE (e.last_seen IS NOT NULL OR e.id < $1::bigint) ORDER BY"),
         "{sql}"
@@ -60,11 +60,11 @@ fn event_filters_become_conditions() {
         since: Some("2024-05-01T10:00:00Z".parse().unwrap()),
         ..Default::default()
     };
-    let (sql, params) = events_statement(&filter, None, 5);
+    let (sql, params) = events_statement(&filter, &[Uuid::nil()], None, 5);
     assert!(sql.contains(
-        "e.name = ANY($3::text[]) AND e.type = ANY($4::text[]) AND e.last_seen >= $5::timestamptz"
+        "e.name = ANY($2::text[]) AND e.type = ANY($3::text[]) AND e.last_seen >= $4::timestamptz"
     ));
-    assert_eq!(params.len(), 6);
+    assert_eq!(params.len(), 5);
 }
 
 #[test]

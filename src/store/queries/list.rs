@@ -1,5 +1,6 @@
 //! Reading resources: filtered, sorted, keyset-paginated lists, counts, and one resource.
 
+use tokio_postgres::Client;
 use uuid::Uuid;
 
 use super::cursor::{Cursor, CursorError};
@@ -39,6 +40,31 @@ pub struct ResourceDetailRow {
     pub object: serde_json::Value,
 }
 
+/// How many rows match a filter, up to a cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    /// The count, at most the cap.
+    pub count: i64,
+    /// More rows than the cap match.
+    pub capped: bool,
+}
+
+/// The ids of the clusters in `refs` (ids or names). Ids are kept as given even when no such
+/// cluster exists any more (the change log outlives it); names are looked up.
+pub async fn resolve_clusters(client: &Client, refs: &[String]) -> Result<Vec<Uuid>> {
+    if refs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids: Vec<Uuid> = refs.iter().filter_map(|r| r.parse().ok()).collect();
+    let rows = client
+        .query("SELECT id FROM clusters WHERE name = ANY($1)", &[&refs])
+        .await?;
+    ids.extend(rows.iter().map(|r| r.get::<_, Uuid>(0)));
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
 impl ResourceOrder {
     /// Read a `continue` token issued for this order.
     pub fn decode_cursor(&self, token: &str) -> Result<Cursor, CursorError> {
@@ -55,18 +81,25 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<ResourceRow>> {
-        let (sql, params) = list_statement(filter, order, after, limit as i64 + 1);
         let conn = self.conn().await?;
+        let clusters = resolve_clusters(&conn, &filter.clusters).await?;
+        let (sql, params) = list_statement(filter, &clusters, order, after, limit as i64 + 1);
         let rows = conn.query(&sql, &params.refs()).await?;
         let rows = rows.iter().map(ResourceRow::from_row).collect();
         Ok(Page::from_rows(rows, limit, |row| order.cursor_after(row)))
     }
 
-    /// How many resources match `filter`.
-    pub async fn count_resources(&self, filter: &ResourceFilter) -> Result<i64> {
-        let (sql, params) = count_statement(filter);
+    /// How many resources match `filter`, counting no further than `cap` (so that a count of
+    /// a broad filter over a large fleet stays cheap).
+    pub async fn count_resources(&self, filter: &ResourceFilter, cap: i64) -> Result<Total> {
         let conn = self.conn().await?;
-        Ok(conn.query_one(&sql, &params.refs()).await?.get(0))
+        let clusters = resolve_clusters(&conn, &filter.clusters).await?;
+        let (sql, params) = count_statement(filter, &clusters, cap + 1);
+        let count: i64 = conn.query_one(&sql, &params.refs()).await?.get(0);
+        Ok(Total {
+            count: count.min(cap),
+            capped: count > cap,
+        })
     }
 
     /// One resource with its object, if it exists.

@@ -54,11 +54,14 @@ fn cast(ty: KeyType) -> &'static str {
 
 /// `(a, b) > ($1, $2)` (or `<` when descending): the rows after `cursor` in the order of
 /// `columns`, all sorted the same direction. Keys are typed casts so that PostgreSQL never
-/// has to guess the parameter types.
+/// has to guess the parameter types. With `bytewise_lead`, the first column compares
+/// bytewise (see [`order_by`]) and is bounded on its own, so that an index walk can start at
+/// the cursor.
 pub fn keyset(
     columns: &[(&str, KeyType)],
     cursor: &Cursor,
     descending: bool,
+    bytewise_lead: bool,
     params: &mut Params,
 ) -> String {
     let names: Vec<&str> = columns.iter().map(|(sql, _)| *sql).collect();
@@ -69,28 +72,39 @@ pub fn keyset(
         .map(|(key, (_, ty))| format!("{}::{}", params.bind_boxed(key.param()), cast(*ty)))
         .collect();
     let op = if descending { "<" } else { ">" };
-    format!("({}) {op} ({})", names.join(", "), values.join(", "))
+    if !bytewise_lead || names.len() < 2 {
+        return format!("({}) {op} ({})", names.join(", "), values.join(", "));
+    }
+    let (ge, gt) = if descending {
+        ("~<=~", "~<~")
+    } else {
+        ("~>=~", "~>~")
+    };
+    let (lead, value) = (names[0], &values[0]);
+    let (rest, rest_values) = (names[1..].join(", "), values[1..].join(", "));
+    format!("{lead} {ge} {value} AND ({lead} {gt} {value} OR ({rest}) {op} ({rest_values}))")
 }
 
-/// `ORDER BY a, b` or `ORDER BY a DESC, b DESC`.
-pub fn order_by(columns: &[(&str, KeyType)], descending: bool) -> String {
+/// `ORDER BY a, b` or `ORDER BY a DESC, b DESC`. With `bytewise_lead`, the first column is
+/// ordered bytewise (`USING ~<~`), which is the order of a `text_pattern_ops` index: the
+/// `name` index serves name-sorted pages whatever the database collation (Kubernetes names
+/// are lowercase ASCII, so bytewise is also the natural order).
+pub fn order_by(columns: &[(&str, KeyType)], descending: bool, bytewise_lead: bool) -> String {
     let dir = if descending { " DESC" } else { "" };
-    let cols: Vec<String> = columns
+    let mut cols: Vec<String> = columns
         .iter()
         .map(|(sql, _)| format!("{sql}{dir}"))
         .collect();
+    if let (true, Some((lead, _))) = (bytewise_lead, columns.first()) {
+        cols[0] = format!("{lead} USING {}", if descending { "~>~" } else { "~<~" });
+    }
     format!("ORDER BY {}", cols.join(", "))
 }
 
-/// `column` is one of the clusters given by id or name. Ids match even once the cluster is
-/// deleted (the change log outlives it); names are resolved once, before the scan.
-pub fn cluster_condition(column: &str, clusters: &[String], params: &mut Params) -> String {
-    let ids: Vec<Uuid> = clusters.iter().filter_map(|c| c.parse().ok()).collect();
-    let ids = params.bind(ids);
-    let names = params.bind(clusters.to_vec());
-    format!(
-        "{column} = ANY({ids}::uuid[] || ARRAY(SELECT id FROM clusters WHERE name = ANY({names}::text[])))"
-    )
+/// `column` is one of the clusters `ids` (resolved from ids and names beforehand, so that the
+/// planner sees a concrete array and uses the indexes that lead with `cluster_id`).
+pub fn cluster_condition(column: &str, ids: &[Uuid], params: &mut Params) -> String {
+    format!("{column} = ANY({}::uuid[])", params.bind(ids.to_vec()))
 }
 
 /// `column = ANY($n)` when `values` is not empty.
@@ -147,24 +161,50 @@ mod tests {
         let mut params = Params::default();
         params.bind(1i64);
         assert_eq!(
-            keyset(&cols, &cursor, false, &mut params),
+            keyset(&cols, &cursor, false, false, &mut params),
             "(r.name, r.id) > ($2::text, $3::uuid)"
         );
         assert_eq!(
-            keyset(&cols, &cursor, true, &mut params),
+            keyset(&cols, &cursor, true, false, &mut params),
             "(r.name, r.id) < ($4::text, $5::uuid)"
         );
         assert_eq!(params.len(), 5);
-        assert_eq!(order_by(&cols, true), "ORDER BY r.name DESC, r.id DESC");
+        assert_eq!(
+            order_by(&cols, true, false),
+            "ORDER BY r.name DESC, r.id DESC"
+        );
     }
 
     #[test]
-    fn cluster_conditions_match_ids_and_names() {
+    fn a_bytewise_leading_column_is_bounded_alone_and_ordered_by_pattern_operators() {
+        let cols = [("r.name", KeyType::Text), ("r.id", KeyType::Uuid)];
+        let cursor = Cursor {
+            sort: "name".into(),
+            keys: vec![KeyValue::Text("a".into()), KeyValue::Uuid(Uuid::nil())],
+        };
         let mut params = Params::default();
-        let sql = cluster_condition("r.cluster_id", &["prod".into()], &mut params);
         assert_eq!(
-            sql,
-            "r.cluster_id = ANY($1::uuid[] || ARRAY(SELECT id FROM clusters WHERE name = ANY($2::text[])))"
+            keyset(&cols, &cursor, false, true, &mut params),
+            "r.name ~>=~ $1::text AND (r.name ~>~ $1::text OR (r.id) > ($2::uuid))"
         );
+        assert_eq!(
+            keyset(&cols, &cursor, true, true, &mut params),
+            "r.name ~<=~ $3::text AND (r.name ~<~ $3::text OR (r.id) < ($4::uuid))"
+        );
+        assert_eq!(
+            order_by(&cols, false, true),
+            "ORDER BY r.name USING ~<~, r.id"
+        );
+        assert_eq!(
+            order_by(&cols, true, true),
+            "ORDER BY r.name USING ~>~, r.id DESC"
+        );
+    }
+
+    #[test]
+    fn cluster_conditions_take_resolved_ids() {
+        let mut params = Params::default();
+        let sql = cluster_condition("r.cluster_id", &[Uuid::nil()], &mut params);
+        assert_eq!(sql, "r.cluster_id = ANY($1::uuid[])");
     }
 }
