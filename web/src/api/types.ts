@@ -1,0 +1,46 @@
+// Names for the generated API types (src/api/schema.ts, from openapi/openapi.json by `npm run gen`).
+// Aliases only: never copy a type by hand.
+import type { components, operations } from './schema';
+
+type S = components['schemas'];
+export type Resource = S['ResourceSummary'];
+export type ResourceDetail = S['ResourceDetail'];
+export type ResourceList = S['ResourceList'];
+export type ResourceSort = S['ResourceSort'];
+export type Health = S['Health'];
+export type Cluster = S['Cluster'];
+export type ClusterList = S['ClusterList'];
+export type ClusterStatus = S['ClusterStatus'];
+export type ClusterStats = S['ClusterStats'];
+export type ClusterState = S['ClusterState'];
+export type CreateCluster = S['CreateCluster'];
+export type UpdateCluster = S['UpdateCluster'];
+export type FleetStats = S['FleetStats'];
+export type HealthCounts = S['HealthCounts'];
+export type Change = S['Change'];
+export type ChangeList = S['ChangeList'];
+export type KubeEvent = S['Event'];
+export type EventList = S['EventList'];
+export type Condition = S['ResourceCondition'];
+export type Inventory = S['Inventory'];
+export type ActionAccepted = S['ActionAccepted'];
+export type ErrorBody = S['ErrorBody'];
+export type SubscribeMessage = S['SubscribeMessage'];
+export type ChangeMessage = S['ChangeMessage'];
+export type ClusterMessage = S['ClusterMessage'];
+export type ResyncMessage = S['ResyncMessage'];
+export type StreamError = S['StreamError'];
+
+/** Every message the stream sends, discriminated by `type`. */
+export type ServerMessage =
+  | ({ type: 'change' } & ChangeMessage)
+  | ({ type: 'cluster' } & ClusterMessage)
+  | ({ type: 'subscribed' | 'heartbeat' } & S['PositionMessage'])
+  | ({ type: 'resync' } & ResyncMessage)
+  | ({ type: 'error' } & StreamError);
+
+export type ListResourcesQuery = NonNullable<operations['listResources']['parameters']['query']>;
+
+export const HEALTHS: readonly Health[] = ['failed', 'stalled', 'progressing', 'suspended', 'unknown', 'ready'];
+
+export type Action = 'reconcile' | 'suspend' | 'resume' | 'force' | 'reset';

@@ -1,0 +1,94 @@
+// The frame of every view: navigation, the live connection indicator, the theme switch.
+import { useEffect, useState, type ReactNode } from 'react';
+import { NavLink } from 'react-router';
+import type { LiveState } from '../live/connection';
+import { useLiveState } from '../live/LiveProvider';
+import { applyTheme, loadPref, savePref, type ThemePref } from '../lib/theme';
+
+const LIVE_TEXT: Record<LiveState, string> = {
+  connecting: 'Connecting',
+  live: 'Live',
+  reconnecting: 'Reconnecting',
+  offline: 'Offline',
+};
+
+const LIVE_HELP: Record<LiveState, string> = {
+  connecting: 'Opening the live stream…',
+  live: 'Changes appear as they happen.',
+  reconnecting: 'The live stream dropped; reconnecting. Changes made meanwhile will be caught up.',
+  offline: 'The server cannot be reached. Retrying in the background; what you see may be out of date.',
+};
+
+export function ConnectionIndicator() {
+  const state = useLiveState();
+  return (
+    <span className={`live live-${state}`} role="status" aria-live="polite" title={LIVE_HELP[state]} data-testid="connection">
+      <span className="live-dot" />
+      {LIVE_TEXT[state]}
+    </span>
+  );
+}
+
+const NEXT: Record<ThemePref, ThemePref> = { system: 'light', light: 'dark', dark: 'system' };
+
+export function ThemeToggle() {
+  const [pref, setPref] = useState<ThemePref>(loadPref);
+  useEffect(() => {
+    applyTheme(pref);
+    if (pref !== 'system') return;
+    const mq = window.matchMedia?.('(prefers-color-scheme: dark)');
+    const on = () => applyTheme('system');
+    mq?.addEventListener('change', on);
+    return () => mq?.removeEventListener('change', on);
+  }, [pref]);
+  const label = { system: 'Theme: system', light: 'Theme: light', dark: 'Theme: dark' }[pref];
+  return (
+    <button
+      type="button"
+      className="btn btn-ghost btn-small"
+      onClick={() => {
+        const next = NEXT[pref];
+        savePref(next);
+        setPref(next);
+      }}
+      title={`${label} (click to change)`}
+      aria-label={label}
+    >
+      {pref === 'system' ? '◐' : pref === 'light' ? '☀' : '☾'} <span className="hide-narrow">{pref}</span>
+    </button>
+  );
+}
+
+export function Layout({ children, extraNav }: { children: ReactNode; extraNav?: ReactNode }) {
+  return (
+    <div className="app">
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <NavLink to="/" className="brand" aria-label="flux-orchestrator home">
+          <svg width="20" height="20" viewBox="0 0 32 32" aria-hidden="true">
+            <rect width="32" height="32" rx="6" className="brand-bg" />
+            <path d="M8 10h16M8 16h11M8 22h7" stroke="#fff" strokeWidth="3" strokeLinecap="round" />
+          </svg>
+          <span>flux-orchestrator</span>
+        </NavLink>
+        <nav className="nav" aria-label="Main">
+          <NavLink to="/" end>
+            Overview
+          </NavLink>
+          <NavLink to="/resources">Resources</NavLink>
+          <NavLink to="/clusters">Clusters</NavLink>
+          {extraNav}
+        </nav>
+        <div className="topbar-right">
+          <ConnectionIndicator />
+          <ThemeToggle />
+        </div>
+      </header>
+      <main id="main" className="main" tabIndex={-1}>
+        {children}
+      </main>
+    </div>
+  );
+}

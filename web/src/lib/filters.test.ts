@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import type { Resource } from '../api/types';
+import { filterToParams, matches, parseFilter, toggleSort } from './filters';
+
+const r: Resource = {
+  id: '1', clusterId: 'c1', cluster: 'prod', apiGroup: 'kustomize.toolkit.fluxcd.io', apiVersion: 'v1',
+  kind: 'Kustomization', namespace: 'apps', name: 'web-frontend', health: 'failed', suspended: false,
+  dependsOn: [], labels: {}, updatedAt: '2025-01-01T00:00:00Z', seq: 3, message: 'Health check failed',
+};
+
+describe('filters', () => {
+  it('round-trips through the URL and drops unknown values', () => {
+    const p = new URLSearchParams('health=failed&health=bogus&kind=HelmRelease&q=web&sort=-updated&cluster=prod');
+    const f = parseFilter(p);
+    expect(f).toEqual({ cluster: ['prod'], kind: ['HelmRelease'], namespace: [], health: ['failed'], q: 'web', sort: '-updated' });
+    expect(parseFilter(filterToParams(f))).toEqual(f);
+    expect(parseFilter(new URLSearchParams('sort=nope')).sort).toBe('name');
+  });
+
+  it('toggles sort direction per column', () => {
+    expect(toggleSort('name', 'name')).toBe('-name');
+    expect(toggleSort('-name', 'name')).toBe('name');
+    expect(toggleSort('name', 'updated')).toBe('updated');
+  });
+
+  it('matches like the server does', () => {
+    const f = parseFilter(new URLSearchParams());
+    expect(matches(f, r)).toBe(true);
+    expect(matches({ ...f, health: ['ready'] }, r)).toBe(false);
+    expect(matches({ ...f, cluster: ['c1'] }, r)).toBe(true);
+    expect(matches({ ...f, cluster: ['prod'] }, r)).toBe(true);
+    expect(matches({ ...f, kind: ['kustomization'] }, r)).toBe(true);
+    expect(matches({ ...f, q: 'HEALTH' }, r)).toBe(true);
+    expect(matches({ ...f, q: 'zzz' }, r)).toBe(false);
+  });
+});

@@ -1,0 +1,76 @@
+// The resources view's filters and sort, kept in the URL so every view is linkable.
+import type { Health, ListResourcesQuery, Resource, ResourceSort } from '../api/types';
+import { HEALTHS } from '../api/types';
+
+export interface ResourceFilter {
+  cluster: string[];
+  kind: string[];
+  namespace: string[];
+  health: Health[];
+  q: string;
+  sort: ResourceSort;
+}
+
+const SORTS: readonly ResourceSort[] = [
+  'name', '-name', 'namespace', '-namespace', 'kind', '-kind', 'cluster', '-cluster', 'updated', '-updated', 'health', '-health',
+];
+
+export function parseFilter(params: URLSearchParams): ResourceFilter {
+  const sort = params.get('sort') as ResourceSort | null;
+  return {
+    cluster: params.getAll('cluster').filter(Boolean),
+    kind: params.getAll('kind').filter(Boolean),
+    namespace: params.getAll('namespace').filter(Boolean),
+    health: params.getAll('health').filter((h): h is Health => (HEALTHS as string[]).includes(h)),
+    q: params.get('q') ?? '',
+    sort: sort && SORTS.includes(sort) ? sort : 'name',
+  };
+}
+
+export function filterToParams(f: ResourceFilter): URLSearchParams {
+  const p = new URLSearchParams();
+  for (const c of f.cluster) p.append('cluster', c);
+  for (const k of f.kind) p.append('kind', k);
+  for (const n of f.namespace) p.append('namespace', n);
+  for (const h of f.health) p.append('health', h);
+  if (f.q) p.set('q', f.q);
+  if (f.sort !== 'name') p.set('sort', f.sort);
+  return p;
+}
+
+export function toQuery(f: ResourceFilter): ListResourcesQuery {
+  return {
+    cluster: f.cluster,
+    kind: f.kind,
+    namespace: f.namespace,
+    health: f.health,
+    q: f.q || undefined,
+    sort: f.sort,
+  };
+}
+
+/** The next sort when a column header is clicked: ascending first, then descending. */
+export function toggleSort(current: ResourceSort, column: string): ResourceSort {
+  const next = (current === column ? '-' + column : column) as ResourceSort;
+  return SORTS.includes(next) ? next : 'name';
+}
+
+/**
+ * Whether a resource matches the filter as the server applies it (used to decide whether a
+ * live change concerns a list). Clusters match by id or name; kinds by kind name.
+ */
+export function matches(f: ResourceFilter, r: Resource): boolean {
+  if (f.cluster.length && !f.cluster.includes(r.clusterId) && !f.cluster.includes(r.cluster)) return false;
+  if (f.kind.length && !f.kind.some((k) => k.toLowerCase() === r.kind.toLowerCase())) return false;
+  if (f.namespace.length && !f.namespace.includes(r.namespace)) return false;
+  if (f.health.length && !f.health.includes(r.health)) return false;
+  if (f.q) {
+    const q = f.q.toLowerCase();
+    if (!r.name.toLowerCase().includes(q) && !(r.message ?? '').toLowerCase().includes(q)) return false;
+  }
+  return true;
+}
+
+export function isFiltered(f: ResourceFilter): boolean {
+  return f.cluster.length + f.kind.length + f.namespace.length + f.health.length > 0 || f.q !== '';
+}

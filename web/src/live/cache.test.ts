@@ -1,0 +1,51 @@
+import { QueryClient, type InfiniteData } from '@tanstack/react-query';
+import { describe, expect, it } from 'vitest';
+import type { ChangeMessage, Resource, ResourceList } from '../api/types';
+import { parseFilter } from '../lib/filters';
+import { keys, LiveCache, patchItems } from './cache';
+import { changedRecently } from './flash';
+
+const r = (id: string, seq: number, extra: Partial<Resource> = {}): Resource => ({
+  id, clusterId: 'c', cluster: 'c', apiGroup: 'g', apiVersion: 'v1', kind: 'Kustomization', namespace: 'n',
+  name: id, health: 'ready', suspended: false, dependsOn: [], labels: {}, updatedAt: '2025-01-01T00:00:00Z', seq, ...extra,
+});
+const msg = (id: string, seq: number, resource: Resource | null, op: ChangeMessage['op'] = 'upsert'): ChangeMessage => ({
+  seq, at: '2025-01-01T00:00:00Z', clusterId: 'c', resourceId: id, apiGroup: 'g', kind: 'Kustomization', namespace: 'n', name: id, op, resource: resource ?? undefined,
+});
+
+describe('patchItems', () => {
+  it('replaces only with newer versions and removes deleted objects', () => {
+    const items = [r('a', 5), r('b', 6)];
+    expect(patchItems(items, msg('a', 7, r('a', 7, { health: 'failed' })))?.[0]?.health).toBe('failed');
+    expect(patchItems(items, msg('a', 4, r('a', 4)))).toBe(items);
+    expect(patchItems(items, msg('b', 9, null, 'delete'))).toEqual([r('a', 5)]);
+    expect(patchItems(items, msg('z', 9, r('z', 9)))).toBeNull();
+  });
+});
+
+describe('LiveCache', () => {
+  it('updates a loaded list in place and flashes the row', () => {
+    const qc = new QueryClient();
+    const f = parseFilter(new URLSearchParams());
+    const data: InfiniteData<ResourceList> = { pages: [{ items: [r('a', 1), r('b', 1)], total: 2, totalCapped: false }], pageParams: [undefined] };
+    qc.setQueryData(keys.resources(f), data);
+    new LiveCache(qc).change(msg('b', 2, r('b', 2, { health: 'failed' })));
+    const after = qc.getQueryData<InfiniteData<ResourceList>>(keys.resources(f));
+    expect(after?.pages[0]?.items.map((x) => x.health)).toEqual(['ready', 'failed']);
+    expect(changedRecently('b')).toBe(true);
+  });
+
+  it('updates the cluster list from cluster messages', () => {
+    const qc = new QueryClient();
+    qc.setQueryData(keys.clusters, { items: [] });
+    const cluster = {
+      id: 'c1', name: 'sim-1', description: '', labels: {}, source: 'kubeconfig' as const, serverUrl: 'https://x', context: 'sim-1',
+      insecure: false, createdAt: '2025-01-01T00:00:00Z', updatedAt: '2025-01-01T00:00:00Z',
+    };
+    const cache = new LiveCache(qc);
+    cache.cluster({ cluster, removed: false });
+    expect(qc.getQueryData<{ items: unknown[] }>(keys.clusters)?.items).toHaveLength(1);
+    cache.cluster({ cluster, removed: true });
+    expect(qc.getQueryData<{ items: unknown[] }>(keys.clusters)?.items).toHaveLength(0);
+  });
+});

@@ -1,0 +1,130 @@
+// Applies live stream messages to the query cache, so every view updates without polling.
+// Objects are replaced only by newer versions (`resource.seq`), as docs/streaming.md asks;
+// what cannot be patched in place (a new object in a sorted list, counts) is refetched,
+// debounced so a burst of changes costs one request.
+import type { InfiniteData, QueryClient, QueryKey } from '@tanstack/react-query';
+import type { Change, ChangeList, ChangeMessage, Cluster, ClusterList, ClusterMessage, FleetStats, Resource, ResourceDetail, ResourceList } from '../api/types';
+import { matches, type ResourceFilter } from '../lib/filters';
+import { tracker } from './actions';
+import { markChanged } from './flash';
+
+export const keys = {
+  clusters: ['clusters'] as const,
+  stats: ['stats'] as const,
+  failing: ['failing'] as const,
+  resources: (f: ResourceFilter) => ['resources', f] as const,
+  resource: (id: string) => ['resource', id] as const,
+  changes: (id: string) => ['resource', id, 'changes'] as const,
+  events: (id: string) => ['resource', id, 'events'] as const,
+};
+
+/** Replace, remove or keep an item of a list according to a change; null when not in it. */
+export function patchItems(items: Resource[], m: ChangeMessage): Resource[] | null {
+  const i = items.findIndex((r) => r.id === m.resourceId);
+  if (i < 0) return null;
+  const old = items[i]!;
+  const next = m.resource;
+  if (!next) {
+    return old.seq < m.seq ? items.filter((_, j) => j !== i) : items;
+  }
+  if (next.seq <= old.seq) return items;
+  const copy = items.slice();
+  copy[i] = next;
+  return copy;
+}
+
+export class LiveCache {
+  private timers = new Map<string, ReturnType<typeof setTimeout>>();
+  constructor(private readonly qc: QueryClient) {}
+
+  /** Refetch active queries with this key prefix at most once per `ms`. */
+  private soon(key: QueryKey, ms: number, exact = false): void {
+    const id = JSON.stringify(key) + exact;
+    if (this.timers.has(id)) return;
+    this.timers.set(
+      id,
+      setTimeout(() => {
+        this.timers.delete(id);
+        void this.qc.invalidateQueries({ queryKey: key, exact });
+      }, ms),
+    );
+  }
+
+  change(m: ChangeMessage): void {
+    markChanged(m.resourceId);
+    if (m.resource) tracker.observe(m.resource);
+    if (m.op !== 'event') this.patchLists(m);
+    this.patchDetail(m);
+    this.soon(keys.stats, 1000);
+    this.soon(keys.failing, 1000);
+  }
+
+  private patchLists(m: ChangeMessage): void {
+    for (const q of this.qc.getQueryCache().findAll({ queryKey: ['resources'] })) {
+      const filter = q.queryKey[1] as ResourceFilter;
+      const data = q.state.data as InfiniteData<ResourceList> | undefined;
+      if (!data) continue;
+      let found = false;
+      const pages = data.pages.map((p) => {
+        const items = patchItems(p.items, m);
+        if (items === null) return p;
+        found = true;
+        return items === p.items ? p : { ...p, items };
+      });
+      if (found) {
+        this.qc.setQueryData<InfiniteData<ResourceList>>(q.queryKey, { ...data, pages });
+      } else if (m.resource && matches(filter, m.resource)) {
+        // A new object (or one that now matches): its place in the sort is the server's call.
+        this.soon(q.queryKey, 1000);
+      }
+    }
+  }
+
+  private patchDetail(m: ChangeMessage): void {
+    const key = keys.resource(m.resourceId);
+    const detail = this.qc.getQueryData<ResourceDetail>(key);
+    if (!detail) return;
+    if (m.resource && m.resource.seq > detail.resource.seq) {
+      this.qc.setQueryData<ResourceDetail>(key, { ...detail, resource: m.resource });
+    }
+    if (m.op !== 'event') {
+      const changes = this.qc.getQueryData<InfiniteData<ChangeList>>(keys.changes(m.resourceId));
+      const first = changes?.pages[0];
+      if (changes && first && !(first.items[0] && first.items[0].seq >= m.seq)) {
+        const entry: Change = { ...m };
+        delete (entry as Partial<ChangeMessage>).resource;
+        delete (entry as { type?: string }).type;
+        this.qc.setQueryData<InfiniteData<ChangeList>>(keys.changes(m.resourceId), {
+          ...changes,
+          pages: [{ ...first, items: [entry, ...first.items] }, ...changes.pages.slice(1)],
+        });
+      }
+    } else {
+      this.soon(keys.events(m.resourceId), 300);
+    }
+    // Conditions, the object and its inventory come with the detail: refetch it.
+    this.soon(key, 300, true);
+  }
+
+  cluster(m: ClusterMessage): void {
+    const c: Cluster = m.cluster;
+    const list = this.qc.getQueryData<ClusterList>(keys.clusters);
+    if (list) {
+      const others = list.items.filter((x) => x.id !== c.id);
+      const items = m.removed ? others : [...others, c].sort((a, b) => a.name.localeCompare(b.name));
+      this.qc.setQueryData<ClusterList>(keys.clusters, { ...list, items });
+    }
+    const stats = this.qc.getQueryData<FleetStats>(keys.stats);
+    if (stats) {
+      this.qc.setQueryData<FleetStats>(keys.stats, {
+        ...stats,
+        clusters: stats.clusters.map((s) => (s.id === c.id ? { ...s, status: c.status } : s)),
+      });
+    }
+    this.soon(keys.stats, 1000);
+  }
+
+  refetch(): void {
+    void this.qc.invalidateQueries();
+  }
+}

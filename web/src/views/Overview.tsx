@@ -1,0 +1,158 @@
+// Fleet overview: totals, a card per cluster, and everything failing right now.
+import { Link } from 'react-router';
+import { useClusters, useFailing, useStats } from '../api/queries';
+import type { Cluster, ClusterStats, Health, HealthCounts } from '../api/types';
+import { HealthBar } from '../components/HealthBar';
+import { HealthBadge, HealthIcon, KindIcon } from '../components/icons';
+import { Empty, ErrorBox, Skeleton } from '../components/ui';
+import { HEALTH_LABEL, shortRevision } from '../lib/flux';
+import { ago, when } from '../lib/time';
+import { changedRecently } from '../live/flash';
+
+const TOTALS: Health[] = ['failed', 'stalled', 'progressing', 'suspended', 'unknown', 'ready'];
+
+function Totals({ counts }: { counts: HealthCounts }) {
+  return (
+    <div className="totals">
+      <Link className="total" to="/resources">
+        <span className="total-n">{counts.total}</span>
+        <span className="total-l">objects</span>
+      </Link>
+      {TOTALS.map((h) => (
+        <Link key={h} className={`total h-${h}${counts[h] === 0 ? ' zero' : ''}`} to={`/resources?health=${h}`}>
+          <span className="total-n">
+            <HealthIcon health={h} size={14} /> {counts[h]}
+          </span>
+          <span className="total-l">{HEALTH_LABEL[h].toLowerCase()}</span>
+        </Link>
+      ))}
+    </div>
+  );
+}
+
+function ClusterCard({ s, cluster }: { s: ClusterStats; cluster?: Cluster }) {
+  const state = s.status?.state ?? 'connecting';
+  return (
+    <article className="card cluster-card" aria-label={`cluster ${s.name}`}>
+      <header className="card-head">
+        <Link to={`/resources?cluster=${encodeURIComponent(s.name)}`} className="card-title">
+          {s.name}
+        </Link>
+        <span className={`state state-${state}`}>{state}</span>
+      </header>
+      {cluster && Object.keys(cluster.labels).length > 0 && (
+        <div className="labels">
+          {Object.entries(cluster.labels).map(([k, v]) => (
+            <span key={k} className="label">
+              {k}={v}
+            </span>
+          ))}
+        </div>
+      )}
+      <HealthBar counts={s.health} />
+      <dl className="facts">
+        <dt>Objects</dt>
+        <dd>
+          {s.health.total}
+          {s.health.failed + s.health.stalled > 0 && (
+            <Link className="bad" to={`/resources?cluster=${encodeURIComponent(s.name)}&health=failed&health=stalled`}>
+              {' '}· {s.health.failed + s.health.stalled} failing
+            </Link>
+          )}
+        </dd>
+        <dt>Kubernetes</dt>
+        <dd>{s.status?.kubernetesVersion ?? '—'}</dd>
+        <dt>Flux</dt>
+        <dd>{s.status?.fluxVersion ?? '—'}</dd>
+        <dt>Last event</dt>
+        <dd title={when(s.status?.lastEventAt)}>{ago(s.status?.lastEventAt)}</dd>
+      </dl>
+      {s.status?.message && <p className="card-msg">{s.status.message}</p>}
+    </article>
+  );
+}
+
+export default function Overview() {
+  const stats = useStats();
+  const clusters = useClusters();
+  const failing = useFailing();
+  const byId = new Map((clusters.data?.items ?? []).map((c) => [c.id, c]));
+
+  if (stats.isError) return <ErrorBox error={stats.error} retry={() => void stats.refetch()} />;
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Fleet overview</h1>
+      </div>
+      {stats.isPending ? (
+        <Skeleton rows={2} className="totals-skel" />
+      ) : stats.data.clusters.length === 0 ? (
+        <Empty title="No clusters yet">
+          Register a cluster to start watching its Flux objects. <Link to="/clusters/new" className="btn btn-primary btn-small">Add a cluster</Link>
+        </Empty>
+      ) : (
+        <>
+          <Totals counts={stats.data.health} />
+          <section aria-labelledby="clusters-h">
+            <h2 id="clusters-h" className="section-h">
+              Clusters <span className="muted">{stats.data.clusters.length}</span>
+            </h2>
+            <div className="cards">
+              {stats.data.clusters.map((s) => (
+                <ClusterCard key={s.id} s={s} cluster={byId.get(s.id)} />
+              ))}
+            </div>
+          </section>
+        </>
+      )}
+      <section aria-labelledby="failing-h">
+        <h2 id="failing-h" className="section-h">
+          Failing now{' '}
+          {failing.data && <span className="muted">{failing.data.total ?? failing.data.items.length}</span>}
+          {' '}<Link className="small-link" to="/resources?health=failed&health=stalled&sort=-updated">all failing →</Link>
+        </h2>
+        {failing.isPending ? (
+          <Skeleton rows={4} />
+        ) : failing.isError ? (
+          <ErrorBox error={failing.error} retry={() => void failing.refetch()} />
+        ) : failing.data.items.length === 0 ? (
+          <Empty title="Nothing is failing">Every Flux object across the fleet is ready, progressing or suspended.</Empty>
+        ) : (
+          <table className="table failing">
+            <thead>
+              <tr>
+                <th>Health</th>
+                <th>Object</th>
+                <th>Cluster</th>
+                <th>Message</th>
+                <th>Revision</th>
+                <th>Since</th>
+              </tr>
+            </thead>
+            <tbody>
+              {failing.data.items.map((r) => (
+                <tr key={`${r.id}:${r.seq}`} className={changedRecently(r.id) ? 'flash' : undefined}>
+                  <td>
+                    <HealthBadge health={r.health} />
+                  </td>
+                  <td className="nowrap">
+                    <KindIcon kind={r.kind} /> <Link to={`/resources/${r.id}`}>{r.namespace}/{r.name}</Link>
+                    <span className="muted"> {r.kind}</span>
+                  </td>
+                  <td>{r.cluster}</td>
+                  <td className="msg" title={r.message ?? ''}>
+                    {r.reason && <span className="reason">{r.reason}</span>} {r.message}
+                  </td>
+                  <td className="mono">{shortRevision(r.revision)}</td>
+                  <td className="nowrap" title={when(r.lastTransitionAt ?? r.updatedAt)}>
+                    {ago(r.lastTransitionAt ?? r.updatedAt)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </div>
+  );
+}

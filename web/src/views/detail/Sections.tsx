@@ -1,0 +1,175 @@
+// The detail page's sections: conditions, events, inventory, history, YAML.
+import { useMemo } from 'react';
+import { Link } from 'react-router';
+import { useResourceChanges, useResourceEvents } from '../../api/queries';
+import type { Condition, Health, Inventory, ResourceDetail } from '../../api/types';
+import { HealthBadge, HealthIcon } from '../../components/icons';
+import { Empty, ErrorBox, Skeleton } from '../../components/ui';
+import { shortRevision } from '../../lib/flux';
+import { ago, when } from '../../lib/time';
+import { toYaml } from '../../lib/yaml';
+
+export function Conditions({ conditions }: { conditions: Condition[] }) {
+  if (conditions.length === 0) return <Empty title="No conditions">The controller has not reported a status yet.</Empty>;
+  return (
+    <table className="table">
+      <thead>
+        <tr>
+          <th>Type</th>
+          <th>Status</th>
+          <th>Reason</th>
+          <th>Message</th>
+          <th>Since</th>
+        </tr>
+      </thead>
+      <tbody>
+        {conditions.map((c) => (
+          <tr key={c.type}>
+            <td className="nowrap">{c.type}</td>
+            <td className={`cond cond-${c.status}`}>{c.status}</td>
+            <td className="nowrap">{c.reason}</td>
+            <td className="msg-wrap">{c.message}</td>
+            <td className="nowrap" title={when(c.lastTransitionTime)}>
+              {ago(c.lastTransitionTime)}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function Events({ id }: { id: string }) {
+  const q = useResourceEvents(id);
+  if (q.isPending) return <Skeleton rows={4} />;
+  if (q.isError) return <ErrorBox error={q.error} retry={() => void q.refetch()} />;
+  const events = q.data.pages.flatMap((p) => p.items);
+  if (events.length === 0) return <Empty title="No events">The Flux controllers have not reported events for this object.</Empty>;
+  return (
+    <>
+      <table className="table" data-testid="events">
+        <thead>
+          <tr>
+            <th>Type</th>
+            <th>Reason</th>
+            <th>Message</th>
+            <th>Count</th>
+            <th>Last seen</th>
+            <th>From</th>
+          </tr>
+        </thead>
+        <tbody>
+          {events.map((e) => (
+            <tr key={e.id} className={e.type === 'Warning' ? 'warn' : undefined}>
+              <td>{e.type}</td>
+              <td className="nowrap">{e.reason}</td>
+              <td className="msg-wrap">{e.message}</td>
+              <td>{e.count}</td>
+              <td className="nowrap" title={when(e.lastSeen)}>
+                {ago(e.lastSeen)}
+              </td>
+              <td className="nowrap muted">{e.reportingController}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {q.hasNextPage && (
+        <button type="button" className="btn btn-small more" disabled={q.isFetchingNextPage} onClick={() => void q.fetchNextPage()}>
+          Older events
+        </button>
+      )}
+    </>
+  );
+}
+
+export function InventoryView({ inventory, clusterId }: { inventory: Inventory | null | undefined; clusterId: string }) {
+  if (!inventory) return <Empty title="No inventory">Only Kustomizations record what they applied, after their first apply.</Empty>;
+  return (
+    <div className="inventory">
+      <p className="muted">{inventory.total} objects applied</p>
+      {inventory.groups.map((g) => (
+        <details key={`${g.group}/${g.kind}`} open={inventory.groups.length <= 6}>
+          <summary>
+            <strong>{g.kind}</strong> <span className="muted">{g.group || 'core'}</span> <span className="count">{g.entries.length}</span>
+          </summary>
+          <ul className="inv-list">
+            {g.entries.map((e) => {
+              const flux = g.group.endsWith('toolkit.fluxcd.io');
+              const name = e.namespace ? `${e.namespace}/${e.name}` : e.name;
+              return (
+                <li key={e.id}>
+                  {flux ? <Link to={`/resources/ref/${clusterId}/${g.kind}/${e.namespace || '-'}/${e.name}`}>{name}</Link> : name}
+                  <span className="muted"> {e.version}</span>
+                </li>
+              );
+            })}
+          </ul>
+        </details>
+      ))}
+    </div>
+  );
+}
+
+function Transition({ before, after }: { before?: Health | null; after?: Health | null }) {
+  if (!after && !before) return null;
+  return (
+    <span className="transition">
+      {before && <HealthIcon health={before} size={12} />}
+      {before && after && before !== after && <span aria-hidden="true">→</span>}
+      {after && before !== after && <HealthIcon health={after} size={12} />}
+    </span>
+  );
+}
+
+export function History({ id }: { id: string }) {
+  const q = useResourceChanges(id);
+  const changes = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
+  if (q.isPending) return <Skeleton rows={6} />;
+  if (q.isError) return <ErrorBox error={q.error} retry={() => void q.refetch()} />;
+  if (changes.length === 0) return <Empty title="No history">Changes appear here as they are recorded.</Empty>;
+  return (
+    <>
+      <ol className="timeline" data-testid="history">
+        {changes.map((c) => (
+          <li key={c.seq} className={`tl-item tl-${c.healthAfter ?? (c.op === 'delete' ? 'deleted' : 'none')}`}>
+            <span className="tl-dot" aria-hidden="true" />
+            <div className="tl-head">
+              <span className="nowrap" title={when(c.at)}>
+                {when(c.at)}
+              </span>
+              <span className="tl-op">{c.op === 'event' ? `${c.eventType ?? ''} event` : c.op === 'delete' ? 'deleted' : c.healthBefore ? 'changed' : 'created'}</span>
+              {c.op !== 'event' && <Transition before={c.healthBefore} after={c.healthAfter} />}
+              {c.healthAfter && c.healthBefore !== c.healthAfter && <HealthBadge health={c.healthAfter} />}
+              {c.revision && <span className="mono muted">{shortRevision(c.revision)}</span>}
+              <span className="muted small">#{c.seq}</span>
+            </div>
+            {(c.reason || c.message) && (
+              <div className="tl-msg">
+                {c.reason && <span className="reason">{c.reason}</span>} {c.message}
+              </div>
+            )}
+          </li>
+        ))}
+      </ol>
+      {q.hasNextPage && (
+        <button type="button" className="btn btn-small more" disabled={q.isFetchingNextPage} onClick={() => void q.fetchNextPage()}>
+          {q.isFetchingNextPage ? 'Loading…' : 'Older changes'}
+        </button>
+      )}
+    </>
+  );
+}
+
+export function Yaml({ detail }: { detail: ResourceDetail }) {
+  const text = useMemo(() => toYaml(detail.object), [detail.object]);
+  return (
+    <div className="yaml-wrap">
+      <button type="button" className="btn btn-small copy" onClick={() => void navigator.clipboard?.writeText(text)}>
+        Copy
+      </button>
+      <pre className="yaml" tabIndex={0} aria-label="Object YAML (read-only)">
+        {text}
+      </pre>
+    </div>
+  );
+}
