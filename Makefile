@@ -29,6 +29,10 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
+## bench: the benchmarks, in release mode, against a private durable PostgreSQL
+bench:
+	PG_DURABLE=1 scripts/with-pg.sh $(CARGO) bench --bench ingest
+
 ## openapi: regenerate the committed spec from the code
 openapi:
 	$(CARGO) run --quiet -- openapi > openapi/openapi.json

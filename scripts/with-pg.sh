@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run a command with DATABASE_URL pointing at a PostgreSQL server whose user may create
-# databases. Uses $DATABASE_URL if set; otherwise starts a throwaway private server (fsync off)
-# on a free port and stops and removes it afterwards.
+# databases. Uses $DATABASE_URL if set; otherwise starts a throwaway private server on a free
+# port and stops and removes it afterwards. The throwaway server runs with fsync off unless
+# PG_DURABLE=1 (benchmarks use durable commits, so their figures are honest).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [ -n "${DATABASE_URL:-}" ]; then
@@ -12,7 +13,8 @@ dir=$(mktemp -d /tmp/fluxo-pg.XXXXXX)
 chmod 755 "$dir"
 cleanup() { "$here/pg.sh" stop "$dir/data"; rm -rf "$dir"; }
 trap cleanup EXIT
-"$here/pg.sh" start "$dir/data" "$port" fast
+mode=fast; [ "${PG_DURABLE:-0}" = 1 ] && mode=durable
+"$here/pg.sh" start "$dir/data" "$port" "$mode"
 DATABASE_URL=$("$here/pg.sh" url "$port")
 export DATABASE_URL
 echo "with-pg: private PostgreSQL on 127.0.0.1:$port" >&2

@@ -51,6 +51,7 @@ async fn a_registered_cluster_is_listed_into_the_database_and_reports_ready() {
     assert_eq!(status["kinds"]["Kustomization"]["version"], "v1");
     assert_eq!(status["kinds"]["HelmRelease"]["version"], "v2");
     assert_eq!(status["kinds"]["Event"]["state"], "watching");
+    assert_eq!(status["fluxVersion"], "v2.9.0", "{status}");
     let events: i64 = client
         .query_one("SELECT count(*) FROM flux_events", &[])
         .await

@@ -18,7 +18,7 @@ mod manager;
 pub mod status;
 mod supervisor;
 pub mod watch;
-mod writer;
+pub mod writer;
 
 use std::time::Duration;
 

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::catalog::Catalog;
+use super::catalog::{Catalog, FluxFlavor};
 use super::controller;
 use super::counts::{CountState, RequestCounts};
 use super::faults::{FaultState, Faults};
@@ -73,6 +73,19 @@ impl SimCluster {
                 .ensure_namespace(ns)
                 .map_err(|e| anyhow::anyhow!("create namespace {ns}: {e}"))?;
         }
+        // `flux install` labels its namespace with the Flux version, as consumers read it.
+        let version = match shared.opts.flavor {
+            FluxFlavor::Flux29 => "v2.9.0",
+            FluxFlavor::Legacy => "v2.2.3",
+        };
+        let labels = serde_json::json!({"metadata": {"labels": {
+            "app.kubernetes.io/instance": "flux-system",
+            "app.kubernetes.io/part-of": "flux",
+            "app.kubernetes.io/version": version,
+        }}});
+        objects
+            .patch("Namespace", "", "flux-system", &labels)
+            .map_err(|e| anyhow::anyhow!("label namespace flux-system: {e}"))?;
         let mut tasks = vec![tokio::spawn(server::serve(shared.clone(), listener))];
         if let Some(rx) = ctl_rx {
             tasks.push(tokio::spawn(controller::run(shared.clone(), rx)));
