@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use flux_orchestrator::sim::{ChurnOptions, Scenario, SimCluster, SimOptions, spawn_churn};
+use flux_orchestrator::sim::{ChurnOptions, Health, Scenario, SimCluster, SimOptions, spawn_churn};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{
@@ -136,6 +136,29 @@ async fn scenario_objects_carry_flux_status_shapes_and_references() {
             .is_some_and(|c| c.ends_with("-controller"))
     );
     assert!(ev.involved_object.kind.is_some() && ev.involved_object.uid.is_some());
+    // A programmatic reconciliation renders the outcome and emits the controller's Event.
+    let failed = o
+        .reconcile(
+            "HelmRelease",
+            "apps",
+            "release-0",
+            Health::Failed {
+                reason: "UpgradeFailed".into(),
+                message: "timed out".into(),
+                stalled: false,
+            },
+            true,
+        )
+        .unwrap();
+    assert_eq!(ready(&failed).unwrap()["reason"], "UpgradeFailed");
+    let evs = events
+        .list(&ListParams::default().fields("involvedObject.name=release-0,reason=UpgradeFailed"))
+        .await
+        .unwrap();
+    assert_eq!(
+        evs.items[0].reporting_component.as_deref(),
+        Some("helm-controller")
+    );
     // Same seed, same objects.
     let again = SimCluster::start(SimOptions::default()).await.unwrap();
     Scenario {

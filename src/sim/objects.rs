@@ -6,7 +6,9 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::catalog::TypeId;
+use super::fluxstatus::Health;
 use super::meta::{Scope, key_of, merge_patch};
+use super::reconcile;
 use super::state::Shared;
 use super::status::{ApiError, Result};
 
@@ -132,6 +134,28 @@ impl Objects {
             .store
             .update_value(ty, ns, name, Scope::Any, f)?;
         Ok(value)
+    }
+
+    /// Simulate one reconciliation of an object by its controller: the status is rendered as
+    /// Flux writes it for `health` (conditions, revisions, history...) in one write, and the
+    /// controller's Event is emitted. `advance` moves the object to its next revision.
+    pub fn reconcile(
+        &self,
+        kind: &str,
+        ns: &str,
+        name: &str,
+        health: Health,
+        advance: bool,
+    ) -> Result<Value> {
+        let ty = self.type_of(kind)?;
+        reconcile::reconcile(
+            &self.shared,
+            ty,
+            ns,
+            name,
+            reconcile::Step { health, advance },
+            |_| {},
+        )
     }
 
     /// Delete an object; returns it as it was deleted. Deleting a Namespace deletes every
