@@ -5,10 +5,11 @@ Used by `make demo`: the simulator writes `<cluster>.yaml` kubeconfigs with a fr
 start, so a cluster that is already registered gets its kubeconfig replaced (PATCH) rather
 than skipped. Standard library only.
 
-usage: demo-register.py SERVER_URL KUBECONFIG_DIR EXPECTED_COUNT
+usage: ADMIN_TOKEN=... demo-register.py SERVER_URL KUBECONFIG_DIR EXPECTED_COUNT
 """
 
 import json
+import os
 import pathlib
 import sys
 import time
@@ -21,6 +22,9 @@ def call(method, url, body=None):
     req = urllib.request.Request(url, data=data, method=method)
     if data is not None:
         req.add_header("Content-Type", "application/json")
+    token = os.environ.get("ADMIN_TOKEN", "")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, resp.read().decode()

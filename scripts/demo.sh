@@ -30,11 +30,18 @@ trap cleanup EXIT INT TERM
 "$bin" sim --clusters "$clusters" --objects "${DEMO_OBJECTS:-5}" --namespaces 4 --churn "${DEMO_CHURN:-2}" \
   --kubeconfig-dir "$data/kubeconfigs" &
 pids+=($!)
-"$bin" serve --listen "$listen" --database-url "$db" --dev-secret-key-file "$data/secret.key" &
+# Authentication stays on: the demo's admin token is generated once and kept in .data/.
+[ -s "$data/admin-token" ] || python3 -c 'import secrets; print("fluxo_demo_" + secrets.token_urlsafe(32))' > "$data/admin-token"
+chmod 600 "$data/admin-token"
+token=$(cat "$data/admin-token")
+FLUXO_ADMIN_TOKEN="$token" "$bin" serve --listen "$listen" --database-url "$db" --dev-secret-key-file "$data/secret.key" &
 pids+=($!)
-python3 scripts/demo-register.py "http://$listen" "$data/kubeconfigs" "$clusters"
+ADMIN_TOKEN="$token" python3 scripts/demo-register.py "http://$listen" "$data/kubeconfigs" "$clusters"
 echo
 echo "  flux-orchestrator demo is running: http://$listen   (API docs: http://$listen/api/docs)"
+echo "  Sign in at http://$listen/login with the admin token (kept in $data/admin-token):"
+echo "    $token"
+echo "  curl works too: curl -H \"Authorization: Bearer \$(cat $data/admin-token)\" http://$listen/api/v1/clusters"
 echo "  kubectl works too: kubectl --kubeconfig $data/kubeconfigs/sim-1.yaml get kustomizations -A"
 echo "  Ctrl-C stops the server, the simulator and PostgreSQL."
 echo

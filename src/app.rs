@@ -56,7 +56,18 @@ fn secret_key(config: &ServeConfig) -> anyhow::Result<SecretKey> {
 /// `flux-orchestrator serve`: run until SIGINT/SIGTERM or a fatal error.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let key = secret_key(&config)?;
+    let auth_settings = config
+        .auth
+        .settings(config.listen)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    if !auth_settings.enabled {
+        tracing::warn!(
+            "AUTHENTICATION IS OFF (--auth=none): anyone who reaches {} is an admin",
+            config.listen
+        );
+    }
     let store = Store::connect(&config.db).context("database configuration")?;
+    let auth = Arc::new(crate::auth::Auth::new(store.clone(), auth_settings));
     let registry = Registry::new(store.clone(), key);
     let shutdown = CancellationToken::new();
     let metrics = Arc::new(Metrics::default());
@@ -75,6 +86,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         writer_stats: Default::default(),
         live: hub.clone(),
         metrics,
+        auth,
     });
     let live = tokio::spawn(hub.run(migrated(state.clone(), shutdown.clone())));
     let settings = config.ingest.settings();
@@ -162,6 +174,11 @@ async fn prepare_database(
             _ = shutdown.cancelled() => return Ok(false),
         }
         delay = (delay * 2).min(Duration::from_secs(5));
+    }
+    if let Err(e) = state.auth.bootstrap().await {
+        tracing::error!(error = %e, "cannot install the bootstrap admin token");
+        shutdown.cancel();
+        return Err(e).context("bootstrap admin token");
     }
     state.migrated.store(true, Ordering::Release);
     if in_cluster && let Err(e) = state.registry.ensure_in_cluster().await {

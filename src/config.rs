@@ -83,6 +83,9 @@ pub struct ServeConfig {
     pub shutdown_grace_secs: u64,
 
     #[command(flatten)]
+    pub auth: AuthConfig,
+
+    #[command(flatten)]
     pub ingest: IngestConfig,
 
     #[command(flatten)]
@@ -240,5 +243,142 @@ impl LiveConfig {
             retention_count: count,
             prune_interval: Duration::from_secs(self.changes_prune_interval_secs.max(1)),
         }
+    }
+}
+
+/// Whether requests must authenticate.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMode {
+    /// API tokens, sessions and (when configured) OIDC: the default.
+    #[default]
+    Token,
+    /// No authentication: everyone is an admin. Refused unless listening on loopback.
+    None,
+}
+
+/// Authentication, sessions, OIDC and browser-facing hardening (`auth`, `api::auth`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct AuthConfig {
+    /// `token` (default) or `none` (no authentication; only on a loopback address, for demos).
+    #[arg(long = "auth", env = "FLUXO_AUTH", value_enum, default_value_t = AuthMode::Token)]
+    pub mode: AuthMode,
+
+    /// Bootstrap admin API token (at least 16 characters). Without it, an admin token is
+    /// generated at the first start and printed once.
+    #[arg(long, env = "FLUXO_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Seconds a browser session lasts.
+    #[arg(long, env = "FLUXO_SESSION_TTL_SECS", default_value_t = 12 * 3600)]
+    pub session_ttl_secs: u64,
+
+    /// The URL browsers use, e.g. https://flux.example.com (Origin checks, OIDC redirects).
+    #[arg(long, env = "FLUXO_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Mark the session cookie Secure. Default: true when the public URL is https.
+    #[arg(long, env = "FLUXO_SECURE_COOKIES")]
+    pub secure_cookies: Option<bool>,
+
+    /// Origins allowed to call the API from another site (CORS), comma-separated; default none.
+    #[arg(long, env = "FLUXO_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    /// Login attempts allowed per client address per minute (0: unlimited).
+    #[arg(long, env = "FLUXO_LOGIN_RATE_LIMIT", default_value_t = 10)]
+    pub login_rate_limit: u32,
+
+    /// OIDC issuer URL; enables OIDC login.
+    #[arg(long, env = "FLUXO_OIDC_ISSUER", requires = "oidc_client_id")]
+    pub oidc_issuer: Option<String>,
+
+    /// OIDC client id.
+    #[arg(long, env = "FLUXO_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+
+    /// OIDC client secret (none: a public client, PKCE only).
+    #[arg(long, env = "FLUXO_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+
+    /// Scopes requested at login, space-separated.
+    #[arg(
+        long,
+        env = "FLUXO_OIDC_SCOPES",
+        default_value = "openid profile email groups"
+    )]
+    pub oidc_scopes: String,
+
+    /// ID token claim listing the user's groups.
+    #[arg(long, env = "FLUXO_OIDC_GROUPS_CLAIM", default_value = "groups")]
+    pub oidc_groups_claim: String,
+
+    /// Groups to roles, e.g. `platform=admin,sre=operator,*=viewer` (the highest match wins;
+    /// `*` is anyone the issuer logs in). A user matching nothing cannot log in.
+    #[arg(long, env = "FLUXO_OIDC_ROLES", default_value = "")]
+    pub oidc_roles: String,
+}
+
+impl AuthConfig {
+    /// The settings, checked: `Err` explains what to change.
+    pub fn settings(&self, listen: SocketAddr) -> Result<crate::auth::Settings, String> {
+        let enabled = self.mode == AuthMode::Token;
+        if !enabled && !listen.ip().is_loopback() {
+            return Err(format!(
+                "--auth=none is only allowed on a loopback address, not {listen}: anyone who \
+                 reaches the port would be an admin"
+            ));
+        }
+        if let Some(t) = &self.admin_token
+            && t.trim().len() < crate::auth::MIN_ADMIN_TOKEN
+        {
+            return Err(format!(
+                "FLUXO_ADMIN_TOKEN must have at least {} characters",
+                crate::auth::MIN_ADMIN_TOKEN
+            ));
+        }
+        let public_url = self
+            .public_url
+            .as_ref()
+            .map(|u| u.trim_end_matches('/').to_string());
+        let https = public_url
+            .as_ref()
+            .is_some_and(|u| u.starts_with("https://"));
+        let oidc = self.oidc(public_url.as_deref())?;
+        Ok(crate::auth::Settings {
+            enabled,
+            admin_token: self
+                .admin_token
+                .clone()
+                .map(|t| t.trim().to_string().into()),
+            session_ttl: Duration::from_secs(self.session_ttl_secs.max(60)),
+            secure_cookies: self.secure_cookies.unwrap_or(https),
+            public_url,
+            cors_origins: self
+                .cors_origins
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_string())
+                .collect(),
+            login_attempts_per_minute: self.login_rate_limit,
+            oidc,
+        })
+    }
+
+    fn oidc(
+        &self,
+        public_url: Option<&str>,
+    ) -> Result<Option<crate::auth::oidc::OidcSettings>, String> {
+        let (Some(issuer), Some(client_id)) = (&self.oidc_issuer, &self.oidc_client_id) else {
+            return Ok(None);
+        };
+        let roles = crate::auth::oidc::parse_role_map(&self.oidc_roles)?;
+        Ok(Some(crate::auth::oidc::OidcSettings {
+            issuer: issuer.trim_end_matches('/').to_string(),
+            client_id: client_id.clone(),
+            client_secret: self.oidc_client_secret.clone().map(Into::into),
+            redirect_url: public_url.map(|base| format!("{base}/auth/oidc/callback")),
+            scopes: self.oidc_scopes.clone(),
+            groups_claim: self.oidc_groups_claim.clone(),
+            roles,
+        }))
     }
 }

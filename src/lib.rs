@@ -12,6 +12,7 @@
 //! | [`ingest`]   | per-cluster supervisors, kube-runtime watchers, the batching writer, actions |
 //! | [`live`]     | LISTEN/NOTIFY listener, broadcast of committed changes, subscriptions with filters, replay, retention |
 //! | [`metrics`]  | the process-wide counters and gauges, rendered for `/metrics` |
+//! | [`auth`]     | roles, principals, API tokens, sessions, login rate limit, OIDC |
 //! | [`api`]      | REST handlers (poem-openapi), the live stream WebSocket, error mapping, probes, docs |
 //! | [`sim`]      | Kubernetes API simulator for tests, benchmarks and the demo |
 //!
@@ -20,6 +21,7 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod clusters;
 pub mod config;

@@ -35,7 +35,7 @@ async fn row(db: &tokio_postgres::Client, id: Uuid) -> (Option<String>, bool, Op
 }
 
 async fn post(server: &TestServer, path: &str, body: Option<Value>) -> (u16, Value) {
-    let http = reqwest::Client::new();
+    let http = server.http();
     let mut req = http.post(server.url(path));
     if let Some(body) = body {
         req = req.json(&body);

@@ -104,6 +104,7 @@ async fn readyz_fails_while_the_database_is_down_and_recovers() {
     server.wait_ready().await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
+        .default_headers(server.auth_headers())
         .build()
         .unwrap();
 

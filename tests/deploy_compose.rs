@@ -13,7 +13,7 @@ use serde_yaml::Value;
 const IMAGE: &str = "ghcr.io/flux-orchestrator/flux-orchestrator";
 /// Settings the deploy files set before the binary reads them. Each entry names the issue that
 /// brings it; the test fails once the binary knows the name, so the entry gets removed.
-const PENDING_SETTINGS: &[(&str, &str)] = &[("FLUXO_ADMIN_TOKEN", "issue 6, authentication")];
+const PENDING_SETTINGS: &[(&str, &str)] = &[];
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

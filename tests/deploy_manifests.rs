@@ -30,7 +30,7 @@ const IMAGE: &str = "ghcr.io/flux-orchestrator/flux-orchestrator";
 const SECRET: &str = "flux-orchestrator";
 /// Settings the manifests set before the binary reads them. Each entry names the issue that
 /// brings it; the test fails once the binary knows the name, so the entry gets removed.
-const PENDING_SETTINGS: &[(&str, &str)] = &[("FLUXO_ADMIN_TOKEN", "issue 6, authentication")];
+const PENDING_SETTINGS: &[(&str, &str)] = &[];
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

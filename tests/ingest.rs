@@ -266,7 +266,8 @@ async fn deleting_a_cluster_removes_its_rows_and_stops_its_watches() {
     let id = register(&server, "iota", &sim.kubeconfig_yaml()).await;
     let client = db.client().await;
     wait_in_sync(&client, id, &sim, SYNC).await;
-    let r = reqwest::Client::new()
+    let r = server
+        .http()
         .delete(server.url(&format!("/api/v1/clusters/{id}")))
         .send()
         .await
@@ -324,7 +325,8 @@ async fn a_new_kubeconfig_restarts_the_watches_against_the_new_server() {
     .populate(&new)
     .unwrap();
     let body = json!({"kubeconfig": new.kubeconfig_yaml()});
-    let r = reqwest::Client::new()
+    let r = server
+        .http()
         .patch(server.url(&format!("/api/v1/clusters/{id}")))
         .json(&body)
         .send()
@@ -390,7 +392,8 @@ async fn a_backstop_relist_of_an_unchanged_cluster_writes_nothing_and_counts_no_
         .get(0);
     let resync_before = cluster_status(&server, id).await["lastResyncAt"].clone();
     let lists_before = sim.request_counts().get(Verb::List, "kustomizations");
-    let r = reqwest::Client::new()
+    let r = server
+        .http()
         .post(server.url(&format!("/api/v1/clusters/{id}/sync")))
         .send()
         .await
@@ -425,7 +428,7 @@ async fn a_relist_racing_watch_events_never_undoes_them() {
     let client = db.client().await;
     wait_in_sync(&client, id, &sim, SYNC).await;
     let keys = sim.objects().keys("Kustomization");
-    let http = reqwest::Client::new();
+    let http = server.http();
     for i in 0..10 {
         let sync = http
             .post(server.url(&format!("/api/v1/clusters/{id}/sync")))
@@ -481,7 +484,8 @@ async fn a_backstop_relist_corrects_rows_changed_behind_its_back_and_counts_the_
         .await
         .unwrap();
     let before = cluster_status(&server, id).await["lastResyncAt"].clone();
-    let r = reqwest::Client::new()
+    let r = server
+        .http()
         .post(server.url(&format!("/api/v1/clusters/{id}/sync")))
         .send()
         .await

@@ -307,7 +307,8 @@ async fn cluster_status_changes_reach_subscribers_and_new_subscribers_get_the_cu
     assert!(snapshot.iter().any(marked), "{snapshot:?}");
     let url = env.server.url(&format!("/api/v1/clusters/{}", env.cluster));
     assert!(
-        reqwest::Client::new()
+        env.server
+            .http()
             .delete(url)
             .send()
             .await
@@ -327,7 +328,11 @@ async fn cluster_status_changes_reach_subscribers_and_new_subscribers_get_the_cu
 #[tokio::test]
 async fn a_plain_http_request_to_the_stream_gets_a_json_error() {
     let env = setup(&[]).await;
-    let r = reqwest::get(env.server.url("/api/v1/stream"))
+    let r = env
+        .server
+        .http()
+        .get(env.server.url("/api/v1/stream"))
+        .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 400);

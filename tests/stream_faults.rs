@@ -28,7 +28,7 @@ async fn tiny_buffer_client(server: &TestServer) -> Client {
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let stream = MaybeTlsStream::Plain(socket.connect(addr).await.unwrap());
-    let (ws, _) = tokio_tungstenite::client_async(ws_url(server), stream)
+    let (ws, _) = tokio_tungstenite::client_async(ws_request(server), stream)
         .await
         .unwrap();
     Client { ws }
@@ -95,7 +95,11 @@ async fn a_stalled_client_is_cut_off_while_another_keeps_receiving_everything_on
         .filter(|s| *s > start)
         .take(got.len())
         .collect();
-    eprintln!("healthy: {} changes, worst {worst:?}; stalled: {} then {ended_with}", seen.len(), got.len());
+    eprintln!(
+        "healthy: {} changes, worst {worst:?}; stalled: {} then {ended_with}",
+        seen.len(),
+        got.len()
+    );
     assert_eq!(got, expected, "a prefix without gaps, then {ended_with}");
     assert!(
         got.len() < seen.len(),

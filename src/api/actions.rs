@@ -10,6 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
+use super::auth::Audit;
 use super::error::ApiError;
 use super::{ApiTags, AppState};
 use crate::flux::Action;
@@ -88,6 +89,7 @@ impl ActionsApi {
     async fn suspend(
         &self,
         state: Data<&Arc<AppState>>,
+        audit: Data<&Audit>,
         id: Path<Uuid>,
         body: Json<SuspendRequest>,
     ) -> Result<ActionResponse, ApiError> {
@@ -105,6 +107,7 @@ impl ActionsApi {
                 format!("reason is longer than {MAX_REASON} characters"),
             ));
         }
+        audit.reason(reason.as_deref());
         act(&state, id.0, Action::Suspend, false, reason).await
     }
 

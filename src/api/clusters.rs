@@ -10,8 +10,10 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
+use super::auth::Audit;
 use super::error::ApiError;
 use super::{ApiTags, AppState};
+use crate::auth::{Principal, in_scope};
 use crate::clusters::{ClusterChanges, NewClusterInput};
 use crate::store::{ClusterRow, ClusterStatusRow, SYNC_CHANNEL};
 
@@ -274,7 +276,11 @@ pub struct ClustersApi;
 impl ClustersApi {
     /// List clusters
     #[oai(path = "/", method = "get", operation_id = "listClusters")]
-    async fn list(&self, state: Data<&Arc<AppState>>) -> Result<ListResponse, ApiError> {
+    async fn list(
+        &self,
+        state: Data<&Arc<AppState>>,
+        principal: Data<&Principal>,
+    ) -> Result<ListResponse, ApiError> {
         let mut statuses: std::collections::HashMap<Uuid, ClusterStatusRow> = state
             .store
             .cluster_statuses()
@@ -287,6 +293,7 @@ impl ClustersApi {
             .list()
             .await?
             .into_iter()
+            .filter(|row| in_scope(principal.scope.as_ref(), &row.labels))
             .map(|row| {
                 let status = statuses.remove(&row.id);
                 Cluster::new(row, status)
@@ -300,9 +307,11 @@ impl ClustersApi {
     async fn create(
         &self,
         state: Data<&Arc<AppState>>,
+        audit: Data<&Audit>,
         body: Json<CreateCluster>,
     ) -> Result<CreatedResponse, ApiError> {
         let body = body.0;
+        audit.cluster(&body.name);
         let input = NewClusterInput {
             name: body.name,
             description: body.description,
@@ -353,9 +362,11 @@ impl ClustersApi {
     async fn update(
         &self,
         state: Data<&Arc<AppState>>,
+        audit: Data<&Audit>,
         id: Path<String>,
         body: Json<UpdateCluster>,
     ) -> Result<ClusterResponse, ApiError> {
+        audit.cluster(&id.0);
         let body = body.0;
         let changes = ClusterChanges {
             name: body.name,
@@ -366,6 +377,7 @@ impl ClustersApi {
             allow_insecure: body.allow_insecure,
         };
         let row = state.registry.update(&id.0, changes).await?;
+        audit.cluster(&row.name);
         tracing::info!(cluster = %row.name, id = %row.id, "cluster updated");
         Ok(ClusterResponse::Ok(Json(row.into())))
     }
@@ -375,9 +387,12 @@ impl ClustersApi {
     async fn delete(
         &self,
         state: Data<&Arc<AppState>>,
+        audit: Data<&Audit>,
         id: Path<String>,
     ) -> Result<DeletedResponse, ApiError> {
+        audit.cluster(&id.0);
         let row = state.registry.delete(&id.0).await?;
+        audit.cluster(&row.name);
         tracing::info!(cluster = %row.name, id = %row.id, "cluster removed");
         Ok(DeletedResponse::NoContent)
     }

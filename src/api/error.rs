@@ -24,6 +24,13 @@ pub enum ApiError {
     /// The request is malformed or refused by policy.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
+    /// No credential, or one that is unknown, expired or revoked.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// The caller's role or cluster scope does not allow this, or a cookie-authenticated
+    /// request came from another origin.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
     /// The object does not exist.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
@@ -33,6 +40,9 @@ pub enum ApiError {
     /// The request body is larger than the limit.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
+    /// Too many attempts (logins); retry later.
+    #[oai(status = 429)]
+    TooManyRequests(Json<ErrorBody>),
     /// A managed cluster refused or failed the request made on the caller's behalf.
     #[oai(status = 502)]
     BadGateway(Json<ErrorBody>),
@@ -67,6 +77,16 @@ impl ApiError {
         ApiError::Conflict(body(code, message))
     }
 
+    /// 401 with a message.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::Unauthorized(body("unauthorized", message))
+    }
+
+    /// 403 with a code and message.
+    pub fn forbidden(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Forbidden(body(code, message))
+    }
+
     /// 503 with a code and message.
     pub fn unavailable(code: &str, message: impl Into<String>) -> ApiError {
         ApiError::Unavailable(body(code, message))
@@ -78,6 +98,17 @@ impl From<store::Error> for ApiError {
         match e {
             store::Error::Conflict(what) => {
                 ApiError::Conflict(body("conflict", format!("{what} already exists")))
+            }
+            store::Error::Query(e) if e.code().is_some_and(|c| c.code().starts_with("22")) => {
+                // Class 22, data exception: the caller's text cannot be stored or compared
+                // (a NUL byte, an out-of-range number).
+                ApiError::bad_request(
+                    "invalid",
+                    format!(
+                        "unusable input: {}",
+                        e.as_db_error().map_or("", |d| d.message())
+                    ),
+                )
             }
             e if e.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
@@ -108,6 +139,21 @@ impl From<crate::ingest::actions::ActionError> for ApiError {
             A::Refused(_) => ApiError::BadGateway(body("cluster_refused", message)),
             A::Unreachable(..) => ApiError::unavailable("cluster_unreachable", message),
             A::Registry(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::auth::Error> for ApiError {
+    fn from(e: crate::auth::Error) -> ApiError {
+        use crate::auth::Error as A;
+        let message = e.to_string();
+        match e {
+            A::Unauthenticated(_) | A::Expired | A::Revoked => ApiError::unauthorized(message),
+            A::RateLimited(_) => ApiError::TooManyRequests(body("too_many_requests", message)),
+            A::Invalid(_) => ApiError::bad_request("invalid", message),
+            A::NotFound(_) => ApiError::not_found(message),
+            A::Oidc(e) => ApiError::bad_request("oidc_failed", e.to_string()),
+            A::Store(e) => e.into(),
         }
     }
 }

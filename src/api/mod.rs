@@ -2,16 +2,21 @@
 //! Handlers call `clusters`/`store`; they hold no SQL and no kube calls.
 
 mod actions;
+mod auditlog;
+pub mod auth;
 mod changes;
 mod clusters;
 pub mod error;
 mod events;
 mod health;
+mod login;
 mod metrics;
 pub mod model;
 mod resources;
+mod session;
 mod stats;
 pub mod stream;
+mod tokens;
 mod ui;
 
 use std::sync::Arc;
@@ -40,6 +45,8 @@ pub struct AppState {
     pub live: crate::live::Hub,
     /// Process-wide counters and gauges (registered at start-up; read by `/metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Authentication: tokens, sessions, OIDC (read by the guard and the auth endpoints).
+    pub auth: Arc<crate::auth::Auth>,
 }
 
 /// Tags grouping operations in the spec.
@@ -63,6 +70,14 @@ pub enum ApiTags {
     Stream,
     /// Prometheus metrics.
     Metrics,
+    /// Browser sessions: log in with a token, who am I, log out.
+    Session,
+    /// API tokens (admin).
+    Tokens,
+    /// The audit log (admin).
+    Audit,
+    /// OIDC login (browser redirects).
+    Oidc,
 }
 
 fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
@@ -77,6 +92,9 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             stats::StatsApi,
             stream::StreamApi,
             metrics::MetricsApi,
+            session::SessionApi,
+            tokens::TokensApi,
+            auditlog::AuditApi,
         ),
         "flux-orchestrator",
         env!("CARGO_PKG_VERSION"),
@@ -84,21 +102,57 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
     .description("Watch and operate Flux CD across many Kubernetes clusters.")
 }
 
-/// The OpenAPI specification as pretty JSON (what `openapi/openapi.json` holds).
-pub fn spec_json() -> String {
+/// The spec as poem-openapi generates it, before the access rules are written in.
+pub(crate) fn raw_spec() -> String {
     service().spec()
+}
+
+/// The OpenAPI specification as pretty JSON (what `openapi/openapi.json` holds), with each
+/// operation's required role (`x-required-role`) and the security schemes.
+pub fn spec_json() -> String {
+    static SPEC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| {
+        let mut spec: serde_json::Value = serde_json::from_str(&raw_spec()).unwrap_or_default();
+        auth::policy::annotate(&mut spec);
+        serde_json::to_string_pretty(&spec).unwrap_or_default()
+    })
+    .clone()
 }
 
 /// The whole HTTP application.
 pub fn app(state: Arc<AppState>, max_body_bytes: usize) -> impl Endpoint {
     let service = service();
-    let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
+    let spec = poem::endpoint::make_sync(|_| {
+        poem::Response::builder()
+            .content_type("application/json; charset=utf-8")
+            .body(spec_json())
+    });
+    let cors = cors(&state.auth.settings().cors_origins);
     Route::new()
         .at("/api/v1/openapi.json", spec)
         .nest("/api/docs", docs)
+        .at("/login", poem::get(login::show).post(login::submit))
         .nest("/", ui::with_ui(service))
+        .around(auth::guard)
         .data(state)
         .around(move |ep, req| error::limit_body(ep, req, max_body_bytes))
+        .with_if(cors.is_some(), cors.unwrap_or_default())
+        .around(auth::headers::secure)
         .catch_all_error(error::to_json)
+}
+
+/// CORS for the configured origins (bearer tokens only: no credentials); none by default.
+fn cors(origins: &[String]) -> Option<poem::middleware::Cors> {
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        poem::middleware::Cors::new()
+            .allow_origins(origins.iter().map(String::as_str))
+            .allow_methods(["GET", "POST", "PATCH", "DELETE"])
+            .allow_headers(["authorization", "content-type"])
+            .allow_credentials(false)
+            .max_age(600),
+    )
 }

@@ -22,7 +22,9 @@ rebuild the server). The API works without it: <a href=\"/api/docs\">/api/docs</
 /// Paths that belong to the server, never to the UI's fallback.
 fn is_server_path(path: &str) -> bool {
     let reserved = |p: &str| path == p || path.starts_with(&format!("{p}/"));
-    reserved("/api") || ["/healthz", "/readyz", "/metrics"].contains(&path)
+    reserved("/api")
+        || reserved("/auth")
+        || ["/healthz", "/readyz", "/metrics", "/login"].contains(&path)
 }
 
 /// `inner` (the API) with the UI in front of it for every GET/HEAD outside the server's paths.

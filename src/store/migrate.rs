@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "change_log_floor",
         sql: include_str!("../../sql/0004_change_log_floor.sql"),
     },
+    Migration {
+        version: 5,
+        name: "auth",
+        sql: include_str!("../../sql/0005_auth.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).

@@ -1,6 +1,8 @@
 //! All SQL: the connection pool, migrations from `sql/`, and typed queries.
 //! Nothing here knows HTTP or Kubernetes.
 
+mod audit;
+mod auth;
 mod changes;
 mod claims;
 mod clusters;
@@ -15,6 +17,8 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
 use tokio_postgres::NoTls;
 
+pub use audit::{AuditEntry, AuditFilter};
+pub use auth::{NewSession, NewToken, SessionRow, TokenRow};
 pub use changes::{ChangeRow, LogBounds, log_bounds, read_changes};
 pub use claims::{Claims, Notice};
 pub use clusters::{

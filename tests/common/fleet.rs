@@ -41,7 +41,8 @@ pub async fn sim(name: &str, objects_per_kind: usize) -> SimCluster {
 /// Register `kubeconfig` under `name`; returns the cluster id.
 pub async fn register(server: &TestServer, name: &str, kubeconfig: &str) -> Uuid {
     let body = json!({"name": name, "kubeconfig": kubeconfig});
-    let r = reqwest::Client::new()
+    let r = server
+        .http()
         .post(server.url("/api/v1/clusters"))
         .json(&body)
         .send()
@@ -150,7 +151,10 @@ pub async fn wait_in_sync(
 
 /// The cluster's status as the API returns it.
 pub async fn cluster_status(server: &TestServer, id: Uuid) -> Value {
-    let r = reqwest::get(server.url(&format!("/api/v1/clusters/{id}")))
+    let r = server
+        .http()
+        .get(server.url(&format!("/api/v1/clusters/{id}")))
+        .send()
         .await
         .unwrap();
     let v: Value = r.json().await.unwrap();

@@ -114,7 +114,39 @@ pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     logs: Arc<Mutex<String>>,
+    token: String,
     _dir: tempfile::TempDir,
+}
+
+/// The bootstrap admin token of servers on `database_url`: derived from the database name, so
+/// replicas of one test share it, and random across tests.
+pub fn admin_token_for(database_url: &str) -> String {
+    use sha2::Digest;
+    let name = database_url
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    let digest = sha2::Sha256::digest(format!("fluxo-test-admin:{name}").as_bytes());
+    format!("fluxo_test{}", hex::encode(&digest[..20]))
+}
+
+/// `Authorization: Bearer <token>` as a header map.
+pub fn bearer_headers(token: &str) -> reqwest::header::HeaderMap {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).expect("header");
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    headers
+}
+
+/// A client that sends `Authorization: Bearer <token>` on every request.
+pub fn client_with(token: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .default_headers(bearer_headers(token))
+        .build()
+        .expect("client")
 }
 
 impl TestServer {
@@ -140,6 +172,11 @@ impl TestServer {
         let key = key
             .map(std::path::Path::to_path_buf)
             .unwrap_or_else(|| dir.path().join("key"));
+        let token = env
+            .iter()
+            .find(|(k, _)| *k == "FLUXO_ADMIN_TOKEN")
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_else(|| admin_token_for(database_url));
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
             .args(["--listen", "127.0.0.1:0", "--database-url", database_url])
@@ -148,11 +185,16 @@ impl TestServer {
             .args(args)
             .env_remove("DATABASE_URL")
             .env("FLUXO_LOG", "info,flux_orchestrator=debug")
+            .env("FLUXO_ADMIN_TOKEN", &token)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        if token.is_empty() {
+            // An empty FLUXO_ADMIN_TOKEN from the test means "none": the server generates one.
+            cmd.env_remove("FLUXO_ADMIN_TOKEN");
+        }
         let mut child = cmd.spawn().expect("spawn server");
         let logs = Arc::new(Mutex::new(String::new()));
         capture(child.stdout.take().expect("stdout"), logs.clone());
@@ -161,6 +203,7 @@ impl TestServer {
             child,
             base: String::new(),
             logs,
+            token,
             _dir: dir,
         };
         let line = server
@@ -174,6 +217,21 @@ impl TestServer {
     /// `base` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The bootstrap admin token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The admin's `Authorization` header, for clients built by the test.
+    pub fn auth_headers(&self) -> reqwest::header::HeaderMap {
+        bearer_headers(&self.token)
+    }
+
+    /// An HTTP client authenticated as the bootstrap admin.
+    pub fn http(&self) -> reqwest::Client {
+        client_with(&self.token)
     }
 
     /// Everything the server wrote to stdout and stderr so far.

@@ -27,9 +27,10 @@ pub async fn start() -> Env {
     let server = TestServer::start(&db.url()).await;
     server.wait_ready().await;
     let store = seed::store(&db.url());
+    let http = server.http();
     Env {
         server,
-        http: reqwest::Client::new(),
+        http,
         store,
         db,
     }

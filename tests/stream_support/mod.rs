@@ -69,7 +69,8 @@ pub fn store(url: &str) -> Store {
 /// Register a cluster whose API server refuses connections (ingest writes no objects for it).
 pub async fn register(server: &TestServer, name: &str) -> Uuid {
     let body = json!({"name": name, "kubeconfig": token_kubeconfig("https://127.0.0.1:9", "t0ken-for-stream-tests")});
-    let r = reqwest::Client::new()
+    let r = server
+        .http()
         .post(server.url("/api/v1/clusters"))
         .json(&body)
         .send()
@@ -158,10 +159,23 @@ pub fn ws_url(server: &TestServer) -> String {
     server.url("/api/v1/stream").replacen("http://", "ws://", 1)
 }
 
+/// The WebSocket handshake request to `server`'s stream, authenticated as its admin.
+pub fn ws_request(
+    server: &TestServer,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = ws_url(server).into_client_request().expect("request");
+    let value = format!("Bearer {}", server.token())
+        .parse()
+        .expect("header");
+    request.headers_mut().insert("authorization", value);
+    request
+}
+
 impl Client {
     /// Connect to `server`'s stream.
     pub async fn connect(server: &TestServer) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(ws_url(server))
+        let (ws, _) = tokio_tungstenite::connect_async(ws_request(server))
             .await
             .expect("WebSocket connect");
         Client { ws }
@@ -258,7 +272,10 @@ pub fn seqs(changes: &[Value]) -> Vec<i64> {
 
 /// One value of `/metrics`, by its full series name (e.g. `fluxo_live_resyncs_total{reason="slow"}`).
 pub async fn metric(server: &TestServer, series: &str) -> i64 {
-    let text = reqwest::get(server.url("/metrics"))
+    let text = server
+        .http()
+        .get(server.url("/metrics"))
+        .send()
         .await
         .unwrap()
         .text()
