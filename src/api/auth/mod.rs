@@ -131,6 +131,9 @@ async fn authorize(
     }
     let principal = authenticate(&state.auth, req).await?;
     audit.actor(&principal);
+    // The scope check first: it also resolves the target, which the audit entry names even
+    // when the role check then refuses.
+    scope::check(state, req, &principal, rule.target, param, audit).await?;
     if let Access::Role(needed) = rule.access
         && principal.role < needed
     {
@@ -145,7 +148,6 @@ async fn authorize(
         )
         .into_response());
     }
-    scope::check(state, req, &principal, rule.target, param, audit).await?;
     req.extensions_mut().insert(principal);
     Ok(())
 }
@@ -168,18 +170,23 @@ pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
         remote_ip(&req),
     );
     req.extensions_mut().insert(audit.clone());
+    let known = matched.is_some() || path == "/login";
     let param = matched.and_then(|(_, p)| p);
-    let resp = match authorize(&state, &mut req, rule, param.as_deref(), &audit).await {
+    let (resp, by_guard) = match authorize(&state, &mut req, rule, param.as_deref(), &audit).await {
         Ok(()) => match next.call(req).await {
-            Ok(r) => r.into_response(),
-            Err(e) => super::error::to_json(e).await,
+            Ok(r) => (r.into_response(), false),
+            Err(e) => (super::error::to_json(e).await, false),
         },
-        Err(denied) => denied,
+        Err(denied) => (denied, true),
     };
+    // Every mutation of a known route and every refusal, except requests without a valid
+    // credential, which would let anyone fill the table (they are logged, not audited).
     let status = resp.status().as_u16();
     let mutating = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if mutating && status != 401 && status != 404 || status == 403 {
+    if (mutating && known || status == 403) && !(by_guard && status == 401) {
         audit::write(&state.store, audit.snapshot(), status).await;
+    } else if by_guard && status == 401 {
+        tracing::info!(%method, %path, "request without a valid credential refused");
     }
     Ok(resp)
 }
