@@ -5,15 +5,29 @@ BIN := target/debug/flux-orchestrator
 DEMO_PG_PORT ?= 55499
 DEPLOY_VENV := target/deploy-venv
 
-.PHONY: all build test lint fmt openapi demo demo-stop bench clean
+.PHONY: all build web web-test test lint fmt openapi demo demo-stop bench clean
 
 all: build
 
-build:
+build: web
 	$(CARGO) build
 
+## web: the UI, built to web/dist (release builds embed it; debug builds serve it from disk)
+web: web/node_modules/.package-lock.json
+	cd web && npm run build
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+## web-test: UI lint, types and unit tests, then end-to-end tests in Chromium against the
+## real server, PostgreSQL and the simulator
+web-test: web
+	cd web && npm run lint && npm run typecheck && npm test
+	$(CARGO) build
+	cd web && npm run e2e
+
 ## test: everything CI runs — formatting, lints, unit and integration tests (private PostgreSQL)
-test: lint $(DEPLOY_VENV)/.installed
+test: lint web-test $(DEPLOY_VENV)/.installed
 	scripts/with-pg.sh $(CARGO) test
 
 ## the pinned offline Kubernetes schema validator used by tests/deploy_manifests.rs

@@ -25,6 +25,7 @@ export default tseslint.config(
   {
     files: ['e2e/**/*.{js,mjs}', '*.config.{js,ts}'],
     extends: [js.configs.recommended],
-    languageOptions: { globals: globals.node },
+    // e2e tests run in node and pass functions to the browser.
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
 );

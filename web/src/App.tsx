@@ -2,6 +2,7 @@
 import { lazy, Suspense, useEffect } from 'react';
 import { Route, Routes, useLocation, useNavigate } from 'react-router';
 import { setUnauthorizedHandler } from './api/client';
+import { signInUrl } from './api/session';
 import { Layout } from './components/Layout';
 import { Empty, Skeleton } from './components/ui';
 
@@ -10,27 +11,29 @@ const Resources = lazy(() => import('./views/Resources'));
 const ResourceDetail = lazy(() => import('./views/ResourceDetail'));
 const ResourceByRef = lazy(() => import('./views/ResourceDetail').then((m) => ({ default: m.ResourceByRef })));
 const Clusters = lazy(() => import('./views/Clusters'));
-const Login = lazy(() => import('./views/Login'));
+const Tokens = lazy(() => import('./views/Tokens'));
+const Audit = lazy(() => import('./views/Audit'));
+const SignIn = lazy(() => import('./views/SignIn'));
 
+/** A 401 from any call (no session, or it expired): the sign-in view, then back here. */
 function useUnauthorizedRedirect() {
   const navigate = useNavigate();
-  const location = useLocation();
   useEffect(() => {
     setUnauthorizedHandler(() => {
-      if (window.location.pathname === '/login') return;
-      const next = window.location.pathname + window.location.search;
-      navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
+      const { pathname, search } = window.location;
+      if (pathname === '/signin') return;
+      navigate(signInUrl(pathname + search), { replace: true });
     });
-  }, [navigate, location]);
+  }, [navigate]);
 }
 
 export function App() {
   useUnauthorizedRedirect();
   const { pathname } = useLocation();
-  if (pathname === '/login') {
+  if (pathname === '/signin') {
     return (
       <Suspense fallback={null}>
-        <Login />
+        <SignIn />
       </Suspense>
     );
   }
@@ -45,6 +48,8 @@ export function App() {
           <Route path="/clusters" element={<Clusters />} />
           <Route path="/clusters/new" element={<Clusters mode="new" />} />
           <Route path="/clusters/:id/edit" element={<Clusters mode="edit" />} />
+          <Route path="/tokens" element={<Tokens />} />
+          <Route path="/audit" element={<Audit />} />
           <Route path="*" element={<Empty title="Page not found">Check the address, or start from the overview.</Empty>} />
         </Routes>
       </Suspense>

@@ -4,15 +4,21 @@
  */
 
 export interface paths {
-    "/healthz": {
+    "/api/v1/audit": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Liveness probe */
-        get: operations["healthz"];
+        /**
+         * Read the audit log
+         * @description Every mutating request (and every login) with who, when, from where, what and the
+         *     result, newest first.
+         *
+         *     Needs role `admin` or higher.
+         */
+        get: operations["listAudit"];
         put?: never;
         post?: never;
         delete?: never;
@@ -21,15 +27,21 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/readyz": {
+    "/api/v1/changes": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Readiness probe */
-        get: operations["readyz"];
+        /**
+         * List changes
+         * @description Every committed change of every Flux object, newest first. Filters combine with AND;
+         *     repeated values of one filter with OR.
+         *
+         *     Needs role `viewer` or higher.
+         */
+        get: operations["listChanges"];
         put?: never;
         post?: never;
         delete?: never;
@@ -45,10 +57,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List clusters */
+        /**
+         * List clusters
+         * @description Needs role `viewer` or higher.
+         */
         get: operations["listClusters"];
         put?: never;
-        /** Register a cluster */
+        /**
+         * Register a cluster
+         * @description Needs role `admin` or higher.
+         */
         post: operations["createCluster"];
         delete?: never;
         options?: never;
@@ -63,15 +81,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a cluster by id or name */
+        /**
+         * Get a cluster by id or name
+         * @description Needs role `viewer` or higher.
+         */
         get: operations["getCluster"];
         put?: never;
         post?: never;
-        /** Remove a cluster */
+        /**
+         * Remove a cluster
+         * @description Needs role `admin` or higher.
+         */
         delete: operations["deleteCluster"];
         options?: never;
         head?: never;
-        /** Update a cluster */
+        /**
+         * Update a cluster
+         * @description Needs role `admin` or higher.
+         */
         patch: operations["updateCluster"];
         trace?: never;
     };
@@ -89,6 +116,8 @@ export interface paths {
          * @description The backstop relist (normally every 10 minutes) runs at once on the replica that watches
          *     the cluster: every kind is listed again and the database corrected; the drift it finds is
          *     counted in `status.resyncDriftTotal`.
+         *
+         *     Needs role `operator` or higher.
          */
         post: operations["syncCluster"];
         delete?: never;
@@ -97,89 +126,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/resources/{id}/reconcile": {
+    "/api/v1/events": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
         /**
-         * Reconcile now
-         * @description Sets `reconcile.fluxcd.io/requestedAt`, as `flux reconcile` does; with `withSource`,
-         *     the source (and for chart-template HelmReleases, the generated HelmChart) first.
+         * List events
+         * @description The Flux controllers' events across the fleet, latest occurrence first. Filters combine
+         *     with AND; repeated values of one filter with OR.
+         *
+         *     Needs role `viewer` or higher.
          */
-        post: operations["reconcileResource"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/resources/{id}/suspend": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
+        get: operations["listEvents"];
         put?: never;
-        /** Suspend reconciliation */
-        post: operations["suspendResource"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/resources/{id}/resume": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Resume reconciliation */
-        post: operations["resumeResource"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/resources/{id}/force": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Force a HelmRelease install/upgrade */
-        post: operations["forceResource"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/resources/{id}/reset": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Reset a HelmRelease's failure counters */
-        post: operations["resetResource"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -197,6 +160,8 @@ export interface paths {
          * List resources
          * @description Flux objects across all clusters. Filters combine with AND; repeated values of one
          *     filter with OR. Pages are keyset-paginated: pass `continue` from the previous page.
+         *
+         *     Needs role `viewer` or higher.
          */
         get: operations["listResources"];
         put?: never;
@@ -218,6 +183,8 @@ export interface paths {
          * Get a resource
          * @description The object as last seen, its conditions, its inventory (Kustomizations), and its 50
          *     newest changes and events.
+         *
+         *     Needs role `viewer` or higher.
          */
         get: operations["getResource"];
         put?: never;
@@ -239,6 +206,8 @@ export interface paths {
          * List a resource's changes
          * @description The whole retained change history of one resource, newest first; also after the resource
          *     was deleted.
+         *
+         *     Needs role `viewer` or higher.
          */
         get: operations["listResourceChanges"];
         put?: never;
@@ -259,6 +228,8 @@ export interface paths {
         /**
          * List a resource's events
          * @description The controllers' stored events about one resource, latest occurrence first.
+         *
+         *     Needs role `viewer` or higher.
          */
         get: operations["listResourceEvents"];
         put?: never;
@@ -269,28 +240,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/changes": {
+    "/api/v1/resources/{id}/force": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * List changes
-         * @description Every committed change of every Flux object, newest first. Filters combine with AND;
-         *     repeated values of one filter with OR.
-         */
-        get: operations["listChanges"];
+        get?: never;
         put?: never;
-        post?: never;
+        /**
+         * Force a HelmRelease install/upgrade
+         * @description Needs role `operator` or higher.
+         */
+        post: operations["forceResource"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/events": {
+    "/api/v1/resources/{id}/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reconcile now
+         * @description Sets `reconcile.fluxcd.io/requestedAt`, as `flux reconcile` does; with `withSource`,
+         *     the source (and for chart-template HelmReleases, the generated HelmChart) first.
+         *
+         *     Needs role `operator` or higher.
+         */
+        post: operations["reconcileResource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/{id}/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset a HelmRelease's failure counters
+         * @description Needs role `operator` or higher.
+         */
+        post: operations["resetResource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume reconciliation
+         * @description Needs role `operator` or higher.
+         */
+        post: operations["resumeResource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/{id}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suspend reconciliation
+         * @description Needs role `operator` or higher.
+         */
+        post: operations["suspendResource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/session": {
         parameters: {
             query?: never;
             header?: never;
@@ -298,14 +351,28 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List events
-         * @description The Flux controllers' events across the fleet, latest occurrence first. Filters combine
-         *     with AND; repeated values of one filter with OR.
+         * Who am I
+         * @description The caller's name, role, scope and how they authenticated; `authEnabled: false` with a
+         *     `warning` when the server runs without authentication.
+         *
+         *     Needs any authenticated caller.
          */
-        get: operations["listEvents"];
+        get: operations["getSession"];
         put?: never;
-        post?: never;
-        delete?: never;
+        /**
+         * Log in with an API token
+         * @description Sets the session cookie (HttpOnly, SameSite=Strict, Secure behind TLS). Limited to a few
+         *     attempts per minute per address. Requests made with the cookie that change something
+         *     must carry this server's `Origin`.
+         *
+         *     No authentication needed.
+         */
+        post: operations["createSession"];
+        /**
+         * Log out
+         * @description No authentication needed.
+         */
+        delete: operations["deleteSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -322,6 +389,8 @@ export interface paths {
          * Fleet overview
          * @description Resource counts by cluster, kind and health, read in one consistent snapshot, with each
          *     cluster's watch status.
+         *
+         *     Needs role `viewer` or higher.
          */
         get: operations["getStats"];
         put?: never;
@@ -345,8 +414,78 @@ export interface paths {
          *     every committed change that matches, in seq order (a replay from the database after
          *     `since`, then live), cluster status messages, and heartbeats. `since` older than the
          *     retained log, or a client that falls behind, gets `resync`. See `docs/streaming.md`.
+         *
+         *     Needs role `viewer` or higher.
          */
         get: operations["stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API tokens
+         * @description Needs role `admin` or higher.
+         */
+        get: operations["listTokens"];
+        put?: never;
+        /**
+         * Create an API token
+         * @description The response carries the secret once; only its SHA-256 is stored.
+         *
+         *     Needs role `admin` or higher.
+         */
+        post: operations["createToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API token
+         * @description The token stops working at once, and so do the browser sessions made from it.
+         *
+         *     Needs role `admin` or higher.
+         */
+        delete: operations["revokeToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness probe
+         * @description No authentication needed.
+         */
+        get: operations["healthz"];
         put?: never;
         post?: never;
         delete?: never;
@@ -362,8 +501,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /**
+         * Prometheus metrics
+         * @description Needs role `viewer` or higher.
+         */
         get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness probe
+         * @description No authentication needed.
+         */
+        get: operations["readyz"];
         put?: never;
         post?: never;
         delete?: never;
@@ -381,80 +543,176 @@ export interface components {
          * @description What an action did.
          */
         ActionAccepted: {
+            /** @description `reconcile`, `suspend`, `resume`, `force` or `reset`. */
+            action: string;
+            /** @description Objects patched, as `Kind/namespace/name`, sources first. */
+            patched: string[];
             /**
              * Format: uuid
              * @description The resource acted on.
              */
             resourceId: string;
-            /** @description `reconcile`, `suspend`, `resume`, `force` or `reset`. */
-            action: string;
             /**
              * @description The request token. The controller has handled the request when the resource's
              *     `lastHandledReconcileAt` equals it (suspend: when `suspended` is true).
              */
             token: string;
-            /** @description Objects patched, as `Kind/namespace/name`, sources first. */
-            patched: string[];
+        };
+        /**
+         * ApiToken
+         * @description An API token. Its secret is never returned after creation.
+         */
+        ApiToken: {
+            /**
+             * Format: date-time
+             * @description When it was created.
+             */
+            createdAt: string;
+            /** @description Who created it. */
+            createdBy: string;
+            /**
+             * Format: date-time
+             * @description When it stops working; null: never.
+             */
+            expiresAt?: string;
+            /** @description The secret's first characters, to recognise it. */
+            hint: string;
+            /**
+             * Format: uuid
+             * @description Stable id (revoke with it).
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Last use (to the minute).
+             */
+            lastUsedAt?: string;
+            /** @description Name given at creation. */
+            name: string;
+            /**
+             * Format: date-time
+             * @description When it was revoked.
+             */
+            revokedAt?: string;
+            /** @description What it may do. */
+            role: components["schemas"]["RoleName"] & unknown;
+            /** @description Cluster labels it is limited to (every one must match); null: every cluster. */
+            scope?: {
+                [key: string]: string;
+            };
+            /** @description `api`, `env` (FLUXO_ADMIN_TOKEN) or `generated` (first start). */
+            source: string;
+        };
+        /**
+         * AuditList
+         * @description A page of the audit log.
+         */
+        AuditList: {
+            /** @description Newest first. */
+            items: components["schemas"]["AuditRecord"][];
+        };
+        /**
+         * AuditRecord
+         * @description One audited request.
+         */
+        AuditRecord: {
+            /** @description Token name, OIDC user, or `anonymous`. */
+            actor: string;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            at?: string;
+            /** @description `token`, `session`, `oidc`, `none` or `anonymous`. */
+            authMethod: string;
+            /** @description Cluster acted on. */
+            cluster?: string;
+            /**
+             * Format: int64
+             * @description Increasing id; pass the last one as `before` for the next page.
+             */
+            id: number;
+            /** @description HTTP method. */
+            method: string;
+            /** @description Object acted on, e.g. `Kustomization/apps/podinfo`. */
+            object?: string;
+            /** @description Operation id, e.g. `suspendResource`. */
+            operation: string;
+            /** @description Request path. */
+            path: string;
+            /** @description The reason given (suspend). */
+            reason?: string;
+            /** @description Client address. */
+            remote: string;
+            /** @description `ok`, `denied`, `refused`, `rate_limited` or `failed`. */
+            result: string;
+            /** @description The actor's role. */
+            role?: string;
+            /**
+             * Format: int32
+             * @description HTTP status of the answer.
+             */
+            status: number;
         };
         /**
          * Change
          * @description One committed change of a Flux object.
          */
         Change: {
-            /**
-             * Format: int64
-             * @description Position in the change log; seq order is commit order (the live stream's `seq`).
-             */
-            seq: number;
+            /** @description API group. */
+            apiGroup: string;
             /**
              * Format: date-time
              * @description When it was committed.
              */
             at: string;
+            /** @description Cluster name; null once the cluster is deleted. */
+            cluster?: string;
             /**
              * Format: uuid
              * @description Cluster id.
              */
             clusterId: string;
-            /** @description Cluster name; null once the cluster is deleted. */
-            cluster?: string;
+            /** @description Type of the recorded event (only for `event`). */
+            eventType?: components["schemas"]["EventType"] & unknown;
+            /** @description Health after (null for deletes and events). */
+            healthAfter?: components["schemas"]["Health"] & unknown;
+            /** @description Health before (null for a new object and for events). */
+            healthBefore?: components["schemas"]["Health"] & unknown;
+            /** @description Kind. */
+            kind: string;
+            /** @description Condition or event message. */
+            message?: string;
+            /** @description Name. */
+            name: string;
+            /** @description Namespace. */
+            namespace: string;
+            /** @description What happened. */
+            op: components["schemas"]["ChangeOp"] & unknown;
+            /** @description Condition or event reason. */
+            reason?: string;
             /**
              * Format: uuid
              * @description Resource id.
              */
             resourceId: string;
-            /** @description API group. */
-            apiGroup: string;
-            /** @description Kind. */
-            kind: string;
-            /** @description Namespace. */
-            namespace: string;
-            /** @description Name. */
-            name: string;
-            /** @description What happened. */
-            op: components["schemas"]["ChangeOp"] & unknown;
-            /** @description Health before (null for a new object and for events). */
-            healthBefore?: components["schemas"]["Health"] & unknown;
-            /** @description Health after (null for deletes and events). */
-            healthAfter?: components["schemas"]["Health"] & unknown;
-            /** @description Type of the recorded event (only for `event`). */
-            eventType?: components["schemas"]["EventType"] & unknown;
             /** @description Revision at the change. */
             revision?: string;
-            /** @description Condition or event reason. */
-            reason?: string;
-            /** @description Condition or event message. */
-            message?: string;
+            /**
+             * Format: int64
+             * @description Position in the change log; seq order is commit order (the live stream's `seq`).
+             */
+            seq: number;
         };
         /**
          * ChangeList
          * @description A page of the change log, newest first.
          */
         ChangeList: {
-            /** @description The entries, highest seq first. */
-            items: components["schemas"]["Change"][];
             /** @description Pass as `continue` to get the next (older) page; null on the last page. */
             continue?: string;
+            /** @description The entries, highest seq first. */
+            items: components["schemas"]["Change"][];
         };
         /**
          * ChangeMessage
@@ -462,55 +720,55 @@ export interface components {
          *     and the object as stored now.
          */
         ChangeMessage: {
-            /**
-             * Format: int64
-             * @description Position in the change log; seq order is commit order (the live stream's `seq`).
-             */
-            seq: number;
+            /** @description API group. */
+            apiGroup: string;
             /**
              * Format: date-time
              * @description When it was committed.
              */
             at: string;
+            /** @description Cluster name; null once the cluster is deleted. */
+            cluster?: string;
             /**
              * Format: uuid
              * @description Cluster id.
              */
             clusterId: string;
-            /** @description Cluster name; null once the cluster is deleted. */
-            cluster?: string;
-            /**
-             * Format: uuid
-             * @description Resource id.
-             */
-            resourceId: string;
-            /** @description API group. */
-            apiGroup: string;
-            /** @description Kind. */
-            kind: string;
-            /** @description Namespace. */
-            namespace: string;
-            /** @description Name. */
-            name: string;
-            /** @description What happened. */
-            op: components["schemas"]["ChangeOp"] & unknown;
-            /** @description Health before (null for a new object and for events). */
-            healthBefore?: components["schemas"]["Health"] & unknown;
-            /** @description Health after (null for deletes and events). */
-            healthAfter?: components["schemas"]["Health"] & unknown;
             /** @description Type of the recorded event (only for `event`). */
             eventType?: components["schemas"]["EventType"] & unknown;
-            /** @description Revision at the change. */
-            revision?: string;
-            /** @description Condition or event reason. */
-            reason?: string;
+            /** @description Health after (null for deletes and events). */
+            healthAfter?: components["schemas"]["Health"] & unknown;
+            /** @description Health before (null for a new object and for events). */
+            healthBefore?: components["schemas"]["Health"] & unknown;
+            /** @description Kind. */
+            kind: string;
             /** @description Condition or event message. */
             message?: string;
+            /** @description Name. */
+            name: string;
+            /** @description Namespace. */
+            namespace: string;
+            /** @description What happened. */
+            op: components["schemas"]["ChangeOp"] & unknown;
+            /** @description Condition or event reason. */
+            reason?: string;
             /**
              * @description The object as stored when the server read the change (`resource.seq` ≥ `seq`: it may
              *     already include later changes); null when the object no longer exists.
              */
             resource?: components["schemas"]["ResourceSummary"] & unknown;
+            /**
+             * Format: uuid
+             * @description Resource id.
+             */
+            resourceId: string;
+            /** @description Revision at the change. */
+            revision?: string;
+            /**
+             * Format: int64
+             * @description Position in the change log; seq order is commit order (the live stream's `seq`).
+             */
+            seq: number;
         };
         /**
          * @description What a change-log entry records (shared by the history API and the stream).
@@ -538,39 +796,39 @@ export interface components {
          * @description A registered cluster. Its credentials are never returned.
          */
         Cluster: {
-            /**
-             * Format: uuid
-             * @description Stable id.
-             */
-            id: string;
-            /** @description Unique name (DNS-1123 label). */
-            name: string;
-            /** @description Free text. */
-            description: string;
-            /** @description Labels, e.g. `team: payments`. */
-            labels: {
-                [key: string]: string;
-            };
-            /** @description How it is reached. */
-            source: components["schemas"]["ClusterSource"] & unknown;
-            /** @description The API server URL. */
-            serverUrl: string;
             /** @description The kubeconfig context that was kept. */
             context: string;
-            /** @description TLS verification is off or the server is plain HTTP (allowed explicitly). */
-            insecure: boolean;
             /**
              * Format: date-time
              * @description When it was registered.
              */
             createdAt: string;
+            /** @description Free text. */
+            description: string;
+            /**
+             * Format: uuid
+             * @description Stable id.
+             */
+            id: string;
+            /** @description TLS verification is off or the server is plain HTTP (allowed explicitly). */
+            insecure: boolean;
+            /** @description Labels, e.g. `team: payments`. */
+            labels: {
+                [key: string]: string;
+            };
+            /** @description Unique name (DNS-1123 label). */
+            name: string;
+            /** @description The API server URL. */
+            serverUrl: string;
+            /** @description How it is reached. */
+            source: components["schemas"]["ClusterSource"] & unknown;
+            /** @description Connection and watch status, once a replica has started watching it. */
+            status?: components["schemas"]["ClusterStatus"] & unknown;
             /**
              * Format: date-time
              * @description When it was last changed.
              */
             updatedAt: string;
-            /** @description Connection and watch status, once a replica has started watching it. */
-            status?: components["schemas"]["ClusterStatus"] & unknown;
         };
         /**
          * ClusterList
@@ -606,37 +864,33 @@ export interface components {
          * @description One cluster in the overview.
          */
         ClusterStats: {
+            /** @description Its resources per health. */
+            health: components["schemas"]["HealthCounts"] & unknown;
             /**
              * Format: uuid
              * @description Cluster id.
              */
             id: string;
+            /** @description Its resources per kind and health, by kind. */
+            kinds: components["schemas"]["KindCounts"][];
             /** @description Cluster name. */
             name: string;
             /** @description Connection and watch status; null until the ingest has reported on the cluster. */
             status?: components["schemas"]["ClusterStatus"] & unknown;
-            /** @description Its resources per health. */
-            health: components["schemas"]["HealthCounts"] & unknown;
-            /** @description Its resources per kind and health, by kind. */
-            kinds: components["schemas"]["KindCounts"][];
         };
         /**
          * ClusterStatus
          * @description How the orchestrator sees a cluster right now.
          */
         ClusterStatus: {
-            /** @description Connection state. */
-            state: components["schemas"]["ClusterState"] & unknown;
-            /** @description Why (empty when ready). */
-            message: string;
-            /** @description Kubernetes version (`gitVersion`). */
-            kubernetesVersion?: string;
             /** @description Flux version (from the `flux-system` namespace label), when readable. */
             fluxVersion?: string;
             /** @description Per kind (plus `Event`): watch state and version. */
             kinds: {
                 [key: string]: components["schemas"]["KindStatus"];
             };
+            /** @description Kubernetes version (`gitVersion`). */
+            kubernetesVersion?: string;
             /**
              * Format: date-time
              * @description Newest watch event received.
@@ -647,45 +901,115 @@ export interface components {
              * @description Last completed backstop relist.
              */
             lastResyncAt?: string;
+            /** @description Why (empty when ready). */
+            message: string;
             /**
              * Format: int64
              * @description Objects backstop relists had to correct, ever (0 when the watches miss nothing).
              */
             resyncDriftTotal: number;
-            /** @description The replica watching it. */
-            watchedBy?: string;
+            /** @description Connection state. */
+            state: components["schemas"]["ClusterState"] & unknown;
             /**
              * Format: date-time
              * @description Last status change.
              */
             updatedAt: string;
+            /** @description The replica watching it. */
+            watchedBy?: string;
         };
         /**
          * CreateCluster
          * @description Register a cluster from a kubeconfig.
          */
         CreateCluster: {
-            /** @description Unique name: a DNS-1123 label such as `prod-eu-1`. */
-            name: string;
+            /**
+             * @description Allow `insecure-skip-tls-verify` and plain `http://` servers.
+             * @default false
+             */
+            allowInsecure?: boolean;
+            /** @description Context to use; default: the kubeconfig's current-context. */
+            context?: string;
             /** @description Free text. */
             description?: string;
-            /** @description Labels, e.g. `team: payments`. */
-            labels?: {
-                [key: string]: string;
-            };
             /**
              * @description Kubeconfig YAML. Only the chosen context's cluster and user are kept. Refused: exec
              *     plugins, auth-providers, file paths, basic auth; and unless `allowInsecure`,
              *     `insecure-skip-tls-verify` and `http://` servers.
              */
             kubeconfig: string;
-            /** @description Context to use; default: the kubeconfig's current-context. */
-            context?: string;
+            /** @description Labels, e.g. `team: payments`. */
+            labels?: {
+                [key: string]: string;
+            };
+            /** @description Unique name: a DNS-1123 label such as `prod-eu-1`. */
+            name: string;
+        };
+        /**
+         * CreateToken
+         * @description Create a token.
+         */
+        CreateToken: {
             /**
-             * @description Allow `insecure-skip-tls-verify` and plain `http://` servers.
-             * @default false
+             * Format: date-time
+             * @description When it stops working (must be in the future); omitted: never.
              */
-            allowInsecure?: boolean;
+            expiresAt?: string;
+            /** @description A name saying who or what uses it, e.g. `ci-deploy`. */
+            name: string;
+            /** @description What it may do. */
+            role: components["schemas"]["RoleName"] & unknown;
+            /** @description Limit it to clusters having all these labels, e.g. `{"team": "payments"}`. */
+            scope?: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * CreatedToken
+         * @description A new token and its secret.
+         */
+        CreatedToken: {
+            /**
+             * Format: date-time
+             * @description When it was created.
+             */
+            createdAt: string;
+            /** @description Who created it. */
+            createdBy: string;
+            /**
+             * Format: date-time
+             * @description When it stops working; null: never.
+             */
+            expiresAt?: string;
+            /** @description The secret's first characters, to recognise it. */
+            hint: string;
+            /**
+             * Format: uuid
+             * @description Stable id (revoke with it).
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Last use (to the minute).
+             */
+            lastUsedAt?: string;
+            /** @description Name given at creation. */
+            name: string;
+            /**
+             * Format: date-time
+             * @description When it was revoked.
+             */
+            revokedAt?: string;
+            /** @description What it may do. */
+            role: components["schemas"]["RoleName"] & unknown;
+            /** @description Cluster labels it is limited to (every one must match); null: every cluster. */
+            scope?: {
+                [key: string]: string;
+            };
+            /** @description `api`, `env` (FLUXO_ADMIN_TOKEN) or `generated` (first start). */
+            source: string;
+            /** @description The secret: shown this once, stored only as a hash. Send it as `Authorization: Bearer`. */
+            token: string;
         };
         /**
          * ErrorBody
@@ -702,37 +1026,15 @@ export interface components {
          * @description A controller's event about a Flux object, kept longer than Kubernetes keeps it.
          */
         Event: {
-            /**
-             * Format: int64
-             * @description Stable id of the stored event.
-             */
-            id: number;
+            /** @description API group of that object. */
+            apiGroup: string;
+            /** @description Cluster name. */
+            cluster: string;
             /**
              * Format: uuid
              * @description Cluster id.
              */
             clusterId: string;
-            /** @description Cluster name. */
-            cluster: string;
-            /**
-             * Format: uuid
-             * @description Id of the Flux object the event is about.
-             */
-            resourceId: string;
-            /** @description API group of that object. */
-            apiGroup: string;
-            /** @description Kind of that object. */
-            kind: string;
-            /** @description Namespace of that object. */
-            namespace: string;
-            /** @description Name of that object. */
-            name: string;
-            /** @description `Normal` or `Warning`. */
-            type: components["schemas"]["EventType"] & unknown;
-            /** @description Reason, e.g. `ReconciliationSucceeded`. */
-            reason?: string;
-            /** @description Message. */
-            message?: string;
             /**
              * Format: int64
              * @description How many times it occurred.
@@ -744,24 +1046,46 @@ export interface components {
              */
             firstSeen?: string;
             /**
+             * Format: int64
+             * @description Stable id of the stored event.
+             */
+            id: number;
+            /** @description Kind of that object. */
+            kind: string;
+            /**
              * Format: date-time
              * @description Latest occurrence.
              */
             lastSeen?: string;
+            /** @description Message. */
+            message?: string;
+            /** @description Name of that object. */
+            name: string;
+            /** @description Namespace of that object. */
+            namespace: string;
+            /** @description Reason, e.g. `ReconciliationSucceeded`. */
+            reason?: string;
             /** @description The controller that reported it, e.g. `kustomize-controller`. */
             reportingController?: string;
+            /**
+             * Format: uuid
+             * @description Id of the Flux object the event is about.
+             */
+            resourceId: string;
             /** @description The revision the controller attached. */
             revision?: string;
+            /** @description `Normal` or `Warning`. */
+            type: components["schemas"]["EventType"] & unknown;
         };
         /**
          * EventList
          * @description A page of events, newest first.
          */
         EventList: {
-            /** @description The events, latest occurrence first. */
-            items: components["schemas"]["Event"][];
             /** @description Pass as `continue` to get the next (older) page; null on the last page. */
             continue?: string;
+            /** @description The events, latest occurrence first. */
+            items: components["schemas"]["Event"][];
         };
         /**
          * @description Kubernetes event type.
@@ -773,12 +1097,12 @@ export interface components {
          * @description The fleet overview.
          */
         FleetStats: {
+            /** @description Every registered cluster, by name, with its counts. */
+            clusters: components["schemas"]["ClusterStats"][];
             /** @description All resources per health. */
             health: components["schemas"]["HealthCounts"] & unknown;
             /** @description All resources per kind and health, by kind. */
             kinds: components["schemas"]["KindCounts"][];
-            /** @description Every registered cluster, by name, with its counts. */
-            clusters: components["schemas"]["ClusterStats"][];
         };
         /**
          * @description Health of a Flux object, derived from its conditions (see `flux::summarize`).
@@ -792,14 +1116,9 @@ export interface components {
         HealthCounts: {
             /**
              * Format: int64
-             * @description All of them.
+             * @description Failed.
              */
-            total: number;
-            /**
-             * Format: int64
-             * @description Ready.
-             */
-            ready: number;
+            failed: number;
             /**
              * Format: int64
              * @description Progressing.
@@ -807,9 +1126,9 @@ export interface components {
             progressing: number;
             /**
              * Format: int64
-             * @description Failed.
+             * @description Ready.
              */
-            failed: number;
+            ready: number;
             /**
              * Format: int64
              * @description Stalled.
@@ -822,6 +1141,11 @@ export interface components {
             suspended: number;
             /**
              * Format: int64
+             * @description All of them.
+             */
+            total: number;
+            /**
+             * Format: int64
              * @description Unknown.
              */
             unknown: number;
@@ -831,13 +1155,13 @@ export interface components {
          * @description What a Kustomization applied, grouped by kind.
          */
         Inventory: {
+            /** @description Entries grouped by kind and group, sorted by kind. */
+            groups: components["schemas"]["InventoryGroup"][];
             /**
              * Format: uint64
              * @description Number of entries.
              */
             total: number;
-            /** @description Entries grouped by kind and group, sorted by kind. */
-            groups: components["schemas"]["InventoryGroup"][];
         };
         /**
          * InventoryEntry
@@ -846,56 +1170,64 @@ export interface components {
         InventoryEntry: {
             /** @description The entry id as stored: `<namespace>_<name>_<group>_<kind>`. */
             id: string;
-            /** @description API version of the applied object, e.g. `v1`. */
-            version: string;
-            /** @description Namespace (empty for cluster-scoped objects). */
-            namespace: string;
             /** @description Name. */
             name: string;
+            /** @description Namespace (empty for cluster-scoped objects). */
+            namespace: string;
+            /** @description API version of the applied object, e.g. `v1`. */
+            version: string;
         };
         /**
          * InventoryGroup
          * @description The inventory entries of one group and kind.
          */
         InventoryGroup: {
+            /** @description The objects, by namespace and name. */
+            entries: components["schemas"]["InventoryEntry"][];
             /** @description API group (empty for the core group). */
             group: string;
             /** @description Kind, e.g. `Deployment`. */
             kind: string;
-            /** @description The objects, by namespace and name. */
-            entries: components["schemas"]["InventoryEntry"][];
         };
         /**
          * KindCounts
          * @description Counts of one kind.
          */
         KindCounts: {
-            /** @description Kind, e.g. `Kustomization`. */
-            kind: string;
             /** @description Its resources per health. */
             health: components["schemas"]["HealthCounts"] & unknown;
+            /** @description Kind, e.g. `Kustomization`. */
+            kind: string;
         };
         /**
          * KindStatus
          * @description Watch state of one kind on one cluster.
          */
         KindStatus: {
+            /** @description Why it fails. */
+            message?: string;
             /** @description `watching`, `listing`, `absent` (not served), `error` or `forbidden`. */
             state: string;
             /** @description The API version watched. */
             version?: string;
-            /** @description Why it fails. */
-            message?: string;
+        };
+        /**
+         * LoginRequest
+         * @description Log in with an API token.
+         */
+        LoginRequest: {
+            /** @description An API token (`fluxo_…` or the bootstrap admin token). */
+            token: string;
         };
         /**
          * ObjectRefView
          * @description A dependency (`spec.dependsOn`).
          */
         ObjectRefView: {
-            /** @description Namespace. */
-            namespace: string;
             /** @description Name. */
             name: string;
+            /** @description Namespace. */
+            namespace: string;
         };
         /**
          * PositionMessage
@@ -921,70 +1253,68 @@ export interface components {
          * @description One entry of `status.conditions`.
          */
         ResourceCondition: {
-            /** @description Condition type: `Ready`, `Reconciling`, `Stalled`, `Healthy`, `Released`… */
-            type: string;
-            /** @description `True`, `False` or `Unknown`. */
-            status: string;
-            /** @description Machine-readable reason, e.g. `HealthCheckFailed`. */
-            reason?: string;
-            /** @description Human-readable message. */
-            message?: string;
             /**
              * Format: date-time
              * @description When the status last changed.
              */
             lastTransitionTime?: string;
+            /** @description Human-readable message. */
+            message?: string;
             /**
              * Format: int64
              * @description The generation the condition was computed for.
              */
             observedGeneration?: number;
+            /** @description Machine-readable reason, e.g. `HealthCheckFailed`. */
+            reason?: string;
+            /** @description `True`, `False` or `Unknown`. */
+            status: string;
+            /** @description Condition type: `Ready`, `Reconciling`, `Stalled`, `Healthy`, `Released`… */
+            type: string;
         };
         /**
          * ResourceDetail
          * @description One resource with everything the detail page shows.
          */
         ResourceDetail: {
-            /** @description The summary, as lists show it. */
-            resource: components["schemas"]["ResourceSummary"] & unknown;
-            /** @description Kind-specific revision context, e.g. the chart version of a HelmRelease. */
-            revisionDetail?: string;
-            /**
-             * Format: int64
-             * @description `metadata.generation`.
-             */
-            generation?: number;
-            /**
-             * Format: int64
-             * @description `status.observedGeneration`.
-             */
-            observedGeneration?: number;
+            /** @description The 50 newest change-log entries (all of them: `GET /api/v1/resources/{id}/changes`). */
+            changes: components["schemas"]["Change"][];
+            /** @description `status.conditions`. */
+            conditions: components["schemas"]["ResourceCondition"][];
             /**
              * Format: date-time
              * @description When the orchestrator first stored the object.
              */
             createdAt: string;
+            /** @description The 50 newest controller events (all of them: `GET /api/v1/resources/{id}/events`). */
+            events: components["schemas"]["Event"][];
+            /**
+             * Format: int64
+             * @description `metadata.generation`.
+             */
+            generation?: number;
+            /** @description `status.inventory` of a Kustomization; null for other kinds or before the first apply. */
+            inventory?: components["schemas"]["Inventory"] & unknown;
             /**
              * @description The object as last seen, without `metadata.managedFields` and without kubectl's
              *     last-applied-configuration annotation.
              */
             object: unknown;
-            /** @description `status.conditions`. */
-            conditions: components["schemas"]["ResourceCondition"][];
-            /** @description `status.inventory` of a Kustomization; null for other kinds or before the first apply. */
-            inventory?: components["schemas"]["Inventory"] & unknown;
-            /** @description The 50 newest change-log entries (all of them: `GET /api/v1/resources/{id}/changes`). */
-            changes: components["schemas"]["Change"][];
-            /** @description The 50 newest controller events (all of them: `GET /api/v1/resources/{id}/events`). */
-            events: components["schemas"]["Event"][];
+            /**
+             * Format: int64
+             * @description `status.observedGeneration`.
+             */
+            observedGeneration?: number;
+            /** @description The summary, as lists show it. */
+            resource: components["schemas"]["ResourceSummary"] & unknown;
+            /** @description Kind-specific revision context, e.g. the chart version of a HelmRelease. */
+            revisionDetail?: string;
         };
         /**
          * ResourceList
          * @description A page of resources.
          */
         ResourceList: {
-            /** @description The resources, in the requested order. */
-            items: components["schemas"]["ResourceSummary"][];
             /**
              * @description Pass as `continue` (with the same sort) to get the next page; null on the last page.
              *     Sorted by name, namespace, kind or cluster, a walk through all pages returns every
@@ -993,6 +1323,8 @@ export interface components {
              *     the cursor (seen twice) or behind it (not seen): the live stream carries such changes.
              */
             continue?: string;
+            /** @description The resources, in the requested order. */
+            items: components["schemas"]["ResourceSummary"][];
             /**
              * Format: int64
              * @description How many resources match the filters, counted on the first page only (null on later
@@ -1013,48 +1345,34 @@ export interface components {
          * @description One Flux object as lists and the live stream show it (no full object).
          */
         ResourceSummary: {
-            /**
-             * Format: uuid
-             * @description Stable id (UUIDv5 of cluster, group, kind, namespace, name).
-             */
-            id: string;
+            /** @description API group, e.g. `kustomize.toolkit.fluxcd.io`. */
+            apiGroup: string;
+            /** @description API version it was read at, e.g. `v1`. */
+            apiVersion: string;
+            /** @description Cluster name. */
+            cluster: string;
             /**
              * Format: uuid
              * @description Cluster id.
              */
             clusterId: string;
-            /** @description Cluster name. */
-            cluster: string;
-            /** @description API group, e.g. `kustomize.toolkit.fluxcd.io`. */
-            apiGroup: string;
-            /** @description API version it was read at, e.g. `v1`. */
-            apiVersion: string;
-            /** @description Kind, e.g. `Kustomization`. */
-            kind: string;
-            /** @description Namespace. */
-            namespace: string;
-            /** @description Name. */
-            name: string;
-            /** @description Health verdict. */
-            health: components["schemas"]["Health"] & unknown;
-            /** @description Reason of the condition behind the verdict, e.g. `HealthCheckFailed`. */
-            reason?: string;
-            /** @description Message of the condition behind the verdict. */
-            message?: string;
-            /** @description Applied revision, e.g. `main@sha1:1a2b3c…`. */
-            revision?: string;
-            /** @description Last attempted revision, where the kind records it. */
-            lastAttemptedRevision?: string;
-            /** @description `spec.suspend`. */
-            suspended: boolean;
-            /** @description The source it consumes. */
-            sourceRef?: components["schemas"]["SourceRefView"] & unknown;
             /** @description Objects it depends on. */
             dependsOn: components["schemas"]["ObjectRefView"][];
+            /** @description Health verdict. */
+            health: components["schemas"]["Health"] & unknown;
+            /**
+             * Format: uuid
+             * @description Stable id (UUIDv5 of cluster, group, kind, namespace, name).
+             */
+            id: string;
+            /** @description Kind, e.g. `Kustomization`. */
+            kind: string;
             /** @description Object labels. */
             labels: {
                 [key: string]: string;
             };
+            /** @description Last attempted revision, where the kind records it. */
+            lastAttemptedRevision?: string;
             /** @description The last reconcile request the controller handled (`status.lastHandledReconcileAt`). */
             lastHandledReconcileAt?: string;
             /**
@@ -1062,16 +1380,30 @@ export interface components {
              * @description When the condition behind the verdict last changed.
              */
             lastTransitionAt?: string;
-            /**
-             * Format: date-time
-             * @description When we stored the newest change.
-             */
-            updatedAt: string;
+            /** @description Message of the condition behind the verdict. */
+            message?: string;
+            /** @description Name. */
+            name: string;
+            /** @description Namespace. */
+            namespace: string;
+            /** @description Reason of the condition behind the verdict, e.g. `HealthCheckFailed`. */
+            reason?: string;
+            /** @description Applied revision, e.g. `main@sha1:1a2b3c…`. */
+            revision?: string;
             /**
              * Format: int64
              * @description seq of the change that last wrote this object.
              */
             seq: number;
+            /** @description The source it consumes. */
+            sourceRef?: components["schemas"]["SourceRefView"] & unknown;
+            /** @description `spec.suspend`. */
+            suspended: boolean;
+            /**
+             * Format: date-time
+             * @description When we stored the newest change.
+             */
+            updatedAt: string;
         };
         /**
          * ResyncMessage
@@ -1086,6 +1418,11 @@ export interface components {
          * @enum {string}
          */
         ResyncReasonView: "too_old" | "slow" | "unknown_seq";
+        /**
+         * @description A role.
+         * @enum {string}
+         */
+        RoleName: "viewer" | "operator" | "admin";
         /** @description Every message the server sends. */
         ServerMessage: components["schemas"]["ServerMessage_ChangeMessage"] | components["schemas"]["ServerMessage_ClusterMessage"] | components["schemas"]["ServerMessage_PositionMessage"] | components["schemas"]["ServerMessage_PositionMessage"] | components["schemas"]["ServerMessage_ResyncMessage"] | components["schemas"]["ServerMessage_StreamError"];
         /** @description Every message the server sends. */
@@ -1128,7 +1465,7 @@ export interface components {
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
-            type: "subscribed" | "heartbeat";
+            type: "heartbeat" | "subscribed";
         };
         /** @description Every message the server sends. */
         ServerMessage_ResyncMessage: {
@@ -1159,18 +1496,45 @@ export interface components {
             type: "error";
         };
         /**
+         * SessionInfo
+         * @description Who is logged in.
+         */
+        SessionInfo: {
+            /** @description False when the server runs with `--auth=none` (show `warning`). */
+            authEnabled: boolean;
+            /**
+             * Format: date-time
+             * @description When the credential stops working, if known.
+             */
+            expiresAt?: string;
+            /** @description `token`, `session`, `oidc` or `none`. */
+            method: string;
+            /** @description True when OIDC login is configured (`GET /auth/oidc/login`). */
+            oidc: boolean;
+            /** @description What they may do. */
+            role: components["schemas"]["RoleName"] & unknown;
+            /** @description Cluster labels they are limited to; null: every cluster. */
+            scope?: {
+                [key: string]: string;
+            };
+            /** @description Token name or OIDC user (`anonymous` without authentication). */
+            subject: string;
+            /** @description A banner the UI must show, e.g. that authentication is off. */
+            warning?: string;
+        };
+        /**
          * SourceRefView
          * @description A reference to the source an object consumes.
          */
         SourceRefView: {
-            /** @description Kind, e.g. `GitRepository`. */
-            kind: string;
-            /** @description Namespace. */
-            namespace: string;
-            /** @description Name. */
-            name: string;
             /** @description Pinned apiVersion, when the reference has one. */
             apiVersion?: string;
+            /** @description Kind, e.g. `GitRepository`. */
+            kind: string;
+            /** @description Name. */
+            name: string;
+            /** @description Namespace. */
+            namespace: string;
         };
         /**
          * StreamError
@@ -1196,25 +1560,25 @@ export interface components {
              */
             clusters?: string[];
             /**
-             * @description Flux kinds (`Kustomization`), plurals (`kustomizations`) or short names (`ks`).
-             * @default []
-             */
-            kinds?: string[];
-            /**
-             * @description Namespaces.
-             * @default []
-             */
-            namespaces?: string[];
-            /**
              * @description Health before *or* after the change (so a recovery out of `failed` still arrives).
              * @default []
              */
             health?: components["schemas"]["Health"][];
             /**
+             * @description Flux kinds (`Kustomization`), plurals (`kustomizations`) or short names (`ks`).
+             * @default []
+             */
+            kinds?: string[];
+            /**
              * @description Object names starting with this text.
              * @default
              */
             namePrefix?: string;
+            /**
+             * @description Namespaces.
+             * @default []
+             */
+            namespaces?: string[];
         };
         /**
          * StreamProtocol
@@ -1232,12 +1596,6 @@ export interface components {
          */
         SubscribeMessage: {
             /**
-             * Format: int64
-             * @description Replay every matching change after this seq, then continue live. Without it: the first
-             *     subscription starts at the live head; a later one continues where the previous one was.
-             */
-            since?: number;
-            /**
              * @description Which changes to receive; absent or empty lists match everything.
              * @default {
              *       "clusters": [],
@@ -1248,6 +1606,12 @@ export interface components {
              *     }
              */
             filter?: components["schemas"]["StreamFilter"] & unknown;
+            /**
+             * Format: int64
+             * @description Replay every matching change after this seq, then continue live. Without it: the first
+             *     subscription starts at the live head; a later one continues where the previous one was.
+             */
+            since?: number;
         };
         /**
          * SuspendRequest
@@ -1261,27 +1625,35 @@ export interface components {
             reason?: string;
         };
         /**
+         * TokenList
+         * @description Every token.
+         */
+        TokenList: {
+            /** @description Newest first, revoked ones included. */
+            items: components["schemas"]["ApiToken"][];
+        };
+        /**
          * UpdateCluster
          * @description Change a cluster; omitted fields keep their value.
          */
         UpdateCluster: {
-            /** @description New unique name. */
-            name?: string;
-            /** @description New description. */
-            description?: string;
-            /** @description New labels (replace all labels). */
-            labels?: {
-                [key: string]: string;
-            };
-            /** @description New kubeconfig YAML (same policy as on create). */
-            kubeconfig?: string;
-            /** @description Context of the new kubeconfig. */
-            context?: string;
             /**
              * @description Allow insecure settings in the new kubeconfig.
              * @default false
              */
             allowInsecure?: boolean;
+            /** @description Context of the new kubeconfig. */
+            context?: string;
+            /** @description New description. */
+            description?: string;
+            /** @description New kubeconfig YAML (same policy as on create). */
+            kubeconfig?: string;
+            /** @description New labels (replace all labels). */
+            labels?: {
+                [key: string]: string;
+            };
+            /** @description New unique name. */
+            name?: string;
         };
     };
     responses: never;
@@ -1292,45 +1664,252 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    healthz: {
+    listAudit: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only entries older than this id. */
+                before?: number;
+                /** @description Only this actor. */
+                actor?: string;
+                /** @description Only this operation id. */
+                operation?: string;
+                /** @description Only this cluster (name). */
+                cluster?: string;
+                /** @description Page size, 1–1000 (default 100). */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The process is alive. */
+            /** @description A page of entries. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["ProbeStatus"];
+                    "application/json; charset=utf-8": components["schemas"]["AuditList"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    readyz: {
+    listChanges: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Resource id (repeatable). */
+                resource?: string[];
+                /** @description Cluster id or name (repeatable). */
+                cluster?: string[];
+                /** @description Kind, plural or short name, e.g. `Kustomization`, `ks`, `hr` (repeatable). */
+                kind?: string[];
+                /** @description Namespace (repeatable). */
+                namespace?: string[];
+                /** @description Operation (repeatable). */
+                op?: components["schemas"]["ChangeOp"][];
+                /** @description Only changes with a seq greater than this. */
+                since?: number;
+                /** @description Only changes with a seq less than this. */
+                before?: number;
+                /** @description Page size, 1–1000 (default 100). */
+                limit?: number;
+                /** @description The `continue` value of the previous page. */
+                continue?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Ready to serve. */
+            /** @description A page of changes. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["ProbeStatus"];
+                    "application/json; charset=utf-8": components["schemas"]["ChangeList"];
                 };
             };
-            /** @description Not ready: the database is unreachable or migrations have not been applied yet. */
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2031,490 +2610,41 @@ export interface operations {
             };
         };
     };
-    reconcileResource: {
+    listEvents: {
         parameters: {
             query?: {
-                withSource?: boolean;
+                /** @description Cluster id or name (repeatable). */
+                cluster?: string[];
+                /** @description Kind of the object, plural or short name, e.g. `HelmRelease`, `hr` (repeatable). */
+                kind?: string[];
+                /** @description Namespace of the object (repeatable). */
+                namespace?: string[];
+                /** @description Name of the object (repeatable). */
+                name?: string[];
+                /** @description Resource id of the object (repeatable). */
+                resource?: string[];
+                /** @description Event type (repeatable). */
+                type?: components["schemas"]["EventType"][];
+                /** @description Only events that last occurred at or after this time (RFC 3339). */
+                since?: string;
+                /** @description Page size, 1–1000 (default 100). */
+                limit?: number;
+                /** @description The `continue` value of the previous page. */
+                continue?: string;
             };
             header?: never;
-            path: {
-                id: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Patched; the controller acts on it asynchronously (watch the resource or the stream). */
-            202: {
+            /** @description A page of events. */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["ActionAccepted"];
-                };
-            };
-            /** @description The request is malformed or refused by policy. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No credential, or one that is unknown, expired or revoked. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /**
-             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
-             *     request came from another origin.
-             */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The object does not exist. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The object conflicts with an existing one. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The request body is larger than the limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many attempts (logins); retry later. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A bug or an unexpected state on our side; details are in the server log. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The server could not do it now (database or cluster unavailable); retry later. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    suspendResource: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json; charset=utf-8": components["schemas"]["SuspendRequest"];
-            };
-        };
-        responses: {
-            /** @description Patched; the controller acts on it asynchronously (watch the resource or the stream). */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ActionAccepted"];
-                };
-            };
-            /** @description The request is malformed or refused by policy. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No credential, or one that is unknown, expired or revoked. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /**
-             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
-             *     request came from another origin.
-             */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The object does not exist. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The object conflicts with an existing one. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The request body is larger than the limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many attempts (logins); retry later. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A bug or an unexpected state on our side; details are in the server log. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The server could not do it now (database or cluster unavailable); retry later. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    resumeResource: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Patched; the controller acts on it asynchronously (watch the resource or the stream). */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ActionAccepted"];
-                };
-            };
-            /** @description The request is malformed or refused by policy. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No credential, or one that is unknown, expired or revoked. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /**
-             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
-             *     request came from another origin.
-             */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The object does not exist. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The object conflicts with an existing one. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The request body is larger than the limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many attempts (logins); retry later. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A bug or an unexpected state on our side; details are in the server log. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The server could not do it now (database or cluster unavailable); retry later. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    forceResource: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Patched; the controller acts on it asynchronously (watch the resource or the stream). */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ActionAccepted"];
-                };
-            };
-            /** @description The request is malformed or refused by policy. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No credential, or one that is unknown, expired or revoked. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /**
-             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
-             *     request came from another origin.
-             */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The object does not exist. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The object conflicts with an existing one. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The request body is larger than the limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many attempts (logins); retry later. */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A bug or an unexpected state on our side; details are in the server log. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The server could not do it now (database or cluster unavailable); retry later. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    resetResource: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Patched; the controller acts on it asynchronously (watch the resource or the stream). */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ActionAccepted"];
+                    "application/json; charset=utf-8": components["schemas"]["EventList"];
                 };
             };
             /** @description The request is malformed or refused by policy. */
@@ -3102,41 +3232,24 @@ export interface operations {
             };
         };
     };
-    listChanges: {
+    forceResource: {
         parameters: {
-            query?: {
-                /** @description Resource id (repeatable). */
-                resource?: string[];
-                /** @description Cluster id or name (repeatable). */
-                cluster?: string[];
-                /** @description Kind, plural or short name, e.g. `Kustomization`, `ks`, `hr` (repeatable). */
-                kind?: string[];
-                /** @description Namespace (repeatable). */
-                namespace?: string[];
-                /** @description Operation (repeatable). */
-                op?: components["schemas"]["ChangeOp"][];
-                /** @description Only changes with a seq greater than this. */
-                since?: number;
-                /** @description Only changes with a seq less than this. */
-                before?: number;
-                /** @description Page size, 1–1000 (default 100). */
-                limit?: number;
-                /** @description The `continue` value of the previous page. */
-                continue?: string;
-            };
+            query?: never;
             header?: never;
-            path?: never;
+            path: {
+                id: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description A page of changes. */
-            200: {
+            /** @description Patched; the controller acts on it asynchronously (watch the resource or the stream). */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["ChangeList"];
+                    "application/json; charset=utf-8": components["schemas"]["ActionAccepted"];
                 };
             };
             /** @description The request is malformed or refused by policy. */
@@ -3234,42 +3347,626 @@ export interface operations {
             };
         };
     };
-    listEvents: {
+    reconcileResource: {
         parameters: {
             query?: {
-                /** @description Cluster id or name (repeatable). */
-                cluster?: string[];
-                /** @description Kind of the object, plural or short name, e.g. `HelmRelease`, `hr` (repeatable). */
-                kind?: string[];
-                /** @description Namespace of the object (repeatable). */
-                namespace?: string[];
-                /** @description Name of the object (repeatable). */
-                name?: string[];
-                /** @description Resource id of the object (repeatable). */
-                resource?: string[];
-                /** @description Event type (repeatable). */
-                type?: components["schemas"]["EventType"][];
-                /** @description Only events that last occurred at or after this time (RFC 3339). */
-                since?: string;
-                /** @description Page size, 1–1000 (default 100). */
-                limit?: number;
-                /** @description The `continue` value of the previous page. */
-                continue?: string;
+                withSource?: boolean;
             };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Patched; the controller acts on it asynchronously (watch the resource or the stream). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ActionAccepted"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resetResource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Patched; the controller acts on it asynchronously (watch the resource or the stream). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ActionAccepted"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resumeResource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Patched; the controller acts on it asynchronously (watch the resource or the stream). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ActionAccepted"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    suspendResource: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["SuspendRequest"];
+            };
+        };
+        responses: {
+            /** @description Patched; the controller acts on it asynchronously (watch the resource or the stream). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ActionAccepted"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description A page of events. */
+            /** @description The caller. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json; charset=utf-8": components["schemas"]["EventList"];
+                    "application/json; charset=utf-8": components["schemas"]["SessionInfo"];
                 };
+            };
+        };
+    };
+    createSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Logged in; the session cookie is set. */
+            200: {
+                headers: {
+                    "SET-COOKIE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SessionInfo"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Logged out; the cookie is cleared. */
+            204: {
+                headers: {
+                    "SET-COOKIE": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request is malformed or refused by policy. */
             400: {
@@ -3592,6 +4289,369 @@ export interface operations {
             };
         };
     };
+    listTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tokens. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["TokenList"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["CreateToken"];
+            };
+        };
+        responses: {
+            /** @description Created; the secret is in `token`. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CreatedToken"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked; its sessions ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    healthz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process is alive. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ProbeStatus"];
+                };
+            };
+        };
+    };
     metrics: {
         parameters: {
             query?: never;
@@ -3608,6 +4668,35 @@ export interface operations {
                 };
                 content: {
                     "text/plain; charset=utf-8": string;
+                };
+            };
+        };
+    };
+    readyz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready to serve. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ProbeStatus"];
+                };
+            };
+            /** @description Not ready: the database is unreachable or migrations have not been applied yet. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
         };

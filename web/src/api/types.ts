@@ -44,3 +44,12 @@ export type ListResourcesQuery = NonNullable<operations['listResources']['parame
 export const HEALTHS: readonly Health[] = ['failed', 'stalled', 'progressing', 'suspended', 'unknown', 'ready'];
 
 export type Action = 'reconcile' | 'suspend' | 'resume' | 'force' | 'reset';
+
+export type SessionInfo = S['SessionInfo'];
+export type RoleName = S['RoleName'];
+export type ApiToken = S['ApiToken'];
+export type TokenList = S['TokenList'];
+export type CreateToken = S['CreateToken'];
+export type CreatedToken = S['CreatedToken'];
+export type AuditRecord = S['AuditRecord'];
+export type AuditList = S['AuditList'];

@@ -1,6 +1,7 @@
 // The frame of every view: navigation, the live connection indicator, the theme switch.
 import { useEffect, useState, type ReactNode } from 'react';
 import { NavLink } from 'react-router';
+import { signOut, useSession } from '../api/session';
 import type { LiveState } from '../live/connection';
 import { useLiveState } from '../live/LiveProvider';
 import { applyTheme, loadPref, savePref, type ThemePref } from '../lib/theme';
@@ -59,7 +60,27 @@ export function ThemeToggle() {
   );
 }
 
-export function Layout({ children, extraNav }: { children: ReactNode; extraNav?: ReactNode }) {
+function User() {
+  const session = useSession();
+  if (!session.data) return null;
+  const s = session.data;
+  return (
+    <span className="user">
+      <span title={`${s.method} · ${s.role}${s.expiresAt ? ' · until ' + new Date(s.expiresAt).toLocaleString() : ''}`}>
+        {s.subject} <span className="role">{s.role}</span>
+      </span>
+      {s.authEnabled && (
+        <button type="button" className="btn btn-ghost btn-small" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      )}
+    </span>
+  );
+}
+
+export function Layout({ children }: { children: ReactNode }) {
+  const session = useSession();
+  const admin = session.data?.role === 'admin';
   return (
     <div className="app">
       <a className="skip" href="#main">
@@ -79,13 +100,20 @@ export function Layout({ children, extraNav }: { children: ReactNode; extraNav?:
           </NavLink>
           <NavLink to="/resources">Resources</NavLink>
           <NavLink to="/clusters">Clusters</NavLink>
-          {extraNav}
+          {admin && <NavLink to="/tokens">Tokens</NavLink>}
+          {admin && <NavLink to="/audit">Audit</NavLink>}
         </nav>
         <div className="topbar-right">
           <ConnectionIndicator />
           <ThemeToggle />
+          <User />
         </div>
       </header>
+      {session.data?.warning && (
+        <div className="banner" role="alert">
+          {session.data.warning}
+        </div>
+      )}
       <main id="main" className="main" tabIndex={-1}>
         {children}
       </main>

@@ -10,6 +10,7 @@ describe('fieldOf', () => {
     expect(fieldOf(new ApiError(400, 'kubeconfig_refused', 'exec plugins are not allowed'))).toBe('kubeconfig');
     expect(fieldOf(new ApiError(409, 'conflict', 'a cluster named x exists'))).toBe('name');
     expect(fieldOf(new ApiError(400, 'invalid', 'name must be a DNS-1123 label'))).toBe('name');
+    expect(fieldOf(new ApiError(400, 'invalid', 'label key "-x" is not valid'))).toBe('labels');
     expect(fieldOf(new Error('x'))).toBe('form');
   });
 });
@@ -26,7 +27,7 @@ describe('ClusterForm', () => {
         </MemoryRouter>
       </QueryClientProvider>,
     );
-    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'bad' } });
+    fireEvent.change(screen.getByPlaceholderText('prod-eu-1'), { target: { value: 'bad' } });
     fireEvent.change(screen.getByPlaceholderText(/Paste the output/), {
       target: { value: 'contexts:\n- name: a\n  context: {cluster: a, user: u}\ncurrent-context: a\n' },
     });

@@ -15,8 +15,8 @@ export function fieldOf(e: unknown): Field {
   if (!(e instanceof ApiError)) return 'form';
   const m = e.message.toLowerCase();
   if (e.code === 'kubeconfig_refused' || m.includes('kubeconfig') || m.includes('context')) return 'kubeconfig';
-  if (m.includes('label')) return 'labels';
-  if (m.includes('name') || e.status === 409) return 'name';
+  if (e.status === 409 || m.startsWith('name ') || m.startsWith('a cluster named')) return 'name';
+  if (m.startsWith('label') || m.includes(' labels ')) return 'labels';
   return 'form';
 }
 

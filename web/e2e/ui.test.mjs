@@ -1,0 +1,247 @@
+// End-to-end: the built UI in Debian's Chromium against the real server, PostgreSQL and the
+// Kubernetes API simulator. Run with `npm run e2e` after `npm run build` and `cargo build`.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { launch, login, newPage } from './browser.mjs';
+import { startStack } from './stack.mjs';
+
+const SHOTS = join(import.meta.dirname, 'screenshots');
+let stack, browser, page;
+
+async function shoot(name, p = page) {
+  for (const scheme of ['light', 'dark']) {
+    await p.emulateMedia({ colorScheme: scheme });
+    await p.waitForTimeout(100);
+    await p.screenshot({ path: join(SHOTS, `${name}-${scheme}.png`) });
+  }
+  await p.emulateMedia({ colorScheme: 'light' });
+}
+
+/** Milliseconds until `fn` (run in the page) returns true, or a failure after `timeout`. */
+async function timeUntil(p, fn, arg, timeout = 10_000) {
+  const start = Date.now();
+  await p.waitForFunction(fn, arg, { timeout, polling: 'raf' });
+  return Date.now() - start;
+}
+
+async function resourceId(kind, namespace, name) {
+  const r = await stack.api(`/api/v1/resources?kind=${kind}`);
+  const hit = r.body.items.find((x) => x.name === name && x.namespace === namespace);
+  assert.ok(hit, `${kind} ${namespace}/${name} is stored (${r.body.items.map((x) => x.namespace + '/' + x.name)})`);
+  return hit.id;
+}
+
+function setReady(name, ready, message) {
+  const condition = ready
+    ? { type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message }
+    : { type: 'Ready', status: 'False', reason: 'HealthCheckFailed', message };
+  condition.lastTransitionTime = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  stack.kubectl(['-n', 'apps', 'patch', 'kustomization', name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { conditions: [condition] } })]);
+}
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  stack = await startStack({ clusters: 1, objects: 3 });
+  browser = await launch();
+  page = await newPage(browser, stack.url);
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+test('signing in: a 401 leads to the sign-in view, a wrong token is refused, the right one comes back', async () => {
+  if (!stack.auth) return;
+  await page.goto('/resources?health=failed');
+  await page.waitForURL(/\/signin\?next=/);
+  await page.locator('input[name=token]').fill('not-a-token-at-all');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').waitFor();
+  await shoot('signin-error');
+  await page.locator('input[name=token]').fill(stack.adminToken);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((u) => u.pathname === '/resources' && u.search === '?health=failed');
+  await page.locator('.user', { hasText: 'admin' }).waitFor();
+});
+
+test('the overview explains what to do when no cluster is registered', async () => {
+  await page.goto('/');
+  await page.getByText('No clusters yet').waitFor();
+  await shoot('overview-empty');
+});
+
+test('a bad kubeconfig shows the server message next to the field', async () => {
+  await page.goto('/clusters/new');
+  await page.getByPlaceholder('prod-eu-1').fill('bad');
+  const config = stack.kubeconfig();
+  const user = /users:\s*\n- name: (\S+)/.exec(config)?.[1] ?? /\n\s+user: (\S+)/.exec(config)?.[1];
+  const exec = config.replace(/users:[\s\S]*$/, `users:\n- name: ${user}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: aws\n`);
+  await page.locator('#kubeconfig').fill(exec);
+  await page.getByRole('button', { name: 'Add cluster' }).last().click();
+  const err = page.locator('#err-kubeconfig');
+  await err.waitFor();
+  assert.match(await err.textContent(), /exec/i);
+  await shoot('cluster-form-error');
+});
+
+test('a simulated cluster is added through the form and its resources appear', async () => {
+  await page.goto('/clusters/new');
+  await page.getByPlaceholder('prod-eu-1').fill('sim-1');
+  await page.getByPlaceholder('env=prod, team=payments').fill('env=e2e');
+  await page.locator('#kubeconfig').fill(stack.kubeconfig());
+  assert.equal(await page.locator('select[name=context]').inputValue(), 'sim-1');
+  await page.getByRole('button', { name: 'Add cluster' }).last().click();
+  const row = page.locator('[data-testid=cluster-row][data-name=sim-1]');
+  await row.waitFor();
+  await row.locator('.state-ready').waitFor({ timeout: 30_000 });
+  await shoot('clusters');
+
+  const total = (await stack.api('/api/v1/resources?cluster=sim-1&limit=1')).body.total;
+  assert.ok(total > 10, `the simulator's objects are stored (${total})`);
+  await page.goto('/resources?cluster=sim-1');
+  await page.getByTestId('resource-count').filter({ hasText: `${total} objects` }).waitFor();
+  assert.ok((await page.locator('.rbody .rrow[data-id]').count()) > 10);
+  await shoot('resources');
+  await page.goto('/');
+  await page.locator('.cluster-card').first().waitFor();
+  await shoot('overview');
+});
+
+test('a status change in the cluster shows in the table and on the detail page within a second, without reload', async () => {
+  const id = await resourceId('Kustomization', 'apps', 'app-0');
+  const table = page;
+  await table.goto('/resources?kind=Kustomization&namespace=apps');
+  await table.locator('.rbody .rrow[data-health=ready] .c-name a:text-is("app-0")').waitFor();
+  const detail = await newPage(browser, stack.url);
+  await detail.context().addCookies(await page.context().cookies());
+  await login(detail, stack);
+  await detail.goto(`/resources/${id}`);
+  await detail.locator('[data-testid=detail-head][data-health=ready]').waitFor();
+  await table.evaluate(() => (window.__sameDocument = true));
+  await detail.evaluate(() => (window.__sameDocument = true));
+
+  setReady('app-0', false, 'e2e: deployment web is not ready');
+  const [inTable, onDetail] = await Promise.all([
+    timeUntil(table, () => document.querySelector('.rbody .rrow[data-health=failed] .c-name a')?.textContent === 'app-0'),
+    timeUntil(detail, () => document.querySelector('[data-testid=detail-head]')?.getAttribute('data-health') === 'failed'),
+  ]);
+  console.log(`status change shown after ${inTable} ms (table), ${onDetail} ms (detail)`);
+  assert.ok(inTable < 1000 && onDetail < 1000, `within 1 s: table ${inTable} ms, detail ${onDetail} ms`);
+  assert.equal(await table.evaluate(() => window.__sameDocument), true, 'the table was not reloaded');
+  assert.equal(await detail.evaluate(() => window.__sameDocument), true, 'the detail page was not reloaded');
+  assert.match(await detail.getByTestId('detail-message').textContent(), /deployment web is not ready/);
+  await detail.getByRole('tab', { name: 'History' }).click();
+  await detail.getByTestId('history').getByText('deployment web is not ready').first().waitFor();
+  await shoot('detail-history', detail);
+  await detail.getByRole('tab', { name: 'YAML' }).click();
+  await detail.locator('pre.yaml').waitFor();
+  await shoot('detail-yaml', detail);
+  await detail.getByRole('tab', { name: 'Conditions' }).click();
+  await shoot('detail-conditions', detail);
+  await detail.close();
+  assert.deepEqual(detail.problems, []);
+});
+
+test('filtering by health through the URL', async () => {
+  await page.goto('/resources?health=failed');
+  await page.locator('.rbody .rrow[data-id]').first().waitFor();
+  const healths = await page.locator('.rbody .rrow[data-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-health')));
+  assert.ok(healths.length > 0);
+  assert.deepEqual([...new Set(healths)], ['failed']);
+  assert.equal(await page.getByRole('button', { name: 'Failed' }).getAttribute('aria-pressed'), 'true');
+  const total = (await stack.api('/api/v1/resources?health=failed&limit=1')).body.total;
+  assert.equal(healths.length, total);
+  await shoot('resources-failed');
+});
+
+test('reconcile from the detail page is followed until the controller handled it', async () => {
+  const id = await resourceId('Kustomization', 'apps', 'app-1');
+  await page.goto(`/resources/${id}`);
+  await page.getByRole('button', { name: 'Reconcile', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Reconcile' }).click();
+  await page.locator('[data-testid=action-progress][data-phase=handled]').waitFor({ timeout: 15_000 });
+  const handled = (await stack.api(`/api/v1/resources/${id}`)).body.resource.lastHandledReconcileAt;
+  assert.ok(handled, 'the controller recorded lastHandledReconcileAt');
+  await shoot('detail-reconciled');
+});
+
+test('suspend with a reason', async () => {
+  const id = await resourceId('Kustomization', 'apps', 'app-1');
+  await page.goto(`/resources/${id}`);
+  await page.getByRole('button', { name: 'Suspend' }).click();
+  await page.getByRole('dialog').locator('input[name=reason]').fill('e2e: maintenance window');
+  await shoot('detail-suspend-dialog');
+  await page.getByRole('dialog').getByRole('button', { name: 'Suspend' }).click();
+  await page.locator('[data-testid=action-progress][data-phase=handled]').waitFor({ timeout: 15_000 });
+  await page.locator('[data-testid=detail-head][data-health=suspended]').waitFor();
+  await page.getByRole('button', { name: 'Resume' }).waitFor();
+  if (stack.auth) {
+    await page.goto('/audit?operation=suspendResource');
+    await page.getByTestId('audit').getByText('e2e: maintenance window').waitFor();
+    await shoot('audit');
+  }
+});
+
+test('bulk resume of the suspended objects with per-item progress', async () => {
+  const id0 = await resourceId('Kustomization', 'apps', 'app-0');
+  assert.equal((await stack.api(`/api/v1/resources/${id0}/suspend`, { method: 'POST', body: JSON.stringify({ reason: 'e2e bulk' }) })).status, 202);
+  await page.goto('/resources?health=suspended&kind=Kustomization');
+  await page.waitForFunction(() => document.querySelectorAll('.rbody .rrow[data-health=suspended]').length >= 2);
+  await page.getByLabel('Select all loaded rows').check();
+  const n = await page.locator('.rbody .rrow[data-id]').count();
+  await page.getByRole('region', { name: 'Bulk actions' }).getByRole('button', { name: 'Resume' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: `Resume ${n}` }).click();
+  await page.waitForFunction((count) => document.querySelectorAll('[data-testid=bulk-item] .phase.ok').length === count, n, { timeout: 20_000 });
+  await shoot('resources-bulk-resumed');
+  await page.locator('.dialog-foot').getByRole('button', { name: 'Close' }).click();
+  const still = (await stack.api('/api/v1/resources?health=suspended&kind=Kustomization&limit=1')).body.total;
+  assert.equal(still, 0);
+});
+
+test('a dropped server connection shows reconnecting, then resumes without losing changes', async () => {
+  await page.goto('/resources?kind=Kustomization&namespace=apps');
+  await page.locator('[data-testid=connection]', { hasText: 'Live' }).waitFor();
+  await page.locator('.rbody .rrow .c-name a:text-is("app-0")').waitFor();
+  await page.evaluate(() => (window.__sameDocument = true));
+  await stack.stopServer();
+  await page.locator('[data-testid=connection]', { hasText: /Reconnecting|Offline/ }).waitFor();
+  await shoot('resources-reconnecting');
+  // Changed while the UI is disconnected: arrives after the reconnect, from the replay.
+  setReady('app-0', false, 'e2e: changed while disconnected');
+  await stack.startServer();
+  await page.locator('[data-testid=connection]', { hasText: 'Live' }).waitFor({ timeout: 20_000 });
+  await page.waitForFunction(() => document.querySelector('.rbody .rrow[data-health=failed] .c-name a')?.textContent === 'app-0', null, { timeout: 20_000 });
+  setReady('app-0', true, 'e2e: recovered');
+  await page.waitForFunction(() => document.querySelector('.rbody .rrow[data-health=ready] .c-name a')?.textContent === 'app-0', null, { timeout: 5_000 });
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, 'no reload');
+  // Everything the server logged for app-0 is in the detail page's history.
+  const id = await resourceId('Kustomization', 'apps', 'app-0');
+  const logged = (await stack.api(`/api/v1/resources/${id}/changes?limit=1000`)).body.items.filter((c) => c.op !== 'event').length;
+  await page.goto(`/resources/${id}?tab=history`);
+  await page.getByTestId('history').waitFor();
+  assert.equal(await page.locator('[data-testid=history] .tl-item:not(.tl-none)').count(), logged);
+});
+
+test('an admin creates an API token, sees its secret once, and revokes it', async () => {
+  if (!stack.auth) return;
+  await page.goto('/tokens');
+  await page.getByLabel('Token name').fill('e2e-ci');
+  await page.getByLabel('Role').selectOption('operator');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const secret = (await page.getByTestId('new-token').textContent()).trim();
+  const r = await fetch(stack.url + '/api/v1/session', { headers: { authorization: `Bearer ${secret}` } });
+  assert.equal((await r.json()).role, 'operator');
+  await shoot('tokens');
+  await page.getByRole('row', { name: /e2e-ci/ }).getByRole('button', { name: 'Revoke' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+  await page.getByRole('row', { name: /e2e-ci/ }).getByText(/revoked/).waitFor();
+  const after = await fetch(stack.url + '/api/v1/session', { headers: { authorization: `Bearer ${secret}` } });
+  assert.equal(after.status, 401);
+});
+
+test('no Content-Security-Policy violations or page errors', () => {
+  assert.deepEqual(page.problems, []);
+});
