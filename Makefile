@@ -4,6 +4,7 @@ CARGO ?= cargo
 BIN := target/debug/flux-orchestrator
 DEMO_PG_PORT ?= 55499
 DEPLOY_VENV := target/deploy-venv
+TEST_VENV := target/test-venv
 
 .PHONY: all build web web-test test lint fmt openapi demo demo-stop bench clean
 
@@ -27,13 +28,19 @@ web-test: web
 	cd web && npm run e2e
 
 ## test: everything CI runs — formatting, lints, unit and integration tests (private PostgreSQL)
-test: lint web-test $(DEPLOY_VENV)/.installed
+test: lint web-test $(DEPLOY_VENV)/.installed $(TEST_VENV)/.installed
 	scripts/with-pg.sh $(CARGO) test
 
 ## the pinned offline Kubernetes schema validator used by tests/deploy_manifests.rs
 $(DEPLOY_VENV)/.installed: deploy/requirements-test.txt
 	python3 -m venv $(DEPLOY_VENV)
 	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check -r deploy/requirements-test.txt
+	touch $@
+
+## schemathesis for tests/api_fuzz.rs (property-based API fuzzing), pinned
+$(TEST_VENV)/.installed: tests/fuzz/requirements.txt
+	python3 -m venv $(TEST_VENV)
+	$(TEST_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/fuzz/requirements.txt
 	touch $@
 
 lint:
