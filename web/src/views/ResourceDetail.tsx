@@ -121,7 +121,7 @@ export default function ResourceDetail() {
         <div className="detail-status">
           {r.reason && <span className="reason">{r.reason}</span>} <span data-testid="detail-message">{r.message}</span>
           <div className="muted small">
-            {r.revision && <span className="mono">{shortRevision(r.revision)}</span>} · changed {ago(r.lastTransitionAt ?? r.updatedAt)}
+            {r.revision && <span className="mono">{shortRevision(r.revision)} · </span>}changed {ago(r.lastTransitionAt ?? r.updatedAt)}
           </div>
         </div>
         <Actions r={r} />

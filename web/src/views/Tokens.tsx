@@ -165,7 +165,7 @@ export default function Tokens() {
                       ))
                     : 'all clusters'}
                 </td>
-                <td className="mono">{t.hint}…</td>
+                <td className="mono">{t.hint}</td>
                 <td title={when(t.createdAt)}>
                   {ago(t.createdAt)} <span className="muted">by {t.createdBy}</span>
                 </td>

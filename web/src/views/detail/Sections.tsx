@@ -138,7 +138,7 @@ export function History({ id }: { id: string }) {
                 {when(c.at)}
               </span>
               <span className="tl-op">{c.op === 'event' ? `${c.eventType ?? ''} event` : c.op === 'delete' ? 'deleted' : c.healthBefore ? 'changed' : 'created'}</span>
-              {c.op !== 'event' && <Transition before={c.healthBefore} after={c.healthAfter} />}
+              {c.op !== 'event' && c.healthBefore && <Transition before={c.healthBefore} after={c.healthAfter} />}
               {c.healthAfter && c.healthBefore !== c.healthAfter && <HealthBadge health={c.healthAfter} />}
               {c.revision && <span className="mono muted">{shortRevision(c.revision)}</span>}
               <span className="muted small">#{c.seq}</span>
