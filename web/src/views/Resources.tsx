@@ -17,8 +17,9 @@ export default function Resources() {
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
 
   const rows = useMemo(() => query.data?.pages.flatMap((p) => p.items) ?? [], [query.data]);
-  const total = query.data?.pages[0]?.total ?? rows.length;
-  const capped = query.data?.pages[0]?.totalCapped ?? false;
+  // The server counts up to 10,000; once every page is here the count is exact.
+  const total = query.hasNextPage ? (query.data?.pages[0]?.total ?? rows.length) : rows.length;
+  const capped = query.hasNextPage && (query.data?.pages[0]?.totalCapped ?? false);
   const count = query.hasNextPage ? Math.max(total, rows.length + 1) : rows.length;
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = query;
   const needMore = useCallback(() => {
