@@ -196,7 +196,7 @@ async fn main() {
     let server = TestServer::start(&db.url()).await;
     server.wait_ready().await;
     let bench = Bench {
-        http: reqwest::Client::new(),
+        http: server.http(),
         server,
         requests: env_or("REST_BENCH_REQUESTS", 100),
     };

@@ -246,16 +246,24 @@ async fn every_sort_order_and_its_reverse_return_rows_in_the_documented_order() 
     // Touch a few so `updated` differs from insertion order.
     let touched: Vec<WriteOp> = all.iter().step_by(7).map(|s| touch(s, 1)).collect();
     seed::write(&env.store, &touched).await;
+    let some = ["failed", "ready", "unknown"];
+    let some_count = all
+        .iter()
+        .filter(|s| some.contains(&s.health.as_str()))
+        .count();
     for sort in ["name", "namespace", "kind", "cluster", "updated", "health"] {
         for sort in [sort.to_string(), format!("-{sort}")] {
-            let items = env.walk(&format!("sort={sort}"), 9).await;
-            assert_eq!(items.len(), all.len(), "{sort}");
-            let mut expected = items.clone();
-            expected.sort_by_key(|item| sort_key(&sort, item));
-            if sort.starts_with('-') {
-                expected.reverse();
+            let filtered = format!("sort={sort}&health=failed&health=ready&health=unknown");
+            for (query, count) in [(format!("sort={sort}"), all.len()), (filtered, some_count)] {
+                let items = env.walk(&query, 9).await;
+                assert_eq!(items.len(), count, "{query}");
+                let mut expected = items.clone();
+                expected.sort_by_key(|item| sort_key(&sort, item));
+                if sort.starts_with('-') {
+                    expected.reverse();
+                }
+                assert_eq!(items, expected, "{query}");
             }
-            assert_eq!(items, expected, "sort {sort}");
         }
     }
     let first = env.ok("/api/v1/resources?limit=1").await;

@@ -8,6 +8,7 @@
 //! | `sql` | parameter binding and the shared condition builders |
 //! | `filter` | resource filters and sort orders as SQL |
 //! | `list` | resource lists, counts, one resource |
+//! | `split` | the `health` and multi-health `updated` sorts, one health value at a time |
 //! | `history` | change log and events |
 //! | `stats` | counts for the fleet overview |
 
@@ -16,6 +17,7 @@ mod filter;
 mod history;
 mod list;
 mod selector;
+mod split;
 mod sql;
 mod stats;
 

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::cursor::{Cursor, CursorError};
 use super::filter::{ResourceFilter, ResourceOrder, count_statement, list_statement};
+use super::split::{list_split, splits};
 use crate::store::{RESOURCE_COLUMNS, ResourceRow, Result, Store};
 
 /// One page of a list and the cursor of the next page (`None` on the last page).
@@ -83,9 +84,13 @@ impl Store {
     ) -> Result<Page<ResourceRow>> {
         let conn = self.conn().await?;
         let clusters = resolve_clusters(&conn, &filter.clusters).await?;
-        let (sql, params) = list_statement(filter, &clusters, order, after, limit as i64 + 1);
-        let rows = conn.query(&sql, &params.refs()).await?;
-        let rows = rows.iter().map(ResourceRow::from_row).collect();
+        let rows = if splits(filter, order) {
+            list_split(&conn, filter, &clusters, order, after, limit + 1).await?
+        } else {
+            let (sql, params) = list_statement(filter, &clusters, order, after, limit as i64 + 1);
+            let rows = conn.query(&sql, &params.refs()).await?;
+            rows.iter().map(ResourceRow::from_row).collect()
+        };
         Ok(Page::from_rows(rows, limit, |row| order.cursor_after(row)))
     }
 
