@@ -315,6 +315,31 @@ test('the resources table stays virtualised and smooth with 100,000 rows', async
   assert.deepEqual(p.problems, []);
 });
 
+test('a cluster is edited, then deleted by typing its name, and its objects leave the table live', async () => {
+  await page.goto('/resources?cluster=sim-1');
+  await page.locator('.rbody .rrow[data-id]').first().waitFor();
+  await page.evaluate(() => (window.__sameDocument = true));
+  const list = await newPage(browser, stack.url);
+  await list.context().addCookies(await page.context().cookies());
+  await login(list, stack);
+  await list.goto('/clusters');
+  await list.locator('[data-testid=cluster-row][data-name=sim-1]').getByRole('link', { name: 'Edit' }).click();
+  await list.locator('input[name=description]').fill('edited by e2e');
+  await list.getByRole('button', { name: 'Save' }).click();
+  await list.locator('[data-testid=cluster-row][data-name=sim-1]').getByText('edited by e2e').waitFor();
+  await list.locator('[data-testid=cluster-row][data-name=sim-1]').getByRole('button', { name: 'Delete' }).click();
+  const confirm = list.getByRole('dialog').getByRole('button', { name: 'Delete' });
+  assert.equal(await confirm.isDisabled(), true, 'disabled until the name is typed');
+  await list.getByLabel('Cluster name to confirm').fill('sim-1');
+  await confirm.click();
+  await list.getByText('No clusters registered').waitFor();
+  // The table in the other tab empties by itself (delete changes arrive over the stream).
+  await page.waitForFunction(() => document.querySelectorAll('.rbody .rrow[data-id]').length === 0 || !!document.querySelector('.empty'), null, { timeout: 10_000 });
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, 'no reload');
+  await list.close();
+  assert.deepEqual(list.problems, []);
+});
+
 test('no Content-Security-Policy violations or page errors', () => {
   assert.deepEqual(page.problems, []);
 });
