@@ -159,10 +159,13 @@ test('filtering by health through the URL', async () => {
 
 test('reconcile from the detail page is followed until the controller handled it', async () => {
   const id = await resourceId('Kustomization', 'apps', 'app-1');
-  await page.goto(`/resources/${id}`);
+  await page.goto(`/resources/${id}?tab=events`);
+  await page.getByText('The Flux controllers have not reported events for this object.').waitFor();
   await page.getByRole('button', { name: 'Reconcile', exact: true }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Reconcile' }).click();
   await page.locator('[data-testid=action-progress][data-phase=handled]').waitFor({ timeout: 15_000 });
+  // The controller's event arrives in the open Events tab by itself.
+  await page.getByTestId('events').getByText('ReconciliationSucceeded').waitFor({ timeout: 10_000 });
   const handled = (await stack.api(`/api/v1/resources/${id}`)).body.resource.lastHandledReconcileAt;
   assert.ok(handled, 'the controller recorded lastHandledReconcileAt');
   await shoot('detail-reconciled');
