@@ -60,10 +60,21 @@ export async function startStack(opts = {}) {
   const pgPort = await freePort();
   const pgDir = join(dir, 'pg');
   execFileSync(join(ROOT, 'scripts/pg.sh'), ['start', pgDir, String(pgPort), 'fast'], { stdio: 'inherit' });
-  const adminUrl = `postgres://postgres@127.0.0.1:${pgPort}/postgres`;
-  execFileSync('psql', [adminUrl, '-qc', 'CREATE DATABASE fluxo'], { stdio: 'inherit' });
-  const databaseUrl = `postgres://postgres@127.0.0.1:${pgPort}/fluxo`;
+  try {
+    return await startRest({ dir, logs, procs, pgDir, pgPort, opts });
+  } catch (e) {
+    // Leave nothing running behind a failed start.
+    await stopChild(procs.server);
+    await stopChild(procs.sim);
+    execFileSync(join(ROOT, 'scripts/pg.sh'), ['stop', pgDir]);
+    for (const [name, lines] of Object.entries(logs)) console.error(`--- ${name} ---\n${lines.join('')}`);
+    throw e;
+  }
+}
 
+async function startRest({ dir, logs, procs, pgDir, pgPort, opts }) {
+  execFileSync('psql', [`postgres://postgres@127.0.0.1:${pgPort}/postgres`, '-qc', 'CREATE DATABASE fluxo'], { stdio: 'inherit' });
+  const databaseUrl = `postgres://postgres@127.0.0.1:${pgPort}/fluxo`;
   const kubeDir = join(dir, 'kubeconfigs');
   const adminPort = await freePort();
   procs.sim = start(
@@ -114,6 +125,8 @@ export async function startStack(opts = {}) {
       const text = await r.text();
       return { status: r.status, body: text ? JSON.parse(text) : undefined };
     },
+    /** Everything the server and the simulator printed (the last few hundred chunks). */
+    logText: () => Object.entries(logs).map(([name, lines]) => `--- ${name} ---\n${lines.join('')}`).join('\n'),
     async stop() {
       await stopChild(procs.server);
       await stopChild(procs.sim);

@@ -1,7 +1,7 @@
 // End-to-end: the built UI in Debian's Chromium against the real server, PostgreSQL and the
 // Kubernetes API simulator. Run with `npm run e2e` after `npm run build` and `cargo build`.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launch, login, newPage } from './browser.mjs';
@@ -49,6 +49,8 @@ before(async () => {
 });
 
 after(async () => {
+  // The server's and simulator's output, for when a test failed (git-ignored, next to the screenshots).
+  if (stack) writeFileSync(join(SHOTS, 'stack.log'), stack.logText());
   await browser?.close();
   await stack?.stop();
 });
