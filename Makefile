@@ -5,6 +5,7 @@ BIN := target/debug/flux-orchestrator
 DEMO_PG_PORT ?= 55499
 DEPLOY_VENV := target/deploy-venv
 TEST_VENV := target/test-venv
+TEST_OIDC := target/test-oidc
 
 .PHONY: all build web web-test test lint fmt openapi demo demo-stop bench clean
 
@@ -28,7 +29,7 @@ web-test: web
 	cd web && npm run e2e
 
 ## test: everything CI runs — formatting, lints, unit and integration tests (private PostgreSQL)
-test: lint web-test $(DEPLOY_VENV)/.installed $(TEST_VENV)/.installed
+test: lint web-test $(DEPLOY_VENV)/.installed $(TEST_VENV)/.installed $(TEST_OIDC)/.installed
 	scripts/with-pg.sh $(CARGO) test
 
 ## the pinned offline Kubernetes schema validator used by tests/deploy_manifests.rs
@@ -41,6 +42,13 @@ $(DEPLOY_VENV)/.installed: deploy/requirements-test.txt
 $(TEST_VENV)/.installed: tests/fuzz/requirements.txt
 	python3 -m venv $(TEST_VENV)
 	$(TEST_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/fuzz/requirements.txt
+	touch $@
+
+## node-oidc-provider (OpenID Certified) for tests/oidc_login.rs, pinned by its package-lock.json
+$(TEST_OIDC)/.installed: tests/oidc/package.json tests/oidc/package-lock.json
+	mkdir -p $(TEST_OIDC)
+	cp tests/oidc/package.json tests/oidc/package-lock.json $(TEST_OIDC)/
+	cd $(TEST_OIDC) && npm ci --no-audit --no-fund
 	touch $@
 
 lint:

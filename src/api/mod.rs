@@ -12,6 +12,7 @@ mod health;
 mod login;
 mod metrics;
 pub mod model;
+mod oidc;
 mod resources;
 mod session;
 mod stats;
@@ -95,6 +96,7 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             session::SessionApi,
             tokens::TokensApi,
             auditlog::AuditApi,
+            oidc::OidcApi,
         ),
         "flux-orchestrator",
         env!("CARGO_PKG_VERSION"),

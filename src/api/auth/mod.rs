@@ -182,7 +182,9 @@ pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
     // Every mutation of a known route and every refusal, except requests without a valid
     // credential, which would let anyone fill the table (they are logged, not audited).
     let status = resp.status().as_u16();
-    let mutating = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    // A login by OIDC arrives as a GET (the identity provider's redirect) and is audited too.
+    let login = rule.op == "oidcCallback";
+    let mutating = login || !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     if (mutating && known || status == 403) && !(by_guard && status == 401) {
         audit::write(&state.store, audit.snapshot(), status).await;
     } else if by_guard && status == 401 {

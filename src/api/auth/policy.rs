@@ -66,6 +66,8 @@ pub const RULES: &[Rule] = &[
     rule("getSession", Authenticated, Target::Any),
     rule("createSession", Public, Target::Any),
     rule("deleteSession", Public, Target::Any),
+    rule("oidcLogin", Public, Target::Any),
+    rule("oidcCallback", Public, Target::Any),
     rule("listClusters", VIEWER, Target::Filtered),
     rule("getCluster", VIEWER, Target::Cluster),
     rule("createCluster", ADMIN, Target::Global),

@@ -50,24 +50,53 @@ pub fn role_for(map: &[(String, Role)], groups: &[String]) -> Option<Role> {
 /// Errors of the OIDC flow.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The login state is unknown or expired.
-    #[error("unknown or expired login state")]
+    /// OIDC login is not configured.
+    #[error("OIDC login is not configured")]
+    NotConfigured,
+    /// The login state cookie is missing or does not match (an old tab, or a forged callback).
+    #[error("unknown or expired login state; start the login again")]
     State,
+    /// The identity provider refused or the user cancelled.
+    #[error("the identity provider answered {0}")]
+    Provider(String),
+    /// The issuer could not be reached or answered nonsense.
+    #[error("cannot talk to the identity provider: {0}")]
+    Unreachable(String),
+    /// The token endpoint refused the code.
+    #[error("the identity provider refused the code: {0}")]
+    Exchange(String),
+    /// The ID token failed verification.
+    #[error("invalid ID token: {0}")]
+    InvalidToken(String),
+    /// The user's groups map to no role.
+    #[error("{0} has no role here (no group of theirs is in FLUXO_OIDC_ROLES)")]
+    NoRole(String),
 }
 
-/// The OIDC client.
-pub struct Client {
-    settings: OidcSettings,
-}
+mod client;
+mod flow;
+pub mod jwt;
 
-impl Client {
-    /// A client for `settings`.
-    pub fn new(settings: OidcSettings) -> Client {
-        Client { settings }
-    }
+pub use client::Client;
+pub use flow::{Pending, STATE_COOKIE};
 
-    /// The settings.
-    pub fn settings(&self) -> &OidcSettings {
-        &self.settings
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_map_to_the_highest_role_and_star_matches_anyone() {
+        let map = parse_role_map("platform=admin, sre=operator,*=viewer").unwrap();
+        let groups = |g: &[&str]| g.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            role_for(&map, &groups(&["sre", "platform"])),
+            Some(Role::Admin)
+        );
+        assert_eq!(role_for(&map, &groups(&["sre"])), Some(Role::Operator));
+        assert_eq!(role_for(&map, &groups(&[])), Some(Role::Viewer));
+        let strict = parse_role_map("platform=admin").unwrap();
+        assert_eq!(role_for(&strict, &groups(&["dev"])), None);
+        assert!(parse_role_map("platform=root").is_err());
+        assert!(parse_role_map("platform").is_err());
     }
 }
