@@ -247,6 +247,28 @@ test('an admin creates an API token, sees its secret once, and revokes it', asyn
   assert.equal(after.status, 401);
 });
 
+test('a viewer sees the fleet but is offered no actions and no admin views', async () => {
+  if (!stack.auth) return;
+  const created = await stack.api('/api/v1/tokens', { method: 'POST', body: JSON.stringify({ name: 'e2e-viewer', role: 'viewer' }) });
+  assert.equal(created.status, 201);
+  const p = await newPage(browser, stack.url);
+  await p.goto('/signin');
+  await p.locator('input[name=token]').fill(created.body.token);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.waitForURL((u) => u.pathname === '/');
+  await p.locator('.user', { hasText: 'viewer' }).waitFor();
+  assert.equal(await p.getByRole('link', { name: 'Tokens' }).count(), 0);
+  const id = await resourceId('Kustomization', 'apps', 'app-0');
+  await p.goto(`/resources/${id}`);
+  await p.getByText('Your role may view this object but not act on it.').waitFor();
+  assert.equal(await p.getByRole('button', { name: 'Reconcile' }).count(), 0);
+  await p.goto('/clusters');
+  await p.locator('[data-testid=cluster-row]').first().waitFor();
+  assert.equal(await p.getByRole('link', { name: 'Add cluster' }).count(), 0);
+  await p.close();
+  assert.deepEqual(p.problems, []);
+});
+
 test('the resources table stays virtualised and smooth with 100,000 rows', async () => {
   const N = 100_000;
   const p = await newPage(browser, stack.url);

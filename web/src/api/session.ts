@@ -34,3 +34,14 @@ export function signInUrl(next: string): string {
 export function safeNext(next: string | null): string {
   return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/signin') ? next : '/';
 }
+
+/** What the signed-in role may do (the server enforces it; the UI only hides what would be refused). */
+export function useCan() {
+  const role = useSession().data?.role;
+  return {
+    /** reconcile, suspend, resume, force, reset */
+    act: role === undefined || role === 'operator' || role === 'admin',
+    /** clusters, tokens, audit */
+    admin: role === undefined || role === 'admin',
+  };
+}

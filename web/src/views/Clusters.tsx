@@ -5,6 +5,7 @@ import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, errorMessage } from '../api/client';
 import { useClusters } from '../api/queries';
+import { useCan } from '../api/session';
 import type { Cluster } from '../api/types';
 import { KindIcon } from '../components/icons';
 import { Dialog, Empty, ErrorBox, Skeleton } from '../components/ui';
@@ -84,14 +85,17 @@ export default function Clusters({ mode }: { mode?: 'new' | 'edit' }) {
   const navigate = useNavigate();
   const [deleting, setDeleting] = useState<Cluster | null>(null);
   const editing = mode === 'edit' ? q.data?.items.find((c) => c.id === id) : undefined;
+  const can = useCan();
 
   return (
     <div className="page">
       <div className="page-head">
         <h1>Clusters</h1>
-        <Link to="/clusters/new" className="btn btn-primary btn-small">
-          Add cluster
-        </Link>
+        {can.admin && (
+          <Link to="/clusters/new" className="btn btn-primary btn-small">
+            Add cluster
+          </Link>
+        )}
       </div>
       {q.isPending ? (
         <Skeleton rows={4} />
@@ -155,13 +159,17 @@ export default function Clusters({ mode }: { mode?: 'new' | 'edit' }) {
                   {ago(c.status?.lastEventAt)}
                 </td>
                 <td className="nowrap">
-                  <SyncButton c={c} />{' '}
-                  <Link className="btn btn-small" to={`/clusters/${c.id}/edit`}>
-                    Edit
-                  </Link>{' '}
-                  <button type="button" className="btn btn-small btn-danger-ghost" onClick={() => setDeleting(c)}>
-                    Delete
-                  </button>
+                  {can.act && <SyncButton c={c} />}{' '}
+                  {can.admin && (
+                    <>
+                      <Link className="btn btn-small" to={`/clusters/${c.id}/edit`}>
+                        Edit
+                      </Link>{' '}
+                      <button type="button" className="btn btn-small btn-danger-ghost" onClick={() => setDeleting(c)}>
+                        Delete
+                      </button>
+                    </>
+                  )}
                 </td>
               </tr>
             ))}

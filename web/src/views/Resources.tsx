@@ -3,6 +3,7 @@
 import { useCallback, useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { useResources } from '../api/queries';
+import { useCan } from '../api/session';
 import { Empty, ErrorBox, Skeleton } from '../components/ui';
 import { filterToParams, isFiltered, parseFilter, toggleSort, type ResourceFilter } from '../lib/filters';
 import { BulkActions } from './resources/BulkActions';
@@ -36,6 +37,7 @@ export default function Resources() {
     });
   }, []);
   const selectedRows = rows.filter((r) => selected.has(r.id));
+  const can = useCan();
 
   return (
     <div className="page page-fill">
@@ -46,7 +48,7 @@ export default function Resources() {
         </span>
       </div>
       <Filters filter={filter} onChange={setFilter} />
-      {selectedRows.length > 0 && <BulkActions selected={selectedRows} onClear={() => setSelected(new Set())} />}
+      {can.act && selectedRows.length > 0 && <BulkActions selected={selectedRows} onClear={() => setSelected(new Set())} />}
       {query.isPending ? (
         <Skeleton rows={12} />
       ) : query.isError ? (

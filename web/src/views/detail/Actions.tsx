@@ -1,5 +1,6 @@
 // The detail page's actions, each confirmed, with live progress until the controller handled it.
 import { useState } from 'react';
+import { useCan } from '../../api/session';
 import type { Action, Resource } from '../../api/types';
 import { Dialog } from '../../components/ui';
 import { canReconcile, isHelmRelease } from '../../lib/flux';
@@ -38,6 +39,10 @@ export function Actions({ r }: { r: Resource }) {
     setPending(p);
   };
 
+  const can = useCan();
+  if (!can.act) {
+    return <p className="muted small">Your role may view this object but not act on it.</p>;
+  }
   if (!canReconcile(r.kind)) {
     return <p className="muted small">A static {r.kind} is not reconciled by a controller: no actions.</p>;
   }
