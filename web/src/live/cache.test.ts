@@ -2,7 +2,7 @@ import { QueryClient, type InfiniteData } from '@tanstack/react-query';
 import { describe, expect, it } from 'vitest';
 import type { ChangeMessage, Resource, ResourceList } from '../api/types';
 import { parseFilter } from '../lib/filters';
-import { keys, LiveCache, patchItems } from './cache';
+import { clearUnseen, keys, LiveCache, patchItems, unseen } from './cache';
 import { changedRecently } from './flash';
 
 const r = (id: string, seq: number, extra: Partial<Resource> = {}): Resource => ({
@@ -47,5 +47,19 @@ describe('LiveCache', () => {
     expect(qc.getQueryData<{ items: unknown[] }>(keys.clusters)?.items).toHaveLength(1);
     cache.cluster({ cluster, removed: true });
     expect(qc.getQueryData<{ items: unknown[] }>(keys.clusters)?.items).toHaveLength(0);
+  });
+});
+
+describe('new objects', () => {
+  const f = parseFilter(new URLSearchParams());
+  const page = (ids: string[]): ResourceList => ({ items: ids.map((id) => r(id, 1)), continue: 'x', totalCapped: false });
+
+  it('are counted for long lists instead of refetching every loaded page', () => {
+    const qc = new QueryClient();
+    const key = keys.resources(f);
+    qc.setQueryData(key, { pages: [page(['a']), page(['b']), page(['c'])], pageParams: [undefined, 'x', 'y'] });
+    new LiveCache(qc).change(msg('new', 5, r('new', 5)));
+    expect(unseen.get()[JSON.stringify(key)]).toBe(1);
+    clearUnseen(JSON.stringify(key));
   });
 });

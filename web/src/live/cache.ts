@@ -7,6 +7,23 @@ import type { Change, ChangeList, ChangeMessage, Cluster, ClusterList, ClusterMe
 import { matches, type ResourceFilter } from '../lib/filters';
 import { tracker } from './actions';
 import { markChanged } from './flash';
+import { Store } from './store';
+
+/** Lists with more loaded pages than this are not refetched automatically for new objects. */
+export const AUTO_REFETCH_PAGES = 2;
+
+/** New matching objects not yet in each long list (by query key), for the "refresh" notice. */
+export const unseen = new Store<Readonly<Record<string, number>>>({});
+
+export function countUnseen(key: string): void {
+  unseen.set({ ...unseen.get(), [key]: (unseen.get()[key] ?? 0) + 1 });
+}
+
+export function clearUnseen(key: string): void {
+  const next = { ...unseen.get() };
+  delete next[key];
+  unseen.set(next);
+}
 
 export const keys = {
   clusters: ['clusters'] as const,
@@ -75,7 +92,10 @@ export class LiveCache {
         this.qc.setQueryData<InfiniteData<ResourceList>>(q.queryKey, { ...data, pages });
       } else if (m.resource && matches(filter, m.resource)) {
         // A new object (or one that now matches): its place in the sort is the server's call.
-        this.soon(q.queryKey, 1000);
+        // A short list is refetched; a long one (refetching means every loaded page again) is
+        // only told, and the view offers a refresh.
+        if (data.pages.length <= AUTO_REFETCH_PAGES) this.soon(q.queryKey, 1000);
+        else countUnseen(JSON.stringify(q.queryKey));
       }
     }
   }
@@ -125,6 +145,7 @@ export class LiveCache {
   }
 
   refetch(): void {
+    unseen.set({});
     void this.qc.invalidateQueries();
   }
 }

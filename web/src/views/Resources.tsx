@@ -1,11 +1,12 @@
 // Every Flux object across the fleet: filters and sort in the URL, a virtualised table,
 // live updates, multi-select with bulk actions.
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useMemo, useState, useSyncExternalStore } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { useResources } from '../api/queries';
 import { useCan } from '../api/session';
 import { Empty, ErrorBox, Skeleton } from '../components/ui';
 import { filterToParams, isFiltered, parseFilter, toggleSort, type ResourceFilter } from '../lib/filters';
+import { clearUnseen, keys, unseen } from '../live/cache';
 import { BulkActions } from './resources/BulkActions';
 import { Filters } from './resources/Filters';
 import { ResourceTable } from './resources/ResourceTable';
@@ -38,6 +39,8 @@ export default function Resources() {
   }, []);
   const selectedRows = rows.filter((r) => selected.has(r.id));
   const can = useCan();
+  const listKey = JSON.stringify(keys.resources(filter));
+  const newCount = useSyncExternalStore(unseen.subscribe, () => unseen.get()[listKey] ?? 0);
 
   return (
     <div className="page page-fill">
@@ -48,6 +51,21 @@ export default function Resources() {
         </span>
       </div>
       <Filters filter={filter} onChange={setFilter} />
+      {newCount > 0 && (
+        <div className="notice" role="status">
+          {newCount} new object{newCount === 1 ? '' : 's'} match{newCount === 1 ? 'es' : ''} these filters.{' '}
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => {
+              clearUnseen(listKey);
+              void query.refetch();
+            }}
+          >
+            Refresh
+          </button>
+        </div>
+      )}
       {can.act && selectedRows.length > 0 && <BulkActions selected={selectedRows} onClear={() => setSelected(new Set())} />}
       {query.isPending ? (
         <Skeleton rows={12} />
