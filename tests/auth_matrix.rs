@@ -269,6 +269,14 @@ async fn a_scoped_token_lists_only_the_clusters_and_objects_in_its_scope() {
         .await
         .unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+    let stats: Value = get("/api/v1/stats").await.unwrap().json().await.unwrap();
+    let names: Vec<&str> = stats["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["pay"], "{stats}");
     assert_eq!(
         get("/api/v1/resources?cluster=search")
             .await

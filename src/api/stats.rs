@@ -153,10 +153,26 @@ impl StatsApi {
     /// Resource counts by cluster, kind and health, read in one consistent snapshot, with each
     /// cluster's watch status.
     #[oai(path = "/", method = "get", operation_id = "getStats")]
-    async fn get(&self, state: Data<&Arc<AppState>>) -> Result<StatsResponse, ApiError> {
-        Ok(StatsResponse::Ok(Json(fleet_stats(
-            state.store.fleet_counts().await?,
-        ))))
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        principal: Data<&crate::auth::Principal>,
+    ) -> Result<StatsResponse, ApiError> {
+        let mut rows = state.store.fleet_counts().await?;
+        if let Some(scope) = principal.scope.as_ref() {
+            // A scoped caller's fleet is the clusters in its scope.
+            let allowed: std::collections::HashSet<uuid::Uuid> = state
+                .registry
+                .list()
+                .await?
+                .into_iter()
+                .filter(|c| crate::auth::in_scope(Some(scope), &c.labels))
+                .map(|c| c.id)
+                .collect();
+            rows.clusters.retain(|c| allowed.contains(&c.id));
+            rows.counts.retain(|r| allowed.contains(&r.cluster_id));
+        }
+        Ok(StatsResponse::Ok(Json(fleet_stats(rows))))
     }
 }
 

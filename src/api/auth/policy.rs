@@ -85,7 +85,7 @@ pub const RULES: &[Rule] = &[
     rule("resetResource", OPERATOR, Target::Resource),
     rule("listChanges", VIEWER, Target::List),
     rule("listEvents", VIEWER, Target::List),
-    rule("getStats", VIEWER, Target::Global),
+    rule("getStats", VIEWER, Target::Filtered),
     rule("stream", VIEWER, Target::Global),
     rule("listTokens", ADMIN, Target::Global),
     rule("createToken", ADMIN, Target::Global),
