@@ -513,3 +513,34 @@ async fn without_an_admin_token_one_is_generated_printed_once_and_works() {
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn the_login_form_sets_the_session_cookie_only_when_posted_from_this_server() {
+    let (_db, server) = started(&[], &[]).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |origin: &str, token: &str| {
+        http.post(server.url("/login"))
+            .header("origin", origin)
+            .form(&[("token", token)])
+            .send()
+    };
+    let r = post(&server.base, server.token()).await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("fluxo_session=fluxs_") && cookie.contains("HttpOnly"));
+    let r = post("https://evil.example", server.token()).await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(!r.headers().contains_key("set-cookie"));
+    let r = post(&server.base, "fluxo_wrong").await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("unknown, expired or revoked")
+    );
+}
