@@ -4,11 +4,12 @@ import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
 import { ApiError } from './api/client';
 import { App } from './App';
-import { applyTheme, loadPref } from './lib/theme';
+import { applyTheme, followSystem, loadPref } from './lib/theme';
 import { LiveProvider } from './live/LiveProvider';
 import './styles.css';
 
 applyTheme(loadPref());
+followSystem();
 
 const queryClient = new QueryClient({
   defaultOptions: {

@@ -34,14 +34,7 @@ const NEXT: Record<ThemePref, ThemePref> = { system: 'light', light: 'dark', dar
 
 export function ThemeToggle() {
   const [pref, setPref] = useState<ThemePref>(loadPref);
-  useEffect(() => {
-    applyTheme(pref);
-    if (pref !== 'system') return;
-    const mq = window.matchMedia?.('(prefers-color-scheme: dark)');
-    const on = () => applyTheme('system');
-    mq?.addEventListener('change', on);
-    return () => mq?.removeEventListener('change', on);
-  }, [pref]);
+  useEffect(() => applyTheme(pref), [pref]);
   const label = { system: 'Theme: system', light: 'Theme: light', dark: 'Theme: dark' }[pref];
   return (
     <button

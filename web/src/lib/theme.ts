@@ -28,3 +28,8 @@ export function applyTheme(p: ThemePref): void {
   const dark = window.matchMedia?.('(prefers-color-scheme: dark)').matches ?? false;
   document.documentElement.dataset.theme = resolve(p, dark);
 }
+
+/** Re-apply the theme when the OS switches between light and dark (for the "system" choice). */
+export function followSystem(): void {
+  window.matchMedia?.('(prefers-color-scheme: dark)').addEventListener('change', () => applyTheme(loadPref()));
+}
