@@ -126,7 +126,7 @@ async fn merged_by_update(
     for (_, health) in parts(filter, order) {
         rows.extend(part(client, filter, clusters, health, order, after, want).await?);
     }
-    rows.sort_by(|a, b| (a.updated_at, a.id).cmp(&(b.updated_at, b.id)));
+    rows.sort_by_key(|r| (r.updated_at, r.id));
     if order.descending {
         rows.reverse();
     }
