@@ -99,8 +99,8 @@ fn every_filter_becomes_a_parameterised_condition() {
     };
     let (sql, params) = count_statement(&filter, &[Uuid::nil()], 10_000);
     let expected = "SELECT count(*) FROM (SELECT 1 FROM flux_resources r WHERE \
-        r.cluster_id = ANY($1::uuid[]) \
-        AND r.kind = ANY($2::text[]) AND r.namespace = ANY($3::text[]) AND r.health = ANY($4::text[]) \
+        r.cluster_id = $1::uuid \
+        AND r.kind = ANY($2::text[]) AND r.namespace = $3::text AND r.health = $4::text \
         AND r.labels @> $5::jsonb AND (r.labels @> $6::jsonb OR r.labels @> $7::jsonb) \
         AND NOT (r.labels ? $8::text) AND NOT (r.labels @> $9::jsonb) \
         AND (r.name ILIKE $10 OR r.message ILIKE $10) LIMIT $11) AS matching";
@@ -119,7 +119,7 @@ fn a_page_after_a_cursor_continues_past_its_keys_in_the_sort_direction() {
     let (sql, params) = list_statement(&filter, &[], order, Some(&cursor), 51);
     assert!(
         sql.ends_with(
-            "WHERE r.health = ANY($1::text[]) AND (r.updated_at, r.id) < ($2::timestamptz, $3::uuid) \
+            "WHERE r.health = $1::text AND (r.updated_at, r.id) < ($2::timestamptz, $3::uuid) \
              ORDER BY r.updated_at DESC, r.id DESC LIMIT $4"
         ),
         "{sql}"

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::cursor::{Cursor, CursorError, KeyType, KeyValue};
 use super::list::{Page, resolve_clusters};
-use super::sql::{Params, any_of, cluster_condition, where_clause};
+use super::sql::{Params, any_of, cluster_condition, one_of, where_clause};
 use crate::store::{Result, Store};
 
 /// Change-log entries to select; every non-empty field must match.
@@ -104,10 +104,7 @@ pub fn changes_statement(
     let mut p = Params::default();
     let mut w = Vec::new();
     if !filter.resources.is_empty() {
-        w.push(format!(
-            "h.resource_id = ANY({}::uuid[])",
-            p.bind(filter.resources.clone())
-        ));
+        w.push(one_of("h.resource_id", &filter.resources, "uuid", &mut p));
     }
     if !filter.clusters.is_empty() {
         w.push(cluster_condition("h.cluster_id", clusters, &mut p));
@@ -255,10 +252,7 @@ pub fn events_statement(
     let mut p = Params::default();
     let mut w = Vec::new();
     if !filter.resources.is_empty() {
-        w.push(format!(
-            "e.resource_id = ANY({}::uuid[])",
-            p.bind(filter.resources.clone())
-        ));
+        w.push(one_of("e.resource_id", &filter.resources, "uuid", &mut p));
     }
     if !filter.clusters.is_empty() {
         w.push(cluster_condition("e.cluster_id", clusters, &mut p));

@@ -20,7 +20,7 @@ fn change_pages_continue_below_the_cursor_seq_within_since_and_before() {
     let (sql, params) = changes_statement(&filter, &[], Some(&cursor), 11);
     assert!(
         sql.ends_with(
-            "WHERE h.resource_id = ANY($1::uuid[]) AND h.op = ANY($2::text[]) AND h.seq > $3::bigint \
+            "WHERE h.resource_id = $1::uuid AND h.op = $2::text AND h.seq > $3::bigint \
              AND h.seq < $4::bigint AND h.seq < $5::bigint ORDER BY h.seq DESC LIMIT $6"
         ),
         "{sql}"
@@ -61,9 +61,9 @@ fn event_filters_become_conditions() {
         ..Default::default()
     };
     let (sql, params) = events_statement(&filter, &[Uuid::nil()], None, 5);
-    assert!(sql.contains(
-        "e.name = ANY($2::text[]) AND e.type = ANY($3::text[]) AND e.last_seen >= $4::timestamptz"
-    ));
+    assert!(
+        sql.contains("e.name = $2::text AND e.type = $3::text AND e.last_seen >= $4::timestamptz")
+    );
     assert_eq!(params.len(), 5);
 }
 

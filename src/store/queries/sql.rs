@@ -102,18 +102,32 @@ pub fn order_by(columns: &[(&str, KeyType)], descending: bool, bytewise_lead: bo
 }
 
 /// `column` is one of the clusters `ids` (resolved from ids and names beforehand, so that the
-/// planner sees a concrete array and uses the indexes that lead with `cluster_id`).
+/// planner sees concrete values and uses the indexes that lead with `cluster_id`).
 pub fn cluster_condition(column: &str, ids: &[Uuid], params: &mut Params) -> String {
-    format!("{column} = ANY({}::uuid[])", params.bind(ids.to_vec()))
+    one_of(column, ids, "uuid", params)
 }
 
-/// `column = ANY($n)` when `values` is not empty.
+/// `column = $n` for one value, `column = ANY($n)` for several. One value is written as a
+/// plain equality because PostgreSQL (before 17) walks an index in order only for that, so a
+/// filter on one health, kind or cluster can be served in the sort order by an index.
+pub fn one_of<T>(column: &str, values: &[T], sql_type: &str, params: &mut Params) -> String
+where
+    T: ToSql + Sync + Send + Clone + 'static,
+    Vec<T>: ToSql,
+{
+    match values {
+        [one] => format!("{column} = {}::{sql_type}", params.bind(one.clone())),
+        _ => format!(
+            "{column} = ANY({}::{sql_type}[])",
+            params.bind(values.to_vec())
+        ),
+    }
+}
+
+/// [`one_of`] for text values, when there are any.
 pub fn any_of(column: &str, values: &[String], params: &mut Params, out: &mut Vec<String>) {
     if !values.is_empty() {
-        out.push(format!(
-            "{column} = ANY({}::text[])",
-            params.bind(values.to_vec())
-        ));
+        out.push(one_of(column, values, "text", params));
     }
 }
 
@@ -205,6 +219,11 @@ mod tests {
     fn cluster_conditions_take_resolved_ids() {
         let mut params = Params::default();
         let sql = cluster_condition("r.cluster_id", &[Uuid::nil()], &mut params);
-        assert_eq!(sql, "r.cluster_id = ANY($1::uuid[])");
+        assert_eq!(sql, "r.cluster_id = $1::uuid");
+        let sql = cluster_condition("r.cluster_id", &[Uuid::nil(), Uuid::max()], &mut params);
+        assert_eq!(sql, "r.cluster_id = ANY($2::uuid[])");
+        let mut out = Vec::new();
+        any_of("r.kind", &[], &mut params, &mut out);
+        assert!(out.is_empty());
     }
 }
