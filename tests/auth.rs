@@ -544,3 +544,46 @@ async fn the_login_form_sets_the_session_cookie_only_when_posted_from_this_serve
             .contains("unknown, expired or revoked")
     );
 }
+
+#[tokio::test]
+async fn an_expired_session_is_refused_and_a_session_never_outlives_its_token() {
+    let (db, server) = started(&[], &[]).await;
+    let (_, pair) = login(&server, server.token()).await;
+    let me = || {
+        reqwest::Client::new()
+            .get(server.url("/api/v1/session"))
+            .header("cookie", &pair)
+            .send()
+    };
+    assert_eq!(me().await.unwrap().status(), 200);
+    let client = db.client().await;
+    client
+        .execute(
+            "UPDATE sessions SET expires_at = now() - interval '1 second'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(me().await.unwrap().status(), 401);
+
+    let until = (chrono::Utc::now() + chrono::Duration::minutes(5)).to_rfc3339();
+    let r = server
+        .http()
+        .post(server.url("/api/v1/tokens"))
+        .json(&json!({"name": "short", "role": "viewer", "expiresAt": until}))
+        .send()
+        .await
+        .unwrap();
+    let token: Value = r.json().await.unwrap();
+    let (set, _) = login(&server, token["token"].as_str().unwrap()).await;
+    let age: i64 = set
+        .split("Max-Age=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(age <= 300, "the session ends with its token: {set}");
+}

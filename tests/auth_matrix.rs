@@ -209,6 +209,30 @@ async fn every_operation_answers_every_kind_of_caller_as_its_rule_says() {
         failures.join("\n")
     );
     assert!(checked >= 7 * 25, "only {checked} requests");
+
+    // Every mutating operation left audit rows: the admin's, and the refusals (403).
+    let audited: Vec<(String, String)> = db
+        .client()
+        .await
+        .query("SELECT DISTINCT operation, result FROM audit_log", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap().iter().filter(|(m, _)| *m != "get") {
+            let id = op["operationId"].as_str().unwrap().to_string();
+            assert!(
+                audited.iter().any(|(o, _)| *o == id),
+                "{method} {path} ({id}) left no audit row"
+            );
+            if op["x-required-role"] != "public" {
+                let denied = audited.iter().any(|(o, r)| *o == id && r == "denied");
+                assert!(denied, "{method} {path} ({id}): refusals are not audited");
+            }
+        }
+    }
 }
 
 #[tokio::test]
