@@ -77,6 +77,7 @@ test('the overview explains what to do when no cluster is registered', async () 
 
 test('a bad kubeconfig shows the server message next to the field', async () => {
   await page.goto('/clusters/new');
+  await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'name', null, { timeout: 5_000 });
   await page.getByPlaceholder('prod-eu-1').fill('bad');
   const config = stack.kubeconfig();
   const user = /users:\s*\n- name: (\S+)/.exec(config)?.[1] ?? /\n\s+user: (\S+)/.exec(config)?.[1];
@@ -93,8 +94,11 @@ test('a simulated cluster is added through the form and its resources appear', a
   await page.goto('/clusters/new');
   await page.getByPlaceholder('prod-eu-1').fill('sim-1');
   await page.getByPlaceholder('env=prod, team=payments').fill('env=e2e');
-  await page.locator('#kubeconfig').fill(stack.kubeconfig());
+  // Uploaded this time (the bad one above was pasted).
+  await page.locator('input[type=file]').setInputFiles({ name: 'sim-1.yaml', mimeType: 'text/yaml', buffer: Buffer.from(stack.kubeconfig()) });
+  await page.locator('select[name=context]').waitFor();
   assert.equal(await page.locator('select[name=context]').inputValue(), 'sim-1');
+  assert.match(await page.locator('#kubeconfig').inputValue(), /certificate-authority-data/);
   await page.getByRole('button', { name: 'Add cluster' }).last().click();
   const row = page.locator('[data-testid=cluster-row][data-name=sim-1]');
   await row.waitFor();

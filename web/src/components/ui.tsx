@@ -47,7 +47,12 @@ export function Dialog({ title, open, onClose, children, footer, wide }: {
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
-    if (open && !d.open) d.showModal?.();
+    if (open && !d.open) {
+      d.showModal?.();
+      // The first field, else the first footer button (Cancel), rather than the close button.
+      const first = d.querySelector<HTMLElement>('.dialog-body input:not([type=hidden]):not([type=checkbox]), .dialog-body textarea, .dialog-body select, .dialog-foot button');
+      first?.focus();
+    }
     if (!open && d.open) d.close();
   }, [open]);
   return (
