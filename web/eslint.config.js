@@ -12,7 +12,7 @@ export default tseslint.config(
     plugins: { 'react-hooks': reactHooks },
     rules: {
       ...reactHooks.configs.recommended.rules,
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
       // Components never open sockets: the live module (src/live/) is the only place.
       'no-restricted-globals': ['error', { name: 'WebSocket', message: 'use src/live (one live connection)' }],
       'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='WebSocket']", message: 'use src/live (one live connection)' }],

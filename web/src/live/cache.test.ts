@@ -63,3 +63,21 @@ describe('new objects', () => {
     clearUnseen(JSON.stringify(key));
   });
 });
+
+describe('history', () => {
+  it('gets live entries at the top, once, without the stream-only fields', () => {
+    const qc = new QueryClient();
+    const detail = { resource: r('a', 1), createdAt: '', object: {}, conditions: [], changes: [], events: [] };
+    qc.setQueryData(keys.resource('a'), detail);
+    qc.setQueryData(keys.changes('a'), { pages: [{ items: [] }], pageParams: [undefined] });
+    const cache = new LiveCache(qc);
+    const m = { ...msg('a', 2, r('a', 2, { health: 'failed' })), type: 'change' } as ChangeMessage;
+    cache.change(m);
+    cache.change(m);
+    const items = qc.getQueryData<InfiniteData<{ items: object[] }>>(keys.changes('a'))?.pages[0]?.items ?? [];
+    expect(items).toHaveLength(1);
+    expect(items[0]).not.toHaveProperty('resource');
+    expect(items[0]).not.toHaveProperty('type');
+    expect(qc.getQueryData<{ resource: Resource }>(keys.resource('a'))?.resource.health).toBe('failed');
+  });
+});

@@ -107,23 +107,28 @@ export class LiveCache {
     if (m.resource && m.resource.seq > detail.resource.seq) {
       this.qc.setQueryData<ResourceDetail>(key, { ...detail, resource: m.resource });
     }
-    if (m.op !== 'event') {
-      const changes = this.qc.getQueryData<InfiniteData<ChangeList>>(keys.changes(m.resourceId));
-      const first = changes?.pages[0];
-      if (changes && first && !(first.items[0] && first.items[0].seq >= m.seq)) {
-        const entry: Change = { ...m };
-        delete (entry as Partial<ChangeMessage>).resource;
-        delete (entry as { type?: string }).type;
-        this.qc.setQueryData<InfiniteData<ChangeList>>(keys.changes(m.resourceId), {
-          ...changes,
-          pages: [{ ...first, items: [entry, ...first.items] }, ...changes.pages.slice(1)],
-        });
-      }
-    } else {
+    this.prependHistory(m);
+    if (m.op === 'event') {
       this.soon(keys.events(m.resourceId), 300);
+    } else {
+      // Conditions, the object and its inventory come with the detail: refetch it.
+      this.soon(key, 300, true);
     }
-    // Conditions, the object and its inventory come with the detail: refetch it.
-    this.soon(key, 300, true);
+  }
+
+  /** The history tab's newest page gets the entry at its top (once). */
+  private prependHistory(m: ChangeMessage): void {
+    const key = keys.changes(m.resourceId);
+    const changes = this.qc.getQueryData<InfiniteData<ChangeList>>(key);
+    const first = changes?.pages[0];
+    if (!changes || !first || (first.items[0] && first.items[0].seq >= m.seq)) return;
+    const { resource, ...entry } = m as ChangeMessage & { type?: string };
+    delete entry.type;
+    const change: Change = entry;
+    this.qc.setQueryData<InfiniteData<ChangeList>>(key, {
+      ...changes,
+      pages: [{ ...first, items: [change, ...first.items] }, ...changes.pages.slice(1)],
+    });
   }
 
   cluster(m: ClusterMessage): void {
