@@ -1,7 +1,7 @@
 // The virtualised resources table: only the visible rows are in the DOM, pages of 500 are
 // fetched as the user scrolls, and rows that change flash.
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useRef } from 'react';
 import { Link } from 'react-router';
 import type { Resource, ResourceSort } from '../../api/types';
 import { HealthBadge, KindIcon } from '../../components/icons';
@@ -75,58 +75,16 @@ export function ResourceTable({ rows, count, sort, onSort, selected, onSelect, n
         <div className="rspacer" style={{ height: v.getTotalSize() }}>
           {items.map((it) => {
             const r = rows[it.index];
-            const style = { transform: `translateY(${it.start}px)`, height: ROW };
             if (!r) {
+              const style = { transform: `translateY(${it.start}px)`, height: ROW };
               return (
                 <div key={'s' + it.index} className="rrow rskel" role="row" style={style}>
                   <span className="skeleton-line" />
                 </div>
               );
             }
-            const flash = changedRecently(r.id);
             return (
-              <div
-                key={`${r.id}:${r.seq}`}
-                className={`rrow${flash ? ' flash' : ''}${selected.has(r.id) ? ' selected' : ''}`}
-                role="row"
-                aria-rowindex={it.index + 2}
-                data-id={r.id}
-                data-health={r.health}
-                style={style}
-              >
-                <span className="rcell c-check" role="cell">
-                  <input
-                    type="checkbox"
-                    aria-label={`Select ${r.namespace}/${r.name}`}
-                    checked={selected.has(r.id)}
-                    onChange={(e) => onSelect([r.id], e.target.checked)}
-                  />
-                </span>
-                <span className="rcell c-health" role="cell">
-                  <HealthBadge health={r.health} />
-                </span>
-                <span className="rcell c-kind" role="cell" title={`${r.apiGroup}/${r.apiVersion}`}>
-                  <KindIcon kind={r.kind} /> {r.kind}
-                </span>
-                <span className="rcell c-name" role="cell">
-                  <Link to={`/resources/${r.id}`}>{r.name}</Link>
-                </span>
-                <span className="rcell c-namespace" role="cell">
-                  {r.namespace}
-                </span>
-                <span className="rcell c-cluster" role="cell">
-                  {r.cluster}
-                </span>
-                <span className="rcell c-revision mono" role="cell" title={r.revision ?? ''}>
-                  {shortRevision(r.revision)}
-                </span>
-                <span className="rcell c-message" role="cell" title={r.message ?? ''}>
-                  {r.reason && r.health !== 'ready' && <span className="reason">{r.reason}</span>} {r.message}
-                </span>
-                <span className="rcell c-updated" role="cell" title={when(r.lastTransitionAt ?? r.updatedAt)}>
-                  {ago(r.lastTransitionAt ?? r.updatedAt)}
-                </span>
-              </div>
+              <Row key={`${r.id}:${r.seq}`} r={r} index={it.index} start={it.start} selected={selected.has(r.id)} flash={changedRecently(r.id)} onSelect={onSelect} />
             );
           })}
         </div>
@@ -134,3 +92,54 @@ export function ResourceTable({ rows, count, sort, onSort, selected, onSelect, n
     </div>
   );
 }
+
+interface RowProps {
+  r: Resource;
+  index: number;
+  start: number;
+  selected: boolean;
+  flash: boolean;
+  onSelect: (ids: string[], on: boolean) => void;
+}
+
+/** One row; memoised, so scrolling renders only the rows that come into view. */
+const Row = memo(function Row({ r, index, start, selected, flash, onSelect }: RowProps) {
+  return (
+    <div
+      className={`rrow${flash ? ' flash' : ''}${selected ? ' selected' : ''}`}
+      role="row"
+      aria-rowindex={index + 2}
+      data-id={r.id}
+      data-health={r.health}
+      style={{ transform: `translateY(${start}px)`, height: ROW }}
+    >
+      <span className="rcell c-check" role="cell">
+        <input type="checkbox" aria-label={`Select ${r.namespace}/${r.name}`} checked={selected} onChange={(e) => onSelect([r.id], e.target.checked)} />
+      </span>
+      <span className="rcell c-health" role="cell">
+        <HealthBadge health={r.health} />
+      </span>
+      <span className="rcell c-kind" role="cell" title={`${r.apiGroup}/${r.apiVersion}`}>
+        <KindIcon kind={r.kind} /> {r.kind}
+      </span>
+      <span className="rcell c-name" role="cell">
+        <Link to={`/resources/${r.id}`}>{r.name}</Link>
+      </span>
+      <span className="rcell c-namespace" role="cell">
+        {r.namespace}
+      </span>
+      <span className="rcell c-cluster" role="cell">
+        {r.cluster}
+      </span>
+      <span className="rcell c-revision mono" role="cell" title={r.revision ?? ''}>
+        {shortRevision(r.revision)}
+      </span>
+      <span className="rcell c-message" role="cell" title={r.message ?? ''}>
+        {r.reason && r.health !== 'ready' && <span className="reason">{r.reason}</span>} {r.message}
+      </span>
+      <span className="rcell c-updated" role="cell" title={when(r.lastTransitionAt ?? r.updatedAt)}>
+        {ago(r.lastTransitionAt ?? r.updatedAt)}
+      </span>
+    </div>
+  );
+});
