@@ -91,7 +91,7 @@ impl StreamApi {
         req: &Request,
         state: Data<&Arc<AppState>>,
     ) -> Result<StreamUpgrade, ApiError> {
-        authorize(req, &state)?;
+        // Authentication and the role check happen in the API middleware (rule `stream`).
         let key = handshake_key(req)?;
         let on_upgrade = req.take_upgrade().map_err(|_| {
             ApiError::bad_request("websocket_required", "the connection cannot be upgraded")
@@ -110,12 +110,6 @@ impl StreamApi {
                 .map_err(|_| bad_key())?,
         })
     }
-}
-
-/// The one place where the stream checks who may connect (issue 6 adds authentication here;
-/// the REST API's check and this one must stay the same).
-fn authorize(_req: &Request, _state: &AppState) -> Result<(), ApiError> {
-    Ok(())
 }
 
 fn bad_key() -> ApiError {

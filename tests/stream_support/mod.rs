@@ -235,9 +235,21 @@ impl Client {
 
     /// The next message of type `ty`, skipping others.
     pub async fn next_of(&mut self, ty: &str) -> Value {
+        self.next_where(ty, |_| true).await
+    }
+
+    /// The next message of type `ty` that satisfies `pred`, within [`WAIT`] overall (other
+    /// messages keep arriving, so each read's own timeout is not enough).
+    pub async fn next_where(&mut self, ty: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let v = self.next().await;
-            if v["type"] == ty {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let v = self
+                .try_next(left)
+                .await
+                .unwrap_or_else(|_| panic!("no {ty} message in time"));
+            let v = v.expect("the connection is open");
+            if v["type"] == ty && pred(&v) {
                 return v;
             }
         }
@@ -246,10 +258,15 @@ impl Client {
     /// Change messages until one with seq ≥ `last` (skipping heartbeats and cluster messages).
     pub async fn changes_through(&mut self, last: i64) -> Vec<Value> {
         let mut out = Vec::new();
+        let deadline = tokio::time::Instant::now() + 4 * WAIT;
         while out
             .last()
             .is_none_or(|c: &Value| c["seq"].as_i64().unwrap() < last)
         {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "change {last} did not arrive in time"
+            );
             let v = self.next().await;
             match v["type"].as_str() {
                 Some("change") => out.push(v),
