@@ -147,6 +147,13 @@ test('a status change in the cluster shows in the table and on the detail page w
   await shoot('detail-yaml', detail);
   await detail.getByRole('tab', { name: 'Conditions' }).click();
   await shoot('detail-conditions', detail);
+  await detail.getByRole('tab', { name: /Inventory/ }).click();
+  await detail.locator('.inventory details').first().waitFor();
+  await shoot('detail-inventory', detail);
+  await detail.getByRole('tab', { name: 'Summary' }).click();
+  await detail.getByRole('link', { name: /GitRepository\/apps\/repo-0/ }).click();
+  await detail.locator('[data-testid=detail-head] h1', { hasText: 'repo-0' }).waitFor();
+  await shoot('detail-source', detail);
   await detail.close();
   assert.deepEqual(detail.problems, []);
 });
