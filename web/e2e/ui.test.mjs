@@ -128,6 +128,13 @@ test('a status change in the cluster shows in the table and on the detail page w
   await detail.locator('[data-testid=detail-head][data-health=ready]').waitFor();
   await table.evaluate(() => (window.__sameDocument = true));
   await detail.evaluate(() => (window.__sameDocument = true));
+  const overview = await newPage(browser, stack.url);
+  await overview.context().addCookies(await page.context().cookies());
+  await login(overview, stack);
+  await overview.goto('/');
+  const failedCard = overview.locator('a.total.h-failed .total-n');
+  await failedCard.waitFor();
+  const failedBefore = Number((await failedCard.textContent()).trim());
 
   setReady('app-0', false, 'e2e: deployment web is not ready');
   const [inTable, onDetail] = await Promise.all([
@@ -139,6 +146,10 @@ test('a status change in the cluster shows in the table and on the detail page w
   assert.equal(await table.evaluate(() => window.__sameDocument), true, 'the table was not reloaded');
   assert.equal(await detail.evaluate(() => window.__sameDocument), true, 'the detail page was not reloaded');
   assert.match(await detail.getByTestId('detail-message').textContent(), /deployment web is not ready/);
+  // The overview's totals and "failing now" follow too (debounced to one refetch a second).
+  await overview.locator('table.failing').getByText('deployment web is not ready').waitFor({ timeout: 5_000 });
+  assert.equal(Number((await failedCard.textContent()).trim()), failedBefore + 1);
+  await overview.close();
   await detail.getByRole('tab', { name: 'History' }).click();
   await detail.getByTestId('history').getByText('deployment web is not ready').first().waitFor();
   await shoot('detail-history', detail);
