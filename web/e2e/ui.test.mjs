@@ -179,6 +179,11 @@ test('filtering by health through the URL', async () => {
   const total = (await stack.api('/api/v1/resources?health=failed&limit=1')).body.total;
   assert.equal(healths.length, total);
   await shoot('resources-failed');
+
+  const labelled = (await stack.api('/api/v1/resources?label=team%3Dteam-0&limit=1')).body.total;
+  await page.goto('/resources?label=team%3Dteam-0');
+  await page.getByTestId('resource-count').filter({ hasText: `${labelled} object` }).waitFor();
+  assert.equal(await page.getByLabel('Label selector').inputValue(), 'team=team-0');
 });
 
 test('reconcile from the detail page is followed until the controller handled it', async () => {

@@ -1,6 +1,6 @@
 // Queries shared by the views (keys in live/cache.ts, which keeps them current).
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { keys } from '../live/cache';
+import { freshen, freshenClusters, freshenOne, freshStatus, keys } from '../live/cache';
 import { toQuery, type ResourceFilter } from '../lib/filters';
 import { api } from './client';
 import type { ChangeList, ClusterList, EventList, FleetStats, ResourceDetail, ResourceList } from './types';
@@ -8,26 +8,43 @@ import type { ChangeList, ClusterList, EventList, FleetStats, ResourceDetail, Re
 export const PAGE = 500;
 
 export function useClusters() {
-  return useQuery({ queryKey: keys.clusters, queryFn: ({ signal }) => api<ClusterList>('/api/v1/clusters', { signal }) });
+  return useQuery({
+    queryKey: keys.clusters,
+    queryFn: async ({ signal }) => {
+      const list = await api<ClusterList>('/api/v1/clusters', { signal });
+      return { ...list, items: freshenClusters(list.items) };
+    },
+  });
 }
 
 export function useStats() {
-  return useQuery({ queryKey: keys.stats, queryFn: ({ signal }) => api<FleetStats>('/api/v1/stats', { signal }) });
+  return useQuery({
+    queryKey: keys.stats,
+    queryFn: async ({ signal }) => {
+      const stats = await api<FleetStats>('/api/v1/stats', { signal });
+      return { ...stats, clusters: stats.clusters.map(freshStatus) };
+    },
+  });
 }
 
 export function useFailing() {
   return useQuery({
     queryKey: keys.failing,
-    queryFn: ({ signal }) =>
-      api<ResourceList>('/api/v1/resources', { signal, query: { health: ['failed', 'stalled'], sort: '-updated', limit: 100 } }),
+    queryFn: async ({ signal }) => {
+      const list = await api<ResourceList>('/api/v1/resources', { signal, query: { health: ['failed', 'stalled'], sort: '-updated', limit: 100 } });
+      // A newer version that is no longer failing leaves the list.
+      return { ...list, items: freshen(list.items).filter((r) => r.health === 'failed' || r.health === 'stalled') };
+    },
   });
 }
 
 export function useResources(filter: ResourceFilter) {
   return useInfiniteQuery({
     queryKey: keys.resources(filter),
-    queryFn: ({ signal, pageParam }) =>
-      api<ResourceList>('/api/v1/resources', { signal, query: { ...toQuery(filter), limit: PAGE, continue: pageParam } }),
+    queryFn: async ({ signal, pageParam }) => {
+      const page = await api<ResourceList>('/api/v1/resources', { signal, query: { ...toQuery(filter), limit: PAGE, continue: pageParam } });
+      return { ...page, items: freshen(page.items) };
+    },
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.continue ?? undefined,
   });
@@ -36,7 +53,10 @@ export function useResources(filter: ResourceFilter) {
 export function useResource(id: string) {
   return useQuery({
     queryKey: keys.resource(id),
-    queryFn: ({ signal }) => api<ResourceDetail>(`/api/v1/resources/${encodeURIComponent(id)}`, { signal }),
+    queryFn: async ({ signal }) => {
+      const detail = await api<ResourceDetail>(`/api/v1/resources/${encodeURIComponent(id)}`, { signal });
+      return { ...detail, resource: freshenOne(detail.resource) };
+    },
   });
 }
 

@@ -10,9 +10,9 @@ const r: Resource = {
 
 describe('filters', () => {
   it('round-trips through the URL and drops unknown values', () => {
-    const p = new URLSearchParams('health=failed&health=bogus&kind=HelmRelease&q=web&sort=-updated&cluster=prod');
+    const p = new URLSearchParams('health=failed&health=bogus&kind=HelmRelease&q=web&sort=-updated&cluster=prod&label=team%3Dpayments');
     const f = parseFilter(p);
-    expect(f).toEqual({ cluster: ['prod'], kind: ['HelmRelease'], namespace: [], health: ['failed'], q: 'web', sort: '-updated' });
+    expect(f).toEqual({ cluster: ['prod'], kind: ['HelmRelease'], namespace: [], health: ['failed'], label: ['team=payments'], q: 'web', sort: '-updated' });
     expect(parseFilter(filterToParams(f))).toEqual(f);
     expect(parseFilter(new URLSearchParams('sort=nope')).sort).toBe('name');
   });

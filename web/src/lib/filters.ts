@@ -7,6 +7,8 @@ export interface ResourceFilter {
   kind: string[];
   namespace: string[];
   health: Health[];
+  /** kubectl-style label selectors (`team=payments`, `env in (a,b)`); repeated ones AND together. */
+  label: string[];
   q: string;
   sort: ResourceSort;
 }
@@ -22,6 +24,7 @@ export function parseFilter(params: URLSearchParams): ResourceFilter {
     kind: params.getAll('kind').filter(Boolean),
     namespace: params.getAll('namespace').filter(Boolean),
     health: params.getAll('health').filter((h): h is Health => (HEALTHS as string[]).includes(h)),
+    label: params.getAll('label').filter(Boolean),
     q: params.get('q') ?? '',
     sort: sort && SORTS.includes(sort) ? sort : 'name',
   };
@@ -33,6 +36,7 @@ export function filterToParams(f: ResourceFilter): URLSearchParams {
   for (const k of f.kind) p.append('kind', k);
   for (const n of f.namespace) p.append('namespace', n);
   for (const h of f.health) p.append('health', h);
+  for (const l of f.label) p.append('label', l);
   if (f.q) p.set('q', f.q);
   if (f.sort !== 'name') p.set('sort', f.sort);
   return p;
@@ -44,6 +48,7 @@ export function toQuery(f: ResourceFilter): ListResourcesQuery {
     kind: f.kind,
     namespace: f.namespace,
     health: f.health,
+    label: f.label,
     q: f.q || undefined,
     sort: f.sort,
   };
@@ -57,7 +62,9 @@ export function toggleSort(current: ResourceSort, column: string): ResourceSort 
 
 /**
  * Whether a resource matches the filter as the server applies it (used to decide whether a
- * live change concerns a list). Clusters match by id or name; kinds by kind name.
+ * live change concerns a list). Clusters match by id or name; kinds by kind name. Label
+ * selectors are the server's to evaluate: a list filtered by labels takes any new object as
+ * a candidate (and refetches).
  */
 export function matches(f: ResourceFilter, r: Resource): boolean {
   if (f.cluster.length && !f.cluster.includes(r.clusterId) && !f.cluster.includes(r.cluster)) return false;
@@ -72,5 +79,5 @@ export function matches(f: ResourceFilter, r: Resource): boolean {
 }
 
 export function isFiltered(f: ResourceFilter): boolean {
-  return f.cluster.length + f.kind.length + f.namespace.length + f.health.length > 0 || f.q !== '';
+  return f.cluster.length + f.kind.length + f.namespace.length + f.health.length + f.label.length > 0 || f.q !== '';
 }

@@ -2,7 +2,7 @@ import { QueryClient, type InfiniteData } from '@tanstack/react-query';
 import { describe, expect, it } from 'vitest';
 import type { ChangeMessage, Resource, ResourceList } from '../api/types';
 import { parseFilter } from '../lib/filters';
-import { clearUnseen, keys, LiveCache, patchItems, unseen } from './cache';
+import { clearUnseen, freshen, freshenClusters, freshStatus, keys, LiveCache, patchItems, unseen } from './cache';
 import { changedRecently } from './flash';
 
 const r = (id: string, seq: number, extra: Partial<Resource> = {}): Resource => ({
@@ -79,5 +79,29 @@ describe('history', () => {
     expect(items[0]).not.toHaveProperty('resource');
     expect(items[0]).not.toHaveProperty('type');
     expect(qc.getQueryData<{ resource: Resource }>(keys.resource('a'))?.resource.health).toBe('failed');
+  });
+});
+
+describe('REST answers read before a change committed', () => {
+  it('do not undo what the stream delivered', () => {
+    const cache = new LiveCache(new QueryClient());
+    cache.change(msg('x', 10, r('x', 10, { health: 'failed' })));
+    cache.change(msg('gone', 11, null, 'delete'));
+    const stale = [r('x', 4), r('gone', 5), r('other', 3)];
+    expect(freshen(stale).map((i) => `${i.id}:${i.health}`)).toEqual(['x:failed', 'other:ready']);
+    expect(freshen([r('x', 12)])[0]?.seq).toBe(12);
+  });
+
+  it('keep the newest cluster status', () => {
+    const cache = new LiveCache(new QueryClient());
+    const base = {
+      id: 'c9', name: 'sim-9', description: '', labels: {}, source: 'kubeconfig' as const, serverUrl: 'https://x', context: 'sim-9',
+      insecure: false, createdAt: '2025-01-01T00:00:00Z', updatedAt: '2025-01-01T00:00:00Z',
+    };
+    const status = (state: 'connecting' | 'ready', at: string) => ({ state, message: '', kinds: {}, resyncDriftTotal: 0, updatedAt: at });
+    cache.cluster({ cluster: { ...base, status: status('ready', '2025-01-01T00:00:05Z') }, removed: false });
+    const rest = [{ ...base, status: status('connecting', '2025-01-01T00:00:01Z') }];
+    expect(freshenClusters(rest)[0]?.status?.state).toBe('ready');
+    expect(freshStatus({ id: 'c9', status: status('connecting', '2025-01-01T00:00:01Z') }).status?.state).toBe('ready');
   });
 });

@@ -25,6 +25,62 @@ export function clearUnseen(key: string): void {
   unseen.set(next);
 }
 
+/**
+ * The newest version of each object and cluster the stream delivered (bounded). A REST answer
+ * that was read before a change committed must not undo it in the cache: queries pass their
+ * results through `freshen*` (the stream's version wins when its seq is higher).
+ */
+const latest = new Map<string, { seq: number; resource: Resource | null }>();
+const latestClusters = new Map<string, Cluster | null>();
+const LATEST_MAX = 20_000;
+
+function remember(m: ChangeMessage): void {
+  if (m.op === 'event' && !m.resource) return;
+  latest.delete(m.resourceId);
+  latest.set(m.resourceId, { seq: m.resource?.seq ?? m.seq, resource: m.resource ?? null });
+  if (latest.size > LATEST_MAX) latest.delete(latest.keys().next().value as string);
+}
+
+/** Objects as REST returned them, with newer stream versions swapped in and deleted ones dropped. */
+export function freshen(items: Resource[]): Resource[] {
+  if (latest.size === 0) return items;
+  const out: Resource[] = [];
+  for (const r of items) {
+    const l = latest.get(r.id);
+    if (!l || l.seq <= r.seq) out.push(r);
+    else if (l.resource) out.push(l.resource);
+  }
+  return out;
+}
+
+/** One object as REST returned it, or the stream's newer version. */
+export function freshenOne(r: Resource): Resource {
+  const l = latest.get(r.id);
+  return l?.resource && l.seq > r.seq ? l.resource : r;
+}
+
+function stamp(c: Cluster): number {
+  return Math.max(Date.parse(c.updatedAt), c.status ? Date.parse(c.status.updatedAt) : 0);
+}
+
+/** Clusters as REST returned them, with newer stream versions swapped in and removed ones dropped. */
+export function freshenClusters(items: Cluster[]): Cluster[] {
+  const out: Cluster[] = [];
+  for (const c of items) {
+    const l = latestClusters.get(c.id);
+    if (l === undefined) out.push(c);
+    else if (l !== null) out.push(stamp(l) >= stamp(c) ? l : c);
+  }
+  return out;
+}
+
+/** The stream's newer status of a cluster, if any (for the overview's cluster stats). */
+export function freshStatus<T extends { id: string; status?: Cluster['status'] }>(s: T): T {
+  const l = latestClusters.get(s.id);
+  const restAt = s.status ? Date.parse(s.status.updatedAt) : 0;
+  return l?.status && Date.parse(l.status.updatedAt) > restAt ? { ...s, status: l.status } : s;
+}
+
 export const keys = {
   clusters: ['clusters'] as const,
   stats: ['stats'] as const,
@@ -68,6 +124,7 @@ export class LiveCache {
   }
 
   change(m: ChangeMessage): void {
+    remember(m);
     markChanged(m.resourceId);
     if (m.resource) tracker.observe(m.resource);
     if (m.op !== 'event') this.patchLists(m);
@@ -133,6 +190,7 @@ export class LiveCache {
 
   cluster(m: ClusterMessage): void {
     const c: Cluster = m.cluster;
+    latestClusters.set(c.id, m.removed ? null : c);
     const list = this.qc.getQueryData<ClusterList>(keys.clusters);
     if (list) {
       const others = list.items.filter((x) => x.id !== c.id);

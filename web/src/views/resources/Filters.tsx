@@ -115,13 +115,27 @@ export function Filters({ filter, onChange }: { filter: ResourceFilter; onChange
           if (v.join(',') !== filter.namespace.join(',')) onChange({ ...filter, namespace: v });
         }}
       />
+      <input
+        className="input labels-input"
+        aria-label="Label selector"
+        placeholder="labels: team=payments"
+        defaultValue={filter.label.join(',')}
+        key={'l' + filter.label.join(',')}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') onChange({ ...filter, label: e.currentTarget.value.trim() ? [e.currentTarget.value.trim()] : [] });
+        }}
+        onBlur={(e) => {
+          const v = e.currentTarget.value.trim();
+          if (v !== filter.label.join(',')) onChange({ ...filter, label: v ? [v] : [] });
+        }}
+      />
       {isFiltered(filter) && (
         <button
           type="button"
           className="btn btn-ghost btn-small"
           onClick={() => {
             setQ('');
-            onChange({ cluster: [], kind: [], namespace: [], health: [], q: '', sort: filter.sort });
+            onChange({ cluster: [], kind: [], namespace: [], health: [], label: [], q: '', sort: filter.sort });
           }}
         >
           Clear filters
