@@ -22,6 +22,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+/// The bench server's bootstrap admin token.
+const BENCH_TOKEN: &str = "fluxo_bench_3f9c1e7a5b2d4086a1c3e5f7092b4d6e8a0c2e4f";
+
 struct Plan {
     objects: usize,
     changes: usize,
@@ -119,8 +122,8 @@ fn kustomization(i: usize, round: usize) -> Value {
                  "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
         "status": {"observedGeneration": 1, "lastAppliedRevision": format!("main@sha1:{round:040x}"),
                    "lastAttemptedRevision": format!("main@sha1:{round:040x}"),
-                   "conditions": [{"type": "Ready", "status": if round % 2 == 0 { "True" } else { "False" },
-                                   "reason": if round % 2 == 0 { "ReconciliationSucceeded" } else { "HealthCheckFailed" },
+                   "conditions": [{"type": "Ready", "status": if round.is_multiple_of(2) { "True" } else { "False" },
+                                   "reason": if round.is_multiple_of(2) { "ReconciliationSucceeded" } else { "HealthCheckFailed" },
                                    "message": format!("round {round}"), "lastTransitionTime": "2026-11-26T10:00:00Z",
                                    "observedGeneration": 1}]}
     })
@@ -221,6 +224,7 @@ async fn start_server(
         .arg("--dev-secret-key-file")
         .arg(dir.path().join("key"))
         .env("FLUXO_LOG", "warn,flux_orchestrator::app=info")
+        .env("FLUXO_ADMIN_TOKEN", BENCH_TOKEN)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -235,7 +239,13 @@ async fn start_server(
             break line[at..].trim().to_string();
         }
     };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("WARN") || line.contains("ERROR") {
+                eprintln!("server: {line}");
+            }
+        }
+    });
     Ok((child, base, dir))
 }
 
@@ -255,7 +265,14 @@ async fn end_to_end_latency(db_url: &str, plan: &Plan) -> anyhow::Result<[f64; 5
     scenario.populate(&sim)?;
     let keys = sim.objects().keys("Kustomization");
     let (_server, base, _dir) = start_server(db_url).await?;
-    let http = reqwest::Client::new();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {BENCH_TOKEN}").parse()?,
+    );
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?;
     loop {
         if http
             .get(format!("{base}/readyz"))

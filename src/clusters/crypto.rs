@@ -80,7 +80,16 @@ impl SecretKey {
                 options.write(true).create_new(true);
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(path).map_err(io)?;
+                let mut file = match options.open(path) {
+                    Ok(file) => file,
+                    // Another process (a second replica in a test) created it first: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                        let text = std::fs::read_to_string(path).map_err(io)?;
+                        return SecretKey::from_base64(&text);
+                    }
+                    Err(e) => return Err(io(e)),
+                };
                 writeln!(file, "{}", STANDARD.encode(key.0)).map_err(io)?;
                 Ok(key)
             }
