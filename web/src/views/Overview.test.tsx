@@ -1,0 +1,36 @@
+import { screen } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { mockApi, renderAt } from '../test-utils';
+import Overview from './Overview';
+
+const zero = { total: 0, ready: 0, progressing: 0, failed: 0, stalled: 0, suspended: 0, unknown: 0 };
+
+describe('Overview', () => {
+  it('says what to do without clusters', async () => {
+    mockApi({ '/api/v1/stats': { health: zero, kinds: [], clusters: [] }, '/api/v1/clusters': { items: [] }, '/api/v1/resources': { items: [], totalCapped: false } });
+    renderAt(<Overview />);
+    await screen.findByText('No clusters yet');
+    expect(screen.getByRole('link', { name: 'Add a cluster' }).getAttribute('href')).toBe('/clusters/new');
+  });
+
+  it('shows totals, a card per cluster and what is failing', async () => {
+    mockApi({
+      '/api/v1/stats': {
+        health: { ...zero, total: 3, ready: 2, failed: 1 },
+        kinds: [],
+        clusters: [{ id: 'c1', name: 'prod', health: { ...zero, total: 3, ready: 2, failed: 1 }, kinds: [], status: { state: 'ready', message: '', kinds: {}, resyncDriftTotal: 0, updatedAt: '2025-01-01T00:00:00Z', kubernetesVersion: 'v1.31.0', fluxVersion: 'v2.4.0' } }],
+      },
+      '/api/v1/clusters': { items: [] },
+      '/api/v1/resources': {
+        totalCapped: false,
+        total: 1,
+        items: [{ id: 'r1', clusterId: 'c1', cluster: 'prod', apiGroup: 'g', apiVersion: 'v1', kind: 'Kustomization', namespace: 'apps', name: 'web', health: 'failed', reason: 'HealthCheckFailed', message: 'timeout', suspended: false, dependsOn: [], labels: {}, updatedAt: '2025-01-01T00:00:00Z', seq: 1 }],
+      },
+    });
+    renderAt(<Overview />);
+    await screen.findByRole('article', { name: 'cluster prod' });
+    expect(screen.getByText('v1.31.0')).toBeTruthy();
+    expect(screen.getByRole('link', { name: 'apps/web' }).getAttribute('href')).toBe('/resources/r1');
+    expect(screen.getByText('HealthCheckFailed')).toBeTruthy();
+  });
+});
