@@ -223,7 +223,7 @@ async fn scenario(run: Run) {
     let clients = connect_all(&env, run.subscribers).await;
     // Let connection set-up settle before reading memory.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (rss_idle, cpu_before) = (server_rss(pid), cpu_split(pid));
+    let (rss_idle, cpu_before, window) = (server_rss(pid), cpu_split(pid), Instant::now());
     let (last_tx, last_rx) = watch::channel(0i64);
     let readers: Vec<_> = clients
         .into_iter()
@@ -236,7 +236,7 @@ async fn scenario(run: Run) {
         .into_iter()
         .map(|r| r.expect("reader"))
         .collect();
-    let (rss_after, cpu_after) = (server_rss(pid), cpu_split(pid));
+    let (rss_after, cpu_after, window) = (server_rss(pid), cpu_split(pid), window.elapsed());
     let mut times: HashMap<i64, (Instant, Instant)> = HashMap::new();
     for c in &commits {
         for seq in (c.last - c.len as i64 + 1)..=c.last {
@@ -259,7 +259,13 @@ async fn scenario(run: Run) {
         "== {}: {} subscribers, {} changes/s for {} s",
         run.name, run.subscribers, run.rate, run.secs
     );
-    println!("   frames received {} of {}", from_commit.len(), expected);
+    let span = commits.last().expect("commits").done - commits[0].started;
+    let achieved = times.len() as f64 / span.as_secs_f64();
+    println!(
+        "   frames received {} of {}; changes committed at {achieved:.0}/s",
+        from_commit.len(),
+        expected
+    );
     println!(
         "   commit → frame: p50 {}  p99 {}  max {}   (write_batch start → frame: p50 {}  p99 {})",
         ms(percentile(&from_commit, 0.5)),
@@ -282,11 +288,11 @@ async fn scenario(run: Run) {
         .map(|i| format!("{:.1} s", cpu_after[i] - cpu_before[i]))
         .collect();
     let (secs, cores) = (
-        run.secs as f64,
+        window.as_secs_f64(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
     );
     println!(
-        "   CPU during the run ({secs} s × {cores} cores = {:.0} s): server {}, bench clients {}, whole machine {}",
+        "   CPU during the run ({secs:.1} s × {cores} cores = {:.0} s): server {}, bench clients {}, whole machine {}",
         secs * cores as f64,
         cpu[0],
         cpu[1],
