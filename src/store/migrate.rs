@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "auth",
         sql: include_str!("../../sql/0005_auth.sql"),
     },
+    Migration {
+        version: 6,
+        name: "resources_updated_index",
+        sql: include_str!("../../sql/0006_resources_updated_index.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).
