@@ -1,0 +1,56 @@
+import { fireEvent, screen } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { mockApi, renderAt } from '../test-utils';
+import ResourceDetail from './ResourceDetail';
+
+const resource = {
+  id: 'r1', clusterId: 'c1', cluster: 'prod', apiGroup: 'kustomize.toolkit.fluxcd.io', apiVersion: 'v1', kind: 'Kustomization',
+  namespace: 'apps', name: 'web', health: 'failed', reason: 'HealthCheckFailed', message: 'deployment web not ready', suspended: false,
+  dependsOn: [{ namespace: 'apps', name: 'infra' }], labels: {}, updatedAt: '2025-01-01T00:00:00Z', seq: 7,
+  sourceRef: { kind: 'GitRepository', namespace: 'flux-system', name: 'repo' }, revision: 'main@sha1:1a2b3c4d5e6f',
+};
+const detail = {
+  resource, createdAt: '2025-01-01T00:00:00Z', generation: 2, observedGeneration: 2,
+  object: { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'web' }, spec: { path: './web' } },
+  conditions: [{ type: 'Ready', status: 'False', reason: 'HealthCheckFailed', message: 'deployment web not ready' }],
+  inventory: { total: 1, groups: [{ group: 'apps', kind: 'Deployment', entries: [{ id: 'apps_web_apps_Deployment', version: 'v1', namespace: 'apps', name: 'web' }] }] },
+  changes: [], events: [],
+};
+const change = (seq: number, before: string | null, after: string) => ({
+  seq, at: '2025-01-01T00:00:00Z', clusterId: 'c1', resourceId: 'r1', apiGroup: 'g', kind: 'Kustomization', namespace: 'apps', name: 'web',
+  op: 'upsert', healthBefore: before, healthAfter: after, message: `change ${seq}`,
+});
+
+function setup(url: string) {
+  mockApi({
+    '/api/v1/resources/r1': detail,
+    '/api/v1/resources/r1/changes': { items: [change(7, 'ready', 'failed'), change(3, null, 'ready')], continue: 'older' },
+    '/api/v1/resources/r1/events': { items: [] },
+    '/api/v1/session': { subject: 'a', role: 'admin', method: 'session', authEnabled: true, oidc: false },
+  });
+  renderAt(<ResourceDetail />, { url, path: '/resources/:id' });
+}
+
+describe('ResourceDetail', () => {
+  it('links the source and dependencies', async () => {
+    setup('/resources/r1');
+    await screen.findByRole('heading', { name: 'web' });
+    expect(screen.getByRole('link', { name: /GitRepository\/flux-system\/repo/ }).getAttribute('href')).toBe('/resources/ref/c1/GitRepository/flux-system/repo');
+    expect(screen.getByRole('link', { name: 'apps/infra' }).getAttribute('href')).toBe('/resources/ref/c1/Kustomization/apps/infra');
+  });
+
+  it('opens the tab named in the URL: history with transitions and more pages', async () => {
+    setup('/resources/r1?tab=history');
+    await screen.findByText('change 7');
+    expect(screen.getByText('changed')).toBeTruthy();
+    expect(screen.getByText('created')).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Older changes' })).toBeTruthy();
+  });
+
+  it('shows the object as YAML and the inventory by kind', async () => {
+    setup('/resources/r1?tab=yaml');
+    expect((await screen.findByLabelText('Object YAML (read-only)')).textContent).toContain('spec:\n  path: ./web');
+    fireEvent.click(screen.getByRole('tab', { name: /Inventory/ }));
+    expect(await screen.findByText('Deployment')).toBeTruthy();
+  });
+});
