@@ -64,7 +64,13 @@ pub fn own_origin(headers: &HeaderMap, public_url: Option<&str>, tls: bool) -> O
 /// True when a cookie-authenticated request comes from our own pages: its `Origin` is ours
 /// (or an allowed CORS origin), or, without `Origin`, `Sec-Fetch-Site` says same-origin.
 pub fn same_origin(headers: &HeaderMap, own: Option<&str>, allowed: &[String]) -> bool {
-    match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+    // With `Referrer-Policy: no-referrer`, browsers send `Origin: null` on form posts from our
+    // own pages; then the browser's own `Sec-Fetch-Site` tells whether the request is same-origin.
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .filter(|o| *o != "null");
+    match origin {
         Some(origin) => {
             let origin = origin.trim_end_matches('/');
             own.is_some_and(|own| own.eq_ignore_ascii_case(origin))
@@ -79,6 +85,16 @@ pub fn same_origin(headers: &HeaderMap, own: Option<&str>, allowed: &[String]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_null_origin_from_a_same_origin_form_post_is_accepted_and_from_elsewhere_refused() {
+        let own = Some("http://127.0.0.1:8080");
+        let same = headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]);
+        assert!(same_origin(&same, own, &[]));
+        let cross = headers(&[("origin", "null"), ("sec-fetch-site", "cross-site")]);
+        assert!(!same_origin(&cross, own, &[]));
+        assert!(!same_origin(&headers(&[("origin", "null")]), own, &[]));
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         pairs
