@@ -216,6 +216,15 @@ async fn write_load(env: &Env, run: &Run) -> Vec<Commit> {
     commits
 }
 
+/// Server figures around the measured window.
+struct Usage {
+    rss_before: u64,
+    rss_idle: u64,
+    rss_after: u64,
+    cpu: [f64; 3],
+    window: Duration,
+}
+
 async fn scenario(run: Run) {
     let env = setup(&[]).await;
     let pid = server_pid();
@@ -236,9 +245,21 @@ async fn scenario(run: Run) {
         .into_iter()
         .map(|r| r.expect("reader"))
         .collect();
-    let (rss_after, cpu_after, window) = (server_rss(pid), cpu_split(pid), window.elapsed());
+    let cpu_after = cpu_split(pid);
+    let cpu = [0, 1, 2].map(|i| cpu_after[i] - cpu_before[i]);
+    let usage = Usage {
+        rss_before,
+        rss_idle,
+        rss_after: server_rss(pid),
+        cpu,
+        window: window.elapsed(),
+    };
+    report(&run, &commits, &received, &usage);
+}
+
+fn report(run: &Run, commits: &[Commit], received: &[Vec<(i64, Instant)>], u: &Usage) {
     let mut times: HashMap<i64, (Instant, Instant)> = HashMap::new();
-    for c in &commits {
+    for c in commits {
         for seq in (c.last - c.len as i64 + 1)..=c.last {
             times.insert(seq, (c.started, c.done));
         }
@@ -254,49 +275,47 @@ async fn scenario(run: Run) {
     from_commit.sort();
     let mut writes: Vec<Duration> = commits.iter().map(|c| c.done - c.started).collect();
     writes.sort();
-    let expected = times.len() * run.subscribers;
+    let span = commits[commits.len() - 1].done - commits[0].started;
+    let achieved = times.len() as f64 / span.as_secs_f64();
+    let p = |v: &[Duration], q| ms(percentile(v, q));
     println!(
         "== {}: {} subscribers, {} changes/s for {} s",
         run.name, run.subscribers, run.rate, run.secs
     );
-    let span = commits.last().expect("commits").done - commits[0].started;
-    let achieved = times.len() as f64 / span.as_secs_f64();
+    let expected = times.len() * run.subscribers;
     println!(
-        "   frames received {} of {}; changes committed at {achieved:.0}/s",
-        from_commit.len(),
-        expected
+        "   frames received {} of {expected}; changes committed at {achieved:.0}/s",
+        from_commit.len()
     );
     println!(
         "   commit → frame: p50 {}  p99 {}  max {}   (write_batch start → frame: p50 {}  p99 {})",
-        ms(percentile(&from_commit, 0.5)),
-        ms(percentile(&from_commit, 0.99)),
-        ms(*from_commit.last().expect("samples")),
-        ms(percentile(&from_start, 0.5)),
-        ms(percentile(&from_start, 0.99)),
+        p(&from_commit, 0.5),
+        p(&from_commit, 0.99),
+        p(&from_commit, 1.0),
+        p(&from_start, 0.5),
+        p(&from_start, 0.99),
     );
     println!(
         "   write_batch: p50 {}  p99 {}",
-        ms(percentile(&writes, 0.5)),
-        ms(percentile(&writes, 0.99))
+        p(&writes, 0.5),
+        p(&writes, 0.99)
     );
-    let per_sub = (rss_idle as f64 - rss_before as f64) / run.subscribers as f64;
+    let per_sub = (u.rss_idle as f64 - u.rss_before as f64) / run.subscribers as f64;
     println!(
-        "   server RSS: {rss_before} KiB before, {rss_idle} KiB with idle subscribers ({per_sub:.1} KiB each), \
-         {rss_after} KiB after the run"
+        "   server RSS: {} KiB before, {} KiB with idle subscribers ({per_sub:.1} KiB each), {} KiB after the run",
+        u.rss_before, u.rss_idle, u.rss_after
     );
-    let cpu: Vec<String> = (0..3)
-        .map(|i| format!("{:.1} s", cpu_after[i] - cpu_before[i]))
-        .collect();
     let (secs, cores) = (
-        window.as_secs_f64(),
+        u.window.as_secs_f64(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
     );
     println!(
-        "   CPU during the run ({secs:.1} s × {cores} cores = {:.0} s): server {}, bench clients {}, whole machine {}",
+        "   CPU during the run ({secs:.1} s × {cores} cores = {:.0} s): server {:.1} s, bench clients {:.1} s, \
+         whole machine {:.1} s",
         secs * cores as f64,
-        cpu[0],
-        cpu[1],
-        cpu[2]
+        u.cpu[0],
+        u.cpu[1],
+        u.cpu[2]
     );
 }
 
