@@ -23,6 +23,8 @@ impl MetricsApi {
     /// Prometheus metrics
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self, state: Data<&Arc<AppState>>) -> MetricsResponse {
-        MetricsResponse::Ok(PlainText(state.metrics.render()))
+        let mut text = state.metrics.render();
+        state.writer_stats.render(&mut text);
+        MetricsResponse::Ok(PlainText(text))
     }
 }

@@ -34,6 +34,8 @@ pub struct WriterStats {
     pub unchanged: AtomicU64,
     /// Events stored.
     pub events: AtomicU64,
+    /// Rows backstop relists had to correct (drift the watches missed).
+    pub drift: AtomicU64,
     /// Failed batch attempts (retried).
     pub failures: AtomicU64,
     /// Duration of the last committed batch, in microseconds.
@@ -52,8 +54,76 @@ impl WriterStats {
         self.unchanged
             .fetch_add(out.unchanged as u64, Ordering::Relaxed);
         self.events.fetch_add(out.events as u64, Ordering::Relaxed);
+        self.drift.fetch_add(out.drift as u64, Ordering::Relaxed);
         self.last_commit_micros
             .store(took.as_micros() as u64, Ordering::Relaxed);
+    }
+}
+
+impl WriterStats {
+    /// Append the counters in Prometheus text format.
+    pub fn render(&self, out: &mut String) {
+        use std::fmt::Write;
+        let counters: [(&str, &str, &AtomicU64); 9] = [
+            (
+                "fluxo_ingest_batches_total",
+                "Write batches committed.",
+                &self.batches,
+            ),
+            (
+                "fluxo_ingest_ops_total",
+                "Writes received from watchers.",
+                &self.ops,
+            ),
+            (
+                "fluxo_ingest_upserted_total",
+                "Objects inserted or changed.",
+                &self.upserted,
+            ),
+            (
+                "fluxo_ingest_deleted_total",
+                "Objects deleted (events and relist sweeps).",
+                &self.deleted,
+            ),
+            (
+                "fluxo_ingest_swept_total",
+                "Objects removed by relist sweeps.",
+                &self.swept,
+            ),
+            (
+                "fluxo_ingest_unchanged_total",
+                "Writes skipped because nothing changed.",
+                &self.unchanged,
+            ),
+            (
+                "fluxo_ingest_events_total",
+                "Controller events stored.",
+                &self.events,
+            ),
+            (
+                "fluxo_ingest_write_failures_total",
+                "Failed batch attempts (retried).",
+                &self.failures,
+            ),
+            (
+                "fluxo_resync_drift_total",
+                "Objects backstop relists had to correct.",
+                &self.drift,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                value.load(Ordering::Relaxed)
+            );
+        }
+        let seconds = self.last_commit_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let name = "fluxo_ingest_last_commit_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Duration of the last committed batch.\n# TYPE {name} gauge\n{name} {seconds}"
+        );
     }
 }
 
