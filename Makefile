@@ -30,7 +30,7 @@ web-test: web
 
 ## test: everything CI runs — formatting, lints, unit and integration tests (private PostgreSQL)
 test: lint web-test $(DEPLOY_VENV)/.installed $(TEST_VENV)/.installed $(TEST_OIDC)/.installed
-	scripts/with-pg.sh $(CARGO) test
+	scripts/with-pg.sh $(CARGO) test --no-fail-fast
 
 ## the pinned offline Kubernetes schema validator used by tests/deploy_manifests.rs
 $(DEPLOY_VENV)/.installed: deploy/requirements-test.txt
