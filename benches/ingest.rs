@@ -71,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
     results.insert("commit_p50_ms".into(), json!(p50));
     results.insert("commit_p99_ms".into(), json!(p99));
 
-    let lat = end_to_end_latency(&db_url, &plan).await?;
+    let (lat, _) = end_to_end_latency(&db_url, &plan, 1).await?;
     println!(
         "watch event → committed row at {:.0} changes/s: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} changes (goal p99 ≤ 50 ms)",
         plan.rate, lat[0], lat[1], lat[2], lat[3], lat[4]
@@ -81,6 +81,18 @@ async fn main() -> anyhow::Result<()> {
     results.insert("e2e_p95_ms".into(), json!(lat[1]));
     results.insert("e2e_p99_ms".into(), json!(lat[2]));
     results.insert("e2e_max_ms".into(), json!(lat[3]));
+    let fanout = Plan {
+        rate: plan.rate / 2.0,
+        ..plan
+    };
+    let subscribers = if quick { 10 } else { 100 };
+    let (_, frame) = end_to_end_latency(&db_url, &fanout, subscribers).await?;
+    println!(
+        "watch event → WebSocket frame at {subscribers} subscribers, {:.0} changes/s: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} frames (goal p50 ≤ 30 ms, p99 ≤ 150 ms)",
+        fanout.rate, frame[0], frame[1], frame[2], frame[3], frame[4]
+    );
+    results.insert("frame_p50_ms".into(), json!(frame[0]));
+    results.insert("frame_p99_ms".into(), json!(frame[2]));
     results.insert("quick".into(), json!(quick));
     std::fs::create_dir_all("target/bench-results")?;
     std::fs::write(
@@ -249,7 +261,12 @@ async fn start_server(
     Ok((child, base, dir))
 }
 
-async fn end_to_end_latency(db_url: &str, plan: &Plan) -> anyhow::Result<[f64; 5]> {
+/// (watch → committed row, watch → WebSocket frame) percentiles: p50, p95, p99, max, count.
+async fn end_to_end_latency(
+    db_url: &str,
+    plan: &Plan,
+    subscribers: usize,
+) -> anyhow::Result<([f64; 5], [f64; 5])> {
     let sim = SimCluster::start(SimOptions {
         controller: false,
         ..SimOptions::named("bench")
@@ -284,7 +301,7 @@ async fn end_to_end_latency(db_url: &str, plan: &Plan) -> anyhow::Result<[f64; 5
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let body = json!({"name": "bench", "kubeconfig": sim.kubeconfig_yaml()});
+    let body = json!({"name": format!("bench-{subscribers}"), "kubeconfig": sim.kubeconfig_yaml()});
     let r = http
         .post(format!("{base}/api/v1/clusters"))
         .json(&body)
@@ -297,8 +314,11 @@ async fn end_to_end_latency(db_url: &str, plan: &Plan) -> anyhow::Result<[f64; 5
     tokio::spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| conn.poll_message(cx));
         while let Some(Ok(m)) = messages.next().await {
-            if let tokio_postgres::AsyncMessage::Notification(_) = m {
-                let _ = ntx.send(Instant::now());
+            if let tokio_postgres::AsyncMessage::Notification(n) = m {
+                let _ = ntx.send((
+                    Instant::now(),
+                    n.payload().parse::<i64>().unwrap_or(i64::MAX),
+                ));
             }
         }
     });
@@ -323,8 +343,14 @@ async fn end_to_end_latency(db_url: &str, plan: &Plan) -> anyhow::Result<[f64; 5
 
     let total = (plan.rate * plan.seconds) as usize;
     let sent: Arc<std::sync::Mutex<HashMap<usize, Instant>>> = Default::default();
+    let sent_ws: Arc<std::sync::Mutex<HashMap<usize, Instant>>> = Default::default();
+    let frames: Arc<std::sync::Mutex<Vec<f64>>> = Default::default();
+    for _ in 0..subscribers {
+        subscriber(&base, sent_ws.clone(), frames.clone()).await?;
+    }
     let driver = {
         let sent = sent.clone();
+        let sent_ws = sent_ws.clone();
         let objects = sim.objects();
         let interval = Duration::from_secs_f64(1.0 / plan.rate);
         tokio::spawn(async move {
@@ -334,7 +360,9 @@ async fn end_to_end_latency(db_url: &str, plan: &Plan) -> anyhow::Result<[f64; 5
                 let (ns, name) = &keys[i % keys.len()];
                 let patch = json!({"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "HealthCheckFailed",
                     "message": format!("bench-{i}"), "lastTransitionTime": "2026-11-26T10:00:00Z", "observedGeneration": 1}]}});
-                sent.lock().unwrap().insert(i, Instant::now());
+                let now = Instant::now();
+                sent.lock().unwrap().insert(i, now);
+                sent_ws.lock().unwrap().insert(i, now);
                 let _ = objects.patch("Kustomization", ns, name, &patch);
             }
         })
@@ -342,13 +370,15 @@ async fn end_to_end_latency(db_url: &str, plan: &Plan) -> anyhow::Result<[f64; 5
     let mut latencies = Vec::with_capacity(total);
     let deadline = Instant::now() + Duration::from_secs_f64(plan.seconds + 30.0);
     while latencies.len() < total && Instant::now() < deadline {
-        let Ok(Some(at)) = tokio::time::timeout(Duration::from_secs(5), nrx.recv()).await else {
+        let Ok(Some((at, upto))) = tokio::time::timeout(Duration::from_secs(5), nrx.recv()).await
+        else {
             break;
         };
         let rows = client
             .query(
-                "SELECT seq, message FROM resource_changes WHERE seq > $1 ORDER BY seq",
-                &[&last_seq],
+                // Only the rows this notification announced (seq ≤ its payload) get its time.
+                "SELECT seq, message FROM resource_changes WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+                &[&last_seq, &upto],
             )
             .await?;
         for row in rows {
@@ -365,10 +395,73 @@ async fn end_to_end_latency(db_url: &str, plan: &Plan) -> anyhow::Result<[f64; 5
         }
     }
     driver.await?;
-    latencies.sort_by(f64::total_cmp);
-    let n = latencies.len();
-    anyhow::ensure!(n > 0, "no change arrived");
-    let pct = |p: f64| latencies[((n as f64 * p) as usize).min(n - 1)];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while frames.lock().unwrap().len() < latencies.len() * subscribers && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let frames = frames.lock().unwrap().clone();
     sim.shutdown().await;
-    Ok([pct(0.5), pct(0.95), pct(0.99), latencies[n - 1], n as f64])
+    Ok((percentiles(latencies)?, percentiles(frames)?))
+}
+
+fn percentiles(mut v: Vec<f64>) -> anyhow::Result<[f64; 5]> {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    anyhow::ensure!(n > 0, "no change arrived");
+    let pct = |p: f64| v[((n as f64 * p) as usize).min(n - 1)];
+    Ok([pct(0.5), pct(0.95), pct(0.99), v[n - 1], n as f64])
+}
+
+/// A WebSocket subscriber to the whole stream; records sim patch → frame latency per change
+/// into `out` (shared by all subscribers).
+async fn subscriber(
+    base: &str,
+    sent: Arc<std::sync::Mutex<HashMap<usize, Instant>>>,
+    out: Arc<std::sync::Mutex<Vec<f64>>>,
+) -> anyhow::Result<()> {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request =
+        format!("{}/api/v1/stream", base.replacen("http://", "ws://", 1)).into_client_request()?;
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {BENCH_TOKEN}").parse()?);
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+    ws.send(Message::text(
+        json!({"type": "subscribe", "filter": {}}).to_string(),
+    ))
+    .await?;
+    tokio::spawn(async move {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(Ok(message)) = ws.next().await {
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let at = Instant::now();
+            let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
+                continue;
+            };
+            let bench = v["type"] == "change"
+                && v["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("bench-"));
+            if !bench {
+                continue;
+            }
+            let i = v["message"]
+                .as_str()
+                .and_then(|m| m[6..].parse::<usize>().ok());
+            let t0 = i
+                .filter(|i| seen.insert(*i))
+                .and_then(|i| sent.lock().unwrap().get(&i).copied());
+            if let Some(t0) = t0 {
+                out.lock()
+                    .unwrap()
+                    .push(at.duration_since(t0).as_secs_f64() * 1000.0);
+            }
+        }
+    });
+    Ok(())
 }
