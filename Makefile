@@ -28,9 +28,10 @@ web-test: web
 	$(CARGO) build
 	cd web && npm run e2e
 
-## test: everything CI runs — formatting, lints, unit and integration tests (private PostgreSQL)
+## test: everything CI runs — formatting, lints, unit and integration tests, and the fleet
+## benchmark in quick mode so it never rots (private PostgreSQL)
 test: lint web-test $(DEPLOY_VENV)/.installed $(TEST_VENV)/.installed $(TEST_OIDC)/.installed
-	scripts/with-pg.sh $(CARGO) test --no-fail-fast
+	scripts/with-pg.sh bash -c '$(CARGO) test --no-fail-fast && $(CARGO) test --bench fleet'
 
 ## the pinned offline Kubernetes schema validator used by tests/deploy_manifests.rs
 $(DEPLOY_VENV)/.installed: deploy/requirements-test.txt
@@ -58,9 +59,10 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## bench: the benchmarks, in release mode, against a private durable PostgreSQL
+## bench: the fleet benchmark suite (every scenario, table + target/bench-results/fleet.json),
+## in release mode against a private durable PostgreSQL
 bench:
-	PG_DURABLE=1 scripts/with-pg.sh $(CARGO) bench --bench ingest
+	PG_DURABLE=1 scripts/with-pg.sh $(CARGO) bench --bench fleet
 
 ## openapi: regenerate the committed spec from the code
 openapi:

@@ -1,8 +1,13 @@
 //! Request counters per verb and resource, for benchmarks and tests that assert how often a
-//! client listed, watched or patched.
+//! client listed, watched or patched; and the bytes on the wire in each direction.
 
 use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::state::Shared;
 
@@ -44,14 +49,20 @@ impl Verb {
     }
 }
 
-/// Counters: written by the request path, read by [`RequestCounts`].
+/// Counters: written by the request path and the connections, read by [`RequestCounts`].
 #[derive(Debug, Default)]
-pub struct CountState(Mutex<BTreeMap<(Verb, String), u64>>);
+pub struct CountState {
+    requests: Mutex<BTreeMap<(Verb, String), u64>>,
+    /// Bytes written to clients' TCP connections (TLS records included).
+    bytes_sent: AtomicU64,
+    /// Bytes read from clients' TCP connections.
+    bytes_received: AtomicU64,
+}
 
 impl CountState {
     /// Count one request (resource is the plural, or the path for discovery).
     pub fn add(&self, verb: Verb, resource: &str) {
-        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut m = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         match m.get_mut(&(verb, resource.to_string())) {
             Some(n) => *n += 1,
             None => {
@@ -71,9 +82,19 @@ impl RequestCounts {
     fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<(Verb, String), u64>> {
         self.shared
             .counts
-            .0
+            .requests
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Bytes the server wrote to its clients' TCP connections (TLS records included).
+    pub fn bytes_sent(&self) -> u64 {
+        self.shared.counts.bytes_sent.load(Ordering::Relaxed)
+    }
+
+    /// Bytes the server read from its clients' TCP connections.
+    pub fn bytes_received(&self) -> u64 {
+        self.shared.counts.bytes_received.load(Ordering::Relaxed)
     }
 
     /// Requests with `verb` on `resource` (plural, e.g. `kustomizations`).
@@ -104,5 +125,65 @@ impl RequestCounts {
     /// Zero every counter.
     pub fn reset(&self) {
         self.map().clear();
+        self.shared.counts.bytes_sent.store(0, Ordering::Relaxed);
+        self.shared
+            .counts
+            .bytes_received
+            .store(0, Ordering::Relaxed);
+    }
+}
+
+/// A client connection that counts its bytes into the cluster's [`CountState`].
+pub struct Counted<S> {
+    inner: S,
+    shared: Arc<super::state::Shared>,
+}
+
+impl<S> Counted<S> {
+    /// Count `inner`'s traffic into `shared.counts`.
+    pub fn new(inner: S, shared: Arc<super::state::Shared>) -> Self {
+        Self { inner, shared }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = (buf.filled().len() - before) as u64;
+        self.shared
+            .counts
+            .bytes_received
+            .fetch_add(read, Ordering::Relaxed);
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &polled {
+            self.shared
+                .counts
+                .bytes_sent
+                .fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

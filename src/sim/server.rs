@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 
-use super::counts::Verb;
+use super::counts::{Counted, Verb};
 use super::router::{Query, Route, verb_of};
 use super::state::Shared;
 use super::status::ApiError;
@@ -92,6 +92,7 @@ pub async fn serve(shared: Arc<Shared>, listener: TcpListener) {
 }
 
 async fn connection(shared: Arc<Shared>, acceptor: Option<TlsAcceptor>, tcp: TcpStream) {
+    let tcp = Counted::new(tcp, shared.clone());
     let Some(acceptor) = acceptor else {
         return serve_io(shared, TokioIo::new(tcp), None).await;
     };

@@ -219,6 +219,11 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
+    /// The server's process id (benchmarks read its memory and CPU from `/proc`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// The bootstrap admin token.
     pub fn token(&self) -> &str {
         &self.token
