@@ -457,3 +457,36 @@ async fn credentials_never_appear_in_responses_logs_or_the_database_in_clear() {
         }
     }
 }
+
+/// A burst of registrations on a small pool: each registration holds one pooled connection at a
+/// time, so none waits for a second while holding the first (which deadlocks the pool until the
+/// acquire timeout and answers 503).
+#[tokio::test]
+async fn a_burst_of_registrations_does_not_exhaust_a_small_pool() {
+    let db = TestDb::create().await;
+    let server = TestServer::start_with(
+        &db.url(),
+        &["--db-pool-size", "2", "--db-timeout-secs", "2"],
+        &[],
+    )
+    .await;
+    server.wait_ready().await;
+    let http = server.http();
+    let requests = (0..12).map(|i| {
+        let (http, url) = (http.clone(), server.url("/api/v1/clusters"));
+        let body = json!({"name": format!("burst-{i}"), "kubeconfig": token_kubeconfig("https://127.0.0.1:9", TOKEN)});
+        async move { json_of(http.post(url).json(&body).send().await.expect("send")).await }
+    });
+    for (status, body) in futures::future::join_all(requests).await {
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, list) = json_of(
+        http.get(server.url("/api/v1/clusters"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(12), "{list}");
+}

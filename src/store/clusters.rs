@@ -121,12 +121,16 @@ fn conflict(name: &str) -> impl FnOnce(tokio_postgres::Error) -> Error + '_ {
 impl Store {
     /// Insert a cluster; [`Error::Conflict`] if the name is taken.
     pub async fn insert_cluster(&self, c: &NewCluster) -> Result<ClusterRow> {
-        let conn = self.conn().await?;
+        // The row and its notification commit together, on one pooled connection (a second
+        // connection taken while holding the first can exhaust the pool under a burst of
+        // registrations: every request holding one and waiting for another).
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
         let sql = format!(
             "INSERT INTO clusters (id, name, description, source, server_url, context, insecure, \
              credentials, labels) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
         );
-        let row = conn
+        let row = tx
             .query_one(
                 &sql,
                 &[
@@ -143,7 +147,12 @@ impl Store {
             )
             .await
             .map_err(conflict(&c.name))?;
-        self.notify(CLUSTERS_CHANNEL, &c.id.to_string()).await?;
+        tx.execute(
+            "SELECT pg_notify($1, $2)",
+            &[&CLUSTERS_CHANNEL, &c.id.to_string()],
+        )
+        .await?;
+        tx.commit().await?;
         Ok(from_row(&row))
     }
 
@@ -187,7 +196,9 @@ impl Store {
 
     /// Apply a partial update; `None` when the cluster does not exist.
     pub async fn update_cluster(&self, id: Uuid, u: &ClusterUpdate) -> Result<Option<ClusterRow>> {
-        let conn = self.conn().await?;
+        // Row and notification in one transaction on one connection, as in `insert_cluster`.
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
         let c = u.connection.as_ref();
         let sql = format!(
             "UPDATE clusters SET name = COALESCE($2, name), description = COALESCE($3, description), \
@@ -196,7 +207,7 @@ impl Store {
              credentials = COALESCE($8, credentials), updated_at = now() \
              WHERE id = $1 RETURNING {COLUMNS}"
         );
-        let row = conn
+        let row = tx
             .query_opt(
                 &sql,
                 &[
@@ -213,8 +224,13 @@ impl Store {
             .await
             .map_err(conflict(u.name.as_deref().unwrap_or_default()))?;
         if row.is_some() {
-            self.notify(CLUSTERS_CHANNEL, &id.to_string()).await?;
+            tx.execute(
+                "SELECT pg_notify($1, $2)",
+                &[&CLUSTERS_CHANNEL, &id.to_string()],
+            )
+            .await?;
         }
+        tx.commit().await?;
         Ok(row.as_ref().map(from_row))
     }
 
