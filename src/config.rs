@@ -131,6 +131,13 @@ pub struct IngestConfig {
     #[arg(long, env = "FLUXO_WRITER_BATCH", default_value_t = 1_000)]
     pub writer_batch: usize,
 
+    /// Most full LISTs (initial lists, relists) in flight at once across all clusters. Each
+    /// holds a page of parsed objects in memory, so this bounds the memory peak of syncing a
+    /// fleet; watches are not limited.
+    #[arg(long, env = "FLUXO_MAX_CONCURRENT_LISTS", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_concurrent_lists: u32,
+
     /// Hours the controllers' events are kept (Kubernetes itself keeps them for one).
     #[arg(long, env = "FLUXO_EVENTS_RETENTION_HOURS", default_value_t = 720)]
     pub events_retention_hours: u64,
@@ -164,6 +171,9 @@ impl IngestConfig {
             claim_interval: Duration::from_secs(self.claim_interval_secs.max(1)),
             writer_queue: self.writer_queue,
             writer_batch: self.writer_batch,
+            lists: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                self.max_concurrent_lists as usize,
+            )),
             events_retention: Duration::from_secs(self.events_retention_hours.max(1) * 3600),
         }
     }

@@ -501,3 +501,54 @@ async fn a_backstop_relist_corrects_rows_changed_behind_its_back_and_counts_the_
         "one changed, one missing, one extra row"
     );
 }
+
+#[tokio::test]
+async fn with_one_list_at_a_time_every_cluster_still_syncs_and_relists() {
+    let db = TestDb::create().await;
+    let mut args = FAST_INGEST.to_vec();
+    args.extend(["--max-concurrent-lists", "1"]);
+    let server = TestServer::start_with(&db.url(), &args, &[]).await;
+    server.wait_ready().await;
+    let client = db.client().await;
+    let mut clusters = Vec::new();
+    for name in ["one", "two", "three"] {
+        let sim = sim(name, 4).await;
+        let id = register(&server, name, &sim.kubeconfig_yaml()).await;
+        clusters.push((id, sim));
+    }
+    for (id, sim) in &clusters {
+        wait_in_sync(&client, *id, sim, SYNC).await;
+        wait_state(&server, *id, "ready", SYNC).await;
+    }
+    // A relist of every cluster at once queues on the single permit and completes.
+    let before: i64 = client
+        .query_one("SELECT COALESCE(max(seq), 0) FROM resource_changes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let since = chrono::Utc::now();
+    for (id, _) in &clusters {
+        let r = server
+            .http()
+            .post(server.url(&format!("/api/v1/clusters/{id}/sync")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+    }
+    for (id, _) in &clusters {
+        wait_for("relist done", SYNC, || async {
+            cluster_status(&server, *id).await["lastResyncAt"]
+                .as_str()
+                .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+                .is_some_and(|t| t >= since)
+        })
+        .await;
+    }
+    let after: i64 = client
+        .query_one("SELECT COALESCE(max(seq), 0) FROM resource_changes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(after, before, "an unchanged relist writes nothing");
+}

@@ -417,12 +417,20 @@ impl Fleet {
                 Ok(v["id"].as_str().unwrap_or_default().parse::<Uuid>()?)
             }
         });
-        futures::stream::iter(requests)
+        let ids: anyhow::Result<Vec<Uuid>> = futures::stream::iter(requests)
             .buffered(16)
             .collect::<Vec<anyhow::Result<Uuid>>>()
             .await
             .into_iter()
-            .collect()
+            .collect();
+        ids.map_err(|e| {
+            let logs = server.logs();
+            let tail: Vec<&str> = logs.lines().rev().take(20).collect();
+            e.context(format!(
+                "server log, last lines first:\n{}",
+                tail.join("\n")
+            ))
+        })
     }
 
     pub async fn shutdown(self) {

@@ -42,6 +42,8 @@ pub struct Settings {
     pub claim_interval: Duration,
     /// Capacity of the writer queue.
     pub writer_queue: usize,
+    /// Permits for full LISTs in flight, shared by every watch of this replica.
+    pub lists: std::sync::Arc<tokio::sync::Semaphore>,
     /// Most ops per batch.
     pub writer_batch: usize,
     /// How long controller events are kept.

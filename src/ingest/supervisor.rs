@@ -150,6 +150,7 @@ impl Supervisor {
                 reports: reports_tx.clone(),
                 resync: trigger,
                 watch_timeout_secs: self.settings.watch_timeout_secs,
+                lists: self.settings.lists.clone(),
             };
             tasks.spawn(watch.run(children.clone()));
         }

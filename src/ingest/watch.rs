@@ -17,7 +17,7 @@ use futures::StreamExt;
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -87,6 +87,8 @@ pub struct KindWatch {
     pub resync: Arc<Notify>,
     /// Server-side watch timeout (seconds, ≤ 60): a silent dead connection is noticed by then.
     pub watch_timeout_secs: u32,
+    /// Permits for full LISTs, shared by every watch of the replica: a LIST runs only with one.
+    pub lists: Arc<Semaphore>,
 }
 
 impl KindWatch {
@@ -126,6 +128,12 @@ impl KindWatch {
     ) -> Restart {
         let mut stream = std::pin::pin!(stream);
         let mut seen: Option<HashSet<(String, String)>> = None;
+        // Held from `Init` (emitted before the LIST request) to `InitDone` or a failure, so at
+        // most `lists` permits' worth of LIST pages are parsed and in memory at once. A LIST
+        // that makes no progress for LIST_STALL (a hung apiserver) gives its permit back, so a
+        // few unreachable clusters cannot hold up the others' lists.
+        let mut list_permit: Option<OwnedSemaphorePermit> = None;
+        let mut stall_at: Option<tokio::time::Instant> = None;
         // After a failure the watcher retries on the next poll; a retry that has not failed
         // within PROBATION is taken as a re-established watch (kube-runtime emits no event for
         // a successful re-watch, and a quiet kind may send nothing for minutes).
@@ -134,6 +142,11 @@ impl KindWatch {
             let event = tokio::select! {
                 event = stream.next() => event,
                 _ = self.resync.notified() => return Restart::Backstop,
+                _ = sleep_until_some(stall_at) => {
+                    tracing::debug!(cluster = %self.cluster_id, target = self.target.name(), "LIST is slow; releasing its permit");
+                    (list_permit, stall_at) = (None, None);
+                    continue;
+                }
                 _ = sleep_until_some(probation) => {
                     probation = None;
                     let state = if seen.is_some() { WatchState::Listing } else { WatchState::Watching };
@@ -145,6 +158,18 @@ impl KindWatch {
                 None => return Restart::Backstop,
                 Some(Ok(event)) => {
                     backoff.reset();
+                    if matches!(event, Event::Init) && list_permit.is_none() {
+                        list_permit = tokio::select! {
+                            permit = self.lists.clone().acquire_owned() => permit.ok(),
+                            _ = shutdown.cancelled() => return Restart::Shutdown,
+                        };
+                    }
+                    if matches!(event, Event::InitDone) {
+                        list_permit = None;
+                    }
+                    stall_at = list_permit
+                        .as_ref()
+                        .map(|_| tokio::time::Instant::now() + LIST_STALL);
                     if probation.take().is_some() && !matches!(event, Event::Init | Event::InitDone)
                     {
                         let state = if seen.is_some() {
@@ -157,12 +182,14 @@ impl KindWatch {
                     self.handle(event, &mut seen, &mut backstop, last_rv).await
                 }
                 Some(Err(e)) if is_routine(&e) => {
+                    (list_permit, stall_at) = (None, None);
                     // A watch that ended mid-stream (timeout, dropped connection, 410) is
                     // restarted at once by kube-runtime; nothing to report.
                     tracing::debug!(cluster = %self.cluster_id, target = self.target.name(), error = %e, "watch ended; resuming");
                     Ok(())
                 }
                 Some(Err(e)) => {
+                    (list_permit, stall_at) = (None, None);
                     let kind = classify(&e);
                     let delay = backoff.next_delay(kind);
                     tracing::debug!(cluster = %self.cluster_id, target = self.target.name(), error = %e, retry_in = ?delay, "watch failed");
@@ -321,6 +348,9 @@ fn object_key(obj: &DynamicObject) -> Option<(String, String)> {
 
 /// How long a retried watch must go without failing to count as re-established.
 const PROBATION: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A LIST holding a permit with no event for this long gives the permit back.
+const LIST_STALL: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn sleep_until_some(at: Option<tokio::time::Instant>) {
     match at {
