@@ -326,7 +326,9 @@ async fn rest(
         format!("q=app-1&cluster={}", c(11)),
     ];
     let (mut firsts, mut nexts) = (Vec::new(), Vec::new());
+    let mut per_shape = Vec::new();
     for shape in &shapes {
+        let (from_first, from_next) = (firsts.len(), nexts.len());
         let first_path = format!("/api/v1/resources?{shape}&limit=100");
         let (_, first) = get(first_path.clone()).await?;
         for _ in 0..requests {
@@ -347,6 +349,13 @@ async fn rest(
             taken += 1;
             token = page["continue"].as_str().map(str::to_string);
         }
+        let p99 = |v: &[f64]| Dist::of(v.to_vec()).map_or(f64::NAN, |d| d.p99);
+        per_shape.push(format!(
+            "{shape}: {} matches, first p99 {:.1} ms, later p99 {:.1} ms",
+            first["total"],
+            p99(&firsts[from_first..]),
+            p99(&nexts[from_next..])
+        ));
     }
     let all: Vec<f64> = firsts.iter().chain(&nexts).copied().collect();
     let (firsts, nexts, all) = (
@@ -361,6 +370,9 @@ async fn rest(
             shapes.len()
         ),
     );
+    for line in per_shape {
+        report.note(S8, line);
+    }
     report.add(S8, "first pages p99", firsts.p99, "ms", None);
     report.add(S8, "later pages p99", nexts.p99, "ms", None);
     report.add(S8, "all pages p50", all.p50, "ms", None);

@@ -59,6 +59,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "resources_updated_index",
         sql: include_str!("../../sql/0006_resources_updated_index.sql"),
     },
+    Migration {
+        version: 7,
+        name: "resource_list_indexes",
+        sql: include_str!("../../sql/0007_resource_list_indexes.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).
