@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Scenarios: `latency` (1), `polling` (2), `ingest` (3), `scale` (4), `backstop` (5),
-//! `fanout` (6), `recovery` (7), `rest` (8). Scenarios 4, 5, 7 and 8 share one 50-cluster fleet.
+//! `fanout` (6), `recovery` (7), `rest` (8). Scenarios 4, 5, 7 and 8 share one 50-cluster fleet
+//! (`FLEET_CLUSTERS` and `FLEET_PER_KIND` resize it).
 //!
 //! Quick mode (`cargo test`, or `FLEET_QUICK=1`) shrinks every scenario and fails on a broken
 //! invariant (a lost frame, rows written by an unchanged backstop, more than one LIST per kind

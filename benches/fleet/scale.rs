@@ -43,6 +43,17 @@ pub async fn run(report: &mut Report, quick: bool, parts: Parts) -> anyhow::Resu
     } else {
         (50, 154, 30.0, 100)
     };
+    // Resize the fleet: FLEET_CLUSTERS, FLEET_PER_KIND (objects of each of the 13 kinds).
+    let env = |key: &str, default: usize| {
+        std::env::var(key)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (clusters, per_kind) = (
+        env("FLEET_CLUSTERS", clusters),
+        env("FLEET_PER_KIND", per_kind),
+    );
     let started = Instant::now();
     let fleet = Fleet::start(FleetSpec {
         prefix: "fleet",
