@@ -110,6 +110,28 @@ impl Report {
         self.add(scenario, format!("{what} max"), d.max, "ms", None);
     }
 
+    /// Frames (or rows) delivered: a figure, and an invariant that every one arrived.
+    pub fn delivered(
+        &mut self,
+        scenario: &'static str,
+        what: &str,
+        received: usize,
+        expected: usize,
+    ) {
+        self.add(
+            scenario,
+            format!("{what} delivered"),
+            received as f64,
+            "frames",
+            None,
+        );
+        self.check(
+            scenario,
+            received == expected,
+            format!("{what}: {received} of {expected} arrived"),
+        );
+    }
+
     /// A line of context for the scenario (printed and kept in the JSON).
     pub fn note(&mut self, scenario: &'static str, text: impl Into<String>) {
         let text = text.into();
@@ -461,6 +483,42 @@ where
         anyhow::ensure!(Instant::now() < deadline, "{what}: not within {timeout:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Ask every cluster in `ids` for a backstop relist and wait until each reports it done
+/// (`last_resync_at` after the request).
+pub async fn relist_all(
+    server: &TestServer,
+    db: &tokio_postgres::Client,
+    ids: &[Uuid],
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let since: chrono::DateTime<chrono::Utc> = db.query_one("SELECT now()", &[]).await?.get(0);
+    let http = server.http();
+    let posts = ids.iter().map(|id| {
+        let (http, url) = (
+            http.clone(),
+            server.url(&format!("/api/v1/clusters/{id}/sync")),
+        );
+        async move {
+            let r = http.post(url).send().await?;
+            anyhow::ensure!(r.status().is_success(), "sync: {}", r.status());
+            anyhow::Ok(())
+        }
+    });
+    futures::future::try_join_all(posts).await?;
+    let n = ids.len() as i64;
+    until("every relist done", timeout, || async {
+        let done: i64 = db
+            .query_one(
+                "SELECT count(*) FROM cluster_status WHERE last_resync_at >= $1",
+                &[&since],
+            )
+            .await?
+            .get(0);
+        Ok((done == n).then_some(()))
+    })
+    .await
 }
 
 /// Rows in `flux_resources`.

@@ -158,25 +158,7 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
     let ours_secs = started.elapsed().as_secs_f64();
     let steady = cost(&fleet);
     reset(&fleet);
-    let since: chrono::DateTime<chrono::Utc> = dbc.query_one("SELECT now()", &[]).await?.get(0);
-    for id in &ids {
-        server
-            .http()
-            .post(server.url(&format!("/api/v1/clusters/{id}/sync")))
-            .send()
-            .await?;
-    }
-    harness::until("backstop relist", Duration::from_secs(120), || async {
-        let done: i64 = dbc
-            .query_one(
-                "SELECT count(*) FROM cluster_status WHERE last_resync_at >= $1",
-                &[&since],
-            )
-            .await?
-            .get(0);
-        Ok((done == plan.clusters as i64).then_some(()))
-    })
-    .await?;
+    harness::relist_all(&server, &dbc, &ids, Duration::from_secs(120)).await?;
     let relist = cost(&fleet);
     let rediscovery = Cost {
         requests: registration.requests.saturating_sub(relist.requests),

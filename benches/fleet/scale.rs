@@ -220,34 +220,9 @@ async fn backstop(
         )
         .await?
         .get(0);
-    let since: chrono::DateTime<chrono::Utc> = dbc.query_one("SELECT now()", &[]).await?.get(0);
     let peak = RssPeak::start(pid);
     let t = Instant::now();
-    let http = server.http();
-    let posts = ids.iter().map(|id| {
-        let (http, url) = (
-            http.clone(),
-            server.url(&format!("/api/v1/clusters/{id}/sync")),
-        );
-        async move {
-            let r = http.post(url).send().await?;
-            anyhow::ensure!(r.status().is_success(), "sync: {}", r.status());
-            anyhow::Ok(())
-        }
-    });
-    futures::future::try_join_all(posts).await?;
-    let n = ids.len() as i64;
-    harness::until("every relist done", Duration::from_secs(300), || async {
-        let done: i64 = dbc
-            .query_one(
-                "SELECT count(*) FROM cluster_status WHERE last_resync_at >= $1",
-                &[&since],
-            )
-            .await?
-            .get(0);
-        Ok((done == n).then_some(()))
-    })
-    .await?;
+    harness::relist_all(server, dbc, ids, Duration::from_secs(300)).await?;
     let took = t.elapsed().as_secs_f64();
     let relist_peak = peak.stop().await;
     let rows: i64 = dbc
