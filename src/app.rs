@@ -2,7 +2,6 @@
 //! joins background work.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -79,28 +78,34 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         &metrics,
         shutdown.clone(),
     );
+    let (ready_tx, ready) = tokio::sync::watch::channel(false);
     let state = Arc::new(AppState {
         registry: registry.clone(),
         store: store.clone(),
-        migrated: Default::default(),
+        ready,
         writer_stats: Default::default(),
         live: hub.clone(),
         metrics,
         auth,
+        streams: Default::default(),
     });
-    let live = tokio::spawn(hub.run(migrated(state.clone(), shutdown.clone())));
+    let live = tokio::spawn(hub.run(became_ready(state.ready.clone(), shutdown.clone())));
     let settings = config.ingest.settings();
+    let audit_retention = config.auth.audit_retention();
     tracing::info!(replica = %settings.replica, "starting");
     let background = {
         let (state, shutdown) = (state.clone(), shutdown.clone());
         tokio::spawn(async move {
-            if !prepare_database(state.clone(), config.in_cluster, shutdown.clone()).await? {
+            if !prepare_database(&state, ready_tx, config.in_cluster, shutdown.clone()).await? {
                 return Ok(());
             }
             let stats = state.writer_stats.clone();
-            ingest::spawn(store, registry, settings, stats, shutdown)
-                .await
-                .context("ingest task panicked")
+            let audit = api::audit_retention(store.clone(), audit_retention, shutdown.clone());
+            let (ingest, ()) = tokio::join!(
+                ingest::spawn(store, registry, settings, stats, shutdown),
+                audit
+            );
+            ingest.context("ingest task panicked")
         })
     };
 
@@ -135,21 +140,22 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     background.await.context("database task panicked")?
 }
 
-/// Resolves once migrations are applied (true), or at shutdown (false).
-async fn migrated(state: Arc<AppState>, shutdown: CancellationToken) -> bool {
-    while !state.migrated.load(Ordering::Acquire) {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-            _ = shutdown.cancelled() => return false,
-        }
+/// Resolves once the server is ready (true), or at shutdown (false).
+async fn became_ready(
+    mut ready: tokio::sync::watch::Receiver<bool>,
+    shutdown: CancellationToken,
+) -> bool {
+    tokio::select! {
+        r = ready.wait_for(|r| *r) => r.is_ok(),
+        _ = shutdown.cancelled() => false,
     }
-    true
 }
 
 /// Apply migrations, retrying while the database is unreachable; fatal on a refused schema.
 /// Returns false when shutdown came first.
 async fn prepare_database(
-    state: Arc<AppState>,
+    state: &AppState,
+    ready: tokio::sync::watch::Sender<bool>,
     in_cluster: bool,
     shutdown: CancellationToken,
 ) -> anyhow::Result<bool> {
@@ -180,7 +186,7 @@ async fn prepare_database(
         shutdown.cancel();
         return Err(e).context("bootstrap admin token");
     }
-    state.migrated.store(true, Ordering::Release);
+    ready.send_replace(true);
     if in_cluster && let Err(e) = state.registry.ensure_in_cluster().await {
         tracing::error!(error = %e, "cannot register the in-cluster cluster");
     }

@@ -224,6 +224,16 @@ pub struct LiveConfig {
     /// Seconds between retention runs.
     #[arg(long, env = "FLUXO_CHANGES_PRUNE_INTERVAL_SECS", default_value_t = 60)]
     pub changes_prune_interval_secs: u64,
+
+    /// Most streams one credential (token, session user) may hold open at once; more are
+    /// refused with 429 (0: no limit). Each browser tab holds one.
+    #[arg(long, env = "FLUXO_STREAM_MAX_PER_PRINCIPAL", default_value_t = 32)]
+    pub stream_max_per_principal: usize,
+
+    /// Most `subscribe` messages one stream connection may send per minute; more close it
+    /// with 1008 (0: no limit). Each re-reads the change log from its `since`.
+    #[arg(long, env = "FLUXO_STREAM_SUBSCRIBES_PER_MINUTE", default_value_t = 60)]
+    pub stream_subscribes_per_minute: u32,
 }
 
 impl LiveConfig {
@@ -252,6 +262,8 @@ impl LiveConfig {
             retention_age: Duration::from_secs(hours.saturating_mul(3600)),
             retention_count: count,
             prune_interval: Duration::from_secs(self.changes_prune_interval_secs.max(1)),
+            max_streams_per_principal: self.stream_max_per_principal,
+            subscribes_per_minute: self.stream_subscribes_per_minute,
         }
     }
 }
@@ -273,7 +285,7 @@ pub struct AuthConfig {
     #[arg(long = "auth", env = "FLUXO_AUTH", value_enum, default_value_t = AuthMode::Token)]
     pub mode: AuthMode,
 
-    /// Bootstrap admin API token (at least 16 characters). Without it, an admin token is
+    /// Bootstrap admin API token (at least 32 characters, e.g. `openssl rand -base64 32`). Without it, an admin token is
     /// generated at the first start and printed once.
     #[arg(long, env = "FLUXO_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -297,6 +309,15 @@ pub struct AuthConfig {
     /// Login attempts allowed per client address per minute (0: unlimited).
     #[arg(long, env = "FLUXO_LOGIN_RATE_LIMIT", default_value_t = 10)]
     pub login_rate_limit: u32,
+
+    /// Days the audit log keeps entries (export older ones first: GET /api/v1/audit/export).
+    #[arg(long, env = "FLUXO_AUDIT_RETENTION_DAYS", default_value_t = 400)]
+    pub audit_retention_days: u64,
+
+    /// Failed credential lookups (unknown API tokens or session cookies) allowed per client
+    /// address per minute; beyond it the address gets 429 until the minute ends (0: unlimited).
+    #[arg(long, env = "FLUXO_AUTH_FAILURE_LIMIT", default_value_t = 30)]
+    pub auth_failure_limit: u32,
 
     /// OIDC issuer URL; enables OIDC login.
     #[arg(long, env = "FLUXO_OIDC_ISSUER", requires = "oidc_client_id")]
@@ -329,6 +350,11 @@ pub struct AuthConfig {
 }
 
 impl AuthConfig {
+    /// How long audit entries are kept.
+    pub fn audit_retention(&self) -> Duration {
+        Duration::from_secs(self.audit_retention_days.max(1).saturating_mul(86_400))
+    }
+
     /// The settings, checked: `Err` explains what to change.
     pub fn settings(&self, listen: SocketAddr) -> Result<crate::auth::Settings, String> {
         let enabled = self.mode == AuthMode::Token;
@@ -369,6 +395,7 @@ impl AuthConfig {
                 .map(|o| o.trim_end_matches('/').to_string())
                 .collect(),
             login_attempts_per_minute: self.login_rate_limit,
+            failed_lookups_per_minute: self.auth_failure_limit,
             oidc,
         })
     }

@@ -10,9 +10,10 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
-use super::auth::Audit;
+use super::auth::{Audit, permit};
 use super::error::ApiError;
 use super::{ApiTags, AppState};
+use crate::auth::Principal;
 use crate::flux::Action;
 use crate::ingest::actions::{ActionRequest, perform};
 
@@ -67,11 +68,13 @@ impl ActionsApi {
     async fn reconcile(
         &self,
         state: Data<&Arc<AppState>>,
+        principal: Data<&Principal>,
         id: Path<Uuid>,
         #[oai(name = "withSource")] with_source: Query<Option<bool>>,
     ) -> Result<ActionResponse, ApiError> {
         act(
             &state,
+            &principal,
             id.0,
             Action::Reconcile,
             with_source.0.unwrap_or(false),
@@ -89,6 +92,7 @@ impl ActionsApi {
     async fn suspend(
         &self,
         state: Data<&Arc<AppState>>,
+        principal: Data<&Principal>,
         audit: Data<&Audit>,
         id: Path<Uuid>,
         body: Json<SuspendRequest>,
@@ -108,7 +112,7 @@ impl ActionsApi {
             ));
         }
         audit.reason(reason.as_deref());
-        act(&state, id.0, Action::Suspend, false, reason).await
+        act(&state, &principal, id.0, Action::Suspend, false, reason).await
     }
 
     /// Resume reconciliation
@@ -116,9 +120,10 @@ impl ActionsApi {
     async fn resume(
         &self,
         state: Data<&Arc<AppState>>,
+        principal: Data<&Principal>,
         id: Path<Uuid>,
     ) -> Result<ActionResponse, ApiError> {
-        act(&state, id.0, Action::Resume, false, None).await
+        act(&state, &principal, id.0, Action::Resume, false, None).await
     }
 
     /// Force a HelmRelease install/upgrade
@@ -126,9 +131,10 @@ impl ActionsApi {
     async fn force(
         &self,
         state: Data<&Arc<AppState>>,
+        principal: Data<&Principal>,
         id: Path<Uuid>,
     ) -> Result<ActionResponse, ApiError> {
-        act(&state, id.0, Action::Force, false, None).await
+        act(&state, &principal, id.0, Action::Force, false, None).await
     }
 
     /// Reset a HelmRelease's failure counters
@@ -136,14 +142,16 @@ impl ActionsApi {
     async fn reset(
         &self,
         state: Data<&Arc<AppState>>,
+        principal: Data<&Principal>,
         id: Path<Uuid>,
     ) -> Result<ActionResponse, ApiError> {
-        act(&state, id.0, Action::Reset, false, None).await
+        act(&state, &principal, id.0, Action::Reset, false, None).await
     }
 }
 
 async fn act(
     state: &AppState,
+    principal: &Principal,
     id: Uuid,
     action: Action,
     with_source: bool,
@@ -155,6 +163,8 @@ async fn act(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("resource {id} not found")))?;
     let cluster = state.registry.get(&row.cluster_id.to_string()).await?;
+    // The row acted on is checked, not only the path the guard saw.
+    permit(principal, &cluster)?;
     let status = state.store.cluster_status(cluster.id).await?;
     if let Some(s) = status.as_ref().filter(|s| s.state == "unreachable") {
         return Err(ApiError::unavailable(

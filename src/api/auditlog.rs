@@ -2,11 +2,15 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use poem::Body;
 use poem::web::Data;
 use poem_openapi::param::Query;
-use poem_openapi::payload::Json;
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::types::ToJSON;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use tokio_util::sync::CancellationToken;
 
 use super::error::ApiError;
 use super::{ApiTags, AppState};
@@ -75,6 +79,46 @@ pub struct AuditList {
 }
 
 #[derive(ApiResponse)]
+enum ExportResponse {
+    /// Every entry in the range, oldest first, one JSON `AuditRecord` per line.
+    #[oai(status = 200, content_type = "application/x-ndjson")]
+    Ok(Binary<Body>, #[oai(header = "Content-Disposition")] String),
+}
+
+/// Rows read per page of an export.
+const EXPORT_PAGE: i64 = 1000;
+
+/// The NDJSON body of an export: pages read one after the other while the client takes them,
+/// so an export of any size holds one page in memory.
+fn export_body(
+    state: Arc<AppState>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Body {
+    let pages = futures::stream::try_unfold(Some(0i64), move |after| {
+        let state = state.clone();
+        async move {
+            let Some(after) = after else {
+                return Ok(None);
+            };
+            let rows = state
+                .store
+                .audit_range(after, from, to, EXPORT_PAGE)
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            let next = (rows.len() as i64 == EXPORT_PAGE).then(|| rows.last().map(|r| r.id));
+            let mut chunk = String::new();
+            for row in rows {
+                chunk.push_str(&AuditRecord::from(row).to_json_string());
+                chunk.push('\n');
+            }
+            Ok::<_, std::io::Error>(Some((Bytes::from(chunk), next.flatten())))
+        }
+    });
+    Body::from_bytes_stream(pages)
+}
+
+#[derive(ApiResponse)]
 enum AuditResponse {
     /// A page of entries.
     #[oai(status = 200)]
@@ -118,5 +162,64 @@ impl AuditApi {
             .await?;
         let items = rows.into_iter().map(AuditRecord::from).collect();
         Ok(AuditResponse::Ok(Json(AuditList { items })))
+    }
+
+    /// Export the audit log (NDJSON)
+    ///
+    /// Every entry at or after `from` and before `to` (both optional, RFC 3339), oldest first,
+    /// one JSON object per line (the `AuditRecord` schema), for archiving beyond the retention
+    /// period (`FLUXO_AUDIT_RETENTION_DAYS`) or a SIEM.
+    #[oai(path = "/export", method = "get", operation_id = "exportAudit")]
+    async fn export(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// Entries at or after this time.
+        from: Query<Option<DateTime<Utc>>>,
+        /// Entries before this time.
+        to: Query<Option<DateTime<Utc>>>,
+    ) -> Result<ExportResponse, ApiError> {
+        if let (Some(f), Some(t)) = (from.0, to.0)
+            && f > t
+        {
+            return Err(ApiError::bad_request(
+                "invalid_range",
+                "`from` is after `to`; both are RFC 3339 times, e.g. 2026-12-01T00:00:00Z",
+            ));
+        }
+        let name = format!(
+            "attachment; filename=\"audit-{}.ndjson\"",
+            Utc::now().format("%Y%m%dT%H%M%SZ")
+        );
+        Ok(ExportResponse::Ok(
+            Binary(export_body(state.0.clone(), from.0, to.0)),
+            name,
+        ))
+    }
+}
+
+/// Delete audit entries older than `max_age`, every hour until `cancel` (every replica runs it;
+/// deleting old rows twice is harmless).
+pub async fn retention(
+    store: crate::store::Store,
+    max_age: std::time::Duration,
+    cancel: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = cancel.cancelled() => return,
+        }
+        loop {
+            match store.prune_audit(max_age, 10_000).await {
+                Ok(0) => break,
+                Ok(n) => tracing::info!(deleted = n, "pruned the audit log"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot prune the audit log; retrying later");
+                    break;
+                }
+            }
+        }
     }
 }

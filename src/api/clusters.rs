@@ -10,7 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
-use super::auth::Audit;
+use super::auth::{Audit, permit};
 use super::error::ApiError;
 use super::{ApiTags, AppState};
 use crate::auth::{Principal, in_scope};
@@ -330,9 +330,11 @@ impl ClustersApi {
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
+        principal: Data<&Principal>,
         id: Path<String>,
     ) -> Result<ClusterResponse, ApiError> {
         let row = state.registry.get(&id.0).await?;
+        permit(&principal, &row)?;
         let status = state.store.cluster_status(row.id).await?;
         Ok(ClusterResponse::Ok(Json(Cluster::new(row, status))))
     }
@@ -346,9 +348,11 @@ impl ClustersApi {
     async fn sync(
         &self,
         state: Data<&Arc<AppState>>,
+        principal: Data<&Principal>,
         id: Path<String>,
     ) -> Result<SyncResponse, ApiError> {
         let row = state.registry.get(&id.0).await?;
+        permit(&principal, &row)?;
         state
             .store
             .notify(SYNC_CHANNEL, &row.id.to_string())

@@ -1,7 +1,6 @@
 //! `/healthz` (the process is alive) and `/readyz` (it can serve: database reachable and migrated).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use poem::web::Data;
@@ -57,7 +56,7 @@ impl HealthApi {
                 message,
             }))
         };
-        if !state.migrated.load(Ordering::Acquire) {
+        if !*state.ready.borrow() {
             return not_ready(
                 "migrations_pending",
                 "database migrations have not been applied yet".into(),

@@ -21,7 +21,6 @@ mod tokens;
 mod ui;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{OpenApiService, Tags};
@@ -29,6 +28,7 @@ use poem_openapi::{OpenApiService, Tags};
 use crate::clusters::Registry;
 use crate::store::Store;
 
+pub use auditlog::retention as audit_retention;
 pub use clusters::{Cluster, ClusterList, CreateCluster, UpdateCluster};
 pub use error::{ApiError, ErrorBody};
 
@@ -38,8 +38,10 @@ pub struct AppState {
     pub store: Store,
     /// The cluster registry.
     pub registry: Registry,
-    /// Set by `app`'s migration task once the schema is current; read by `/readyz`.
-    pub migrated: AtomicBool,
+    /// True once the schema is current and the bootstrap token installed: written by `app`'s
+    /// start-up task (which owns the sender), read by the guard (API requests get 503
+    /// `starting` before) and `/readyz`.
+    pub ready: tokio::sync::watch::Receiver<bool>,
     /// Counters of the ingest writer (written by the writer task; read by `/metrics`).
     pub writer_stats: Arc<crate::ingest::WriterStats>,
     /// Live fan-out: `/api/v1/stream` subscribes to it; `app` runs and joins it.
@@ -48,6 +50,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Authentication: tokens, sessions, OIDC (read by the guard and the auth endpoints).
     pub auth: Arc<crate::auth::Auth>,
+    /// Open streams per principal (the stream endpoint's cap).
+    pub streams: Arc<stream::StreamCounts>,
 }
 
 /// Tags grouping operations in the spec.

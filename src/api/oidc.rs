@@ -184,8 +184,8 @@ impl OidcApi {
         error: Query<Option<String>>,
         error_description: Query<Option<String>>,
     ) -> Result<Browser, ApiError> {
-        let c = client(&state)?;
-        state.auth.login_attempt(auth::remote_ip(req))?;
+        // The guard counted this attempt against the login rate limit already.
+        let c = client(&state).inspect_err(|_| audit.skip())?;
         if let Some(e) = error.0 {
             let detail = error_description
                 .0

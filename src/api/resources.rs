@@ -14,11 +14,14 @@ use uuid::Uuid;
 
 use detail::{ResourceCondition, ResourceDetail, inventory_of};
 
+use super::auth::permit;
 use super::changes::{self, ChangeList};
 use super::error::ApiError;
 use super::events::{self, EventList};
 use super::model::{Health, ResourceSummary};
 use super::{ApiTags, AppState};
+use crate::auth::Principal;
+use crate::clusters;
 use crate::flux;
 use crate::store::queries::{
     ChangeFilter, Cursor, EventFilter, ResourceFilter, ResourceOrder, SortField,
@@ -196,13 +199,22 @@ async fn detail(state: &AppState, id: Uuid) -> Result<ResourceDetail, ApiError> 
     })
 }
 
-async fn known(state: &AppState, id: Uuid) -> Result<(), ApiError> {
-    if state.store.resource_known(id).await? {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(format!(
-            "resource {id} not found and has no history"
-        )))
+/// The resource exists or left history behind, on a cluster `principal` may see. Checked on
+/// the rows the handler reads (not only in the guard), so the check and the use cannot
+/// disagree; a deleted object is placed on its cluster by its history, and one whose cluster
+/// is gone too is visible only to unscoped callers.
+async fn visible(state: &AppState, principal: &Principal, id: Uuid) -> Result<(), ApiError> {
+    let not_found = || ApiError::not_found(format!("resource {id} not found and has no history"));
+    let cluster_id = state
+        .store
+        .resource_cluster(id)
+        .await?
+        .ok_or_else(not_found)?;
+    match state.registry.get(&cluster_id.to_string()).await {
+        Ok(cluster) => permit(principal, &cluster),
+        Err(clusters::Error::NotFound(_)) if principal.scope.is_some() => Err(not_found()),
+        Err(clusters::Error::NotFound(_)) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -270,8 +282,10 @@ impl ResourcesApi {
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
+        principal: Data<&Principal>,
         id: Path<Uuid>,
     ) -> Result<DetailResponse, ApiError> {
+        visible(&state, &principal, id.0).await?;
         Ok(DetailResponse::Ok(Json(detail(&state, id.0).await?)))
     }
 
@@ -287,6 +301,7 @@ impl ResourcesApi {
     async fn changes(
         &self,
         state: Data<&Arc<AppState>>,
+        principal: Data<&Principal>,
         id: Path<Uuid>,
         /// Page size, 1–1000 (default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
@@ -295,7 +310,7 @@ impl ResourcesApi {
         #[oai(name = "continue")]
         continue_: Query<Option<String>>,
     ) -> Result<ChangesResponse, ApiError> {
-        known(&state, id.0).await?;
+        visible(&state, &principal, id.0).await?;
         let filter = ChangeFilter {
             resources: vec![id.0],
             ..Default::default()
@@ -316,6 +331,7 @@ impl ResourcesApi {
     async fn events(
         &self,
         state: Data<&Arc<AppState>>,
+        principal: Data<&Principal>,
         id: Path<Uuid>,
         /// Page size, 1–1000 (default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
@@ -324,7 +340,7 @@ impl ResourcesApi {
         #[oai(name = "continue")]
         continue_: Query<Option<String>>,
     ) -> Result<EventsResponse, ApiError> {
-        known(&state, id.0).await?;
+        visible(&state, &principal, id.0).await?;
         let filter = EventFilter {
             resources: vec![id.0],
             ..Default::default()

@@ -100,7 +100,8 @@ enum LogoutResponse {
     NoContent(#[oai(header = "Set-Cookie")] String),
 }
 
-/// Log in with `token` from `req`'s address: rate-limited, audited, origin-checked.
+/// Log in with `token` from `req`'s address: audited, origin-checked (the guard has already
+/// rate-limited it).
 pub async fn login(
     state: &AppState,
     req: &Request,
@@ -108,7 +109,7 @@ pub async fn login(
     audit: &Audit,
 ) -> Result<(Principal, String, DateTime<Utc>), ApiError> {
     let auth = &state.auth;
-    auth.login_attempt(auth::remote_ip(req))?;
+    // The guard counted this attempt against the login rate limit before the body was read.
     // A login form posted from another site would log the victim into the attacker's account.
     let has_origin = req.headers().contains_key("origin");
     if (auth::session_cookie(req).is_some() || has_origin) && !auth::same_origin(auth, req) {
@@ -164,9 +165,17 @@ impl SessionApi {
         &self,
         req: &Request,
         state: Data<&Arc<AppState>>,
+        audit: Data<&Audit>,
     ) -> Result<LogoutResponse, ApiError> {
-        if let Some(value) = auth::session_cookie(req) {
-            state.auth.end_session(value).await?;
+        // Logging out without a session changes nothing: not worth an audit row (anyone could
+        // fill the table with them).
+        let ended = match auth::session_cookie(req) {
+            Some(value) => state.auth.end_session(value).await?,
+            None => None,
+        };
+        match ended {
+            Some(subject) => audit.actor_name(&subject),
+            None => audit.skip(),
         }
         Ok(LogoutResponse::NoContent(cookie(
             None,

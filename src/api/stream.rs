@@ -11,6 +11,7 @@ use poem::http::header::{self, HeaderValue};
 use poem::http::{Method, StatusCode};
 use poem::web::Data;
 use poem::{IntoResponse, Request, Response};
+use poem_openapi::payload::Json;
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -18,8 +19,11 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-use super::error::ApiError;
+use super::auth::Credential;
+use super::error::{ApiError, ErrorBody};
 use super::{ApiTags, AppState};
+use crate::auth::Principal;
+use crate::live::Visibility;
 pub use codec::{StreamCodec, change_message, parse_client};
 use messages::{ClientMessage, ServerMessage};
 
@@ -90,9 +94,33 @@ impl StreamApi {
         &self,
         req: &Request,
         state: Data<&Arc<AppState>>,
+        principal: Data<&Principal>,
     ) -> Result<StreamUpgrade, ApiError> {
         // Authentication and the role check happen in the API middleware (rule `stream`).
         let key = handshake_key(req)?;
+        let max = state.live.settings().max_streams_per_principal;
+        let slot = state
+            .streams
+            .acquire(principal_key(&principal), max)
+            .ok_or_else(|| {
+                ApiError::TooManyRequests(Json(ErrorBody {
+                    code: "too_many_streams".into(),
+                    message: format!(
+                        "{} already has {max} streams open; close one (each browser tab holds one)",
+                        principal.subject
+                    ),
+                }))
+            })?;
+        let caller = session::Caller {
+            auth: state.auth.clone(),
+            credential: Credential::of(&state.auth, req),
+            visibility: principal
+                .scope
+                .clone()
+                .map_or(Visibility::All, Visibility::Scoped),
+            expires_at: principal.expires_at,
+            _slot: slot,
+        };
         let on_upgrade = req.take_upgrade().map_err(|_| {
             ApiError::bad_request("websocket_required", "the connection cannot be upgraded")
         })?;
@@ -103,12 +131,60 @@ impl StreamApi {
             };
             let ws =
                 WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(ws_config())).await;
-            session::run(ws, hub).await;
+            session::run(ws, hub, caller).await;
         });
         Ok(StreamUpgrade {
             accept: HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
                 .map_err(|_| bad_key())?,
         })
+    }
+}
+
+/// Who a stream belongs to, for the per-principal cap: the token behind it, else the
+/// authenticated subject.
+fn principal_key(p: &Principal) -> String {
+    match p.token_id {
+        Some(id) => format!("token:{id}"),
+        None => format!("{}:{}", p.method.as_str(), p.subject),
+    }
+}
+
+/// Open streams per principal (written by the stream endpoint when it admits one and by the
+/// session's [`StreamSlot`] when it ends; read by the endpoint).
+#[derive(Default)]
+pub struct StreamCounts(std::sync::Mutex<std::collections::HashMap<String, usize>>);
+
+impl StreamCounts {
+    /// Count one more stream of `key`, unless it has `max` already (0: no limit).
+    fn acquire(self: &Arc<Self>, key: String, max: usize) -> Option<StreamSlot> {
+        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let open = counts.entry(key.clone()).or_insert(0);
+        if max > 0 && *open >= max {
+            return None;
+        }
+        *open += 1;
+        Some(StreamSlot {
+            counts: self.clone(),
+            key,
+        })
+    }
+}
+
+/// One admitted stream; dropping it gives the place back.
+pub struct StreamSlot {
+    counts: Arc<StreamCounts>,
+    key: String,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(open) = counts.get_mut(&self.key) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                counts.remove(&self.key);
+            }
+        }
     }
 }
 

@@ -20,7 +20,7 @@ const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>flux-orchestr
 rebuild the server). The API works without it: <a href=\"/api/docs\">/api/docs</a>.</p>";
 
 /// Paths that belong to the server, never to the UI's fallback.
-fn is_server_path(path: &str) -> bool {
+pub(crate) fn is_server_path(path: &str) -> bool {
     let reserved = |p: &str| path == p || path.starts_with(&format!("{p}/"));
     reserved("/api")
         || reserved("/auth")

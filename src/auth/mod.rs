@@ -9,7 +9,7 @@ mod service;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use ratelimit::LoginLimiter;
+pub use ratelimit::{Failure, FailureLimiter, LoginLimiter, Refused};
 pub use service::{Auth, MIN_ADMIN_TOKEN, token_principal};
 
 /// What a principal may do. Each role includes the ones below it.
@@ -115,6 +115,9 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// Login attempts allowed per client address per minute.
     pub login_attempts_per_minute: u32,
+    /// Failed credential lookups (unknown bearer tokens, unknown session cookies) allowed per
+    /// client address per minute; beyond it the address gets 429 without a lookup.
+    pub failed_lookups_per_minute: u32,
     /// OIDC login, when configured.
     pub oidc: Option<oidc::OidcSettings>,
 }

@@ -11,21 +11,36 @@ use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
-use super::{Error, LoginLimiter, Method, Principal, Result, Role, Scope, Settings, secret};
-use crate::store::{NewSession, NewToken, Store, TokenRow};
+use super::{
+    Error, Failure, FailureLimiter, LoginLimiter, Method, Principal, Refused, Result, Role, Scope,
+    Settings, secret,
+};
+use crate::store::{EnvToken, NewSession, NewToken, Store, TokenRow};
+
+/// How long a positive re-check of a credential stands for other connections using it.
+const RECHECK_EVERY: Duration = Duration::from_secs(2);
+/// Credentials remembered by the re-check at most; beyond it, stale entries are dropped.
+const MAX_RECHECKED: usize = 10_000;
 
 /// How often a token's `last_used_at` is written at most.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
-/// Shortest `FLUXO_ADMIN_TOKEN` accepted.
-pub const MIN_ADMIN_TOKEN: usize = 16;
+/// Shortest `FLUXO_ADMIN_TOKEN` accepted: 32 characters of `openssl rand -base64 32` carry
+/// about 190 bits, beyond guessing at any rate the failure limit allows.
+pub const MIN_ADMIN_TOKEN: usize = 32;
 
 /// Authentication against the database.
 pub struct Auth {
     store: Store,
     settings: Settings,
     limiter: LoginLimiter,
+    /// Failed credential lookups per address (read and written by the guard through
+    /// `guessing_blocked` / `lookup_failed`).
+    failures: FailureLimiter,
     /// When each token's last use was last written (written and read by `bearer`).
     touched: Mutex<HashMap<Uuid, Instant>>,
+    /// Credentials (by digest) found valid by a re-check, and when: open streams of one
+    /// credential share one lookup per [`RECHECK_EVERY`]. Written and read by `recheck_*`.
+    rechecked: Mutex<HashMap<Vec<u8>, Instant>>,
     /// The OIDC client, when configured (discovery is lazy, at the first login).
     pub oidc: Option<super::oidc::Client>,
 }
@@ -60,12 +75,15 @@ impl Auth {
     /// The service over `store`.
     pub fn new(store: Store, settings: Settings) -> Auth {
         let limiter = LoginLimiter::new(settings.login_attempts_per_minute);
+        let failures = FailureLimiter::new(settings.failed_lookups_per_minute);
         let oidc = settings.oidc.clone().map(super::oidc::Client::new);
         Auth {
             store,
             settings,
             limiter,
+            failures,
             touched: Mutex::new(HashMap::new()),
+            rechecked: Mutex::new(HashMap::new()),
             oidc,
         }
     }
@@ -93,10 +111,18 @@ impl Auth {
     }
 
     /// Count a login attempt from `addr`; refused when over the limit.
-    pub fn login_attempt(&self, addr: Option<IpAddr>) -> Result<()> {
-        self.limiter
-            .check(addr, Instant::now())
-            .map_err(Error::RateLimited)
+    pub fn login_attempt(&self, addr: Option<IpAddr>) -> Result<(), Refused> {
+        self.limiter.check(addr, Instant::now())
+    }
+
+    /// `Some(seconds to wait)` when `addr` failed too many credential lookups this minute.
+    pub fn guessing_blocked(&self, addr: Option<IpAddr>) -> Option<u64> {
+        self.failures.blocked(addr, Instant::now())
+    }
+
+    /// Count a failed credential lookup from `addr`.
+    pub fn lookup_failed(&self, addr: Option<IpAddr>) -> Failure {
+        self.failures.fail(addr, Instant::now())
     }
 
     /// The principal of an API token.
@@ -133,6 +159,42 @@ impl Auth {
         if let Err(e) = self.store.touch_token(id).await {
             tracing::warn!(error = %e, "cannot record a token's last use");
         }
+    }
+
+    /// Re-check an API token held by a long-lived connection.
+    pub async fn recheck_bearer(&self, token: &str) -> Result<()> {
+        let digest = secret::digest(token);
+        if self.recently_rechecked(&digest) {
+            return Ok(());
+        }
+        self.bearer(token).await?;
+        self.rechecked(digest);
+        Ok(())
+    }
+
+    /// Re-check a session cookie held by a long-lived connection.
+    pub async fn recheck_session(&self, cookie: &str) -> Result<()> {
+        let digest = secret::digest(cookie);
+        if self.recently_rechecked(&digest) {
+            return Ok(());
+        }
+        self.session(cookie).await?;
+        self.rechecked(digest);
+        Ok(())
+    }
+
+    fn recently_rechecked(&self, digest: &[u8]) -> bool {
+        let map = self.rechecked.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(digest)
+            .is_some_and(|at| at.elapsed() < RECHECK_EVERY)
+    }
+
+    fn rechecked(&self, digest: Vec<u8>) {
+        let mut map = self.rechecked.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_RECHECKED {
+            map.retain(|_, at| at.elapsed() < RECHECK_EVERY);
+        }
+        map.insert(digest, Instant::now());
     }
 
     /// The principal of a session cookie.
@@ -184,7 +246,8 @@ impl Auth {
     }
 
     /// End the session of `cookie` (nothing if there is none).
-    pub async fn end_session(&self, cookie: &str) -> Result<()> {
+    /// Returns the subject of the session that ended, `None` if there was no live one.
+    pub async fn end_session(&self, cookie: &str) -> Result<Option<String>> {
         Ok(self.store.delete_session(&secret::digest(cookie)).await?)
     }
 
@@ -223,8 +286,20 @@ impl Auth {
         }
         if let Some(token) = &self.settings.admin_token {
             let row = bootstrap_token(token.expose_secret(), "admin (FLUXO_ADMIN_TOKEN)", "env");
-            if self.store.upsert_env_token(&row).await? {
-                tracing::info!(hint = %row.hint, "admin token from FLUXO_ADMIN_TOKEN installed");
+            match self.store.install_env_token(&row).await? {
+                EnvToken::Installed => {
+                    tracing::info!(hint = %row.hint, "admin token from FLUXO_ADMIN_TOKEN installed")
+                }
+                EnvToken::Replaced => tracing::warn!(
+                    hint = %row.hint,
+                    "FLUXO_ADMIN_TOKEN changed: the previous bootstrap token and its sessions are gone"
+                ),
+                EnvToken::Unchanged => {}
+                EnvToken::Revoked => tracing::error!(
+                    hint = %row.hint,
+                    "FLUXO_ADMIN_TOKEN holds a token that was REVOKED; it stays revoked and \
+                     grants nothing. Set a new value to install a new bootstrap token"
+                ),
             }
             return Ok(());
         }

@@ -175,6 +175,17 @@ async fn catch_up(
             );
             publish(hub, Item::Reset);
         }
+        // A change of a cluster the cache does not know yet (registered a moment ago, its
+        // notification not handled) would be hidden from scoped subscribers, which see only
+        // clusters they can place: learn those clusters first.
+        let unknown: BTreeSet<Uuid> = rows
+            .iter()
+            .map(|r| r.entry.cluster_id)
+            .filter(|id| hub.cluster(*id).is_none())
+            .collect();
+        if !unknown.is_empty() {
+            publish_clusters(hub, unknown).await?;
+        }
         for row in &rows {
             publish_change(hub, row);
             last = row.entry.seq;

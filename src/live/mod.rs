@@ -37,6 +37,28 @@ pub use subscription::{Outgoing, ResyncReason, StartError, Subscription};
 use crate::metrics::Metrics;
 use crate::store::{ChangeRow, ClusterRow, ClusterStatusRow, Store};
 
+/// Which clusters a subscriber may see: all, or those whose labels match a credential's scope.
+/// A change of a cluster that cannot be placed (unknown, deleted) is not visible to a scoped
+/// subscriber: the check fails closed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Visibility {
+    /// Every cluster.
+    #[default]
+    All,
+    /// Clusters carrying every one of these labels.
+    Scoped(crate::auth::Scope),
+}
+
+impl Visibility {
+    /// True when a cluster with `labels` is visible.
+    pub fn allows(&self, labels: &serde_json::Value) -> bool {
+        match self {
+            Visibility::All => true,
+            Visibility::Scoped(scope) => crate::auth::in_scope(Some(scope), labels),
+        }
+    }
+}
+
 /// A text frame as sent on the wire; clones share the bytes.
 pub type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -81,6 +103,10 @@ pub struct Settings {
     pub retention_count: i64,
     /// How often retention runs.
     pub prune_interval: Duration,
+    /// Most streams one principal may hold open (0: no limit).
+    pub max_streams_per_principal: usize,
+    /// Most subscribe messages per stream connection per minute (0: no limit).
+    pub subscribes_per_minute: u32,
 }
 
 /// Published to every subscriber. Cheap to clone.
@@ -237,8 +263,8 @@ impl Hub {
         self.shared.tx.subscribe()
     }
 
-    /// The latest message of every cluster that passes `filter`.
-    fn cluster_snapshot(&self, filter: &Filter) -> Vec<Frame> {
+    /// The latest message of every cluster that passes `filter` and is visible.
+    fn cluster_snapshot(&self, filter: &Filter, visibility: &Visibility) -> Vec<(Uuid, Frame)> {
         let clusters = self
             .shared
             .clusters
@@ -247,7 +273,28 @@ impl Hub {
         clusters
             .values()
             .filter(|c| filter.matches_cluster(c.view.cluster.id, Some(&c.view.cluster.name)))
-            .map(|c| c.frame.clone())
+            .filter(|c| visibility.allows(&c.view.cluster.labels))
+            .map(|c| (c.view.cluster.id, c.frame.clone()))
             .collect()
+    }
+
+    /// The cached message of cluster `id`, if the listener knows it.
+    fn cluster(&self, id: Uuid) -> Option<Arc<ClusterItem>> {
+        self.shared
+            .clusters
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    /// True when changes of cluster `id` are visible: its labels are known and match.
+    fn cluster_visible(&self, id: Uuid, visibility: &Visibility) -> bool {
+        match visibility {
+            Visibility::All => true,
+            Visibility::Scoped(_) => self
+                .cluster(id)
+                .is_some_and(|c| visibility.allows(&c.view.cluster.labels)),
+        }
     }
 }

@@ -6,12 +6,13 @@
 //! seq are skipped. A subscriber that lags a whole ring behind right after a replay (the replay
 //! took long) replays the difference from the database again; one that lags later is slow.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
 
-use super::{ChangeItem, Filter, Frame, Hub, Item};
+use super::{ChangeItem, Filter, Frame, Hub, Item, Visibility};
 use crate::store;
 
 /// How many times in a row a subscription may fall back to the database after lagging.
@@ -76,6 +77,10 @@ pub struct Subscription {
     hub: Hub,
     rx: Receiver<Item>,
     filter: Filter,
+    /// The clusters the subscriber's credential may see, checked after the filter.
+    visibility: Visibility,
+    /// Clusters whose messages were sent; one that leaves the visibility gets a removal.
+    shown: HashSet<Uuid>,
     /// Highest seq handled: sent, queued, or filtered out.
     position: i64,
     replaying: bool,
@@ -88,17 +93,20 @@ pub struct Subscription {
 
 impl Subscription {
     /// Start after `since` (replaying from the database) or, without it, at the live head.
-    /// The initial status of every matching cluster comes first.
+    /// The initial status of every matching cluster comes first. Nothing of a cluster outside
+    /// `visibility` is ever queued.
     pub async fn start(
         hub: &Hub,
         since: Option<i64>,
         filter: Filter,
+        visibility: Visibility,
     ) -> Result<Subscription, StartError> {
         let rx = hub.receiver();
-        let queue = hub
-            .cluster_snapshot(&filter)
+        let snapshot = hub.cluster_snapshot(&filter, &visibility);
+        let shown = snapshot.iter().map(|(id, _)| *id).collect();
+        let queue = snapshot
             .into_iter()
-            .map(Outgoing::Cluster)
+            .map(|(_, frame)| Outgoing::Cluster(frame))
             .collect();
         let (position, replaying) = match (since, hub.head()) {
             (None, Some(head)) => (head, false),
@@ -118,6 +126,8 @@ impl Subscription {
             hub: hub.clone(),
             rx,
             filter,
+            visibility,
+            shown,
             position,
             replaying,
             acked: false,
@@ -189,7 +199,10 @@ impl Subscription {
         }
         for row in &rows {
             self.position = row.entry.seq;
-            if self.filter.matches(&ChangeItem::key(row)) {
+            let key = ChangeItem::key(row);
+            if self.filter.matches(&key)
+                && self.hub.cluster_visible(key.cluster_id, &self.visibility)
+            {
                 let frame = self.hub.codec().change(row);
                 self.queue.push_back(Outgoing::Change {
                     seq: row.entry.seq,
@@ -220,17 +233,29 @@ impl Subscription {
                 self.fresh = false;
                 self.catchups = 0;
                 let frame = change.frame.clone();
-                self.filter
-                    .matches(&change.key)
-                    .then_some(Outgoing::Change {
-                        seq: change.seq,
-                        frame,
-                    })
+                (self.filter.matches(&change.key)
+                    && self
+                        .hub
+                        .cluster_visible(change.key.cluster_id, &self.visibility))
+                .then_some(Outgoing::Change {
+                    seq: change.seq,
+                    frame,
+                })
             }
-            Item::Cluster(c) => self
-                .filter
-                .matches_cluster(c.view.cluster.id, Some(&c.view.cluster.name))
-                .then(|| Outgoing::Cluster(c.frame.clone())),
+            Item::Cluster(c) => {
+                let id = c.view.cluster.id;
+                if !self.filter.matches_cluster(id, Some(&c.view.cluster.name)) {
+                    return None;
+                }
+                if self.visibility.allows(&c.view.cluster.labels) {
+                    self.shown.insert(id);
+                    return Some(Outgoing::Cluster(c.frame.clone()));
+                }
+                // Relabelled out of the scope: the subscriber is told it is gone, once.
+                self.shown
+                    .remove(&id)
+                    .then(|| Outgoing::Cluster(self.hub.codec().cluster(&c.view, true)))
+            }
             Item::Reset => Some(Outgoing::Resync(ResyncReason::TooOld)),
         }
     }

@@ -123,4 +123,37 @@ impl Store {
             .await?;
         Ok(rows.iter().map(from_row).collect())
     }
+
+    /// Up to `limit` entries with an id above `after`, at or after `from` and before `to`,
+    /// oldest first (the export pages through them by id; the `at` index bounds each page).
+    pub async fn audit_range(
+        &self,
+        after: i64,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>> {
+        let conn = self.conn().await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_log \
+             WHERE id > $1 AND ($2::timestamptz IS NULL OR at >= $2) \
+               AND ($3::timestamptz IS NULL OR at < $3) \
+             ORDER BY id LIMIT $4"
+        );
+        let rows = conn.query(&sql, &[&after, &from, &to, &limit]).await?;
+        Ok(rows.iter().map(from_row).collect())
+    }
+
+    /// Delete up to `batch` entries older than `max_age`; returns how many went.
+    pub async fn prune_audit(&self, max_age: std::time::Duration, batch: i64) -> Result<u64> {
+        let conn = self.conn().await?;
+        let seconds = max_age.as_secs_f64();
+        Ok(conn
+            .execute(
+                "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log \
+                 WHERE at < now() - make_interval(secs => $1) ORDER BY id LIMIT $2)",
+                &[&seconds, &batch],
+            )
+            .await?)
+    }
 }

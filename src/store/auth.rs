@@ -11,6 +11,19 @@ use super::{Result, Store};
 /// replicas starting together generate at most one.
 const BOOTSTRAP_LOCK: i64 = 0x666c_7578_626f_6f74;
 
+/// What installing the `FLUXO_ADMIN_TOKEN` token did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvToken {
+    /// There was none; it is installed.
+    Installed,
+    /// The variable changed: the old token and its sessions are gone, the new one installed.
+    Replaced,
+    /// The same token is already installed.
+    Unchanged,
+    /// The same token is installed and was revoked: it stays revoked.
+    Revoked,
+}
+
 /// An API token, without its secret (which is never stored).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenRow {
@@ -185,28 +198,53 @@ impl Store {
         Ok(())
     }
 
-    /// Make `token` the one token from `FLUXO_ADMIN_TOKEN`, replacing (and so revoking) an
-    /// earlier value of the variable. Returns true when the row changed.
-    pub async fn upsert_env_token(&self, token: &NewToken) -> Result<bool> {
-        let conn = self.conn().await?;
-        let changed = conn
-            .execute(
-                "INSERT INTO api_tokens (id, name, role, digest, hint, source, created_by) \
-                 VALUES ($1, $2, 'admin', $3, $4, 'env', $5) \
-                 ON CONFLICT (source) WHERE source = 'env' DO UPDATE \
-                 SET digest = EXCLUDED.digest, hint = EXCLUDED.hint, revoked_at = NULL, \
-                     created_at = now() \
-                 WHERE api_tokens.digest <> EXCLUDED.digest OR api_tokens.revoked_at IS NOT NULL",
-                &[
-                    &token.id,
-                    &token.name,
-                    &token.digest,
-                    &token.hint,
-                    &token.created_by,
-                ],
+    /// Make `token` the one token from `FLUXO_ADMIN_TOKEN` (under the bootstrap lock, so
+    /// replicas starting together agree). The same value is the same token: if an admin
+    /// revoked it, it stays revoked. A new value is a new token: the previous row goes, and
+    /// with it (by the foreign key) every session made from it.
+    pub async fn install_env_token(&self, token: &NewToken) -> Result<EnvToken> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&BOOTSTRAP_LOCK])
+            .await?;
+        let current = tx
+            .query_opt(
+                "SELECT id, digest, revoked_at IS NOT NULL FROM api_tokens WHERE source = 'env'",
+                &[],
             )
             .await?;
-        Ok(changed > 0)
+        let outcome = match current {
+            Some(row) if row.get::<_, Vec<u8>>(1) == token.digest => {
+                return Ok(if row.get(2) {
+                    EnvToken::Revoked
+                } else {
+                    EnvToken::Unchanged
+                });
+            }
+            Some(row) => {
+                tx.execute(
+                    "DELETE FROM api_tokens WHERE id = $1",
+                    &[&row.get::<_, Uuid>(0)],
+                )
+                .await?;
+                EnvToken::Replaced
+            }
+            None => EnvToken::Installed,
+        };
+        tx.execute(
+            "INSERT INTO api_tokens (id, name, role, digest, hint, source, created_by) \
+             VALUES ($1, $2, 'admin', $3, $4, 'env', $5)",
+            &[
+                &token.id,
+                &token.name,
+                &token.digest,
+                &token.hint,
+                &token.created_by,
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(outcome)
     }
 
     /// Insert `token` only if no usable admin token exists (under a lock, so concurrent
@@ -286,13 +324,16 @@ impl Store {
     }
 
     /// End a session (logout) and drop expired ones.
-    pub async fn delete_session(&self, digest: &[u8]) -> Result<()> {
+    pub async fn delete_session(&self, digest: &[u8]) -> Result<Option<String>> {
         let conn = self.conn().await?;
-        conn.execute(
-            "DELETE FROM sessions WHERE digest = $1 OR expires_at < now()",
-            &[&digest],
-        )
-        .await?;
-        Ok(())
+        let row = conn
+            .query_opt(
+                "WITH gone AS (DELETE FROM sessions WHERE digest = $1 OR expires_at < now() \
+                               RETURNING digest, subject, expires_at) \
+                 SELECT subject FROM gone WHERE digest = $1 AND expires_at >= now()",
+                &[&digest],
+            )
+            .await?;
+        Ok(row.map(|r| r.get(0)))
     }
 }

@@ -18,7 +18,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, 
 use tokio_postgres::NoTls;
 
 pub use audit::{AuditEntry, AuditFilter};
-pub use auth::{NewSession, NewToken, SessionRow, TokenRow};
+pub use auth::{EnvToken, NewSession, NewToken, SessionRow, TokenRow};
 pub use changes::{ChangeRow, LogBounds, log_bounds, read_changes};
 pub use claims::{Claims, Notice};
 pub use clusters::{

@@ -9,11 +9,32 @@ use crate::store::{AuditEntry, Store};
 
 /// Shared handle to the request's audit entry; handlers take it as `Data<&Audit>`.
 #[derive(Clone, Default)]
-pub struct Audit(Arc<Mutex<AuditEntry>>);
+pub struct Audit(Arc<Mutex<(AuditEntry, bool)>>);
 
 impl Audit {
     fn with(&self, f: impl FnOnce(&mut AuditEntry)) {
-        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()).0);
+    }
+
+    /// The request changed nothing and proved nothing (a logout without a session, OIDC while
+    /// it is off): no audit row, so anonymous callers cannot fill the table with them.
+    pub fn skip(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+    }
+
+    /// True when a handler said the request is not worth an audit row.
+    pub fn skipped(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).1
+    }
+
+    /// Who acted, known only by name (the session a logout ended).
+    pub fn actor_name(&self, subject: &str) {
+        self.with(|e| {
+            if e.actor.is_empty() {
+                e.actor = subject.to_string();
+                e.auth_method = "session".into();
+            }
+        });
     }
 
     /// Begin the entry of a request.
@@ -55,7 +76,7 @@ impl Audit {
 
     /// The entry so far.
     pub fn snapshot(&self) -> AuditEntry {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).0.clone()
     }
 }
 

@@ -82,9 +82,60 @@ pub fn same_origin(headers: &HeaderMap, own: Option<&str>, allowed: &[String]) -
     }
 }
 
+/// True when `host` (a `Host` header: name or address, optional port) names this machine's
+/// loopback interface, or the host of the configured public URL.
+pub fn loopback_host(host: &str, public_url: Option<&str>) -> bool {
+    let name = match host.strip_prefix('[') {
+        // [v6]:port
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    let public = public_url
+        .and_then(|u| u.split_once("://"))
+        .map(|(_, rest)| rest.split('/').next().unwrap_or_default())
+        .is_some_and(|own| own.eq_ignore_ascii_case(host));
+    public
+        || name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_host_names_count_as_loopback() {
+        for ok in [
+            "127.0.0.1:8080",
+            "127.0.0.1",
+            "localhost:8080",
+            "LOCALHOST",
+            "[::1]:8080",
+            "127.9.9.9",
+        ] {
+            assert!(loopback_host(ok, None), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:8080",
+            "10.0.0.1:8080",
+            "localhost.evil.example",
+            "[::2]:80",
+            "",
+        ] {
+            assert!(!loopback_host(bad, None), "{bad}");
+        }
+        assert!(loopback_host(
+            "flux.example.com",
+            Some("https://flux.example.com/")
+        ));
+        assert!(!loopback_host(
+            "other.example.com",
+            Some("https://flux.example.com")
+        ));
+    }
 
     #[test]
     fn a_null_origin_from_a_same_origin_form_post_is_accepted_and_from_elsewhere_refused() {

@@ -86,11 +86,12 @@ pub const RULES: &[Rule] = &[
     rule("listChanges", VIEWER, Target::List),
     rule("listEvents", VIEWER, Target::List),
     rule("getStats", VIEWER, Target::Filtered),
-    rule("stream", VIEWER, Target::Global),
+    rule("stream", VIEWER, Target::Filtered),
     rule("listTokens", ADMIN, Target::Global),
     rule("createToken", ADMIN, Target::Global),
     rule("revokeToken", ADMIN, Target::Global),
     rule("listAudit", ADMIN, Target::Global),
+    rule("exportAudit", ADMIN, Target::Global),
 ];
 
 /// The rule of `op`; unknown operations need an unscoped admin.
@@ -179,8 +180,36 @@ pub fn operation(method: &Method, path: &str) -> Option<(&'static str, Option<St
         .iter()
         .zip(&parts)
         .find(|(s, _)| s.is_none())
-        .map(|(_, p)| p.to_string());
+        .and_then(|(_, p)| decode(p));
     Some((route.op.as_str(), param))
+}
+
+/// A path parameter as the router hands it to handlers: percent-decoded as UTF-8. The router
+/// drops a parameter that is not valid UTF-8 once decoded; so does this (`None`).
+fn decode(raw: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
+/// The methods some route of the spec serves at `path` (for 405 and `Allow`).
+pub fn methods_at(path: &str) -> Vec<Method> {
+    let parts: Vec<&str> = split(path).collect();
+    let mut methods: Vec<Method> = routes()
+        .iter()
+        .filter(|r| {
+            r.segments.len() == parts.len()
+                && r.segments
+                    .iter()
+                    .zip(&parts)
+                    .all(|(s, p)| s.as_deref().is_none_or(|s| s == *p))
+        })
+        .map(|r| r.method.clone())
+        .collect();
+    methods.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    methods.dedup();
+    methods
 }
 
 /// Write each operation's rule into the spec: `x-required-role`, `x-cluster-scope`,
@@ -261,6 +290,20 @@ mod tests {
             Some(("syncCluster", Some("prod".into())))
         );
         assert_eq!(operation(&Method::PUT, "/api/v1/clusters"), None);
+        assert_eq!(
+            operation(&Method::GET, "/api/v1/clusters/%632"),
+            Some(("getCluster", Some("c2".into()))),
+            "parameters are decoded as the router decodes them"
+        );
+        assert_eq!(
+            operation(&Method::GET, "/api/v1/clusters/%FF"),
+            Some(("getCluster", None)),
+            "a parameter that is not UTF-8 once decoded is no parameter"
+        );
+        assert_eq!(
+            methods_at("/api/v1/clusters"),
+            vec![Method::GET, Method::POST]
+        );
         assert_eq!(operation(&Method::GET, "/nothing"), None);
     }
 }

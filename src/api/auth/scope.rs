@@ -1,6 +1,12 @@
 //! Cluster-label scopes: a scoped caller sees and acts on the clusters whose labels match its
 //! scope, and nothing fleet-wide. Also resolves the cluster and object a request targets, for
 //! the audit log.
+//!
+//! Two layers, both failing closed:
+//! - the guard resolves the target of `{id}` — decoded exactly as the router decodes it — and
+//!   denies a scoped caller whose target cannot be resolved (unknown, malformed, deleted);
+//! - handlers check the row they actually load with [`permit`], so the check and the use
+//!   cannot disagree whatever the path looked like.
 
 use poem::http::Uri;
 use poem::{IntoResponse, Request, Response};
@@ -14,19 +20,35 @@ use crate::auth::{Principal, in_scope};
 use crate::clusters;
 use crate::store::ClusterRow;
 
-fn outside(what: &str) -> Response {
+fn outside(what: &str) -> ApiError {
     ApiError::forbidden(
         "outside_scope",
         format!("{what} is outside the cluster scope of this credential"),
     )
-    .into_response()
+}
+
+/// What a scoped caller gets for a target that cannot be resolved: the same answer as for a
+/// target that does not exist, so probing reveals nothing.
+fn unresolved(key: &str) -> ApiError {
+    ApiError::not_found(format!("{key:?} not found"))
 }
 
 fn failed(e: impl Into<ApiError>) -> Response {
     e.into().into_response()
 }
 
-/// The cluster by id or name; `None` if it does not exist (the handler answers 404).
+/// Refuse `cluster` unless `principal`'s scope covers it. Handlers call this on the row they
+/// loaded, after the guard's own check, so a path the guard resolved differently can never
+/// reach a cluster outside the scope.
+pub fn permit(principal: &Principal, cluster: &ClusterRow) -> Result<(), ApiError> {
+    if in_scope(principal.scope.as_ref(), &cluster.labels) {
+        Ok(())
+    } else {
+        Err(outside(&format!("cluster {}", cluster.name)))
+    }
+}
+
+/// The cluster by id or name; `None` if it does not exist or the key is not a valid one.
 async fn cluster(state: &AppState, key: &str) -> Result<Option<ClusterRow>, Response> {
     match state.registry.get(key).await {
         Ok(row) => Ok(Some(row)),
@@ -35,7 +57,8 @@ async fn cluster(state: &AppState, key: &str) -> Result<Option<ClusterRow>, Resp
     }
 }
 
-/// The cluster of the Flux object `key`, noting the object in the audit entry.
+/// The cluster of the Flux object `key` — also of one that was deleted but left history —
+/// noting the object in the audit entry.
 async fn resource_cluster(
     state: &AppState,
     key: &str,
@@ -44,14 +67,17 @@ async fn resource_cluster(
     let Ok(id) = key.parse::<Uuid>() else {
         return Ok(None);
     };
-    let Some(row) = state.store.resource_row(id).await.map_err(failed)? else {
+    if let Some(row) = state.store.resource_row(id).await.map_err(failed)? {
+        audit.object(format!("{}/{}/{}", row.kind, row.namespace, row.name));
+    }
+    let Some(cluster_id) = state.store.resource_cluster(id).await.map_err(failed)? else {
         return Ok(None);
     };
-    audit.object(format!("{}/{}/{}", row.kind, row.namespace, row.name));
-    cluster(state, &row.cluster_id.to_string()).await
+    cluster(state, &cluster_id.to_string()).await
 }
 
-/// Refuse what `principal`'s scope does not cover; narrow scoped lists to the clusters in scope.
+/// Refuse what `principal`'s scope does not cover; narrow scoped lists to the clusters in
+/// scope. `param` is the decoded `{id}` (None when the router would not decode it either).
 pub async fn check(
     state: &AppState,
     req: &mut Request,
@@ -60,24 +86,32 @@ pub async fn check(
     param: Option<&str>,
     audit: &Audit,
 ) -> Result<(), Response> {
-    let scope = principal.scope.as_ref();
+    let scoped = principal.scope.is_some();
     let mutating = !req.method().is_safe();
-    let row = match (target, param) {
-        (Target::Global, _) if scope.is_some() => return Err(outside("a fleet-wide operation")),
-        (Target::List, _) if scope.is_some() => return narrow(state, req, principal).await,
-        (Target::Cluster, Some(key)) if scope.is_some() || mutating => cluster(state, key).await?,
-        (Target::Resource, Some(key)) if scope.is_some() || mutating => {
-            resource_cluster(state, key, audit).await?
+    let (row, key) = match (target, param) {
+        (Target::Global, _) if scoped => {
+            return Err(outside("a fleet-wide operation").into_response());
         }
-        _ => None,
+        (Target::List, _) if scoped => return narrow(state, req, principal).await,
+        (Target::Cluster, Some(key)) if scoped || mutating => (cluster(state, key).await?, key),
+        (Target::Resource, Some(key)) if scoped || mutating => {
+            (resource_cluster(state, key, audit).await?, key)
+        }
+        // A target the router would not decode: the handler refuses it; a scoped caller is
+        // refused here already.
+        (Target::Cluster | Target::Resource, None) if scoped => {
+            return Err(unresolved("").into_response());
+        }
+        _ => return Ok(()),
     };
-    if let Some(row) = row {
-        audit.cluster(&row.name);
-        if !in_scope(scope, &row.labels) {
-            return Err(outside(&format!("cluster {}", row.name)));
+    match row {
+        Some(row) => {
+            audit.cluster(&row.name);
+            permit(principal, &row).map_err(IntoResponse::into_response)
         }
+        None if scoped => Err(unresolved(key).into_response()),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Limit a list's `cluster` filter to the clusters in scope: named clusters must all be in
@@ -96,7 +130,12 @@ async fn narrow(
         .filter(|c| in_scope(principal.scope.as_ref(), &c.labels))
         .collect();
     let query = req.uri().query().unwrap_or("");
-    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|_| {
+        failed(ApiError::bad_request(
+            "bad_request",
+            "the query string is not valid URL encoding",
+        ))
+    })?;
     let named: Vec<&String> = pairs
         .iter()
         .filter(|(k, _)| k == "cluster")
@@ -107,7 +146,7 @@ async fn narrow(
             .iter()
             .any(|c| c.name == v.trim() || c.id.to_string() == v.trim())
     }) {
-        return Err(outside(&format!("cluster {v}")));
+        return Err(outside(&format!("cluster {v}")).into_response());
     }
     if named.is_empty() {
         let ids = allowed.iter().map(|c| c.id).collect::<Vec<_>>();

@@ -14,7 +14,11 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::codec::parse_client;
 use super::messages::{PositionMessage, ResyncMessage, ServerMessage, StreamError};
-use crate::live::{Filter, Hub, Outgoing, ResyncReason, StartError, SubscriberGuard, Subscription};
+use crate::api::auth::Credential;
+use crate::auth::Auth;
+use crate::live::{
+    Filter, Hub, Outgoing, ResyncReason, StartError, SubscriberGuard, Subscription, Visibility,
+};
 use crate::store;
 
 /// Bound on the farewell frames sent while closing.
@@ -27,15 +31,51 @@ enum Step {
     Out(Result<Outgoing, store::Error>),
 }
 
+/// Who is on the other end, re-checked while the stream is open.
+pub(super) struct Caller {
+    /// The service that re-validates the credential.
+    pub auth: std::sync::Arc<Auth>,
+    /// The credential the upgrade request carried.
+    pub credential: Credential,
+    /// The clusters it may see.
+    pub visibility: Visibility,
+    /// When its credential stops working, if known.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Keeps the caller's open-stream count until the session ends.
+    pub _slot: super::StreamSlot,
+}
+
+impl Caller {
+    /// The credential still works: not revoked, not expired, its session not ended. A
+    /// database that cannot answer is not a refusal (the subscription reports it).
+    async fn still_allowed(&self) -> bool {
+        if self.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
+            return false;
+        }
+        match self.credential.check(&self.auth).await {
+            Ok(()) => true,
+            Err(crate::auth::Error::Store(e)) => {
+                tracing::debug!(error = %e, "cannot re-check a stream credential now");
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
 struct Session {
     ws: WebSocketStream<Upgraded>,
     hub: Hub,
+    caller: Caller,
     sub: Option<Subscription>,
     last_heard: Instant,
+    /// Subscribe messages in the current minute (start of the window, count).
+    subscribes: (Instant, u32),
 }
 
-/// Serve one connection until the client leaves, stalls, idles out, or the server shuts down.
-pub(super) async fn run(ws: WebSocketStream<Upgraded>, hub: Hub) {
+/// Serve one connection until the client leaves, stalls, idles out, its credential stops
+/// working, or the server shuts down.
+pub(super) async fn run(ws: WebSocketStream<Upgraded>, hub: Hub, caller: Caller) {
     let _counted = SubscriberGuard::new(hub.metrics());
     let cancel = hub.shutdown().clone();
     let heartbeat = hub.settings().heartbeat;
@@ -44,8 +84,10 @@ pub(super) async fn run(ws: WebSocketStream<Upgraded>, hub: Hub) {
     let mut s = Session {
         ws,
         hub,
+        caller,
         sub: None,
         last_heard: Instant::now(),
+        subscribes: (Instant::now(), 0),
     };
     loop {
         let step = tokio::select! {
@@ -86,6 +128,14 @@ impl Session {
     async fn on_client(&mut self, message: Message) -> ControlFlow<()> {
         match message {
             Message::Text(text) => match parse_client(text.as_str()) {
+                Ok(_) if !self.subscribe_allowed() => {
+                    self.refuse(
+                        "rate_limited",
+                        "too many subscribe messages; reconnect and subscribe less often",
+                    )
+                    .await?;
+                    self.close(CloseCode::Policy, "subscribe rate limit").await
+                }
                 Ok(m) => {
                     let f = &m.filter;
                     let health: Vec<String> =
@@ -118,7 +168,8 @@ impl Session {
     async fn subscribe(&mut self, since: Option<i64>, filter: Filter) -> ControlFlow<()> {
         let since = since.or(self.sub.as_ref().map(Subscription::resume_point));
         self.sub = None;
-        match Subscription::start(&self.hub, since, filter).await {
+        let visibility = self.caller.visibility.clone();
+        match Subscription::start(&self.hub, since, filter, visibility).await {
             Ok(sub) => {
                 self.sub = Some(sub);
                 ControlFlow::Continue(())
@@ -144,10 +195,34 @@ impl Session {
         }
     }
 
+    /// Count a subscribe message against the per-connection limit.
+    fn subscribe_allowed(&mut self) -> bool {
+        let limit = self.hub.settings().subscribes_per_minute;
+        let (start, count) = &mut self.subscribes;
+        if start.elapsed() >= Duration::from_secs(60) {
+            *start = Instant::now();
+            *count = 0;
+        }
+        *count += 1;
+        limit == 0 || *count <= limit
+    }
+
     async fn on_tick(&mut self) -> ControlFlow<()> {
         if self.last_heard.elapsed() > self.hub.settings().idle_timeout {
             tracing::debug!("closing an idle stream client");
             return self.close(CloseCode::Away, "idle timeout").await;
+        }
+        if !self.caller.still_allowed().await {
+            tracing::info!("closing a stream whose credential was revoked or expired");
+            self.sub = None;
+            self.refuse(
+                "credential_revoked",
+                "the credential of this stream was revoked, expired or logged out",
+            )
+            .await?;
+            return self
+                .close(CloseCode::Policy, "credential no longer valid")
+                .await;
         }
         let seq = match &self.sub {
             Some(sub) => sub.resume_point(),

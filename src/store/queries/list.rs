@@ -121,14 +121,19 @@ impl Store {
         }))
     }
 
-    /// Whether the resource exists or left history behind (changes or events).
-    pub async fn resource_known(&self, id: Uuid) -> Result<bool> {
+    /// The cluster a resource belongs to: from its row, or, once it is deleted, from the
+    /// history it left behind (its newest change, else its newest event). `None` when the id
+    /// is unknown everywhere — access checks deny then, they never guess.
+    pub async fn resource_cluster(&self, id: Uuid) -> Result<Option<Uuid>> {
         let conn = self.conn().await?;
         let row = conn
             .query_one(
-                "SELECT EXISTS (SELECT 1 FROM flux_resources WHERE id = $1) \
-                     OR EXISTS (SELECT 1 FROM resource_changes WHERE resource_id = $1) \
-                     OR EXISTS (SELECT 1 FROM flux_events WHERE resource_id = $1)",
+                "SELECT COALESCE( \
+                     (SELECT cluster_id FROM flux_resources WHERE id = $1), \
+                     (SELECT cluster_id FROM resource_changes WHERE resource_id = $1 \
+                       ORDER BY seq DESC LIMIT 1), \
+                     (SELECT cluster_id FROM flux_events WHERE resource_id = $1 \
+                       ORDER BY last_seen DESC NULLS LAST LIMIT 1))",
                 &[&id],
             )
             .await?;
