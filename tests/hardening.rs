@@ -592,9 +592,13 @@ async fn requests_before_migrations_get_503_starting_not_500() {
         .unwrap();
     assert_eq!(login.status(), 503);
     assert_eq!(
-        http.get(server.url("/")).send().await.unwrap().status(),
+        http.get(server.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200,
-        "the UI is served"
+        "the spec is served"
     );
     proxy.up();
     server.wait_ready().await;
