@@ -23,6 +23,9 @@ export default function Audit() {
     <div className="page">
       <div className="page-head">
         <h1>Audit log</h1>
+        <a className="btn btn-small" href="/api/v1/audit/export" download title="Every entry, oldest first, one JSON object per line">
+          Export NDJSON
+        </a>
       </div>
       <form
         className="filters"
