@@ -79,8 +79,8 @@ pub struct KindStatus {
     pub version: Option<String>,
     /// Why it fails: the HTTP status and our words, never text the cluster's server sent.
     pub message: Option<String>,
-    /// Why it fails, in full (may quote the server's answer). Only for unscoped admins: absent
-    /// for other callers and on the live stream.
+    /// Why it fails, in full (may quote the server's answer). Only for unscoped admins (null
+    /// for other callers and on the live stream).
     pub detail: Option<String>,
 }
 
@@ -94,7 +94,7 @@ pub struct ClusterStatus {
     /// sent, so it is safe for every viewer.
     pub message: String,
     /// Why, in full (may quote the server's answer; empty when `kinds` carry the reasons).
-    /// Only for unscoped admins: absent for other callers and on the live stream.
+    /// Only for unscoped admins (null for other callers and on the live stream).
     pub detail: Option<String>,
     /// Kubernetes version (`gitVersion`).
     pub kubernetes_version: Option<String>,
