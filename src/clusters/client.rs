@@ -57,3 +57,31 @@ pub fn build(config: kube::Config, policy: Arc<Policy>) -> Result<kube::Client, 
         .service(http);
     Ok(kube::Client::new(service, config.default_namespace))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(url: &str) -> kube::Config {
+        kube::Config::new(url.parse().unwrap())
+    }
+
+    #[tokio::test]
+    async fn stored_urls_with_credentials_and_proxies_get_no_client() {
+        let policy = Arc::new(Policy::default());
+        let err = build(config("https://admin:pw@10.0.0.1:6443"), policy.clone())
+            .err()
+            .unwrap();
+        assert!(
+            err.contains("carries credentials") && !err.contains("pw"),
+            "{err}"
+        );
+        let mut proxied = config("https://10.0.0.1:6443");
+        proxied.proxy_url = Some("http://proxy:3128".parse().unwrap());
+        assert_eq!(
+            build(proxied, policy.clone()).err().as_deref(),
+            Some("proxies are not supported")
+        );
+        assert!(build(config("https://10.0.0.1:6443"), policy).is_ok());
+    }
+}
