@@ -67,7 +67,11 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     }
     let store = Store::connect(&config.db).context("database configuration")?;
     let auth = Arc::new(crate::auth::Auth::new(store.clone(), auth_settings));
-    let registry = Registry::new(store.clone(), key);
+    let egress = config
+        .egress
+        .policy()
+        .context("FLUXO_EGRESS_ALLOW / FLUXO_EGRESS_DENY")?;
+    let registry = Registry::new(store.clone(), key, Arc::new(egress));
     let shutdown = CancellationToken::new();
     let metrics = Arc::new(Metrics::default());
     let codec = Arc::new(api::stream::StreamCodec);

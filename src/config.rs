@@ -89,6 +89,9 @@ pub struct ServeConfig {
     pub ingest: IngestConfig,
 
     #[command(flatten)]
+    pub egress: EgressConfig,
+
+    #[command(flatten)]
     pub live: LiveConfig,
 }
 
@@ -176,6 +179,29 @@ impl IngestConfig {
             )),
             events_retention: Duration::from_secs(self.events_retention_hours.max(1) * 3600),
         }
+    }
+}
+
+/// Which addresses the server may connect to on users' behalf (cluster apiservers). Metadata,
+/// link-local, unspecified, multicast and broadcast addresses are always refused (see
+/// `egress`); these lists tighten that.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct EgressConfig {
+    /// Networks outbound connections may reach, comma-separated (CIDRs or addresses); when
+    /// set, only these. Default: any address not refused.
+    #[arg(long, env = "FLUXO_EGRESS_ALLOW", value_delimiter = ',')]
+    pub egress_allow: Vec<String>,
+
+    /// Networks outbound connections must never reach, comma-separated (CIDRs or addresses);
+    /// wins over the allow list.
+    #[arg(long, env = "FLUXO_EGRESS_DENY", value_delimiter = ',')]
+    pub egress_deny: Vec<String>,
+}
+
+impl EgressConfig {
+    /// The policy, checked: `Err` names the entry to fix.
+    pub fn policy(&self) -> Result<crate::egress::Policy, crate::egress::Error> {
+        crate::egress::Policy::from_settings(&self.egress_allow, &self.egress_deny)
     }
 }
 

@@ -9,6 +9,7 @@
 //! | [`flux`]     | knowledge of Flux: kinds catalogue, health from conditions, revisions, action patches (pure) |
 //! | [`store`]    | all SQL: pool, migrations from `sql/`, typed queries |
 //! | [`clusters`] | kubeconfig policy, credential encryption, building kube clients |
+//! | [`egress`]   | the outbound address policy: which IPs the server may connect to for users (pure), and its connect-time resolver |
 //! | [`ingest`]   | per-cluster supervisors, kube-runtime watchers, the batching writer, actions |
 //! | [`live`]     | LISTEN/NOTIFY listener, broadcast of committed changes, subscriptions with filters, replay, retention |
 //! | [`metrics`]  | the process-wide counters and gauges, rendered for `/metrics` |
@@ -25,6 +26,7 @@ pub mod auth;
 pub mod cli;
 pub mod clusters;
 pub mod config;
+pub mod egress;
 pub mod flux;
 pub mod ingest;
 pub mod live;

@@ -13,7 +13,8 @@ use uuid::Uuid;
 use super::auth::{Audit, permit};
 use super::error::ApiError;
 use super::{ApiTags, AppState};
-use crate::auth::{Principal, in_scope};
+use crate::auth::{Principal, Role, in_scope};
+use crate::clusters::kubeconfig::without_userinfo;
 use crate::clusters::{ClusterChanges, NewClusterInput};
 use crate::store::{ClusterRow, ClusterStatusRow, SYNC_CHANNEL};
 
@@ -76,8 +77,11 @@ pub struct KindStatus {
     pub state: String,
     /// The API version watched.
     pub version: Option<String>,
-    /// Why it fails.
+    /// Why it fails: the HTTP status and our words, never text the cluster's server sent.
     pub message: Option<String>,
+    /// Why it fails, in full (may quote the server's answer). Only for unscoped admins (null
+    /// for other callers and on the live stream).
+    pub detail: Option<String>,
 }
 
 /// How the orchestrator sees a cluster right now.
@@ -86,8 +90,12 @@ pub struct KindStatus {
 pub struct ClusterStatus {
     /// Connection state.
     pub state: ClusterState,
-    /// Why (empty when ready).
+    /// Why (empty when ready): the HTTP status and our words, never text the cluster's server
+    /// sent, so it is safe for every viewer.
     pub message: String,
+    /// Why, in full (may quote the server's answer; empty when `kinds` carry the reasons).
+    /// Only for unscoped admins (null for other callers and on the live stream).
+    pub detail: Option<String>,
     /// Kubernetes version (`gitVersion`).
     pub kubernetes_version: Option<String>,
     /// Flux version (from the `flux-system` namespace label), when readable.
@@ -106,8 +114,22 @@ pub struct ClusterStatus {
     pub updated_at: DateTime<Utc>,
 }
 
+/// May `principal` read what a cluster's server answered (`detail`)? Only those who may
+/// register clusters, i.e. set the URLs those answers come from: unscoped admins.
+pub fn reveals_detail(principal: &Principal) -> bool {
+    principal.role == Role::Admin && principal.scope.is_none()
+}
+
 impl From<ClusterStatusRow> for ClusterStatus {
+    /// The view without remote text (`detail` absent): safe for everyone.
     fn from(row: ClusterStatusRow) -> ClusterStatus {
+        ClusterStatus::view(row, false)
+    }
+}
+
+impl ClusterStatus {
+    /// The view of a status row, with `detail` only when `reveal`.
+    pub fn view(row: ClusterStatusRow, reveal: bool) -> ClusterStatus {
         let state = match row.state.as_str() {
             "ready" => ClusterState::Ready,
             "degraded" => ClusterState::Degraded,
@@ -126,6 +148,7 @@ impl From<ClusterStatusRow> for ClusterStatus {
                             state: text(v, "state").unwrap_or_default(),
                             version: text(v, "version"),
                             message: text(v, "message"),
+                            detail: text(v, "detail").filter(|_| reveal),
                         };
                         (name.clone(), status)
                     })
@@ -135,6 +158,7 @@ impl From<ClusterStatusRow> for ClusterStatus {
         ClusterStatus {
             state,
             message: row.message,
+            detail: Some(row.detail).filter(|_| reveal),
             kubernetes_version: row.kubernetes_version,
             flux_version: row.flux_version,
             kinds,
@@ -148,10 +172,19 @@ impl From<ClusterStatusRow> for ClusterStatus {
 }
 
 impl Cluster {
-    /// The API view of a registered cluster and its status.
+    /// The API view of a registered cluster and its status, without remote text (`detail`).
     pub fn new(row: ClusterRow, status: Option<ClusterStatusRow>) -> Cluster {
+        Cluster::for_principal(row, status, false)
+    }
+
+    /// The view with the status's `detail` when `reveal` (see [`reveals_detail`]).
+    pub fn for_principal(
+        row: ClusterRow,
+        status: Option<ClusterStatusRow>,
+        reveal: bool,
+    ) -> Cluster {
         let mut cluster = Cluster::from(row);
-        cluster.status = status.map(ClusterStatus::from);
+        cluster.status = status.map(|s| ClusterStatus::view(s, reveal));
         cluster
     }
 }
@@ -177,7 +210,9 @@ impl From<ClusterRow> for Cluster {
             } else {
                 ClusterSource::Kubeconfig
             },
-            server_url: row.server_url,
+            // Registration refuses credentials in the URL; rows from before it did are
+            // shown without them.
+            server_url: without_userinfo(&row.server_url),
             context: row.context,
             insecure: row.insecure,
             created_at: row.created_at,
@@ -288,6 +323,7 @@ impl ClustersApi {
             .into_iter()
             .map(|s| (s.cluster_id, s))
             .collect();
+        let reveal = reveals_detail(&principal);
         let items = state
             .registry
             .list()
@@ -296,7 +332,7 @@ impl ClustersApi {
             .filter(|row| in_scope(principal.scope.as_ref(), &row.labels))
             .map(|row| {
                 let status = statuses.remove(&row.id);
-                Cluster::new(row, status)
+                Cluster::for_principal(row, status, reveal)
             })
             .collect();
         Ok(ListResponse::Ok(Json(ClusterList { items })))
@@ -321,7 +357,8 @@ impl ClustersApi {
             allow_insecure: body.allow_insecure,
         };
         let row = state.registry.create(input).await?;
-        tracing::info!(cluster = %row.name, id = %row.id, server = %row.server_url, "cluster registered");
+        let server = without_userinfo(&row.server_url);
+        tracing::info!(cluster = %row.name, id = %row.id, %server, "cluster registered");
         Ok(CreatedResponse::Created(Json(row.into())))
     }
 
@@ -336,7 +373,10 @@ impl ClustersApi {
         let row = state.registry.get(&id.0).await?;
         permit(&principal, &row)?;
         let status = state.store.cluster_status(row.id).await?;
-        Ok(ClusterResponse::Ok(Json(Cluster::new(row, status))))
+        let reveal = reveals_detail(&principal);
+        Ok(ClusterResponse::Ok(Json(Cluster::for_principal(
+            row, status, reveal,
+        ))))
     }
 
     /// Relist a cluster now

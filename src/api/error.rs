@@ -166,6 +166,9 @@ impl From<clusters::Error> for ApiError {
             clusters::Error::Kubeconfig(e) => {
                 ApiError::bad_request("kubeconfig_refused", e.to_string())
             }
+            clusters::Error::Egress { .. } => {
+                ApiError::bad_request("address_refused", e.to_string())
+            }
             clusters::Error::NotFound(_) => ApiError::not_found(e.to_string()),
             clusters::Error::Store(e) => e.into(),
             e @ (clusters::Error::Crypto(_) | clusters::Error::Client(..)) => {

@@ -196,6 +196,7 @@ mod tests {
             cluster_id: Uuid::from_u128(id),
             state: state.into(),
             message: String::new(),
+            detail: String::new(),
             kubernetes_version: Some("v1.31.0".into()),
             flux_version: None,
             kinds: serde_json::json!({}),

@@ -30,6 +30,12 @@ pub enum KubeconfigError {
     /// The context names a user entry that is missing.
     #[error("context {0:?} refers to user {1:?}, which is missing")]
     MissingUser(String, String),
+    /// The server URL carries credentials, which would be returned to viewers and logged.
+    #[error(
+        "the server URL must not contain credentials (user:password@host): they would be shown \
+         to every viewer; put a token or client certificate in the kubeconfig's user instead"
+    )]
+    UserInfo,
     /// The server URL is not an absolute http(s) URL.
     #[error("server {0:?} is not an absolute https:// URL")]
     BadServer(String),
@@ -155,6 +161,10 @@ fn choose_context<'a>(
 
 fn check_cluster(c: Cluster, allow_insecure: bool) -> Result<(Cluster, bool), KubeconfigError> {
     let server = c.server.clone().unwrap_or_default();
+    // Before anything that quotes the URL in a message.
+    if has_userinfo(&server) {
+        return Err(KubeconfigError::UserInfo);
+    }
     let plain_http = match server.split_once("://") {
         Some(("https", rest)) if !rest.is_empty() => false,
         Some(("http", rest)) if !rest.is_empty() => true,
@@ -187,6 +197,27 @@ fn check_cluster(c: Cluster, allow_insecure: bool) -> Result<(Cluster, bool), Ku
         ..Cluster::default()
     };
     Ok((kept, skip_verify || plain_http))
+}
+
+/// `scheme://user:pw@host…`: the authority (up to the first '/', '?' or '#') holds an '@'.
+fn has_userinfo(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?', '#'])
+        .next()
+        .is_some_and(|authority| authority.contains('@'))
+}
+
+/// `url` without any `user:password@`, for showing and logging server URLs stored before
+/// registration refused them.
+pub fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
 }
 
 fn check_user(u: AuthInfo) -> Result<AuthInfo, KubeconfigError> {
@@ -431,6 +462,38 @@ mod tests {
         assert_eq!(
             refused(&no_cluster),
             KubeconfigError::MissingCluster("prod".into(), "prod".into())
+        );
+    }
+
+    #[test]
+    fn credentials_in_the_server_url_are_refused_without_echoing_them() {
+        for server in [
+            "https://admin:hunter2-pw@10.0.0.1:6443",
+            "https://hunter2-token@k.example.com",
+            "http://admin:hunter2-pw@10.0.0.1:8080",
+            "admin:hunter2-pw@10.0.0.1",
+        ] {
+            let text = kubeconfig("", "    token: t\n").replace("https://10.0.0.1:6443", server);
+            let err = accept(&text, None, true).expect_err(server);
+            assert_eq!(err, KubeconfigError::UserInfo, "{server}");
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+        }
+        let at_in_path = kubeconfig("", "    token: t\n").replace(
+            "https://10.0.0.1:6443",
+            "https://10.0.0.1:6443/k8s/@cluster",
+        );
+        assert!(accept(&at_in_path, None, false).is_ok());
+    }
+
+    #[test]
+    fn userinfo_is_dropped_when_showing_stored_urls() {
+        assert_eq!(
+            without_userinfo("https://admin:pw@10.0.0.1:6443/p@th"),
+            "https://10.0.0.1:6443/p@th"
+        );
+        assert_eq!(
+            without_userinfo("https://k.example.com"),
+            "https://k.example.com"
         );
     }
 

@@ -1,18 +1,25 @@
-//! The cluster registry's rules: kubeconfig policy, credential encryption, validation, and
-//! building `kube` clients from stored credentials. SQL lives in `store`.
+//! The cluster registry's rules: kubeconfig policy, credential encryption, validation, the
+//! outbound address policy at registration, and building `kube` clients from stored
+//! credentials (the one way, in `client`). SQL lives in `store`.
 
+mod client;
 pub mod crypto;
+pub mod failure;
 pub mod kubeconfig;
 pub mod validate;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use uuid::Uuid;
 
 pub use crypto::{CryptoError, SecretKey};
+pub use failure::Failure;
 pub use kubeconfig::KubeconfigError;
+
+use crate::egress::{self, Policy};
 
 use crate::store::{self, ClusterRow, ClusterUpdate, Connection, NewCluster, Store};
 
@@ -28,6 +35,15 @@ pub enum Error {
     /// The kubeconfig was refused by policy or could not be parsed.
     #[error(transparent)]
     Kubeconfig(#[from] KubeconfigError),
+    /// The server's address is refused by the outbound address policy.
+    #[error("server {server}: {refused}")]
+    Egress {
+        /// The server URL (never with credentials: those are refused first).
+        server: String,
+        /// Which address, and why.
+        #[source]
+        refused: egress::Refused,
+    },
     /// No such cluster.
     #[error("cluster {0:?} not found")]
     NotFound(String),
@@ -79,17 +95,24 @@ pub struct ClusterChanges {
     pub allow_insecure: bool,
 }
 
+/// How long registration waits for DNS before accepting a name it cannot check yet (the
+/// connect-time check still applies).
+const REGISTRATION_LOOKUP: Duration = Duration::from_secs(3);
+
 /// Registry operations over the store, sealing credentials with the key.
 #[derive(Clone)]
 pub struct Registry {
     store: Store,
     key: SecretKey,
+    /// Which addresses clusters may have; checked at registration and on every connect.
+    egress: Arc<Policy>,
 }
 
 impl Registry {
-    /// A registry over `store` that seals credentials with `key`.
-    pub fn new(store: Store, key: SecretKey) -> Registry {
-        Registry { store, key }
+    /// A registry over `store` that seals credentials with `key` and lets clusters be reached
+    /// only where `egress` allows.
+    pub fn new(store: Store, key: SecretKey, egress: Arc<Policy>) -> Registry {
+        Registry { store, key, egress }
     }
 
     /// Register a cluster from a kubeconfig.
@@ -100,12 +123,14 @@ impl Registry {
         let labels = input.labels.unwrap_or_default();
         validate::labels(&labels).map_err(Error::Invalid)?;
         let id = Uuid::new_v4();
-        let connection = self.connection(
-            id,
-            &input.kubeconfig,
-            input.context.as_deref(),
-            input.allow_insecure,
-        )?;
+        let connection = self
+            .connection(
+                id,
+                &input.kubeconfig,
+                input.context.as_deref(),
+                input.allow_insecure,
+            )
+            .await?;
         let row = NewCluster {
             id,
             name: input.name,
@@ -157,12 +182,15 @@ impl Registry {
             ));
         }
         let connection = match &changes.kubeconfig {
-            Some(text) => Some(self.connection(
-                current.id,
-                text,
-                changes.context.as_deref(),
-                changes.allow_insecure,
-            )?),
+            Some(text) => Some(
+                self.connection(
+                    current.id,
+                    text,
+                    changes.context.as_deref(),
+                    changes.allow_insecure,
+                )
+                .await?,
+            ),
             None => None,
         };
         let update = ClusterUpdate {
@@ -217,14 +245,24 @@ impl Registry {
         }
     }
 
-    /// A `kube::Config` for the stored cluster, with connect and read timeouts set (kube's default
-    /// has no read timeout, so a hung apiserver would stall a LIST forever).
-    pub async fn kube_config(
+    /// A client for the stored cluster, with connect and read timeouts (kube's default has no
+    /// read timeout, so a hung apiserver would stall a LIST forever). The only way clients for
+    /// clusters are built: every connection obeys the outbound address policy, checked on the
+    /// resolved address, so a name whose DNS answer changed since registration is still refused.
+    pub async fn client(
         &self,
         row: &ClusterRow,
+        connect_timeout: Duration,
         read_timeout: Duration,
-    ) -> Result<kube::Config> {
-        let mut config = if row.source == "in-cluster" {
+    ) -> Result<kube::Client> {
+        let mut config = self.kube_config(row).await?;
+        config.connect_timeout = Some(connect_timeout);
+        config.read_timeout = Some(read_timeout);
+        client::build(config, self.egress.clone()).map_err(|e| Error::Client(row.name.clone(), e))
+    }
+
+    async fn kube_config(&self, row: &ClusterRow) -> Result<kube::Config> {
+        let config = if row.source == "in-cluster" {
             kube::Config::incluster().map_err(|e| Error::Client(row.name.clone(), e.to_string()))?
         } else {
             let sealed = self
@@ -240,12 +278,12 @@ impl Registry {
                 .await
                 .map_err(|e| Error::Client(row.name.clone(), e.to_string()))?
         };
-        config.connect_timeout = Some(Duration::from_secs(10));
-        config.read_timeout = Some(read_timeout);
         Ok(config)
     }
 
-    fn connection(
+    /// Apply the kubeconfig policy, then the outbound address policy to the server (a fast,
+    /// clear 400 instead of a cluster that never connects), and seal the credentials.
+    async fn connection(
         &self,
         id: Uuid,
         text: &str,
@@ -253,6 +291,18 @@ impl Registry {
         allow_insecure: bool,
     ) -> Result<Connection> {
         let accepted = kubeconfig::accept(text, context, allow_insecure)?;
+        let host = accepted
+            .server_url
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| u.host().map(str::to_string))
+            .unwrap_or_default();
+        egress::check_host(&self.egress, &host, REGISTRATION_LOOKUP)
+            .await
+            .map_err(|refused| Error::Egress {
+                server: accepted.server_url.clone(),
+                refused,
+            })?;
         // Serialising a Kubeconfig (plain data) to JSON cannot fail.
         let plain =
             serde_json::to_vec(&accepted.kubeconfig).expect("kubeconfig serialises to JSON");

@@ -10,7 +10,7 @@ use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::Value;
 
-use crate::clusters::Registry;
+use crate::clusters::{self, Registry, failure};
 use crate::flux::{self, Action, SourceRef};
 use crate::store::ClusterRow;
 
@@ -24,6 +24,7 @@ pub enum ActionError {
     #[error("{0} not found in the cluster")]
     NotFound(String),
     /// The cluster's apiserver refused (RBAC): the orchestrator's credentials lack `patch`.
+    /// The text is the status code and its standard reason, never the remote body (logged).
     #[error("the cluster refused the request: {0}")]
     Refused(String),
     /// The cluster could not be reached in time.
@@ -73,12 +74,13 @@ pub async fn perform(
     versions: &HashMap<String, String>,
     req: &ActionRequest,
 ) -> Result<ActionDone, ActionError> {
-    let mut config = registry
-        .kube_config(cluster, Duration::from_secs(10))
-        .await?;
-    config.connect_timeout = Some(Duration::from_secs(3));
-    let client = Client::try_from(config)
-        .map_err(|e| ActionError::Unreachable(cluster.name.clone(), e.to_string()))?;
+    let client = registry
+        .client(cluster, Duration::from_secs(3), Duration::from_secs(10))
+        .await
+        .map_err(|e| match e {
+            clusters::Error::Client(name, message) => ActionError::Unreachable(name, message),
+            other => ActionError::Registry(other),
+        })?;
     let api = api_for(
         &client,
         &req.api_group,
@@ -176,13 +178,19 @@ fn with_type(mut value: Value, group: &str, version: &str, kind: &str) -> Value 
     value
 }
 
+/// The error an operator reads carries no remote text (see `clusters::failure`); the full
+/// answer, e.g. the RBAC rule that is missing, goes to the log.
 fn kube_error(cluster: &ClusterRow, label: &str, e: kube::Error) -> ActionError {
+    let failure = failure::of_kube(&e);
     match e {
         kube::Error::Api(s) if s.code == 404 => ActionError::NotFound(label.to_string()),
-        kube::Error::Api(s) if s.code == 401 || s.code == 403 => {
-            ActionError::Refused(s.message.clone())
+        kube::Error::Api(_) => {
+            tracing::info!(cluster = %cluster.name, object = label, detail = %failure.detail, "the cluster refused an action");
+            ActionError::Refused(failure.summary)
         }
-        kube::Error::Api(s) => ActionError::Refused(format!("{} ({})", s.message, s.code)),
-        other => ActionError::Unreachable(cluster.name.clone(), other.to_string()),
+        _ => {
+            tracing::info!(cluster = %cluster.name, object = label, detail = %failure.detail, "action: cluster unreachable");
+            ActionError::Unreachable(cluster.name.clone(), failure.summary)
+        }
     }
 }

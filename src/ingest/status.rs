@@ -29,10 +29,15 @@ impl KindState {
             KindState::Served { version, state } => match state {
                 WatchState::Listing => json!({"state": "listing", "version": version}),
                 WatchState::Watching => json!({"state": "watching", "version": version}),
-                WatchState::Failing { message, auth } => json!({
+                WatchState::Failing {
+                    message,
+                    detail,
+                    auth,
+                } => json!({
                     "state": if *auth { "forbidden" } else { "error" },
                     "version": version,
                     "message": message,
+                    "detail": detail,
                 }),
             },
         }
@@ -92,6 +97,7 @@ mod tests {
     fn failing(message: &str, auth: bool) -> WatchState {
         WatchState::Failing {
             message: message.into(),
+            detail: format!("{message}, in full"),
             auth,
         }
     }

@@ -18,8 +18,11 @@ use super::backoff::{Backoff, FailureKind};
 use super::discovery::{Discovered, discover, events_resource};
 use super::status::{KindState, cluster_state};
 use super::watch::{KindWatch, Target, WatchReport, WatchState};
-use crate::clusters::Registry;
+use crate::clusters::{Failure, Registry, failure};
 use crate::store::{ClusterRow, StatusUpdate, Store, WriteOp};
+
+/// Connect timeout of the supervisor's client.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What ends one connected session of a supervisor.
 enum Outcome {
@@ -74,11 +77,12 @@ impl Supervisor {
         while !shutdown.is_cancelled() {
             let discovered = match self.connect().await {
                 Ok(found) => found,
-                Err(message) => {
-                    tracing::debug!(cluster = %self.cluster.name, %message, "cannot connect");
+                Err(failure) => {
+                    tracing::debug!(cluster = %self.cluster.name, error = %failure.detail, "cannot connect");
                     status.kinds.clear();
                     status.update.state = "unreachable".into();
-                    status.update.message = message;
+                    status.update.message = failure.summary;
+                    status.update.detail = failure.detail;
                     status.dirty = true;
                     self.write_status(&mut status).await;
                     let delay = backoff.next_delay(FailureKind::Transient);
@@ -97,17 +101,18 @@ impl Supervisor {
         }
     }
 
-    async fn connect(&self) -> Result<(Client, Discovered), String> {
-        let config = self
+    /// Build the client and run discovery. The failure's summary is what viewers read in the
+    /// cluster's status; its detail (which may quote the remote end) is for admins.
+    async fn connect(&self) -> Result<(Client, Discovered), Failure> {
+        let client = self
             .registry
-            .kube_config(&self.cluster, self.settings.read_timeout)
+            .client(&self.cluster, CONNECT_TIMEOUT, self.settings.read_timeout)
             .await
-            .map_err(|e| e.to_string())?;
-        let client = Client::try_from(config).map_err(|e| format!("cannot build a client: {e}"))?;
+            .map_err(|e| Failure::local(e.to_string()))?;
         let found = tokio::time::timeout(self.settings.read_timeout, discover(&client))
             .await
-            .map_err(|_| "discovery timed out".to_string())?
-            .map_err(|e| format!("discovery failed: {e}"))?;
+            .map_err(|_| Failure::local("discovery timed out"))?
+            .map_err(|e| failure::of_kube(&e).context("discovery failed"))?;
         Ok((client, found))
     }
 
@@ -246,11 +251,13 @@ impl Supervisor {
 
     /// Write status when something changed (state at once; only event times at most every 5 s).
     async fn write_status(&self, status: &mut Status) {
-        let (state, message) = if status.kinds.is_empty() {
-            (status.update.state.clone(), status.update.message.clone())
+        let (state, message, detail) = if status.kinds.is_empty() {
+            let u = &status.update;
+            (u.state.clone(), u.message.clone(), u.detail.clone())
         } else {
+            // Each failing kind carries its own detail.
             let (s, m) = cluster_state(&status.kinds);
-            (s.to_string(), m)
+            (s.to_string(), m, String::new())
         };
         let event_due = status.event_dirty && status.last_write.elapsed() >= Duration::from_secs(5);
         if !status.dirty && !event_due {
@@ -258,6 +265,7 @@ impl Supervisor {
         }
         status.update.state = state;
         status.update.message = message;
+        status.update.detail = detail;
         status.update.kinds = serde_json::Value::Object(
             status
                 .kinds

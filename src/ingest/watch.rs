@@ -53,8 +53,10 @@ pub enum WatchState {
     Watching,
     /// Failing; the message says why. `auth` when the apiserver refused our credentials.
     Failing {
-        /// The error text.
+        /// Why, without text from the remote end (every viewer reads it).
         message: String,
+        /// Why, in full (may quote the remote end's response; admins only).
+        detail: String,
         /// 401/403.
         auth: bool,
     },
@@ -193,8 +195,10 @@ impl KindWatch {
                     let kind = classify(&e);
                     let delay = backoff.next_delay(kind);
                     tracing::debug!(cluster = %self.cluster_id, target = self.target.name(), error = %e, retry_in = ?delay, "watch failed");
+                    let failure = crate::clusters::failure::of_watch(&e);
                     let state = WatchState::Failing {
-                        message: e.to_string(),
+                        message: failure.summary,
+                        detail: failure.detail,
                         auth: kind == FailureKind::Auth,
                     };
                     self.report(Some(state)).await;

@@ -64,6 +64,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "resource_list_indexes",
         sql: include_str!("../../sql/0007_resource_list_indexes.sql"),
     },
+    Migration {
+        version: 8,
+        name: "cluster_status_detail",
+        sql: include_str!("../../sql/0008_cluster_status_detail.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).

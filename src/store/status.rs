@@ -17,13 +17,16 @@ pub struct ClusterStatusRow {
     pub cluster_id: Uuid,
     /// `connecting`, `ready`, `degraded` or `unreachable`.
     pub state: String,
-    /// Why (empty when ready).
+    /// Why (empty when ready), in words every viewer may read: no text from the remote end.
     pub message: String,
+    /// Why, in full: may quote the remote end's response, so the API shows it to admins only.
+    pub detail: String,
     /// Apiserver `gitVersion`.
     pub kubernetes_version: Option<String>,
     /// Flux version, from its namespace label.
     pub flux_version: Option<String>,
-    /// Per kind: `{"state": ..., "version": ..., "message": ...}`.
+    /// Per kind: `{"state": ..., "version": ..., "message": ..., "detail": ...}` (`detail` as
+    /// above: admins only).
     pub kinds: serde_json::Value,
     /// Newest watch event received.
     pub last_event_at: Option<DateTime<Utc>>,
@@ -39,7 +42,7 @@ pub struct ClusterStatusRow {
 
 /// Columns for [`ClusterStatusRow::from_row`], aliasing `cluster_status` as `s`.
 pub const STATUS_COLUMNS: &str = "s.cluster_id, s.state, s.message, s.kubernetes_version, s.flux_version, \
-     s.kinds, s.last_event_at, s.last_resync_at, s.resync_drift_total, s.watched_by, s.updated_at";
+     s.kinds, s.last_event_at, s.last_resync_at, s.resync_drift_total, s.watched_by, s.updated_at, s.detail";
 
 impl ClusterStatusRow {
     /// Map a row selected with [`STATUS_COLUMNS`] starting at column `at`.
@@ -56,6 +59,7 @@ impl ClusterStatusRow {
             resync_drift_total: row.get(at + 8),
             watched_by: row.get(at + 9),
             updated_at: row.get(at + 10),
+            detail: row.get(at + 11),
         }
     }
 }
@@ -67,6 +71,8 @@ pub struct StatusUpdate {
     pub state: String,
     /// See [`ClusterStatusRow`].
     pub message: String,
+    /// See [`ClusterStatusRow`].
+    pub detail: String,
     /// See [`ClusterStatusRow`].
     pub kubernetes_version: Option<String>,
     /// See [`ClusterStatusRow`].
@@ -88,9 +94,10 @@ impl Store {
         let written = conn
             .execute(
                 "INSERT INTO cluster_status (cluster_id, state, message, kubernetes_version, flux_version, kinds, \
-                 last_event_at, last_resync_at, watched_by, updated_at) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, now() WHERE EXISTS (SELECT 1 FROM clusters WHERE id = $1) \
+                 last_event_at, last_resync_at, watched_by, detail, updated_at) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() WHERE EXISTS (SELECT 1 FROM clusters WHERE id = $1) \
                  ON CONFLICT (cluster_id) DO UPDATE SET state = EXCLUDED.state, message = EXCLUDED.message, \
+                 detail = EXCLUDED.detail, \
                  kubernetes_version = EXCLUDED.kubernetes_version, flux_version = EXCLUDED.flux_version, \
                  kinds = EXCLUDED.kinds, last_event_at = EXCLUDED.last_event_at, \
                  last_resync_at = EXCLUDED.last_resync_at, watched_by = EXCLUDED.watched_by, updated_at = now()",
@@ -104,6 +111,7 @@ impl Store {
                     &s.last_event_at,
                     &s.last_resync_at,
                     &s.watched_by,
+                    &s.detail,
                 ],
             )
             .await?;

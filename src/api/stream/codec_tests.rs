@@ -138,9 +138,10 @@ fn cluster_messages_carry_the_registry_view_and_removal() {
         cluster_id: Uuid::from_u128(1),
         state: "degraded".into(),
         message: "HelmRelease: forbidden".into(),
+        detail: "the server said: SECRET-BODY".into(),
         kubernetes_version: Some("v1.31.2".into()),
         flux_version: None,
-        kinds: json!({"HelmRelease": {"state": "forbidden", "message": "no list"}}),
+        kinds: json!({"HelmRelease": {"state": "forbidden", "message": "no list", "detail": "SECRET-BODY"}}),
         last_event_at: None,
         last_resync_at: None,
         resync_drift_total: 0,
@@ -162,6 +163,8 @@ fn cluster_messages_carry_the_registry_view_and_removal() {
         v["cluster"]["status"]["kinds"]["HelmRelease"]["state"],
         "forbidden"
     );
+    // The stream's frames are shared by every subscriber, viewers included: no remote text.
+    assert!(!v.to_string().contains("SECRET-BODY"), "{v}");
     let removed = decode(StreamCodec.cluster(
         &ClusterView {
             status: None,

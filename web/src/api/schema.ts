@@ -954,6 +954,11 @@ export interface components {
          * @description How the orchestrator sees a cluster right now.
          */
         ClusterStatus: {
+            /**
+             * @description Why, in full (may quote the server's answer; empty when `kinds` carry the reasons).
+             *     Only for unscoped admins (null for other callers and on the live stream).
+             */
+            detail?: string;
             /** @description Flux version (from the `flux-system` namespace label), when readable. */
             fluxVersion?: string;
             /** @description Per kind (plus `Event`): watch state and version. */
@@ -972,7 +977,10 @@ export interface components {
              * @description Last completed backstop relist.
              */
             lastResyncAt?: string;
-            /** @description Why (empty when ready). */
+            /**
+             * @description Why (empty when ready): the HTTP status and our words, never text the cluster's server
+             *     sent, so it is safe for every viewer.
+             */
             message: string;
             /**
              * Format: int64
@@ -1275,7 +1283,12 @@ export interface components {
          * @description Watch state of one kind on one cluster.
          */
         KindStatus: {
-            /** @description Why it fails. */
+            /**
+             * @description Why it fails, in full (may quote the server's answer). Only for unscoped admins (null
+             *     for other callers and on the live stream).
+             */
+            detail?: string;
+            /** @description Why it fails: the HTTP status and our words, never text the cluster's server sent. */
             message?: string;
             /** @description `watching`, `listing`, `absent` (not served), `error` or `forbidden`. */
             state: string;

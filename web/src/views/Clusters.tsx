@@ -19,7 +19,7 @@ function KindStates({ c }: { c: Cluster }) {
   return (
     <div className="kinds">
       {kinds.map(([kind, s]) => (
-        <span key={kind} className={`kind-state ks-${s.state}`} title={`${kind} ${s.version ?? ''}: ${s.state}${s.message ? ' — ' + s.message : ''}`}>
+        <span key={kind} className={`kind-state ks-${s.state}`} title={`${kind} ${s.version ?? ''}: ${s.state}${s.message ? ' — ' + s.message : ''}${s.detail ? '\n' + s.detail : ''}`}>
           <KindIcon kind={kind} size={12} /> {kind}
           {s.state !== 'watching' && <em> {s.state}</em>}
         </span>
@@ -140,7 +140,12 @@ export default function Clusters({ mode }: { mode?: 'new' | 'edit' }) {
                 </td>
                 <td>
                   <span className={`state state-${c.status?.state ?? 'connecting'}`}>{c.status?.state ?? 'connecting'}</span>
-                  {c.status?.message && <div className="small msg-wrap">{c.status.message}</div>}
+                  {c.status?.message && (
+                    // `detail` (the server's own words) reaches admins only, through REST.
+                    <div className="small msg-wrap" title={c.status.detail || undefined}>
+                      {c.status.message}
+                    </div>
+                  )}
                 </td>
                 <td className="nowrap small">
                   <div>k8s {c.status?.kubernetesVersion ?? '—'}</div>

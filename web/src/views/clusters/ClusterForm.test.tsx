@@ -8,6 +8,7 @@ import { ClusterForm, fieldOf } from './ClusterForm';
 describe('fieldOf', () => {
   it('puts kubeconfig refusals next to the kubeconfig and conflicts next to the name', () => {
     expect(fieldOf(new ApiError(400, 'kubeconfig_refused', 'exec plugins are not allowed'))).toBe('kubeconfig');
+    expect(fieldOf(new ApiError(400, 'address_refused', 'server https://169.254.169.254: address …'))).toBe('kubeconfig');
     expect(fieldOf(new ApiError(409, 'conflict', 'a cluster named x exists'))).toBe('name');
     expect(fieldOf(new ApiError(400, 'invalid', 'name must be a DNS-1123 label'))).toBe('name');
     expect(fieldOf(new ApiError(400, 'invalid', 'label key "-x" is not valid'))).toBe('labels');

@@ -14,7 +14,8 @@ type Field = 'name' | 'kubeconfig' | 'labels' | 'form';
 export function fieldOf(e: unknown): Field {
   if (!(e instanceof ApiError)) return 'form';
   const m = e.message.toLowerCase();
-  if (e.code === 'kubeconfig_refused' || m.includes('kubeconfig') || m.includes('context')) return 'kubeconfig';
+  if (e.code === 'kubeconfig_refused' || e.code === 'address_refused' || m.includes('kubeconfig') || m.includes('context'))
+    return 'kubeconfig';
   if (e.status === 409 || m.startsWith('name ') || m.startsWith('a cluster named')) return 'name';
   if (m.startsWith('label') || m.includes(' labels ')) return 'labels';
   return 'form';
