@@ -290,7 +290,10 @@ async fn login_attempts_beyond_the_limit_get_429_and_the_burst_is_audited_once()
             .map(|e| e["result"].as_str().unwrap().to_string())
             .collect()
     };
-    assert_eq!(results("createSession").await, ["denied", "denied", "denied"]);
+    assert_eq!(
+        results("createSession").await,
+        ["denied", "denied", "denied"]
+    );
     // Refused attempts are refused before their body is read; the burst leaves one row, so
     // a flood of them cannot fill the table.
     assert_eq!(results("loginRateLimited").await, ["rate_limited"]);

@@ -625,7 +625,13 @@ async fn a_scoped_token_streams_only_its_clusters_and_loses_a_relabelled_one() {
         .iter()
         .filter_map(|m| m["cluster"]["name"].as_str())
         .collect();
-    assert_eq!(names, ["pay"], "{snapshot:?}");
+    assert!(!names.contains(&"search"), "{snapshot:?}");
+    // The clusters were registered a moment ago: `pay` is in the snapshot or follows it.
+    if !names.contains(&"pay") {
+        client
+            .next_where("cluster", |m| m["cluster"]["name"] == "pay")
+            .await;
+    }
     let st = store(&db.url());
     write(
         &st,
