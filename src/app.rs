@@ -67,6 +67,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         );
     }
     let store = Store::connect(&config.db).context("database configuration")?;
+    tracing::info!(
+        sslmode = ?store.ssl_mode(),
+        pool = config.db.db_pool_size,
+        api_pool = config.db.db_api_pool_size,
+        api_statement_timeout_ms = config.db.db_api_statement_timeout_ms,
+        "database connections"
+    );
     let auth = Arc::new(crate::auth::Auth::new(store.clone(), auth_settings));
     let registry = Registry::new(store.clone(), key);
     let shutdown = CancellationToken::new();
