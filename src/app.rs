@@ -168,7 +168,10 @@ async fn prepare_database(
                 break;
             }
             Err(e) if e.is_unavailable() => {
-                tracing::warn!(error = %e, retry_in = ?delay, "database unreachable; retrying");
+                // As a `dyn Error`, the log line carries the causes too (a refused certificate,
+                // a failed login), not just "error performing TLS handshake".
+                let error: &dyn std::error::Error = &e;
+                tracing::warn!(error, retry_in = ?delay, "database unreachable; retrying");
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot start");

@@ -107,7 +107,10 @@ impl TlsConnect<tokio_postgres::Socket> for DbTlsConnect {
     fn connect(self, stream: tokio_postgres::Socket) -> Handshake {
         let connector = tokio_rustls::TlsConnector::from(self.config);
         Box::pin(async move {
-            let tls = connector.connect(self.name, stream).await?;
+            let tls = connector
+                .connect(self.name, stream)
+                .await
+                .map_err(explain)?;
             let end_point = tls
                 .get_ref()
                 .1
@@ -120,6 +123,25 @@ impl TlsConnect<tokio_postgres::Socket> for DbTlsConnect {
             })
         })
     }
+}
+
+/// Say what to check when the server's certificate is refused; other errors pass unchanged.
+fn explain(e: io::Error) -> io::Error {
+    let refused = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|inner| matches!(inner, rustls::Error::InvalidCertificate(_)));
+    if !refused {
+        return e;
+    }
+    io::Error::new(
+        e.kind(),
+        format!(
+            "the database server's certificate was refused ({e}): check that FLUXO_DB_CA_FILE or \
+             sslrootcert is the CA that signed it and, with sslmode=verify-full, that the host \
+             name in DATABASE_URL is one the certificate names"
+        ),
+    )
 }
 
 /// An established TLS session to PostgreSQL.
