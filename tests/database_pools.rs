@@ -112,9 +112,35 @@ async fn selectors_and_filters_over_their_limits_are_refused_at_once() {
     assert_eq!(status, 200, "{body}");
 }
 
+/// The value of the series `name` (with its labels) in `/metrics`.
+async fn metric(server: &TestServer, name: &str) -> f64 {
+    let text = server
+        .http()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
+}
+
+/// Seconds callers waited for connections of `pool` so far.
+async fn waited(server: &TestServer, pool: &str) -> f64 {
+    let name = format!("fluxo_db_pool_wait_seconds_total{{pool=\"{pool}\"}}");
+    metric(server, &name).await
+}
+
 /// What the probes saw while the heavy readers ran.
 #[derive(Debug, Default)]
 struct Seen {
+    /// Seconds callers waited for a connection of the main (ingest) pool.
+    main_pool_wait: f64,
+    /// Seconds callers waited for a connection of the API pool.
+    api_pool_wait: f64,
     /// Slowest `GET /api/v1/clusters`.
     slowest_normal: Duration,
     /// Normal requests that did not answer 200.
@@ -184,7 +210,7 @@ async fn heavy_api_reads_cannot_make_normal_requests_or_ingest_wait() {
     server.wait_ready().await;
     let store = seed::store(&db.url());
     let seeded = register_unreachable(&server, "seeded").await;
-    seed::seed(&store, seeded, 5_000).await;
+    seed::seed(&store, seeded, 10_000).await;
     let live = fleet::register(&server, "live", &sim.kubeconfig_yaml()).await;
     let client = db.client().await;
     fleet::wait_in_sync(&client, live, &sim, Duration::from_secs(60)).await;
@@ -210,10 +236,16 @@ async fn heavy_api_reads_cannot_make_normal_requests_or_ingest_wait() {
         serde_urlencoded::to_string([("label", &selector)]).unwrap()
     );
     let stop = Arc::new(AtomicBool::new(false));
-    let n: usize = std::env::var("HEAVY_READERS").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
+    let n: usize = std::env::var("HEAVY_READERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
     let readers = heavy_readers(&server.http(), url, n, stop.clone());
     let mut seen = Seen::default();
+    let before = (waited(&server, "main").await, waited(&server, "api").await);
     probe(&server, &client, live, Duration::from_secs(8), &mut seen).await;
+    seen.main_pool_wait = waited(&server, "main").await - before.0;
+    seen.api_pool_wait = waited(&server, "api").await - before.1;
     stop.store(true, Ordering::Relaxed);
     for reader in readers {
         for outcome in reader.await.unwrap() {
@@ -222,9 +254,18 @@ async fn heavy_api_reads_cannot_make_normal_requests_or_ingest_wait() {
     }
     churn.stop().await;
     eprintln!("{seen:?}");
+    // The readers kept the API pool saturated: callers queued for its connections.
+    assert!(seen.api_pool_wait > 5.0, "{seen:?}");
+    // Nobody queued for the main pool's: the writer, authentication and the registry never
+    // waited for a connection. (Latencies below are loose: the readers still take the
+    // database's CPU, shared with everything on a 2-core test machine.)
+    assert!(seen.main_pool_wait < 1.0, "{seen:?}");
     assert!(seen.normal_failures.is_empty(), "{seen:?}");
-    assert!(seen.slowest_normal < Duration::from_secs(1), "{seen:?}");
-    assert!(seen.longest_ingest_gap < Duration::from_secs(2), "{seen:?}");
+    assert!(
+        seen.slowest_normal < Duration::from_millis(2500),
+        "{seen:?}"
+    );
+    assert!(seen.longest_ingest_gap < Duration::from_secs(4), "{seen:?}");
     assert!(
         seen.heavy
             .keys()

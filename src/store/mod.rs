@@ -8,6 +8,7 @@ mod changes;
 mod claims;
 mod clusters;
 mod migrate;
+mod pools;
 pub mod queries;
 mod resources;
 mod status;
@@ -15,12 +16,7 @@ mod target;
 mod tls;
 mod writer;
 
-use std::time::Duration;
-
-use deadpool_postgres::{
-    ClientWrapper, Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime,
-    Timeouts,
-};
+use pools::MeasuredPool;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use auth::{NewSession, NewToken, SessionRow, TokenRow};
@@ -130,10 +126,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct Store {
     /// The writer, ingest, cluster status, registry, authentication, audit writes, retention
     /// and migrations. Cheap, bounded statements.
-    pool: Pool,
+    pool: MeasuredPool,
     /// API reads: resource lists and counts, one resource, history, events, stats, the audit
     /// log; each statement is cancelled after `FLUXO_DB_API_STATEMENT_TIMEOUT_MS`.
-    api: Pool,
+    api: MeasuredPool,
     /// For connections outside the pools (LISTEN, session advisory locks).
     pg: tokio_postgres::Config,
     /// The TLS connector of every connection.
@@ -155,9 +151,8 @@ impl Store {
         if pg.get_application_name().is_none() {
             pg.application_name("flux-orchestrator");
         }
-        let pool = pool(&pg, &target.tls, config, config.db_pool_size, None)?;
-        let statement_timeout = Some(config.db_api_statement_timeout_ms).filter(|ms| *ms > 0);
-        let api = pool_for_api(&pg, &target.tls, config, statement_timeout)?;
+        let pool = pools::main_pool(&pg, &target.tls, config)?;
+        let api = pools::api_pool(&pg, &target.tls, config)?;
         Ok(Store {
             pool,
             api,
@@ -180,12 +175,17 @@ impl Store {
 
     /// A connection from the main pool.
     pub async fn conn(&self) -> Result<deadpool_postgres::Object> {
-        Ok(self.pool.get().await?)
+        self.pool.get().await
     }
 
     /// A connection from the API read pool (statements time out).
     async fn api_conn(&self) -> Result<deadpool_postgres::Object> {
-        Ok(self.api.get().await?)
+        self.api.get().await
+    }
+
+    /// Append the pools' metrics in Prometheus text format (for `/metrics`).
+    pub fn render_pool_metrics(&self, out: &mut String) {
+        pools::render(&[&self.pool, &self.api], out);
     }
 
     /// Apply pending migrations (see [`migrate`]).
@@ -200,57 +200,4 @@ impl Store {
         conn.simple_query("SELECT 1").await?;
         Ok(())
     }
-}
-
-fn pool(
-    pg: &tokio_postgres::Config,
-    tls: &DbTls,
-    config: &DbConfig,
-    size: usize,
-    setup: Option<Hook>,
-) -> Result<Pool> {
-    let manager = Manager::from_config(
-        pg.clone(),
-        tls.clone(),
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    let timeouts = Timeouts {
-        wait: Some(config.timeout()),
-        create: Some(config.timeout()),
-        recycle: Some(Duration::from_secs(2)),
-    };
-    let mut builder = Pool::builder(manager)
-        .max_size(size.max(1))
-        .timeouts(timeouts)
-        .runtime(Runtime::Tokio1);
-    if let Some(hook) = setup {
-        builder = builder.post_create(hook);
-    }
-    Ok(builder.build()?)
-}
-
-/// The API read pool: every new connection first sets its `statement_timeout` (a session
-/// setting, so it also holds behind a session-mode pooler, where startup options may not).
-fn pool_for_api(
-    pg: &tokio_postgres::Config,
-    tls: &DbTls,
-    config: &DbConfig,
-    statement_timeout_ms: Option<u64>,
-) -> Result<Pool> {
-    let hook = statement_timeout_ms.map(|ms| {
-        let sql = format!("SET statement_timeout = {ms}");
-        Hook::async_fn(move |client: &mut ClientWrapper, _| {
-            let sql = sql.clone();
-            Box::pin(async move {
-                client
-                    .simple_query(&sql)
-                    .await
-                    .map(|_| ())
-                    .map_err(HookError::Backend)
-            })
-        })
-    });
-    pool(pg, tls, config, config.db_api_pool_size, hook)
 }
