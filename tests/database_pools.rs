@@ -236,11 +236,7 @@ async fn heavy_api_reads_cannot_make_normal_requests_or_ingest_wait() {
         serde_urlencoded::to_string([("label", &selector)]).unwrap()
     );
     let stop = Arc::new(AtomicBool::new(false));
-    let n: usize = std::env::var("HEAVY_READERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
-    let readers = heavy_readers(&server.http(), url, n, stop.clone());
+    let readers = heavy_readers(&server.http(), url, 8, stop.clone());
     let mut seen = Seen::default();
     let before = (waited(&server, "main").await, waited(&server, "api").await);
     probe(&server, &client, live, Duration::from_secs(8), &mut seen).await;
