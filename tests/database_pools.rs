@@ -112,6 +112,43 @@ async fn selectors_and_filters_over_their_limits_are_refused_at_once() {
     assert_eq!(status, 200, "{body}");
 }
 
+#[tokio::test]
+async fn an_api_read_cancelled_by_the_statement_timeout_is_503_query_timeout() {
+    let db = TestDb::create().await;
+    let env = [("FLUXO_DB_API_STATEMENT_TIMEOUT_MS", "20")];
+    let server = TestServer::start_with(&db.url(), &[], &env).await;
+    server.wait_ready().await;
+    let store = seed::store(&db.url());
+    let seeded = register_unreachable(&server, "seeded").await;
+    seed::seed(&store, seeded, 2_000).await;
+    let selector = (0..8)
+        .map(|k| notin(&format!("k{k}"), "v", 100, &[]))
+        .collect::<Vec<_>>()
+        .join(",");
+    let url = format!(
+        "{}?{}",
+        server.url("/api/v1/resources"),
+        serde_urlencoded::to_string([("label", &selector)]).unwrap()
+    );
+    let http = server.http();
+    let (status, body, _) = get(&http, &url).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("query_timeout")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("narrow the filters"),
+        "{body}"
+    );
+    // The timeout is the API pool's: the registry, on the main pool, is not limited by it.
+    let (status, body, _) = get(&http, &server.url("/api/v1/clusters")).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// The value of the series `name` (with its labels) in `/metrics`.
 async fn metric(server: &TestServer, name: &str) -> f64 {
     let text = server

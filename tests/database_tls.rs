@@ -254,3 +254,35 @@ async fn sslmode_require_against_a_server_without_tls_is_refused() {
     let (ok, out) = migrate(&format!("{}?sslmode=prefer", db.url()), None).await;
     assert!(ok, "prefer falls back to a plain connection: {out}");
 }
+
+#[tokio::test]
+async fn unusable_tls_settings_stop_the_server_at_start_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("ca.pem");
+    let cases = [
+        (
+            "sslmode=verify",
+            None,
+            "is not one of disable, allow, prefer",
+        ),
+        (
+            "sslmode=verify-full",
+            Some(&missing),
+            "cannot read the database CA file",
+        ),
+    ];
+    for (query, ca, needle) in cases {
+        let url = format!("postgres://u@127.0.0.1:1/x?{query}");
+        let key = dir.path().join("key");
+        let mut env = vec![("FLUXO_DEV_SECRET_KEY_FILE", key.to_str().unwrap())];
+        if let Some(ca) = ca {
+            env.push(("FLUXO_DB_CA_FILE", ca.to_str().unwrap()));
+        }
+        let args = ["serve", "--listen", "127.0.0.1:0", "--database-url", &url];
+        let serve = run_bin(&args, &env);
+        let (ok, out) = tokio::time::timeout(Duration::from_secs(20), serve)
+            .await
+            .expect("serve exits");
+        assert!(!ok && out.contains(needle), "{query}: {out}");
+    }
+}
