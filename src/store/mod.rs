@@ -32,7 +32,8 @@ pub use resources::{
 };
 pub use status::{CLUSTER_STATUS_CHANNEL, ClusterStatusRow, STATUS_COLUMNS, StatusUpdate};
 pub use target::SslMode;
-pub use tls::{DbTls, DbTlsStream};
+use tls::DbTls;
+pub use tls::DbTlsStream;
 
 use crate::config::DbConfig;
 
