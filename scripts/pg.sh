@@ -4,6 +4,9 @@
 #                                  127.0.0.1:PORT ("fast": fsync off, for throwaway test data)
 #   scripts/pg.sh stop DIR
 #   scripts/pg.sh url PORT         -> prints the DATABASE_URL for it
+# TLS and authentication for tests, read by `start`:
+#   PG_SSL_CERT, PG_SSL_KEY  PEM files: copied into DIR (owner-only) and served with ssl=on
+#   PG_HBA                   a pg_hba.conf to use instead of initdb's (trust for everyone)
 # As root, the server runs as the `postgres` user (PostgreSQL refuses to run as root).
 set -euo pipefail
 
@@ -34,6 +37,16 @@ case "$cmd" in
     fi
     if as_owner "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
       echo "PostgreSQL already running in $dir" >&2; exit 0
+    fi
+    owner=$(stat -c %U "$dir")
+    if [ -n "${PG_SSL_CERT:-}" ]; then
+      # PostgreSQL refuses a key file that others may read.
+      install -m 600 -o "$owner" "$PG_SSL_CERT" "$dir/server.crt"
+      install -m 600 -o "$owner" "$PG_SSL_KEY" "$dir/server.key"
+      extra="$extra -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
+    fi
+    if [ -n "${PG_HBA:-}" ]; then
+      install -m 600 -o "$owner" "$PG_HBA" "$dir/pg_hba.conf"
     fi
     as_owner "$bin/pg_ctl" -D "$dir" -w -t 60 -l "$dir/server.log" start \
       -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=256MB $extra" >/dev/null

@@ -66,6 +66,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         );
     }
     let store = Store::connect(&config.db).context("database configuration")?;
+    tracing::info!(
+        sslmode = ?store.ssl_mode(),
+        pool = config.db.db_pool_size,
+        api_pool = config.db.db_api_pool_size,
+        api_statement_timeout_ms = config.db.db_api_statement_timeout_ms,
+        "database connections"
+    );
     let auth = Arc::new(crate::auth::Auth::new(store.clone(), auth_settings));
     let egress = config
         .egress
@@ -171,7 +178,10 @@ async fn prepare_database(
                 break;
             }
             Err(e) if e.is_unavailable() => {
-                tracing::warn!(error = %e, retry_in = ?delay, "database unreachable; retrying");
+                // As a `dyn Error`, the log line carries the causes too (a refused certificate,
+                // a failed login), not just "error performing TLS handshake".
+                let error: &dyn std::error::Error = &e;
+                tracing::warn!(error, retry_in = ?delay, "database unreachable; retrying");
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot start");

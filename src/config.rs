@@ -19,6 +19,25 @@ pub struct DbConfig {
     /// Seconds to wait for a PostgreSQL connection before a request fails with 503.
     #[arg(long, env = "FLUXO_DB_TIMEOUT_SECS", default_value_t = 5)]
     pub db_timeout_secs: u64,
+
+    /// Maximum number of pooled connections for API reads (resource lists, history, events,
+    /// stats), apart from the pool of ingest and writes, so UI traffic cannot starve ingest.
+    #[arg(long, env = "FLUXO_DB_API_POOL_SIZE", default_value_t = 8)]
+    pub db_api_pool_size: usize,
+
+    /// Milliseconds one API read statement may run before PostgreSQL cancels it (the request
+    /// gets 503 `query_timeout`); 0: no limit.
+    #[arg(
+        long,
+        env = "FLUXO_DB_API_STATEMENT_TIMEOUT_MS",
+        default_value_t = 5_000
+    )]
+    pub db_api_statement_timeout_ms: u64,
+
+    /// PEM file with the CA certificate(s) that sign PostgreSQL's server certificate (like
+    /// `sslrootcert` in the URL). Set `sslmode=verify-full` in DATABASE_URL to check it.
+    #[arg(long, env = "FLUXO_DB_CA_FILE")]
+    pub db_ca_file: Option<PathBuf>,
 }
 
 impl DbConfig {

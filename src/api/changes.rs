@@ -155,19 +155,19 @@ impl ChangesApi {
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,
-        /// Resource id (repeatable).
+        /// Resource id (repeatable, up to 100).
         #[oai(default)]
         resource: Query<Vec<Uuid>>,
-        /// Cluster id or name (repeatable).
+        /// Cluster id or name (repeatable, up to 100).
         #[oai(default)]
         cluster: Query<Vec<String>>,
-        /// Kind, plural or short name, e.g. `Kustomization`, `ks`, `hr` (repeatable).
+        /// Kind, plural or short name, e.g. `Kustomization`, `ks`, `hr` (repeatable, up to 100).
         #[oai(default)]
         kind: Query<Vec<String>>,
-        /// Namespace (repeatable).
+        /// Namespace (repeatable, up to 100).
         #[oai(default)]
         namespace: Query<Vec<String>>,
-        /// Operation (repeatable).
+        /// Operation (repeatable, up to 100).
         #[oai(default)]
         op: Query<Vec<ChangeOp>>,
         /// Only changes with a seq greater than this.
@@ -181,6 +181,13 @@ impl ChangesApi {
         #[oai(name = "continue")]
         continue_: Query<Option<String>>,
     ) -> Result<ChangesResponse, ApiError> {
+        params::at_most(&[
+            ("resource", resource.0.len()),
+            ("cluster", cluster.0.len()),
+            ("kind", kind.0.len()),
+            ("namespace", namespace.0.len()),
+            ("op", op.0.len()),
+        ])?;
         let filter = ChangeFilter {
             resources: resource.0,
             clusters: params::values(cluster.0),

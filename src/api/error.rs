@@ -111,6 +111,21 @@ impl From<store::Error> for ApiError {
                     ),
                 )
             }
+            e if e.is_query_timeout() => {
+                tracing::warn!(error = %e, "API query cancelled by the statement timeout");
+                ApiError::unavailable(
+                    "query_timeout",
+                    "the query took too long and was cancelled; narrow the filters (fewer \
+                     label values, a cluster, kind or namespace) and retry",
+                )
+            }
+            e if e.is_pool_busy() => {
+                tracing::warn!(error = %e, "no database connection came free in time");
+                ApiError::unavailable(
+                    "database_busy",
+                    "too many queries are running; retry shortly",
+                )
+            }
             e if e.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::Unavailable(body(

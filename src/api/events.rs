@@ -152,22 +152,22 @@ impl EventsApi {
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,
-        /// Cluster id or name (repeatable).
+        /// Cluster id or name (repeatable, up to 100).
         #[oai(default)]
         cluster: Query<Vec<String>>,
-        /// Kind of the object, plural or short name, e.g. `HelmRelease`, `hr` (repeatable).
+        /// Kind of the object, plural or short name, e.g. `HelmRelease`, `hr` (repeatable, up to 100).
         #[oai(default)]
         kind: Query<Vec<String>>,
-        /// Namespace of the object (repeatable).
+        /// Namespace of the object (repeatable, up to 100).
         #[oai(default)]
         namespace: Query<Vec<String>>,
-        /// Name of the object (repeatable).
+        /// Name of the object (repeatable, up to 100).
         #[oai(default)]
         name: Query<Vec<String>>,
-        /// Resource id of the object (repeatable).
+        /// Resource id of the object (repeatable, up to 100).
         #[oai(default)]
         resource: Query<Vec<Uuid>>,
-        /// Event type (repeatable).
+        /// Event type (repeatable, up to 100).
         #[oai(default, name = "type")]
         type_: Query<Vec<EventType>>,
         /// Only events that last occurred at or after this time (RFC 3339).
@@ -179,6 +179,14 @@ impl EventsApi {
         #[oai(name = "continue")]
         continue_: Query<Option<String>>,
     ) -> Result<EventsResponse, ApiError> {
+        params::at_most(&[
+            ("cluster", cluster.0.len()),
+            ("kind", kind.0.len()),
+            ("namespace", namespace.0.len()),
+            ("name", name.0.len()),
+            ("resource", resource.0.len()),
+            ("type", type_.0.len()),
+        ])?;
         let filter = EventFilter {
             resources: resource.0,
             clusters: params::values(cluster.0),

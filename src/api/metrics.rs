@@ -25,6 +25,7 @@ impl MetricsApi {
     async fn metrics(&self, state: Data<&Arc<AppState>>) -> MetricsResponse {
         let mut text = state.metrics.render();
         state.writer_stats.render(&mut text);
+        state.store.render_pool_metrics(&mut text);
         MetricsResponse::Ok(PlainText(text))
     }
 }

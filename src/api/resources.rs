@@ -232,20 +232,23 @@ impl ResourcesApi {
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,
-        /// Cluster id or name (repeatable).
+        /// Cluster id or name (repeatable, up to 100).
         #[oai(default)]
         cluster: Query<Vec<String>>,
-        /// Kind, plural or short name, e.g. `Kustomization`, `kustomization`, `ks`, `hr` (repeatable).
+        /// Kind, plural or short name, e.g. `Kustomization`, `kustomization`, `ks`, `hr`
+        /// (repeatable, up to 100).
         #[oai(default)]
         kind: Query<Vec<String>>,
-        /// Namespace (repeatable).
+        /// Namespace (repeatable, up to 100).
         #[oai(default)]
         namespace: Query<Vec<String>>,
-        /// Health (repeatable).
+        /// Health (repeatable, up to 100).
         #[oai(default)]
         health: Query<Vec<Health>>,
         /// Label selector as kubectl's `-l`: `key=value`, `key!=value`, `key`, `!key`,
         /// `key in (a,b)`, `key notin (a,b)`, comma-separated; repeated parameters AND together.
+        /// At most 20 requirements and 4,096 bytes in all, 100 values per set
+        /// (400 `invalid_selector`).
         #[oai(default)]
         label: Query<Vec<String>>,
         /// Case-insensitive substring of the name or the status message.
@@ -260,6 +263,12 @@ impl ResourcesApi {
         #[oai(name = "continue")]
         continue_: Query<Option<String>>,
     ) -> Result<ListResponse, ApiError> {
+        params::at_most(&[
+            ("cluster", cluster.0.len()),
+            ("kind", kind.0.len()),
+            ("namespace", namespace.0.len()),
+            ("health", health.0.len()),
+        ])?;
         let order = sort.0.order();
         let filter = ResourceFilter {
             clusters: params::values(cluster.0),

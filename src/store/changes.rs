@@ -89,15 +89,16 @@ pub async fn log_bounds(client: &Client) -> Result<LogBounds> {
 }
 
 impl Store {
-    /// [`read_changes`] on a pooled connection.
+    /// [`read_changes`] on a connection of the API pool: stream subscribers replay through it,
+    /// so a crowd of reconnecting browsers cannot take the writer's connections.
     pub async fn changes_after(&self, after: i64, limit: i64) -> Result<Vec<ChangeRow>> {
-        let conn = self.conn().await?;
+        let conn = self.api_conn().await?;
         read_changes(&conn, after, limit).await
     }
 
-    /// [`log_bounds`] on a pooled connection.
+    /// [`log_bounds`] on a connection of the API pool (for stream subscribers).
     pub async fn change_log_bounds(&self) -> Result<LogBounds> {
-        let conn = self.conn().await?;
+        let conn = self.api_conn().await?;
         log_bounds(&conn).await
     }
 

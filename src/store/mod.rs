@@ -3,19 +3,20 @@
 
 mod audit;
 mod auth;
+mod binding;
 mod changes;
 mod claims;
 mod clusters;
 mod migrate;
+mod pools;
 pub mod queries;
 mod resources;
 mod status;
+mod target;
+mod tls;
 mod writer;
 
-use std::time::Duration;
-
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
-use tokio_postgres::NoTls;
+use pools::MeasuredPool;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use auth::{EnvToken, NewSession, NewToken, SessionRow, TokenRow};
@@ -30,6 +31,9 @@ pub use resources::{
     coalesce, content_hash, resource_id,
 };
 pub use status::{CLUSTER_STATUS_CHANNEL, ClusterStatusRow, STATUS_COLUMNS, StatusUpdate};
+pub use target::SslMode;
+use tls::DbTls;
+pub use tls::DbTlsStream;
 
 use crate::config::DbConfig;
 
@@ -39,6 +43,18 @@ pub enum Error {
     /// The configured database URL could not be parsed.
     #[error("invalid database URL: {0}")]
     Url(#[source] tokio_postgres::Error),
+    /// The TLS settings (`sslmode`, `sslrootcert`, `FLUXO_DB_CA_FILE`) cannot be used.
+    #[error("invalid database settings: {0}")]
+    Settings(String),
+    /// The CA file could not be read.
+    #[error("cannot read the database CA file {path}: {source}")]
+    CaFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The pool could not be built.
     #[error("cannot build connection pool: {0}")]
     Build(#[from] deadpool_postgres::BuildError),
@@ -80,61 +96,97 @@ impl Error {
             _ => false,
         }
     }
+
+    /// True when PostgreSQL cancelled the statement (SQLSTATE 57014), which on the API pool
+    /// means it ran longer than the statement timeout.
+    pub fn is_query_timeout(&self) -> bool {
+        matches!(self, Error::Query(e) if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED))
+    }
+
+    /// True when no pooled connection came free in time: the pool is busy, not the database
+    /// down.
+    pub fn is_pool_busy(&self) -> bool {
+        matches!(
+            self,
+            Error::Unavailable(deadpool_postgres::PoolError::Timeout(
+                deadpool_postgres::TimeoutType::Wait
+            ))
+        )
+    }
 }
 
 /// Result type of the store.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Handle to PostgreSQL: a pool of connections. Cheap to clone.
+/// Handle to PostgreSQL: two pools of connections. Cheap to clone.
+///
+/// The pools keep the callers apart: API reads, whose cost a caller chooses with filters, run on
+/// `api` under a statement timeout, so however many of them run they cannot take the
+/// connections the writer, ingest, authentication and the registry need.
 #[derive(Clone)]
 pub struct Store {
-    pool: Pool,
-    /// For connections outside the pool (LISTEN, session advisory locks).
+    /// The writer, ingest, cluster status, registry, authentication, audit writes, retention
+    /// and migrations. Cheap, bounded statements.
+    pool: MeasuredPool,
+    /// API reads: resource lists and counts, one resource, history, events, stats, the audit
+    /// log; each statement is cancelled after `FLUXO_DB_API_STATEMENT_TIMEOUT_MS`.
+    api: MeasuredPool,
+    /// For connections outside the pools (LISTEN, session advisory locks).
     pg: tokio_postgres::Config,
+    /// The TLS connector of every connection.
+    tls: DbTls,
+    /// The `sslmode` in force, for the start-up log.
+    mode: SslMode,
 }
 
+/// A dedicated connection's driver; the caller polls it.
+pub type DbConnection = tokio_postgres::Connection<tokio_postgres::Socket, tls::DbTlsStream>;
+
 impl Store {
-    /// Build a pool for `config`. Connects lazily: this succeeds while the database is down.
+    /// Build the pools for `config`. Connects lazily: this succeeds while the database is down,
+    /// but not with unusable TLS settings (a bad `sslmode`, an unreadable CA file).
     pub fn connect(config: &DbConfig) -> Result<Store> {
-        let mut pg: tokio_postgres::Config = config.database_url.parse().map_err(Error::Url)?;
+        let target = target::parse(&config.database_url, config.db_ca_file.as_deref())?;
+        let mut pg = target.pg;
         pg.connect_timeout(config.timeout());
         if pg.get_application_name().is_none() {
             pg.application_name("flux-orchestrator");
         }
-        let manager = Manager::from_config(
-            pg.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let timeouts = Timeouts {
-            wait: Some(config.timeout()),
-            create: Some(config.timeout()),
-            recycle: Some(Duration::from_secs(2)),
-        };
-        let pool = Pool::builder(manager)
-            .max_size(config.db_pool_size.max(1))
-            .timeouts(timeouts)
-            .runtime(Runtime::Tokio1)
-            .build()?;
-        Ok(Store { pool, pg })
+        let pool = pools::main_pool(&pg, &target.tls, config)?;
+        let api = pools::api_pool(&pg, &target.tls, config)?;
+        Ok(Store {
+            pool,
+            api,
+            pg,
+            tls: target.tls,
+            mode: target.mode,
+        })
     }
 
-    /// A connection of its own, outside the pool, for LISTEN or session-level advisory locks
+    /// The `sslmode` the connections use.
+    pub fn ssl_mode(&self) -> SslMode {
+        self.mode
+    }
+
+    /// A connection of its own, outside the pools, for LISTEN or session-level advisory locks
     /// that must live exactly as long as the connection. The caller drives `connection`.
-    pub async fn dedicated(
-        &self,
-    ) -> Result<(
-        tokio_postgres::Client,
-        tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
-    )> {
-        Ok(self.pg.connect(NoTls).await?)
+    pub async fn dedicated(&self) -> Result<(tokio_postgres::Client, DbConnection)> {
+        Ok(self.pg.connect(self.tls.clone()).await?)
     }
 
-    /// A pooled connection.
+    /// A connection from the main pool.
     pub async fn conn(&self) -> Result<deadpool_postgres::Object> {
-        Ok(self.pool.get().await?)
+        self.pool.get().await
+    }
+
+    /// A connection from the API read pool (statements time out).
+    async fn api_conn(&self) -> Result<deadpool_postgres::Object> {
+        self.api.get().await
+    }
+
+    /// Append the pools' metrics in Prometheus text format (for `/metrics`).
+    pub fn render_pool_metrics(&self, out: &mut String) {
+        pools::render(&[&self.pool, &self.api], out);
     }
 
     /// Apply pending migrations (see [`migrate`]).

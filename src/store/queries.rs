@@ -27,5 +27,8 @@ pub use history::{
     ChangeEntry, ChangeFilter, EventFilter, EventRow, decode_change_cursor, decode_event_cursor,
 };
 pub use list::{Page, ResourceDetailRow, Total};
-pub use selector::{LabelRequirement, SelectorError, parse_selector};
+pub use selector::{
+    LabelRequirement, MAX_REQUIREMENTS, MAX_SELECTOR_BYTES, MAX_SET_VALUES, SelectorError,
+    parse_selector, parse_selectors,
+};
 pub use stats::{ClusterOverviewRow, FleetCounts, HealthCountRow};

@@ -62,6 +62,9 @@ pub fn store(url: &str) -> Store {
         database_url: url.to_string(),
         db_pool_size: 4,
         db_timeout_secs: 5,
+        db_api_pool_size: 4,
+        db_api_statement_timeout_ms: 0,
+        db_ca_file: None,
     })
     .expect("store")
 }

@@ -5,7 +5,7 @@ use std::fmt::Display;
 
 use crate::api::error::ApiError;
 use crate::flux;
-use crate::store::queries::{Cursor, CursorError, LabelRequirement, parse_selector};
+use crate::store::queries::{Cursor, CursorError, LabelRequirement, parse_selectors};
 
 /// Page size when `limit` is absent.
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -15,6 +15,9 @@ pub const MAX_LIMIT: u32 = 1000;
 pub const TOTAL_CAP: i64 = 10_000;
 /// Changes and events shown inside a resource's detail.
 pub const DETAIL_HISTORY: usize = 50;
+/// Most values of one repeatable filter (`cluster`, `kind`, `namespace`, …): each is one more
+/// value to compare every row with, and no screen offers more.
+pub const MAX_FILTER_VALUES: usize = 100;
 
 /// 400 for a parameter that cannot be used, in the same words as poem's parse errors.
 pub fn bad_param(name: &str, reason: impl Display) -> ApiError {
@@ -61,13 +64,27 @@ pub fn kinds(values: &[String]) -> Result<Vec<String>, ApiError> {
         .collect()
 }
 
-/// Parse every `label` parameter; all requirements of all of them must hold.
+/// Parse every `label` parameter; all requirements of all of them must hold. A malformed
+/// selector or one over a limit is 400 `invalid_selector`.
 pub fn labels(values: &[String]) -> Result<Vec<LabelRequirement>, ApiError> {
-    let mut out = Vec::new();
-    for value in values {
-        out.extend(parse_selector(value).map_err(|e| bad_param("label", e))?);
+    parse_selectors(values).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_selector",
+            format!("failed to parse parameter `label`: {e}"),
+        )
+    })
+}
+
+/// 400 `too_many_values` when a repeatable filter has more than [`MAX_FILTER_VALUES`] values;
+/// `counts` pairs each parameter's name with how often it was given.
+pub fn at_most(counts: &[(&str, usize)]) -> Result<(), ApiError> {
+    match counts.iter().find(|(_, n)| *n > MAX_FILTER_VALUES) {
+        Some((name, n)) => Err(ApiError::bad_request(
+            "too_many_values",
+            format!("parameter `{name}` has {n} values; at most {MAX_FILTER_VALUES} are allowed"),
+        )),
+        None => Ok(()),
     }
-    Ok(out)
 }
 
 /// Non-empty values, trimmed.
@@ -114,6 +131,32 @@ mod tests {
             "{}",
             body.0.message
         );
+    }
+
+    #[test]
+    fn a_filter_with_more_than_one_hundred_values_is_refused_naming_it() {
+        assert!(at_most(&[("cluster", 100), ("kind", 3)]).is_ok());
+        let ApiError::BadRequest(body) = at_most(&[("kind", 1), ("namespace", 101)]).unwrap_err()
+        else {
+            panic!("not 400")
+        };
+        assert_eq!(body.0.code, "too_many_values");
+        assert!(
+            body.0.message.contains("`namespace` has 101"),
+            "{}",
+            body.0.message
+        );
+    }
+
+    #[test]
+    fn every_selector_error_is_an_invalid_selector_naming_the_parameter() {
+        for bad in [vec!["a b".to_string()], vec!["k=v".repeat(2000)]] {
+            let ApiError::BadRequest(body) = labels(&bad).unwrap_err() else {
+                panic!("not 400")
+            };
+            assert_eq!(body.0.code, "invalid_selector");
+            assert!(body.0.message.contains("`label`"), "{}", body.0.message);
+        }
     }
 
     #[test]

@@ -283,7 +283,7 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<ChangeEntry>> {
-        let conn = self.conn().await?;
+        let conn = self.api_conn().await?;
         let clusters = resolve_clusters(&conn, &filter.clusters).await?;
         let (sql, params) = changes_statement(filter, &clusters, after, limit as i64 + 1);
         let rows: Vec<ChangeEntry> = conn
@@ -306,7 +306,7 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<EventRow>> {
-        let conn = self.conn().await?;
+        let conn = self.api_conn().await?;
         let clusters = resolve_clusters(&conn, &filter.clusters).await?;
         let (sql, params) = events_statement(filter, &clusters, after, limit as i64 + 1);
         let rows: Vec<EventRow> = conn

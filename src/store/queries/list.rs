@@ -82,7 +82,7 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<ResourceRow>> {
-        let conn = self.conn().await?;
+        let conn = self.api_conn().await?;
         let clusters = resolve_clusters(&conn, &filter.clusters).await?;
         let rows = if splits(filter, order) {
             list_split(&conn, filter, &clusters, order, after, limit + 1).await?
@@ -97,7 +97,7 @@ impl Store {
     /// How many resources match `filter`, counting no further than `cap` (so that a count of
     /// a broad filter over a large fleet stays cheap).
     pub async fn count_resources(&self, filter: &ResourceFilter, cap: i64) -> Result<Total> {
-        let conn = self.conn().await?;
+        let conn = self.api_conn().await?;
         let clusters = resolve_clusters(&conn, &filter.clusters).await?;
         let (sql, params) = count_statement(filter, &clusters, cap + 1);
         let count: i64 = conn.query_one(&sql, &params.refs()).await?.get(0);
@@ -113,7 +113,7 @@ impl Store {
             "SELECT {RESOURCE_COLUMNS}, r.object FROM flux_resources r JOIN clusters c ON c.id = r.cluster_id \
              WHERE r.id = $1"
         );
-        let conn = self.conn().await?;
+        let conn = self.api_conn().await?;
         let row = conn.query_opt(&sql, &[&id]).await?;
         Ok(row.map(|r| ResourceDetailRow {
             row: ResourceRow::from_row(&r),
@@ -125,7 +125,7 @@ impl Store {
     /// history it left behind (its newest change, else its newest event). `None` when the id
     /// is unknown everywhere — access checks deny then, they never guess.
     pub async fn resource_cluster(&self, id: Uuid) -> Result<Option<Uuid>> {
-        let conn = self.conn().await?;
+        let conn = self.api_conn().await?;
         let row = conn
             .query_one(
                 "SELECT COALESCE( \

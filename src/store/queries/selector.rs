@@ -3,6 +3,15 @@
 
 use std::fmt;
 
+/// Most requirements one list may ask for, all `label` parameters together. Each becomes a
+/// condition on every candidate row; twenty is more than any real selector needs.
+pub const MAX_REQUIREMENTS: usize = 20;
+/// Most values in one `in` / `notin` set. Each value is one more containment test per row.
+pub const MAX_SET_VALUES: usize = 100;
+/// Longest selector text, all `label` parameters together, in bytes: checked before any
+/// parsing, so an oversized selector costs nothing.
+pub const MAX_SELECTOR_BYTES: usize = 4096;
+
 /// One requirement of a selector; a selector is their conjunction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LabelRequirement {
@@ -38,7 +47,29 @@ fn refuse<T>(message: String) -> Result<T, SelectorError> {
 
 /// Parse a selector as kubectl's `-l` does: comma-separated requirements, all of which must hold.
 pub fn parse_selector(text: &str) -> Result<Vec<LabelRequirement>, SelectorError> {
-    split_terms(text)?.into_iter().map(parse_term).collect()
+    parse_selectors(&[text])
+}
+
+/// Parse several selectors that must all hold (repeated `label` parameters), within the
+/// limits [`MAX_SELECTOR_BYTES`], [`MAX_REQUIREMENTS`] and [`MAX_SET_VALUES`].
+pub fn parse_selectors(texts: &[impl AsRef<str>]) -> Result<Vec<LabelRequirement>, SelectorError> {
+    let bytes: usize = texts.iter().map(|t| t.as_ref().len()).sum();
+    if bytes > MAX_SELECTOR_BYTES {
+        return refuse(format!(
+            "the label selector is {bytes} bytes long; at most {MAX_SELECTOR_BYTES} are allowed"
+        ));
+    }
+    let mut terms = Vec::new();
+    for text in texts {
+        terms.extend(split_terms(text.as_ref())?);
+    }
+    if terms.len() > MAX_REQUIREMENTS {
+        return refuse(format!(
+            "the label selector has {} requirements; at most {MAX_REQUIREMENTS} are allowed",
+            terms.len()
+        ));
+    }
+    terms.into_iter().map(parse_term).collect()
 }
 
 /// Split on the commas that are not inside a `( … )` value set.
@@ -107,6 +138,13 @@ fn parse_set(term: &str) -> Result<LabelRequirement, SelectorError> {
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
         .ok_or_else(bad)?;
+    let count = inner.split(',').count();
+    if count > MAX_SET_VALUES {
+        return refuse(format!(
+            "the set of {key:?} has {count} values; at most {MAX_SET_VALUES} are allowed in one \
+             `in`/`notin` set"
+        ));
+    }
     let values = inner
         .split(',')
         .map(|v| value_of(v.trim()))
@@ -236,6 +274,47 @@ mod tests {
             let err = parse_selector(bad).expect_err(bad);
             assert!(!err.to_string().is_empty(), "{bad}");
         }
+    }
+
+    fn set(n: usize) -> String {
+        let values: Vec<String> = (0..n).map(|i| format!("v{i}")).collect();
+        format!("team in ({})", values.join(","))
+    }
+
+    fn refused(texts: &[String]) -> String {
+        parse_selectors(texts)
+            .expect_err("over a limit")
+            .to_string()
+    }
+
+    #[test]
+    fn a_set_of_nine_thousand_values_is_refused_by_its_length_before_parsing() {
+        let message = refused(&[set(9_000)]);
+        assert!(message.contains("at most 4096 are allowed"), "{message}");
+    }
+
+    #[test]
+    fn a_set_may_hold_one_hundred_values_and_not_one_more() {
+        assert_eq!(parse_selectors(&[set(MAX_SET_VALUES)]).unwrap().len(), 1);
+        let message = refused(&[set(MAX_SET_VALUES + 1)]);
+        assert!(message.contains("101 values; at most 100"), "{message}");
+    }
+
+    #[test]
+    fn twenty_requirements_are_allowed_across_all_label_parameters_and_not_one_more() {
+        let terms = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>();
+        let split = |t: Vec<String>| vec![t[..10].join(","), t[10..].join(",")];
+        assert_eq!(parse_selectors(&split(terms(20))).unwrap().len(), 20);
+        let message = refused(&split(terms(21)));
+        assert!(message.contains("21 requirements; at most 20"), "{message}");
+    }
+
+    #[test]
+    fn the_length_limit_counts_every_label_parameter() {
+        let half = format!("k={}", "v".repeat(60));
+        let many: Vec<String> = vec![half; 70];
+        assert!(many.iter().all(|t| parse_selector(t).is_ok()));
+        assert!(refused(&many).contains("bytes long"));
     }
 
     #[test]

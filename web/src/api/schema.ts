@@ -1994,15 +1994,15 @@ export interface operations {
     listChanges: {
         parameters: {
             query?: {
-                /** @description Resource id (repeatable). */
+                /** @description Resource id (repeatable, up to 100). */
                 resource?: string[];
-                /** @description Cluster id or name (repeatable). */
+                /** @description Cluster id or name (repeatable, up to 100). */
                 cluster?: string[];
-                /** @description Kind, plural or short name, e.g. `Kustomization`, `ks`, `hr` (repeatable). */
+                /** @description Kind, plural or short name, e.g. `Kustomization`, `ks`, `hr` (repeatable, up to 100). */
                 kind?: string[];
-                /** @description Namespace (repeatable). */
+                /** @description Namespace (repeatable, up to 100). */
                 namespace?: string[];
-                /** @description Operation (repeatable). */
+                /** @description Operation (repeatable, up to 100). */
                 op?: components["schemas"]["ChangeOp"][];
                 /** @description Only changes with a seq greater than this. */
                 since?: number;
@@ -2816,17 +2816,17 @@ export interface operations {
     listEvents: {
         parameters: {
             query?: {
-                /** @description Cluster id or name (repeatable). */
+                /** @description Cluster id or name (repeatable, up to 100). */
                 cluster?: string[];
-                /** @description Kind of the object, plural or short name, e.g. `HelmRelease`, `hr` (repeatable). */
+                /** @description Kind of the object, plural or short name, e.g. `HelmRelease`, `hr` (repeatable, up to 100). */
                 kind?: string[];
-                /** @description Namespace of the object (repeatable). */
+                /** @description Namespace of the object (repeatable, up to 100). */
                 namespace?: string[];
-                /** @description Name of the object (repeatable). */
+                /** @description Name of the object (repeatable, up to 100). */
                 name?: string[];
-                /** @description Resource id of the object (repeatable). */
+                /** @description Resource id of the object (repeatable, up to 100). */
                 resource?: string[];
-                /** @description Event type (repeatable). */
+                /** @description Event type (repeatable, up to 100). */
                 type?: components["schemas"]["EventType"][];
                 /** @description Only events that last occurred at or after this time (RFC 3339). */
                 since?: string;
@@ -2948,17 +2948,22 @@ export interface operations {
     listResources: {
         parameters: {
             query?: {
-                /** @description Cluster id or name (repeatable). */
+                /** @description Cluster id or name (repeatable, up to 100). */
                 cluster?: string[];
-                /** @description Kind, plural or short name, e.g. `Kustomization`, `kustomization`, `ks`, `hr` (repeatable). */
+                /**
+                 * @description Kind, plural or short name, e.g. `Kustomization`, `kustomization`, `ks`, `hr`
+                 *     (repeatable, up to 100).
+                 */
                 kind?: string[];
-                /** @description Namespace (repeatable). */
+                /** @description Namespace (repeatable, up to 100). */
                 namespace?: string[];
-                /** @description Health (repeatable). */
+                /** @description Health (repeatable, up to 100). */
                 health?: components["schemas"]["Health"][];
                 /**
                  * @description Label selector as kubectl's `-l`: `key=value`, `key!=value`, `key`, `!key`,
                  *     `key in (a,b)`, `key notin (a,b)`, comma-separated; repeated parameters AND together.
+                 *     At most 20 requirements and 4,096 bytes in all, 100 values per set
+                 *     (400 `invalid_selector`).
                  */
                 label?: string[];
                 /** @description Case-insensitive substring of the name or the status message. */
