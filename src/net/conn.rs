@@ -331,7 +331,8 @@ async fn respond<E: Endpoint>(
     let mut req = poem::Request::from((req, local, remote, Scheme::HTTP));
     req.extensions_mut().insert(ClientIp(client));
     // Boxed: hyper keeps room for the service future in every connection from the start, and
-    // the application's future is tens of KiB; 2,000 idle connections held 80 MiB unboxed.
+    // the application's future is large: unboxed, 2,000 held half-sent heads plus 200 bodies
+    // grew RSS by 84 MiB instead of 47.
     let resp = Box::pin(shared.endpoint.get_response(req)).await;
     if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
         phase.upgraded();

@@ -86,6 +86,32 @@ struct Shared<E> {
     hard: CancellationToken,
 }
 
+impl<E: Endpoint> Shared<E> {
+    fn new(endpoint: E, local: SocketAddr, s: &Settings, metrics: &Metrics) -> Shared<E> {
+        let expired = |phase| {
+            metrics.counter_with(
+                "fluxo_http_connections_timed_out_total",
+                "Connections dropped because a request head (phase=header) or the next request \
+                 (phase=idle) did not arrive in time.",
+                &[("phase", phase)],
+            )
+        };
+        Shared {
+            endpoint: endpoint.map_to_response(),
+            local,
+            deadlines: conn::Deadlines {
+                header: s.header_read_timeout,
+                idle: s.idle_timeout,
+                header_expired: expired("header"),
+                idle_expired: expired("idle"),
+            },
+            proxies: s.trusted_proxies.clone(),
+            graceful: CancellationToken::new(),
+            hard: CancellationToken::new(),
+        }
+    }
+}
+
 /// A bound listener and its limits.
 pub struct Server {
     listener: TcpListener,
@@ -124,27 +150,7 @@ impl Server {
         E: Endpoint + 'static,
     {
         let s = &self.settings;
-        let expired = |phase| {
-            self.metrics.counter_with(
-                "fluxo_http_connections_timed_out_total",
-                "Connections dropped because a request head (phase=header) or the next request \
-                 (phase=idle) did not arrive in time.",
-                &[("phase", phase)],
-            )
-        };
-        let shared = Arc::new(Shared {
-            endpoint: endpoint.map_to_response(),
-            local: self.local,
-            deadlines: conn::Deadlines {
-                header: s.header_read_timeout,
-                idle: s.idle_timeout,
-                header_expired: expired("header"),
-                idle_expired: expired("idle"),
-            },
-            proxies: s.trusted_proxies.clone(),
-            graceful: CancellationToken::new(),
-            hard: CancellationToken::new(),
-        });
+        let shared = Arc::new(Shared::new(endpoint, self.local, s, &self.metrics));
         let caps = Caps::new(s.max_connections, s.max_connections_per_ip, &self.metrics);
         let tracker = TaskTracker::new();
         let mut warned = None;
