@@ -28,7 +28,7 @@ use super::error::json_error;
 use crate::auth::Principal;
 
 /// Largest body of a request that reaches a public operation unauthenticated (a login).
-pub const PUBLIC_MAX_BODY: usize = 64 * 1024;
+pub const PUBLIC_MAX_BODY: usize = 16 * 1024;
 
 /// Longest time spent discarding an oversized body before answering 413.
 const DRAIN_TIME: Duration = Duration::from_secs(5);

@@ -29,10 +29,11 @@ pub use proxy::{Cidr, CidrError, TrustedProxies};
 
 use crate::metrics::Metrics;
 
-/// Largest request head (request line and headers), which is also the most a connection
-/// buffers while reading: it bounds what a half-sent head can hold (hyper's default is about
-/// 400 KiB). A longer head gets `431`. Browsers send a few KiB; nginx allows 4 × 8 KiB.
-pub const MAX_HEAD_BYTES: usize = 32 * 1024;
+/// Largest request head (request line and headers); a longer one gets `431`. It is also the
+/// read buffer's limit, which hyper checks before each read, so a connection buffers at most
+/// twice this (hyper's default allows about 400 KiB, 800 KiB per half-sent head). Browsers send
+/// a few KiB; nginx allows 8 KiB per header line.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// How often at most a full-server or failing-accept warning is logged.
 const WARN_EVERY: Duration = Duration::from_secs(60);
