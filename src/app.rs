@@ -87,6 +87,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         live: hub.clone(),
         metrics,
         auth,
+        resync_interval_secs: Some(config.ingest.resync_interval_secs).filter(|s| *s > 0),
     });
     let live = tokio::spawn(hub.run(migrated(state.clone(), shutdown.clone())));
     let settings = config.ingest.settings();

@@ -48,6 +48,9 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Authentication: tokens, sessions, OIDC (read by the guard and the auth endpoints).
     pub auth: Arc<crate::auth::Auth>,
+    /// Seconds between backstop relists (`FLUXO_RESYNC_INTERVAL_SECS`), `None` when they are
+    /// off; set at start, read by the cluster list so the UI can say when the first one is due.
+    pub resync_interval_secs: Option<u64>,
 }
 
 /// Tags grouping operations in the spec.
