@@ -112,7 +112,7 @@ test('the resources table at 1440 px: one line of filters, nothing clipped, prob
     const n = (await stack.api(`/api/v1/resources?health=${h}&limit=1`)).body.total;
     assert.equal(await page.getByTestId(`health-count-${h}`).textContent(), String(n), `${h} count`);
   }
-  await shoot('resources');
+  await shoot('resources-default');
 
   // The longest kind name is not cut.
   await page.goto('/resources?kind=ImageUpdateAutomation');
@@ -130,7 +130,7 @@ test('the clusters page summarises the watches and says when the first backstop 
   assert.equal(await row.locator('summary .kind-state').count(), 1, 'one chip, not one per kind');
   await row.getByText('first backstop relist within 10 min').waitFor();
   assert.equal(await row.getByText('relisted —').count(), 0);
-  await shoot('clusters');
+  await shoot('clusters-watches');
   await row.getByTestId('watch-summary').click();
   await row.locator('.kinds-list li', { hasText: 'ImageUpdateAutomation' }).waitFor();
   assert.deepEqual(page.problems, []);
