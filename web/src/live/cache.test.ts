@@ -84,6 +84,24 @@ describe('LiveCache and filtered lists', () => {
     expect(invalidate).toHaveBeenCalledWith({ queryKey: keys.resources(f), exact: true });
   });
 
+  it('does not refetch a fresh answer again and again for a remembered row it cannot place', async () => {
+    vi.useFakeTimers();
+    const qc = new QueryClient();
+    const f = parseFilter(new URLSearchParams('sort=namespace'));
+    const cache = new LiveCache(qc);
+    cache.change(msg('x', 9, r('x', 9, { namespace: 'team-a' }))); // vs the edge "teama": collation decides
+    const invalidate = vi.spyOn(qc, 'invalidateQueries');
+    await qc.fetchInfiniteQuery({
+      queryKey: keys.resources(f),
+      queryFn: () => pageOf([r('a', 1, { namespace: 'apps' }), r('b', 1, { namespace: 'teama' })], 'p1', 900),
+      initialPageParam: undefined as string | undefined,
+      getNextPageParam: () => undefined,
+    });
+    await vi.advanceTimersByTimeAsync(SETTLE_MAX_MS * 2);
+    expect(invalidate.mock.calls.filter(([o]) => o?.queryKey?.[0] === 'resources')).toEqual([]);
+    cache.dispose();
+  });
+
   it('keeps a partial list total by what each change tells, then re-reads it when changes settle', async () => {
     vi.useFakeTimers();
     const qc = new QueryClient();

@@ -16,7 +16,7 @@ import { kindOf } from '../lib/flux';
 import { tracker } from './actions';
 import { markChanged } from './flash';
 import { forgetLatest, latestSize, latestVersions, remember, rememberCluster } from './latest';
-import { applyVersion, applyVersions, complete, dedupe, type ListData } from './lists';
+import { applyVersion, applyVersions, complete, dedupe, rowsMove, type ListData } from './lists';
 import { Store } from './store';
 
 /** Lists with more loaded pages than this are not refetched automatically to fix an order. */
@@ -163,15 +163,18 @@ export class LiveCache {
     else countUnplaced(JSON.stringify(key));
   }
 
-  /** Re-apply every remembered stream version to a list the server just answered. */
+  /**
+   * Re-apply every remembered stream version to a list the server just answered. An unsure
+   * placement here is not refetched: the answer is fresh, and refetching could repeat forever
+   * (a remembered version beyond the loaded pages stays unsure against every new answer).
+   */
   private reconcile(key: QueryKey): void {
     const fetched = this.qc.getQueryData<ListData>(key);
     if (!fetched) return;
-    const data = dedupe(fetched);
     const filter = key[1] as ResourceFilter;
-    const r = latestSize() ? applyVersions(data, filter, latestVersions()) : { data, changed: false, unsure: false };
+    const data = rowsMove(filter.sort) ? dedupe(fetched) : fetched;
+    const r = latestSize() ? applyVersions(data, filter, latestVersions()) : { data, changed: false };
     if (r.changed || data !== fetched) this.qc.setQueryData<ListData>(key, r.data);
-    if (r.unsure) this.unsure(key, data);
     if (r.changed && !complete(data)) this.settle('count' + JSON.stringify(key), () => void this.recount(key, filter));
   }
 

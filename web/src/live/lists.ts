@@ -129,6 +129,11 @@ export function applyVersions(data: ListData, filter: ResourceFilter, versions: 
   return acc;
 }
 
+/** Whether a row's place in this sort can change (its keys are not just its identity). */
+export function rowsMove(sort: ResourceSort): boolean {
+  return ['updated', 'health', 'severity'].includes(sort.replace(/^-/, ''));
+}
+
 /**
  * Drop rows read twice: pages are separate reads, so a row that moved in an `updated`,
  * `health` or `severity` order between two of them can be in both. The newest version stays.
