@@ -1,6 +1,7 @@
 // End-to-end: filtered, sorted resource lists stay true under live churn. The truth is a fresh
 // REST read with the same filter and sort: within a second of the last change reaching the
-// browser, the table (rows, their order and health, and the count) must equal it.
+// browser, the table (rows, their order and health, the count, and the health chips' counts)
+// must equal it.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,7 +37,8 @@ function recordTable() {
       .sort((a, b) => a[0] - b[0])
       .map((x) => x[1]);
     const count = document.querySelector('[data-testid=resource-count]')?.textContent?.trim() ?? '';
-    return JSON.stringify({ rows, count });
+    const chips = [...document.querySelectorAll('[data-testid^=health-count-]')].map((c) => `${c.dataset.testid.slice(13)}:${c.textContent}`);
+    return JSON.stringify({ rows, count, chips });
   };
   window.__snaps = [];
   let last = '';
@@ -51,9 +53,21 @@ function recordTable() {
   window.__tableTimer = setInterval(tick, 20);
 }
 
-function restSignature(list) {
+const HEALTHS = ['failed', 'stalled', 'progressing', 'suspended', 'unknown', 'ready'];
+
+/** The table as a fresh REST read says it should be: rows, count, and each health chip's count. */
+async function restSignature(query) {
+  const list = (await stack.api(`/api/v1/resources?${query}&limit=1000`)).body;
+  const others = new URLSearchParams(query);
+  others.delete('health');
+  const chips = [];
+  for (const h of HEALTHS) {
+    const n = (await stack.api(`/api/v1/resources?${others}&health=${h}&limit=1`)).body.total;
+    chips.push(`${h}:${n.toLocaleString('en-US')}`);
+  }
   const n = list.total;
-  return JSON.stringify({ rows: list.items.map((r) => `${r.id}:${r.health}`), count: `${n.toLocaleString('en-US')} object${n === 1 ? '' : 's'}` });
+  const count = `${n.toLocaleString('en-US')} object${n === 1 ? '' : 's'}`;
+  return { total: n, sig: JSON.stringify({ rows: list.items.map((r) => `${r.id}:${r.health}`), count, chips }) };
 }
 
 /**
@@ -63,18 +77,19 @@ function restSignature(list) {
 async function churnAndCompare(query, { seconds = 8, rate = 15 } = {}) {
   await page.goto(`/resources?${query}`);
   await page.getByTestId('resource-count').filter({ hasText: /object/ }).waitFor();
+  await page.getByTestId('health-count-ready').waitFor();
   await page.evaluate(recordTable);
   await churn(rate);
   await sleep(seconds * 1000);
   await churn(0);
   await settled();
-  const rest = (await stack.api(`/api/v1/resources?${query}&limit=1000`)).body;
+  const rest = await restSignature(query);
   assert.ok(rest.total < 60, `${query}: the list fits the tall viewport (${rest.total})`);
   const snaps = await page.evaluate(() => window.__snaps);
   await page.evaluate(() => clearInterval(window.__tableTimer));
   const final = snaps.at(-1);
   assert.ok(snaps.length > 1, `${query}: the table changed under churn`);
-  assert.equal(final.sig, restSignature(rest), `${query}: the table equals a fresh REST read`);
+  assert.equal(final.sig, rest.sig, `${query}: the table and its health chips equal a fresh REST read`);
   const lag = final.t - lastChange;
   console.log(`${query}: ${snaps.length - 1} table states under churn; final state ${lag} ms after the last change (REST total ${rest.total})`);
   assert.ok(lag < 1000, `${query}: the table settled ${lag} ms after the last change`);
