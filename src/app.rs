@@ -99,6 +99,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         metrics,
         auth,
         streams: Default::default(),
+        resync_interval_secs: Some(config.ingest.resync_interval_secs).filter(|s| *s > 0),
     });
     let live = tokio::spawn(hub.run(became_ready(state.ready.clone(), shutdown.clone())));
     let settings = config.ingest.settings();

@@ -54,6 +54,9 @@ pub struct AppState {
     pub auth: Arc<crate::auth::Auth>,
     /// Open streams per principal (the stream endpoint's cap).
     pub streams: Arc<stream::StreamCounts>,
+    /// Seconds between backstop relists (`FLUXO_RESYNC_INTERVAL_SECS`), `None` when they are
+    /// off; set at start, read by the cluster list so the UI can say when the first one is due.
+    pub resync_interval_secs: Option<u64>,
 }
 
 /// Tags grouping operations in the spec.
