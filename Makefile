@@ -7,7 +7,7 @@ DEPLOY_VENV := target/deploy-venv
 TEST_VENV := target/test-venv
 TEST_OIDC := target/test-oidc
 
-.PHONY: all build web web-test test lint fmt openapi demo demo-stop bench clean
+.PHONY: all build web web-test test lint fmt openapi screenshots demo demo-stop bench clean
 
 all: build
 
@@ -67,6 +67,12 @@ bench:
 ## openapi: regenerate the committed spec from the code
 openapi:
 	$(CARGO) run --quiet -- openapi > openapi/openapi.json
+
+## screenshots: copy the main views' light-theme screenshots of the last `npm run e2e` into docs/
+SHOTS := overview resources-default resources-failed detail-history clusters-watches signin
+screenshots:
+	mkdir -p docs/screenshots
+	for s in $(SHOTS); do cp web/e2e/screenshots/$$s-light.png docs/screenshots/$$s.png; done
 
 ## demo: the real server with a private PostgreSQL under .data/ and simulated clusters
 demo: build

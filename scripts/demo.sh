@@ -47,7 +47,7 @@ pids+=("$server")
 ADMIN_TOKEN="$token" python3 scripts/demo-register.py "http://$listen" "$data/kubeconfigs" "$clusters"
 echo
 echo "  flux-orchestrator demo is running: http://$listen   (API docs: http://$listen/api/docs)"
-echo "  Sign in at http://$listen/login with the admin token (kept in $data/admin-token):"
+echo "  Sign in at http://$listen/signin with the admin token (kept in $data/admin-token):"
 echo "    $token"
 echo "  curl works too: curl -H \"Authorization: Bearer \$(cat $data/admin-token)\" http://$listen/api/v1/clusters"
 echo "  kubectl works too: kubectl --kubeconfig $data/kubeconfigs/sim-1.yaml get kustomizations -A"

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use poem::listener::{Acceptor, Listener, TcpListener};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
@@ -14,6 +13,7 @@ use crate::config::{DbConfig, LogConfig, LogFormat, ServeConfig};
 use crate::ingest;
 use crate::live;
 use crate::metrics::Metrics;
+use crate::net;
 use crate::store::Store;
 
 /// The log filter: the configured one, with the kube client's own logging off unless the
@@ -111,6 +111,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         metrics,
         auth,
         streams: Default::default(),
+        resync_interval_secs: Some(config.ingest.resync_interval_secs).filter(|s| *s > 0),
     });
     let live = tokio::spawn(hub.run(became_ready(state.ready.clone(), shutdown.clone())));
     let settings = config.ingest.settings();
@@ -132,17 +133,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         })
     };
 
-    let acceptor = TcpListener::bind(config.listen)
-        .into_acceptor()
+    let server = net::Server::bind(config.listen, config.net.settings(), state.metrics.clone())
         .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    if let Some(addr) = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-    {
-        tracing::info!("listening on http://{addr}");
-    }
+        .context("HTTP server")?;
+    tracing::info!("listening on http://{}", server.local_addr());
     let signal = {
         let shutdown = shutdown.clone();
         async move {
@@ -154,10 +148,11 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
     };
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    poem::Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(api::app(state, config.max_body_bytes), signal, Some(grace))
-        .await
-        .context("HTTP server")?;
+    let bodies = api::BodyLimits {
+        max_bytes: config.max_body_bytes,
+        public_time: Duration::from_secs(config.net.header_read_timeout_secs),
+    };
+    server.run(api::app(state, bodies), signal, grace).await;
     shutdown.cancel();
     live.await.context("live fan-out task panicked")?;
     background.await.context("database task panicked")?

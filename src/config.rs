@@ -102,6 +102,9 @@ pub struct ServeConfig {
     pub shutdown_grace_secs: u64,
 
     #[command(flatten)]
+    pub net: NetConfig,
+
+    #[command(flatten)]
     pub auth: AuthConfig,
 
     #[command(flatten)]
@@ -112,6 +115,52 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub live: LiveConfig,
+}
+
+/// Connection limits of the HTTP server and the proxies it trusts (`net`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct NetConfig {
+    /// Most open client connections, WebSocket streams included; more are closed at accept.
+    #[arg(long, env = "FLUXO_MAX_CONNECTIONS", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Most open connections from one client address; more are closed at accept. Trusted
+    /// proxies are exempt (they carry many clients).
+    #[arg(long, env = "FLUXO_MAX_CONNECTIONS_PER_IP", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_ip: u32,
+
+    /// Seconds a client may take to send a request's head (line and headers), counted from
+    /// accept or from the first byte of a later request; slower clients are disconnected.
+    #[arg(long, env = "FLUXO_HEADER_READ_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a keep-alive connection may wait for its next request before it is closed
+    /// (WebSocket streams are not affected).
+    #[arg(long, env = "FLUXO_IDLE_TIMEOUT_SECS", default_value_t = 75,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idle_timeout_secs: u64,
+
+    /// Reverse proxies whose `X-Forwarded-For` names the client (audit log, login rate limit),
+    /// comma-separated addresses or CIDR ranges, e.g. `10.0.0.0/8`. Default none: the header
+    /// is ignored.
+    #[arg(long, env = "FLUXO_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::net::Cidr>,
+}
+
+impl NetConfig {
+    /// The transport's settings.
+    pub fn settings(&self) -> crate::net::Settings {
+        crate::net::Settings {
+            max_connections: self.max_connections as usize,
+            max_connections_per_ip: self.max_connections_per_ip as usize,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            trusted_proxies: crate::net::TrustedProxies::new(self.trusted_proxies.clone()),
+        }
+    }
 }
 
 /// How clusters are watched.

@@ -15,6 +15,7 @@
 //! | [`metrics`]  | the process-wide counters and gauges, rendered for `/metrics` |
 //! | [`auth`]     | roles, principals, API tokens, sessions, login rate limit, OIDC |
 //! | [`api`]      | REST handlers (poem-openapi), the live stream WebSocket, error mapping, probes, docs |
+//! | [`net`]      | the HTTP transport: connection caps, header and idle deadlines, trusted proxies |
 //! | [`sim`]      | Kubernetes API simulator for tests, benchmarks and the demo |
 //!
 //! Dependencies point one way: `api` → (`clusters`, `live`, `store`) → `flux` (pure); `live`
@@ -31,5 +32,6 @@ pub mod flux;
 pub mod ingest;
 pub mod live;
 pub mod metrics;
+pub mod net;
 pub mod sim;
 pub mod store;

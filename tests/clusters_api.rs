@@ -490,3 +490,28 @@ async fn a_burst_of_registrations_does_not_exhaust_a_small_pool() {
     assert_eq!(status, 200);
     assert_eq!(list["items"].as_array().map(Vec::len), Some(12), "{list}");
 }
+
+#[tokio::test]
+async fn the_cluster_list_says_how_often_backstop_relists_run_or_that_they_are_off() {
+    let db = TestDb::create().await;
+    for (args, expected) in [
+        (&[][..], json!(600)),
+        (&["--resync-interval-secs", "90"][..], json!(90)),
+        (&["--resync-interval-secs", "0"][..], Value::Null),
+    ] {
+        let server = TestServer::start_with(&db.url(), args, &[]).await;
+        server.wait_ready().await;
+        let (status, list) = json_of(
+            server
+                .http()
+                .get(server.url("/api/v1/clusters"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(list["resyncIntervalSecs"], expected, "{args:?}: {list}");
+        server.terminate().await;
+    }
+}

@@ -226,6 +226,15 @@ fn sort_key(sort: &str, item: &Value) -> Vec<String> {
         .expect("time")
         .timestamp_micros();
     let id = f("id");
+    // Descending within an ascending key: the complement orders the other way.
+    let newest_first = format!("{:020}", i64::MAX - updated);
+    let id_descending: String = id
+        .chars()
+        .map(|c| {
+            c.to_digit(16)
+                .map_or(c, |d| char::from_digit(15 - d, 16).expect("hex"))
+        })
+        .collect();
     match sort.trim_start_matches('-') {
         "name" => vec![f("name"), f("namespace"), f("kind"), id],
         "namespace" => vec![f("namespace"), f("name"), f("kind"), id],
@@ -233,6 +242,7 @@ fn sort_key(sort: &str, item: &Value) -> Vec<String> {
         "cluster" => vec![f("cluster"), f("namespace"), f("name"), f("kind"), id],
         "updated" => vec![format!("{updated:020}"), id],
         "health" => vec![health, f("name"), f("namespace"), f("kind"), id],
+        "severity" => vec![health, newest_first, id_descending],
         other => panic!("no sort {other}"),
     }
 }
@@ -251,7 +261,16 @@ async fn every_sort_order_and_its_reverse_return_rows_in_the_documented_order() 
         .iter()
         .filter(|s| some.contains(&s.health.as_str()))
         .count();
-    for sort in ["name", "namespace", "kind", "cluster", "updated", "health"] {
+    let sorts = [
+        "name",
+        "namespace",
+        "kind",
+        "cluster",
+        "updated",
+        "health",
+        "severity",
+    ];
+    for sort in sorts {
         for sort in [sort.to_string(), format!("-{sort}")] {
             let filtered = format!("sort={sort}&health=failed&health=ready&health=unknown");
             for (query, count) in [(format!("sort={sort}"), all.len()), (filtered, some_count)] {

@@ -353,8 +353,17 @@ pub fn machine() -> Value {
 
 // ---- the server and simulated fleets ---------------------------------------------------
 
-/// Server flags for benchmark runs: no periodic backstop (scenarios trigger it themselves).
-pub const SERVER_ARGS: &[&str] = &["--resync-interval-secs", "0"];
+/// Server flags for benchmark runs: no periodic backstop (scenarios trigger it themselves), and
+/// connection caps above the 5,000 subscribers of the fan-out scenario, which all connect from
+/// 127.0.0.1.
+pub const SERVER_ARGS: &[&str] = &[
+    "--resync-interval-secs",
+    "0",
+    "--max-connections",
+    "20000",
+    "--max-connections-per-ip",
+    "20000",
+];
 
 /// Quiet logs: only what the harness waits for, warnings and errors.
 pub const SERVER_LOG: (&str, &str) = (

@@ -242,9 +242,13 @@ impl From<ClusterRow> for Cluster {
 
 /// Every registered cluster.
 #[derive(Object, Debug)]
+#[oai(rename_all = "camelCase")]
 pub struct ClusterList {
     /// The clusters, by name.
     pub items: Vec<Cluster>,
+    /// Seconds between backstop relists of every watched kind (`FLUXO_RESYNC_INTERVAL_SECS`);
+    /// null when periodic relists are off. The first one runs this long after watching starts.
+    pub resync_interval_secs: Option<u64>,
 }
 
 /// Register a cluster from a kubeconfig.
@@ -353,7 +357,10 @@ impl ClustersApi {
                 Cluster::for_principal(row, status, reveal)
             })
             .collect();
-        Ok(ListResponse::Ok(Json(ClusterList { items })))
+        Ok(ListResponse::Ok(Json(ClusterList {
+            items,
+            resync_interval_secs: state.resync_interval_secs,
+        })))
     }
 
     /// Register a cluster

@@ -1,9 +1,8 @@
 //! The one place where errors become HTTP responses. Every error body is
 //! `{"code": "...", "message": "..."}`; the caller's mistakes are 4xx, never 500.
 
-use futures::StreamExt;
+use poem::Response;
 use poem::http::StatusCode;
-use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 
@@ -202,6 +201,7 @@ fn code_for(status: StatusCode) -> &'static str {
         StatusCode::FORBIDDEN => "forbidden",
         StatusCode::NOT_FOUND => "not_found",
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
         StatusCode::CONFLICT => "conflict",
         StatusCode::LENGTH_REQUIRED => "length_required",
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
@@ -244,75 +244,4 @@ pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
         .status(status)
         .content_type("application/json; charset=utf-8")
         .body(body.to_string())
-}
-
-/// How much of an oversized body is read and thrown away before the 413 is sent.
-fn drain_limit(max: usize) -> usize {
-    max.saturating_mul(4)
-}
-
-/// Read and discard the rest of an oversized body — at most `limit` bytes, for at most 5 s — so a
-/// client still sending it reads the 413 instead of a broken pipe. Bodies beyond the limit are
-/// cut off at once.
-async fn drain(
-    stream: impl futures::Stream<Item = std::io::Result<bytes::Bytes>>,
-    mut limit: usize,
-) {
-    let mut stream = std::pin::pin!(stream);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-        while let Some(Ok(chunk)) = stream.next().await {
-            if chunk.len() >= limit {
-                break;
-            }
-            limit -= chunk.len();
-        }
-    })
-    .await;
-}
-
-/// Refuse request bodies over `max` bytes with 413, whether or not they declare a length.
-pub async fn limit_body<E: Endpoint>(
-    next: E,
-    mut req: Request,
-    max: usize,
-) -> poem::Result<Response> {
-    let too_large = || {
-        poem::Error::from_response(json_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            &format!("request body is larger than {max} bytes"),
-        ))
-    };
-    let declared = req
-        .headers()
-        .get(poem::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    match declared {
-        Some(len) if len > max as u64 => {
-            if len <= drain_limit(max) as u64 {
-                drain(req.take_body().into_bytes_stream(), drain_limit(max)).await;
-            }
-            return Err(too_large());
-        }
-        Some(_) => {}
-        None if req
-            .headers()
-            .contains_key(poem::http::header::TRANSFER_ENCODING) =>
-        {
-            let mut stream = std::pin::pin!(req.take_body().into_bytes_stream());
-            let mut body = Vec::new();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|_| too_large())?;
-                if body.len() + chunk.len() > max {
-                    drain(stream, drain_limit(max)).await;
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            req.set_body(body);
-        }
-        None => {}
-    }
-    Ok(next.call(req).await?.into_response())
 }

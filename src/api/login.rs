@@ -1,5 +1,6 @@
-//! `/login`: a minimal server-rendered login page (no scripts, so the strict CSP holds) for a
-//! token, with a link to OIDC login when configured. The web UI can use the JSON endpoints.
+//! `/login`: the address people type or were told. Browsers are sent to the UI's sign-in page
+//! (`/signin`, the one sign-in page); a form POST still logs in without JavaScript (the web UI
+//! itself uses the JSON endpoint `POST /api/v1/session`).
 
 use std::sync::Arc;
 
@@ -24,29 +25,20 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn page(state: &AppState, message: Option<&str>, status: StatusCode) -> Response {
-    let settings = state.auth.settings();
+fn page(state: &AppState, message: &str, status: StatusCode) -> Response {
     let mut notes = String::new();
-    if !settings.enabled {
+    if !state.auth.settings().enabled {
         notes.push_str(&format!(
             "<p role=\"alert\"><strong>{AUTH_OFF_WARNING}</strong></p>"
         ));
     }
-    if let Some(m) = message {
-        notes.push_str(&format!("<p role=\"alert\">{}</p>", escape(m)));
-    }
-    let oidc = if settings.oidc.is_some() {
-        "<p><a href=\"/auth/oidc/login\">Sign in with your identity provider</a></p>"
-    } else {
-        ""
-    };
+    // No second form here: the sign-in page is the UI's.
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>Sign in · flux-orchestrator</title></head><body><main>\
-         <h1>flux-orchestrator</h1>{notes}{oidc}\
-         <form method=\"post\" action=\"/login\"><label>API token \
-         <input type=\"password\" name=\"token\" autocomplete=\"off\" required maxlength=\"512\"></label> \
-         <button type=\"submit\">Sign in</button></form></main></body></html>"
+         <h1>flux-orchestrator</h1>{notes}<p role=\"alert\">{}</p>\
+         <p><a href=\"/signin\">Back to sign in</a></p></main></body></html>",
+        escape(message)
     );
     Response::builder()
         .status(status)
@@ -55,10 +47,18 @@ fn page(state: &AppState, message: Option<&str>, status: StatusCode) -> Response
         .body(html)
 }
 
-/// `GET /login`: the form.
+/// `GET /login`: redirect to the UI's sign-in page, keeping the query (`?next=…`).
 #[handler]
-pub fn show(state: Data<&Arc<AppState>>) -> Response {
-    page(&state, None, StatusCode::OK)
+pub fn show(req: &Request) -> Response {
+    let location = match req.uri().query() {
+        Some(q) if !q.is_empty() => format!("/signin?{q}"),
+        _ => "/signin".to_string(),
+    };
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .header(header::CACHE_CONTROL, "no-store")
+        .finish()
 }
 
 /// `POST /login`: log in with the form's token; on success set the cookie and go to `/`.
@@ -86,7 +86,7 @@ pub async fn submit(
                 StatusCode::UNAUTHORIZED => "That token is unknown, expired or revoked.",
                 _ => "Signing in failed; try again shortly.",
             };
-            page(&state, Some(message), status)
+            page(&state, message, status)
         }
     }
 }

@@ -4,6 +4,7 @@
 mod actions;
 mod auditlog;
 pub mod auth;
+mod body;
 mod changes;
 mod clusters;
 pub mod error;
@@ -29,6 +30,7 @@ use crate::clusters::Registry;
 use crate::store::Store;
 
 pub use auditlog::retention as audit_retention;
+pub use body::Limits as BodyLimits;
 pub use clusters::{Cluster, ClusterList, CreateCluster, UpdateCluster};
 pub use error::{ApiError, ErrorBody};
 
@@ -52,6 +54,9 @@ pub struct AppState {
     pub auth: Arc<crate::auth::Auth>,
     /// Open streams per principal (the stream endpoint's cap).
     pub streams: Arc<stream::StreamCounts>,
+    /// Seconds between backstop relists (`FLUXO_RESYNC_INTERVAL_SECS`), `None` when they are
+    /// off; set at start, read by the cluster list so the UI can say when the first one is due.
+    pub resync_interval_secs: Option<u64>,
 }
 
 /// Tags grouping operations in the spec.
@@ -126,7 +131,7 @@ pub fn spec_json() -> String {
 }
 
 /// The whole HTTP application.
-pub fn app(state: Arc<AppState>, max_body_bytes: usize) -> impl Endpoint {
+pub fn app(state: Arc<AppState>, bodies: BodyLimits) -> impl Endpoint {
     let service = service();
     let docs = service.swagger_ui();
     let spec = poem::endpoint::make_sync(|_| {
@@ -140,9 +145,10 @@ pub fn app(state: Arc<AppState>, max_body_bytes: usize) -> impl Endpoint {
         .nest("/api/docs", docs)
         .at("/login", poem::get(login::show).post(login::submit))
         .nest("/", ui::with_ui(service))
+        // After the guard: a body is limited (and read) only once the caller may send it.
+        .around(move |ep, req| body::limit(ep, req, bodies))
         .around(auth::guard)
         .data(state)
-        .around(move |ep, req| error::limit_body(ep, req, max_body_bytes))
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .around(auth::headers::secure)
         .catch_all_error(error::to_json)

@@ -67,6 +67,12 @@ pub enum ResourceSort {
     /// Best first.
     #[oai(rename = "-health")]
     HealthDesc,
+    /// Problems first: worst health first (as `health`), then the most recently changed first.
+    #[oai(rename = "severity")]
+    Severity,
+    /// Best health first, then the least recently changed first.
+    #[oai(rename = "-severity")]
+    SeverityDesc,
 }
 
 impl ResourceSort {
@@ -85,6 +91,8 @@ impl ResourceSort {
             UpdatedDesc => (SortField::Updated, true),
             Health => (SortField::Health, false),
             HealthDesc => (SortField::Health, true),
+            Severity => (SortField::Severity, false),
+            SeverityDesc => (SortField::Severity, true),
         };
         ResourceOrder { field, descending }
     }
@@ -99,8 +107,9 @@ pub struct ResourceList {
     /// Pass as `continue` (with the same sort) to get the next page; null on the last page.
     /// Sorted by name, namespace, kind or cluster, a walk through all pages returns every
     /// resource that existed throughout the walk exactly once, even while resources change.
-    /// Sorted by `updated` or `health`, a resource that changes during the walk can move past
-    /// the cursor (seen twice) or behind it (not seen): the live stream carries such changes.
+    /// Sorted by `updated`, `health` or `severity`, a resource that changes during the walk
+    /// can move past the cursor (seen twice) or behind it (not seen): the live stream carries
+    /// such changes.
     #[oai(rename = "continue")]
     pub continue_: Option<String>,
     /// How many resources match the filters, counted on the first page only (null on later

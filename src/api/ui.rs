@@ -19,6 +19,10 @@ const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>flux-orchestr
 <code>make build</code> (or <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>, then \
 rebuild the server). The API works without it: <a href=\"/api/docs\">/api/docs</a>.</p>";
 
+/// `/favicon.ico`, which browsers ask for by themselves (pages without an icon link, such as
+/// the API docs). Built in, so it is there whether or not the UI was built.
+const FAVICON: &[u8] = include_bytes!("../../web/public/favicon.ico");
+
 /// Paths that belong to the server, never to the UI's fallback.
 pub(crate) fn is_server_path(path: &str) -> bool {
     let reserved = |p: &str| path == p || path.starts_with(&format!("{p}/"));
@@ -51,6 +55,9 @@ impl<E: Endpoint> Endpoint for WithUi<E> {
 /// extension); 404 for a missing asset, so a stale page notices instead of parsing HTML as JS.
 fn serve(path: &str) -> Response {
     let name = path.trim_start_matches('/');
+    if name == "favicon.ico" {
+        return file_response("image/x-icon", "public, max-age=86400", FAVICON.to_vec());
+    }
     if let Some(file) = (!name.is_empty()).then(|| Assets::get(name)).flatten() {
         // Vite puts content-hashed names under assets/: they never change.
         let cache = if name.starts_with("assets/") {
@@ -150,6 +157,15 @@ mod tests {
             page.content_type()
                 .is_some_and(|t| t.starts_with("text/html"))
         );
+    }
+
+    #[test]
+    fn the_favicon_is_served_even_without_a_ui_build() {
+        let icon = serve("/favicon.ico");
+        assert_eq!(icon.status(), StatusCode::OK);
+        assert_eq!(icon.content_type(), Some("image/x-icon"));
+        // An ICO header: reserved 0, type 1 (icon).
+        assert_eq!(&FAVICON[..4], &[0, 0, 1, 0]);
     }
 
     #[test]

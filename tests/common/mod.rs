@@ -4,6 +4,7 @@
 
 pub mod fleet;
 pub mod proxy;
+pub mod raw;
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};

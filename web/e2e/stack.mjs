@@ -50,7 +50,10 @@ function start(name, args, env, logs) {
   return child;
 }
 
-/** Start everything. `opts.objects`: Flux objects per kind per simulated cluster. */
+/**
+ * Start everything. `opts.objects`: Flux objects per kind per simulated cluster;
+ * `opts.resyncIntervalSecs`: the server's backstop relist period (default 0: off).
+ */
 export async function startStack(opts = {}) {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run cargo build first`);
   const dir = mkdtempSync(join(tmpdir(), 'fluxo-e2e-'));
@@ -91,7 +94,7 @@ async function startRest({ dir, logs, procs, pgDir, pgPort, opts }) {
   const adminToken = 'e2e-admin-token-' + Math.random().toString(36).slice(2, 12);
   const serverArgs = () => [
     'serve', '--listen', `127.0.0.1:${httpPort}`, '--database-url', databaseUrl, '--dev-secret-key-file', join(dir, 'secret.key'),
-    '--stream-heartbeat-ms', '2000', '--resync-interval-secs', '0',
+    '--stream-heartbeat-ms', '2000', '--resync-interval-secs', String(opts.resyncIntervalSecs ?? 0),
     ...(auth ? ['--admin-token', adminToken] : []),
   ];
   const startServer = async () => {

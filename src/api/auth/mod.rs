@@ -63,9 +63,13 @@ pub fn session_cookie(req: &Request) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The client's IP address.
+/// The client's IP address: as `net` resolved it (behind a trusted proxy, the forwarded
+/// client), else the peer's.
 pub fn remote_ip(req: &Request) -> Option<std::net::IpAddr> {
-    req.remote_addr().as_socket_addr().map(|a| a.ip())
+    match req.extensions().get::<crate::net::ClientIp>() {
+        Some(client) => Some(client.0),
+        None => req.remote_addr().as_socket_addr().map(|a| a.ip()),
+    }
 }
 
 fn unauthorized(message: String) -> Response {

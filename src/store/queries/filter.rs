@@ -42,6 +42,11 @@ pub enum SortField {
     Updated,
     /// Severity: failed, stalled, progressing, unknown, suspended, ready; then name.
     Health,
+    /// Problems first: severity as [`SortField::Health`], then the most recently changed
+    /// first (`updated_at`, then id, both descending). The directions differ per column, so
+    /// one keyset condition cannot express it: it is always answered one health value at a
+    /// time (`split`), each part served newest first by the `(health, updated_at)` index.
+    Severity,
 }
 
 /// A sort field and direction, e.g. `-updated`.
@@ -112,13 +117,14 @@ fn health_rank(health: &str) -> i64 {
 }
 
 impl SortField {
-    const ALL: [(SortField, &'static str); 6] = [
+    const ALL: [(SortField, &'static str); 7] = [
         (SortField::Name, "name"),
         (SortField::Namespace, "namespace"),
         (SortField::Kind, "kind"),
         (SortField::Cluster, "cluster"),
         (SortField::Updated, "updated"),
         (SortField::Health, "health"),
+        (SortField::Severity, "severity"),
     ];
 
     fn columns(self) -> &'static [Col] {
@@ -130,6 +136,7 @@ impl SortField {
             SortField::Cluster => &[Cluster, Namespace, Name, Kind, Id],
             SortField::Updated => &[Updated, Id],
             SortField::Health => &[HealthRank, Name, Namespace, Kind, Id],
+            SortField::Severity => &[HealthRank, Updated, Id],
         }
     }
 }

@@ -37,7 +37,15 @@ fn row(name: &str, health: &str) -> ResourceRow {
 
 #[test]
 fn every_sort_name_parses_in_both_directions_and_prints_back() {
-    for name in ["name", "namespace", "kind", "cluster", "updated", "health"] {
+    for name in [
+        "name",
+        "namespace",
+        "kind",
+        "cluster",
+        "updated",
+        "health",
+        "severity",
+    ] {
         for text in [name.to_string(), format!("-{name}")] {
             let order = ResourceOrder::parse(&text).unwrap_or_else(|| panic!("{text}"));
             assert_eq!(order.as_string(), text);

@@ -3,6 +3,8 @@
 //!
 //! - `health`: the parts are name-ordered queries (the `name` index), concatenated in
 //!   severity order;
+//! - `severity`: the parts are newest-first queries (the `(health, updated_at)` index),
+//!   concatenated in severity order;
 //! - `updated` filtered by several health values: the parts are served by the
 //!   `(health, updated_at)` index and merged by `(updated_at, id)`.
 
@@ -16,7 +18,7 @@ use crate::store::{ResourceRow, Result};
 /// Whether [`list_split`] answers this request better than one statement.
 pub fn splits(filter: &ResourceFilter, order: ResourceOrder) -> bool {
     match order.field {
-        SortField::Health => true,
+        SortField::Health | SortField::Severity => true,
         SortField::Updated => filter.health.len() > 1,
         _ => false,
     }
@@ -70,17 +72,14 @@ pub async fn list_split(
     if order.field == SortField::Updated {
         return merged_by_update(client, filter, clusters, order, after, want).await;
     }
-    let by_name = ResourceOrder {
-        field: SortField::Name,
-        descending: order.descending,
-    };
-    // A health cursor is (rank, name keys…): parts before its rank are done, its own part
-    // continues after the name keys, later parts start from the beginning.
+    let within = within_part(order);
+    // A health or severity cursor is (rank, keys of the part's order…): parts before its rank
+    // are done, its own part continues after those keys, later parts start from the beginning.
     let start = after.and_then(|c| match c.keys.first() {
         Some(super::cursor::KeyValue::Int(rank)) => Some((
             *rank as usize,
             Cursor {
-                sort: by_name.as_string(),
+                sort: within.as_string(),
                 keys: c.keys[1..].to_vec(),
             },
         )),
@@ -101,7 +100,7 @@ pub async fn list_split(
                 filter,
                 clusters,
                 health,
-                by_name,
+                within,
                 part_after,
                 want - rows.len(),
             )
@@ -112,6 +111,21 @@ pub async fn list_split(
         }
     }
     Ok(rows)
+}
+
+/// The order inside one health part: by name for `health`; for `severity`, newest first (and
+/// oldest first when the whole order is reversed).
+fn within_part(order: ResourceOrder) -> ResourceOrder {
+    match order.field {
+        SortField::Severity => ResourceOrder {
+            field: SortField::Updated,
+            descending: !order.descending,
+        },
+        _ => ResourceOrder {
+            field: SortField::Name,
+            descending: order.descending,
+        },
+    }
 }
 
 async fn merged_by_update(
@@ -153,10 +167,22 @@ mod tests {
             ..Default::default()
         };
         assert!(splits(&ResourceFilter::default(), order("-health")));
+        assert!(splits(&one, order("severity")));
         assert!(splits(&two, order("-updated")));
         assert!(!splits(&one, order("-updated")));
         assert!(!splits(&ResourceFilter::default(), order("updated")));
         assert!(!splits(&two, order("name")));
+    }
+
+    #[test]
+    fn severity_parts_run_newest_first_and_reverse_with_the_order() {
+        assert_eq!(within_part(order("severity")), order("-updated"));
+        assert_eq!(within_part(order("-severity")), order("updated"));
+        assert_eq!(within_part(order("-health")), order("-name"));
+        assert_eq!(
+            parts(&ResourceFilter::default(), order("-severity"))[0],
+            (5, "ready")
+        );
     }
 
     #[test]

@@ -1,9 +1,12 @@
 // Queries shared by the views (keys in live/cache.ts, which keeps them current).
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { freshen, freshenClusters, freshenOne, freshStatus, keys } from '../live/cache';
-import { toQuery, type ResourceFilter } from '../lib/filters';
+import { keys } from '../live/cache';
+import { freshen, freshenClusters, freshenOne, freshStatus } from '../live/latest';
+import { withEdge } from '../live/lists';
+import { toQuery, withoutHealth, type ResourceFilter } from '../lib/filters';
 import { api } from './client';
-import type { ChangeList, ClusterList, EventList, FleetStats, ResourceDetail, ResourceList } from './types';
+import type { ChangeList, ClusterList, EventList, FleetStats, Health, ResourceDetail, ResourceList } from './types';
+import { HEALTHS } from './types';
 
 export const PAGE = 500;
 
@@ -41,12 +44,28 @@ export function useFailing() {
 export function useResources(filter: ResourceFilter) {
   return useInfiniteQuery({
     queryKey: keys.resources(filter),
-    queryFn: async ({ signal, pageParam }) => {
-      const page = await api<ResourceList>('/api/v1/resources', { signal, query: { ...toQuery(filter), limit: PAGE, continue: pageParam } });
-      return { ...page, items: freshen(page.items) };
-    },
+    // The live cache re-applies the stream's newer versions once the pages are stored.
+    queryFn: async ({ signal, pageParam }) =>
+      withEdge(await api<ResourceList>('/api/v1/resources', { signal, query: { ...toQuery(filter), limit: PAGE, continue: pageParam } })),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.continue ?? undefined,
+  });
+}
+
+/** How many objects match per health, counted up to 10,000 each. */
+export type HealthTotals = Record<Health, { count: number; capped: boolean }>;
+
+/** Matches per health under the filter's other conditions (the health chips); kept by the live cache. */
+export function useHealthCounts(filter: ResourceFilter) {
+  const base = { ...withoutHealth(filter), sort: 'name' as const };
+  return useQuery({
+    queryKey: keys.healthCounts(base),
+    queryFn: async ({ signal }) => {
+      const lists = await Promise.all(
+        HEALTHS.map((h) => api<ResourceList>('/api/v1/resources', { signal, query: { ...toQuery({ ...base, health: [h] }), limit: 1 } })),
+      );
+      return Object.fromEntries(HEALTHS.map((h, i) => [h, { count: lists[i]!.total ?? 0, capped: lists[i]!.totalCapped }])) as HealthTotals;
+    },
   });
 }
 

@@ -908,6 +908,12 @@ export interface components {
         ClusterList: {
             /** @description The clusters, by name. */
             items: components["schemas"]["Cluster"][];
+            /**
+             * Format: uint64
+             * @description Seconds between backstop relists of every watched kind (`FLUXO_RESYNC_INTERVAL_SECS`);
+             *     null when periodic relists are off. The first one runs this long after watching starts.
+             */
+            resyncIntervalSecs?: number;
         };
         /**
          * ClusterMessage
@@ -1403,8 +1409,9 @@ export interface components {
              * @description Pass as `continue` (with the same sort) to get the next page; null on the last page.
              *     Sorted by name, namespace, kind or cluster, a walk through all pages returns every
              *     resource that existed throughout the walk exactly once, even while resources change.
-             *     Sorted by `updated` or `health`, a resource that changes during the walk can move past
-             *     the cursor (seen twice) or behind it (not seen): the live stream carries such changes.
+             *     Sorted by `updated`, `health` or `severity`, a resource that changes during the walk
+             *     can move past the cursor (seen twice) or behind it (not seen): the live stream carries
+             *     such changes.
              */
             continue?: string;
             /** @description The resources, in the requested order. */
@@ -1423,7 +1430,7 @@ export interface components {
          * @description Sort order of a resource list; `-` reverses it. Ties are broken by namespace, name, kind, id.
          * @enum {string}
          */
-        ResourceSort: "name" | "-name" | "namespace" | "-namespace" | "kind" | "-kind" | "cluster" | "-cluster" | "updated" | "-updated" | "health" | "-health";
+        ResourceSort: "name" | "-name" | "namespace" | "-namespace" | "kind" | "-kind" | "cluster" | "-cluster" | "updated" | "-updated" | "health" | "-health" | "severity" | "-severity";
         /**
          * ResourceSummary
          * @description One Flux object as lists and the live stream show it (no full object).

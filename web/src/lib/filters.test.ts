@@ -14,7 +14,8 @@ describe('filters', () => {
     const f = parseFilter(p);
     expect(f).toEqual({ cluster: ['prod'], kind: ['HelmRelease'], namespace: [], health: ['failed'], label: ['team=payments'], q: 'web', sort: '-updated' });
     expect(parseFilter(filterToParams(f))).toEqual(f);
-    expect(parseFilter(new URLSearchParams('sort=nope')).sort).toBe('name');
+    expect(parseFilter(new URLSearchParams('sort=nope')).sort).toBe('severity');
+    expect(filterToParams(parseFilter(new URLSearchParams())).toString()).toBe('');
   });
 
   it('toggles sort direction per column', () => {
@@ -32,5 +33,20 @@ describe('filters', () => {
     expect(matches({ ...f, kind: ['kustomization'] }, r)).toBe(true);
     expect(matches({ ...f, q: 'HEALTH' }, r)).toBe(true);
     expect(matches({ ...f, q: 'zzz' }, r)).toBe(false);
+  });
+
+  it('resolves kinds by plural and short name, as the server does', () => {
+    const f = parseFilter(new URLSearchParams());
+    for (const k of ['ks', 'KS', 'kustomizations', 'Kustomization']) expect(matches({ ...f, kind: [k] }, r)).toBe(true);
+    expect(matches({ ...f, kind: ['hr'] }, r)).toBe(false);
+  });
+
+  it('applies label selectors to the object labels (repeated selectors AND together)', () => {
+    const f = parseFilter(new URLSearchParams());
+    const labelled = { ...r, labels: { team: 'payments', tier: 'web' } };
+    expect(matches({ ...f, label: ['team=payments'] }, labelled)).toBe(true);
+    expect(matches({ ...f, label: ['team=payments', 'tier!=web'] }, labelled)).toBe(false);
+    expect(matches({ ...f, label: ['team in (a,payments),!legacy'] }, labelled)).toBe(true);
+    expect(matches({ ...f, label: ['team'] }, r)).toBe(false);
   });
 });

@@ -1,6 +1,8 @@
 // The resources view's filters and sort, kept in the URL so every view is linkable.
 import type { Health, ListResourcesQuery, Resource, ResourceSort } from '../api/types';
 import { HEALTHS } from '../api/types';
+import { kindOf } from './flux';
+import { matchesSelectors } from './selector';
 
 export interface ResourceFilter {
   cluster: string[];
@@ -15,7 +17,11 @@ export interface ResourceFilter {
 
 const SORTS: readonly ResourceSort[] = [
   'name', '-name', 'namespace', '-namespace', 'kind', '-kind', 'cluster', '-cluster', 'updated', '-updated', 'health', '-health',
+  'severity', '-severity',
 ];
+
+/** Problems first: worst health, then the most recently changed. */
+export const DEFAULT_SORT: ResourceSort = 'severity';
 
 export function parseFilter(params: URLSearchParams): ResourceFilter {
   const sort = params.get('sort') as ResourceSort | null;
@@ -26,7 +32,7 @@ export function parseFilter(params: URLSearchParams): ResourceFilter {
     health: params.getAll('health').filter((h): h is Health => (HEALTHS as string[]).includes(h)),
     label: params.getAll('label').filter(Boolean),
     q: params.get('q') ?? '',
-    sort: sort && SORTS.includes(sort) ? sort : 'name',
+    sort: sort && SORTS.includes(sort) ? sort : DEFAULT_SORT,
   };
 }
 
@@ -38,7 +44,7 @@ export function filterToParams(f: ResourceFilter): URLSearchParams {
   for (const h of f.health) p.append('health', h);
   for (const l of f.label) p.append('label', l);
   if (f.q) p.set('q', f.q);
-  if (f.sort !== 'name') p.set('sort', f.sort);
+  if (f.sort !== DEFAULT_SORT) p.set('sort', f.sort);
   return p;
 }
 
@@ -57,25 +63,31 @@ export function toQuery(f: ResourceFilter): ListResourcesQuery {
 /** The next sort when a column header is clicked: ascending first, then descending. */
 export function toggleSort(current: ResourceSort, column: string): ResourceSort {
   const next = (current === column ? '-' + column : column) as ResourceSort;
-  return SORTS.includes(next) ? next : 'name';
+  return SORTS.includes(next) ? next : DEFAULT_SORT;
 }
 
 /**
- * Whether a resource matches the filter as the server applies it (used to decide whether a
- * live change concerns a list). Clusters match by id or name; kinds by kind name. Label
- * selectors are the server's to evaluate: a list filtered by labels takes any new object as
- * a candidate (and refetches).
+ * Whether a resource matches the filter exactly as the server applies it (the live module
+ * decides with it whether a changed object belongs in a list): clusters by id or name, kinds
+ * by kind, plural or short name, label selectors on the object's labels, `q` as a
+ * case-insensitive substring of the name or the message.
  */
 export function matches(f: ResourceFilter, r: Resource): boolean {
-  if (f.cluster.length && !f.cluster.includes(r.clusterId) && !f.cluster.includes(r.cluster)) return false;
-  if (f.kind.length && !f.kind.some((k) => k.toLowerCase() === r.kind.toLowerCase())) return false;
-  if (f.namespace.length && !f.namespace.includes(r.namespace)) return false;
+  if (f.cluster.length && !f.cluster.some((c) => c.trim() === r.clusterId || c.trim() === r.cluster)) return false;
+  if (f.kind.length && !f.kind.some((k) => kindOf(k) === r.kind)) return false;
+  if (f.namespace.length && !f.namespace.some((n) => n.trim() === r.namespace)) return false;
   if (f.health.length && !f.health.includes(r.health)) return false;
+  if (f.label.length && !matchesSelectors(r.labels, f.label)) return false;
   if (f.q) {
     const q = f.q.toLowerCase();
     if (!r.name.toLowerCase().includes(q) && !(r.message ?? '').toLowerCase().includes(q)) return false;
   }
   return true;
+}
+
+/** The filter without its health values (what the health chips count under). */
+export function withoutHealth(f: ResourceFilter): ResourceFilter {
+  return { ...f, health: [] };
 }
 
 export function isFiltered(f: ResourceFilter): boolean {

@@ -16,6 +16,29 @@ export const KINDS = [
   'ImageRepository', 'ImagePolicy', 'ImageUpdateAutomation', 'Alert', 'Provider', 'Receiver',
 ] as const;
 
+/** Plural and short names the server accepts for each kind (src/flux/kinds.rs). */
+const KIND_ALIASES: Record<(typeof KINDS)[number], [string, string]> = {
+  Kustomization: ['kustomizations', 'ks'],
+  HelmRelease: ['helmreleases', 'hr'],
+  GitRepository: ['gitrepositories', 'gitrepo'],
+  OCIRepository: ['ocirepositories', 'ocirepo'],
+  HelmRepository: ['helmrepositories', 'helmrepo'],
+  HelmChart: ['helmcharts', 'hc'],
+  Bucket: ['buckets', 'bucket'],
+  ImageRepository: ['imagerepositories', 'imgrepo'],
+  ImagePolicy: ['imagepolicies', 'imgpol'],
+  ImageUpdateAutomation: ['imageupdateautomations', 'iua'],
+  Alert: ['alerts', 'alert'],
+  Provider: ['providers', 'provider'],
+  Receiver: ['receivers', 'receiver'],
+};
+
+/** The kind a user typed (`ks`, `kustomizations`, `Kustomization`, any case), as the server resolves it. */
+export function kindOf(typed: string): string | undefined {
+  const t = typed.trim().toLowerCase();
+  return KINDS.find((k) => k.toLowerCase() === t || KIND_ALIASES[k].includes(t));
+}
+
 /** Kinds a controller reconciles and that can be suspended (notification v1beta3 Alert/Provider are static). */
 export function canReconcile(kind: string): boolean {
   return kind !== 'Alert' && kind !== 'Provider';

@@ -1,38 +1,137 @@
 import { QueryClient, type InfiniteData } from '@tanstack/react-query';
-import { describe, expect, it } from 'vitest';
-import type { ChangeMessage, Resource, ResourceList } from '../api/types';
-import { parseFilter } from '../lib/filters';
-import { clearUnseen, freshen, freshenClusters, freshStatus, keys, LiveCache, patchItems, unseen } from './cache';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ChangeMessage, Health, Resource } from '../api/types';
+import { parseFilter, type ResourceFilter } from '../lib/filters';
+import { keys, LiveCache, SETTLE_MAX_MS, SETTLE_MS } from './cache';
 import { changedRecently } from './flash';
+import { forgetLatest, freshen, freshenClusters, freshStatus } from './latest';
+import { withEdge, type ListData, type ListPage } from './lists';
 
 const r = (id: string, seq: number, extra: Partial<Resource> = {}): Resource => ({
   id, clusterId: 'c', cluster: 'c', apiGroup: 'g', apiVersion: 'v1', kind: 'Kustomization', namespace: 'n',
   name: id, health: 'ready', suspended: false, dependsOn: [], labels: {}, updatedAt: '2025-01-01T00:00:00Z', seq, ...extra,
 });
-const msg = (id: string, seq: number, resource: Resource | null, op: ChangeMessage['op'] = 'upsert'): ChangeMessage => ({
-  seq, at: '2025-01-01T00:00:00Z', clusterId: 'c', resourceId: id, apiGroup: 'g', kind: 'Kustomization', namespace: 'n', name: id, op, resource: resource ?? undefined,
+const msg = (id: string, seq: number, resource: Resource | null, op: ChangeMessage['op'] = 'upsert', healthBefore: Health | undefined = 'ready'): ChangeMessage => ({
+  seq, at: '2025-01-01T00:00:00Z', clusterId: 'c', cluster: 'c', resourceId: id, apiGroup: 'g', kind: 'Kustomization', namespace: 'n', name: id, op,
+  healthBefore, healthAfter: resource?.health, resource: resource ?? undefined,
+});
+const pageOf = (items: Resource[], more?: string, total?: number): ListPage => withEdge({ items, totalCapped: false, continue: more, total });
+const view = (qc: QueryClient, f: ResourceFilter) =>
+  qc.getQueryData<ListData>(keys.resources(f))?.pages.map((p) => p.items.map((x) => `${x.id}:${x.health}`));
+
+afterEach(() => {
+  forgetLatest();
+  vi.useRealTimers();
+  vi.restoreAllMocks();
 });
 
-describe('patchItems', () => {
-  it('replaces only with newer versions and removes deleted objects', () => {
-    const items = [r('a', 5), r('b', 6)];
-    expect(patchItems(items, msg('a', 7, r('a', 7, { health: 'failed' })))?.[0]?.health).toBe('failed');
-    expect(patchItems(items, msg('a', 4, r('a', 4)))).toBe(items);
-    expect(patchItems(items, msg('b', 9, null, 'delete'))).toEqual([r('a', 5)]);
-    expect(patchItems(items, msg('z', 9, r('z', 9)))).toBeNull();
-  });
-});
-
-describe('LiveCache', () => {
+describe('LiveCache and filtered lists', () => {
   it('updates a loaded list in place and flashes the row', () => {
     const qc = new QueryClient();
-    const f = parseFilter(new URLSearchParams());
-    const data: InfiniteData<ResourceList> = { pages: [{ items: [r('a', 1), r('b', 1)], total: 2, totalCapped: false }], pageParams: [undefined] };
-    qc.setQueryData(keys.resources(f), data);
+    const f = parseFilter(new URLSearchParams('sort=name'));
+    qc.setQueryData(keys.resources(f), { pages: [pageOf([r('a', 1), r('b', 1)], undefined, 2)], pageParams: [undefined] });
     new LiveCache(qc).change(msg('b', 2, r('b', 2, { health: 'failed' })));
-    const after = qc.getQueryData<InfiniteData<ResourceList>>(keys.resources(f));
-    expect(after?.pages[0]?.items.map((x) => x.health)).toEqual(['ready', 'failed']);
+    expect(view(qc, f)).toEqual([['a:ready', 'b:failed']]);
     expect(changedRecently('b')).toBe(true);
+  });
+
+  it('drops rows that leave the filter and shows rows that enter it (health=failed)', () => {
+    const qc = new QueryClient();
+    const f = parseFilter(new URLSearchParams('health=failed&sort=name'));
+    qc.setQueryData(keys.resources(f), { pages: [pageOf([r('a', 1, { health: 'failed' }), r('c', 1, { health: 'failed' })])], pageParams: [undefined] });
+    const cache = new LiveCache(qc);
+    cache.change(msg('a', 2, r('a', 2), 'upsert', 'failed'));
+    cache.change(msg('b', 3, r('b', 3, { health: 'failed' })));
+    expect(view(qc, f)).toEqual([['b:failed', 'c:failed']]);
+  });
+
+  it('empties a Suspended list as a bulk resume is handled', () => {
+    const qc = new QueryClient();
+    const f = parseFilter(new URLSearchParams('health=suspended'));
+    const suspended = ['x', 'y', 'z'].map((id) => r(id, 1, { health: 'suspended', suspended: true }));
+    qc.setQueryData(keys.resources(f), { pages: [pageOf(suspended)], pageParams: [undefined] });
+    const cache = new LiveCache(qc);
+    for (const [i, id] of ['x', 'y', 'z'].entries()) cache.change(msg(id, 10 + i, r(id, 10 + i, { health: 'progressing' }), 'upsert', 'suspended'));
+    expect(view(qc, f)).toEqual([[]]);
+  });
+
+  it('re-applies what the stream delivered to a REST answer read before it committed', async () => {
+    const qc = new QueryClient();
+    const f = parseFilter(new URLSearchParams('health=failed&sort=name'));
+    const cache = new LiveCache(qc);
+    cache.change(msg('a', 10, r('a', 10, { health: 'ready' }), 'upsert', 'failed'));
+    cache.change(msg('b', 11, r('b', 11, { health: 'failed' })));
+    // The server read its page before seq 10 and 11 committed.
+    await qc.fetchInfiniteQuery({
+      queryKey: keys.resources(f),
+      queryFn: () => pageOf([r('a', 4, { health: 'failed' }), r('c', 5, { health: 'failed' })]),
+      initialPageParam: undefined as string | undefined,
+      getNextPageParam: () => undefined,
+    });
+    expect(view(qc, f)).toEqual([['b:failed', 'c:failed']]);
+    cache.dispose();
+  });
+
+  it('refetches a short list whose order depends on the database collation, once changes settle', () => {
+    vi.useFakeTimers();
+    const qc = new QueryClient();
+    const f = parseFilter(new URLSearchParams('sort=namespace'));
+    qc.setQueryData(keys.resources(f), { pages: [pageOf([r('a', 1, { namespace: 'team-a' })])], pageParams: [undefined] });
+    const invalidate = vi.spyOn(qc, 'invalidateQueries').mockResolvedValue();
+    new LiveCache(qc).change(msg('b', 2, r('b', 2, { namespace: 'teamb' })));
+    expect(view(qc, f)).toEqual([['a:ready', 'b:ready']]); // placed by byte order meanwhile
+    vi.advanceTimersByTime(SETTLE_MS + 1);
+    expect(invalidate).toHaveBeenCalledWith({ queryKey: keys.resources(f), exact: true });
+  });
+
+  it('does not refetch a fresh answer again and again for a remembered row it cannot place', async () => {
+    vi.useFakeTimers();
+    const qc = new QueryClient();
+    const f = parseFilter(new URLSearchParams('sort=namespace'));
+    const cache = new LiveCache(qc);
+    cache.change(msg('x', 9, r('x', 9, { namespace: 'team-a' }))); // vs the edge "teama": collation decides
+    const invalidate = vi.spyOn(qc, 'invalidateQueries');
+    await qc.fetchInfiniteQuery({
+      queryKey: keys.resources(f),
+      queryFn: () => pageOf([r('a', 1, { namespace: 'apps' }), r('b', 1, { namespace: 'teama' })], 'p1', 900),
+      initialPageParam: undefined as string | undefined,
+      getNextPageParam: () => undefined,
+    });
+    await vi.advanceTimersByTimeAsync(SETTLE_MAX_MS * 2);
+    expect(invalidate.mock.calls.filter(([o]) => o?.queryKey?.[0] === 'resources')).toEqual([]);
+    cache.dispose();
+  });
+
+  it('keeps a partial list total by what each change tells, then re-reads it when changes settle', async () => {
+    vi.useFakeTimers();
+    const qc = new QueryClient();
+    const f = parseFilter(new URLSearchParams('health=failed&sort=name'));
+    qc.setQueryData(keys.resources(f), { pages: [pageOf([r('a', 1, { health: 'failed' })], 'p1', 700)], pageParams: [undefined] });
+    const fetch = vi.spyOn(globalThis, 'fetch').mockResolvedValue(new Response(JSON.stringify({ items: [], total: 697, totalCapped: false })));
+    const cache = new LiveCache(qc);
+    cache.change(msg('a', 2, r('a', 2), 'upsert', 'failed')); // a loaded row recovered: -1
+    cache.change(msg('zz', 3, r('zz', 3), 'upsert', 'failed')); // an unloaded one recovered: -1
+    cache.change(msg('new', 4, r('new', 4, { health: 'failed' }), 'upsert', undefined)); // a new failing one (beyond the edge): +1
+    expect(qc.getQueryData<ListData>(keys.resources(f))?.pages[0]?.total).toBe(699);
+    expect(fetch).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(SETTLE_MS + 1);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(String(fetch.mock.calls[0]![0])).toContain('health=failed');
+    expect(qc.getQueryData<ListData>(keys.resources(f))?.pages[0]?.total).toBe(697);
+  });
+
+  it('refetches the health counts once changes concerning them settle, at most SETTLE_MAX_MS late under churn', () => {
+    vi.useFakeTimers();
+    const qc = new QueryClient();
+    const base = { ...parseFilter(new URLSearchParams('cluster=c')), sort: 'name' as const };
+    qc.setQueryData(keys.healthCounts(base), {});
+    const invalidate = vi.spyOn(qc, 'invalidateQueries').mockResolvedValue();
+    const cache = new LiveCache(qc);
+    for (let t = 0; t < SETTLE_MAX_MS; t += 100) {
+      cache.change(msg('a', 2 + t, r('a', 2 + t, { health: 'failed' })));
+      vi.advanceTimersByTime(100);
+    }
+    expect(invalidate).toHaveBeenCalledWith({ queryKey: keys.healthCounts(base), exact: true });
   });
 
   it('updates the cluster list from cluster messages', () => {
@@ -47,20 +146,6 @@ describe('LiveCache', () => {
     expect(qc.getQueryData<{ items: unknown[] }>(keys.clusters)?.items).toHaveLength(1);
     cache.cluster({ cluster, removed: true });
     expect(qc.getQueryData<{ items: unknown[] }>(keys.clusters)?.items).toHaveLength(0);
-  });
-});
-
-describe('new objects', () => {
-  const f = parseFilter(new URLSearchParams());
-  const page = (ids: string[]): ResourceList => ({ items: ids.map((id) => r(id, 1)), continue: 'x', totalCapped: false });
-
-  it('are counted for long lists instead of refetching every loaded page', () => {
-    const qc = new QueryClient();
-    const key = keys.resources(f);
-    qc.setQueryData(key, { pages: [page(['a']), page(['b']), page(['c'])], pageParams: [undefined, 'x', 'y'] });
-    new LiveCache(qc).change(msg('new', 5, r('new', 5)));
-    expect(unseen.get()[JSON.stringify(key)]).toBe(1);
-    clearUnseen(JSON.stringify(key));
   });
 });
 

@@ -1,84 +1,41 @@
-// Applies live stream messages to the query cache, so every view updates without polling.
-// Objects are replaced only by newer versions (`resource.seq`), as docs/streaming.md asks;
-// what cannot be patched in place (a new object in a sorted list, counts) is refetched,
-// debounced so a burst of changes costs one request.
+// Applies live stream messages to the query cache, so every view updates without polling and
+// never shows what a fresh REST read would not (docs/streaming.md, "A consistent client").
+//
+// - Lists: each change is one object version; live/lists.ts replaces, removes or inserts the
+//   row exactly as the list's filter and sort decide. Every REST answer gets the remembered
+//   stream versions re-applied (live/latest.ts), so a page read before a change committed never
+//   undoes it. A complete list counts its rows; a partial one (more pages on the server) keeps
+//   the server's total, re-read once the changes that may alter it have settled.
+// - What the browser cannot decide (an order that depends on the database's collation, counts
+//   under filters) is refetched once the stream has been quiet for a moment: `settle`.
 import type { InfiniteData, QueryClient, QueryKey } from '@tanstack/react-query';
-import type { Change, ChangeList, ChangeMessage, Cluster, ClusterList, ClusterMessage, FleetStats, Resource, ResourceDetail, ResourceList } from '../api/types';
-import { matches, type ResourceFilter } from '../lib/filters';
+import { api } from '../api/client';
+import type { Change, ChangeList, ChangeMessage, Cluster, ClusterList, ClusterMessage, FleetStats, ResourceDetail, ResourceList } from '../api/types';
+import { matches, toQuery, type ResourceFilter } from '../lib/filters';
+import { kindOf } from '../lib/flux';
 import { tracker } from './actions';
 import { markChanged } from './flash';
+import { forgetLatest, latestSize, latestVersions, remember, rememberCluster } from './latest';
+import { applyVersion, applyVersions, complete, dedupe, rowsMove, type ListData } from './lists';
 import { Store } from './store';
 
-/** Lists with more loaded pages than this are not refetched automatically for new objects. */
+/** Lists with more loaded pages than this are not refetched automatically to fix an order. */
 export const AUTO_REFETCH_PAGES = 2;
+/** Quiet time after the last relevant change before a refetch, and the longest wait under churn. */
+export const SETTLE_MS = 250;
+export const SETTLE_MAX_MS = 2000;
 
-/** New matching objects not yet in each long list (by query key), for the "refresh" notice. */
-export const unseen = new Store<Readonly<Record<string, number>>>({});
+/** Long lists whose order may be off (by query key), for the "refresh" notice. */
+export const unplaced = new Store<Readonly<Record<string, number>>>({});
 
-export function countUnseen(key: string): void {
-  unseen.set({ ...unseen.get(), [key]: (unseen.get()[key] ?? 0) + 1 });
+export function countUnplaced(key: string): void {
+  unplaced.set({ ...unplaced.get(), [key]: (unplaced.get()[key] ?? 0) + 1 });
 }
 
-export function clearUnseen(key: string): void {
-  const next = { ...unseen.get() };
+export function clearUnplaced(key: string): void {
+  const next = { ...unplaced.get() };
   delete next[key];
-  unseen.set(next);
-}
-
-/**
- * The newest version of each object and cluster the stream delivered (bounded). A REST answer
- * that was read before a change committed must not undo it in the cache: queries pass their
- * results through `freshen*` (the stream's version wins when its seq is higher).
- */
-const latest = new Map<string, { seq: number; resource: Resource | null }>();
-const latestClusters = new Map<string, Cluster | null>();
-const LATEST_MAX = 20_000;
-
-function remember(m: ChangeMessage): void {
-  if (m.op === 'event' && !m.resource) return;
-  latest.delete(m.resourceId);
-  latest.set(m.resourceId, { seq: m.resource?.seq ?? m.seq, resource: m.resource ?? null });
-  if (latest.size > LATEST_MAX) latest.delete(latest.keys().next().value as string);
-}
-
-/** Objects as REST returned them, with newer stream versions swapped in and deleted ones dropped. */
-export function freshen(items: Resource[]): Resource[] {
-  if (latest.size === 0) return items;
-  const out: Resource[] = [];
-  for (const r of items) {
-    const l = latest.get(r.id);
-    if (!l || l.seq <= r.seq) out.push(r);
-    else if (l.resource) out.push(l.resource);
-  }
-  return out;
-}
-
-/** One object as REST returned it, or the stream's newer version. */
-export function freshenOne(r: Resource): Resource {
-  const l = latest.get(r.id);
-  return l?.resource && l.seq > r.seq ? l.resource : r;
-}
-
-function stamp(c: Cluster): number {
-  return Math.max(Date.parse(c.updatedAt), c.status ? Date.parse(c.status.updatedAt) : 0);
-}
-
-/** Clusters as REST returned them, with newer stream versions swapped in and removed ones dropped. */
-export function freshenClusters(items: Cluster[]): Cluster[] {
-  const out: Cluster[] = [];
-  for (const c of items) {
-    const l = latestClusters.get(c.id);
-    if (l === undefined) out.push(c);
-    else if (l !== null) out.push(stamp(l) >= stamp(c) ? l : c);
-  }
-  return out;
-}
-
-/** The stream's newer status of a cluster, if any (for the overview's cluster stats). */
-export function freshStatus<T extends { id: string; status?: Cluster['status'] }>(s: T): T {
-  const l = latestClusters.get(s.id);
-  const restAt = s.status ? Date.parse(s.status.updatedAt) : 0;
-  return l?.status && Date.parse(l.status.updatedAt) > restAt ? { ...s, status: l.status } : s;
+  unplaced.set(next);
 }
 
 export const keys = {
@@ -86,74 +43,166 @@ export const keys = {
   stats: ['stats'] as const,
   failing: ['failing'] as const,
   resources: (f: ResourceFilter) => ['resources', f] as const,
+  /** Matches per health under a filter whose `health` is empty (the health chips). */
+  healthCounts: (f: ResourceFilter) => ['health-counts', f] as const,
   resource: (id: string) => ['resource', id] as const,
   changes: (id: string) => ['resource', id, 'changes'] as const,
   events: (id: string) => ['resource', id, 'events'] as const,
 };
 
-/** Replace, remove or keep an item of a list according to a change; null when not in it. */
-export function patchItems(items: Resource[], m: ChangeMessage): Resource[] | null {
-  const i = items.findIndex((r) => r.id === m.resourceId);
-  if (i < 0) return null;
-  const old = items[i]!;
-  const next = m.resource;
-  if (!next) {
-    return old.seq < m.seq ? items.filter((_, j) => j !== i) : items;
-  }
-  if (next.seq <= old.seq) return items;
-  const copy = items.slice();
-  copy[i] = next;
-  return copy;
+/**
+ * Whether a change may concern objects a filter selects (cluster, kind and namespace only).
+ * A change of a deleted cluster has no cluster name: it may concern a filter by name.
+ */
+export function mayConcern(f: ResourceFilter, m: ChangeMessage): boolean {
+  if (f.cluster.length && m.cluster && !f.cluster.some((c) => c.trim() === m.clusterId || c.trim() === m.cluster)) return false;
+  if (f.kind.length && !f.kind.some((k) => kindOf(k) === m.kind)) return false;
+  if (f.namespace.length && !f.namespace.some((n) => n.trim() === m.namespace)) return false;
+  return true;
+}
+
+/**
+ * Whether the object matched `f` just before the change (`mayConcern` holds), when the change
+ * alone tells: its health before, its identity; not its old labels or message.
+ */
+function matchedBefore(f: ResourceFilter, m: ChangeMessage): boolean | null {
+  if (f.label.length) return null;
+  if (f.q && !m.name.toLowerCase().includes(f.q.toLowerCase())) return null;
+  if (!m.healthBefore) return m.op === 'upsert' ? false : null;
+  return !f.health.length || f.health.includes(m.healthBefore);
 }
 
 export class LiveCache {
-  private timers = new Map<string, ReturnType<typeof setTimeout>>();
-  constructor(private readonly qc: QueryClient) {}
+  private timers = new Map<string, { timer: ReturnType<typeof setTimeout>; first: number }>();
+  /** Relevant changes seen per list key, so a count read during churn is read again. */
+  private epochs = new Map<string, number>();
+  private offCache: () => void;
 
-  /** Refetch active queries with this key prefix at most once per `ms`. */
-  private soon(key: QueryKey, ms: number, exact = false): void {
-    const id = JSON.stringify(key) + exact;
+  constructor(private readonly qc: QueryClient) {
+    // Every list the server answers gets the stream's newer versions re-applied.
+    this.offCache = qc.getQueryCache().subscribe((e) => {
+      if (e.type !== 'updated' || e.action.type !== 'success' || e.action.manual) return;
+      if (e.query.queryKey[0] === 'resources') this.reconcile(e.query.queryKey);
+    });
+  }
+
+  dispose(): void {
+    this.offCache();
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /** Run `fn` once changes under `id` have been quiet for SETTLE_MS (at most SETTLE_MAX_MS late). */
+  private settle(id: string, fn: () => void): void {
+    const now = Date.now();
+    const t = this.timers.get(id);
+    if (t) clearTimeout(t.timer);
+    const first = t?.first ?? now;
+    const wait = Math.max(0, Math.min(SETTLE_MS, first + SETTLE_MAX_MS - now));
+    const timer = setTimeout(() => {
+      this.timers.delete(id);
+      fn();
+    }, wait);
+    this.timers.set(id, { timer, first });
+  }
+
+  private refetchSoon(key: QueryKey, exact = false): void {
+    this.settle('refetch' + JSON.stringify(key) + exact, () => void this.qc.invalidateQueries({ queryKey: key, exact }));
+  }
+
+  /** Throttled refetch (at most once per `ms`) for views where a second late is fine. */
+  private soon(key: QueryKey, ms: number): void {
+    const id = 'soon' + JSON.stringify(key);
     if (this.timers.has(id)) return;
-    this.timers.set(
-      id,
-      setTimeout(() => {
-        this.timers.delete(id);
-        void this.qc.invalidateQueries({ queryKey: key, exact });
-      }, ms),
-    );
+    const timer = setTimeout(() => {
+      this.timers.delete(id);
+      void this.qc.invalidateQueries({ queryKey: key });
+    }, ms);
+    this.timers.set(id, { timer, first: Date.now() });
   }
 
   change(m: ChangeMessage): void {
     remember(m);
     markChanged(m.resourceId);
     if (m.resource) tracker.observe(m.resource);
-    if (m.op !== 'event') this.patchLists(m);
+    if (m.op !== 'event') {
+      this.patchLists(m);
+      this.recountHealth(m);
+    }
     this.patchDetail(m);
     this.soon(keys.stats, 1000);
     this.soon(keys.failing, 1000);
   }
 
   private patchLists(m: ChangeMessage): void {
+    const v = { id: m.resourceId, seq: m.resource?.seq ?? m.seq, resource: m.resource ?? null };
     for (const q of this.qc.getQueryCache().findAll({ queryKey: ['resources'] })) {
       const filter = q.queryKey[1] as ResourceFilter;
-      const data = q.state.data as InfiniteData<ResourceList> | undefined;
+      const data = q.state.data as ListData | undefined;
       if (!data) continue;
-      let found = false;
-      const pages = data.pages.map((p) => {
-        const items = patchItems(p.items, m);
-        if (items === null) return p;
-        found = true;
-        return items === p.items ? p : { ...p, items };
-      });
-      if (found) {
-        this.qc.setQueryData<InfiniteData<ResourceList>>(q.queryKey, { ...data, pages });
-      } else if (m.resource && matches(filter, m.resource)) {
-        // A new object (or one that now matches): its place in the sort is the server's call.
-        // A short list is refetched; a long one (refetching means every loaded page again) is
-        // only told, and the view offers a refresh.
-        if (data.pages.length <= AUTO_REFETCH_PAGES) this.soon(q.queryKey, 1000);
-        else countUnseen(JSON.stringify(q.queryKey));
+      // A loaded row is always looked at (its object may have left by any filter).
+      const r = applyVersion(data, filter, v);
+      let next = r.data;
+      const key = JSON.stringify(q.queryKey);
+      if (mayConcern(filter, m)) this.epochs.set(key, (this.epochs.get(key) ?? 0) + 1);
+      if (!complete(data) && mayConcern(filter, m)) {
+        // The server's total, kept by what this change tells; re-read once changes settle.
+        const before = r.membership === null ? matchedBefore(filter, m) : true;
+        const after = !!m.resource && matches(filter, m.resource);
+        if (before !== null) next = addToTotal(next, Number(after) - Number(before));
+        this.settle('count' + key, () => void this.recount(q.queryKey, filter));
       }
+      if (next !== data) this.qc.setQueryData<ListData>(q.queryKey, next);
+      if (r.unsure) this.unsure(q.queryKey, data);
+    }
+  }
+
+  /** An order the browser could not decide: refetch a short list, flag a long one. */
+  private unsure(key: QueryKey, data: ListData): void {
+    if (data.pages.length <= AUTO_REFETCH_PAGES) this.refetchSoon(key, true);
+    else countUnplaced(JSON.stringify(key));
+  }
+
+  /**
+   * Re-apply every remembered stream version to a list the server just answered. An unsure
+   * placement here is not refetched: the answer is fresh, and refetching could repeat forever
+   * (a remembered version beyond the loaded pages stays unsure against every new answer).
+   */
+  private reconcile(key: QueryKey): void {
+    const fetched = this.qc.getQueryData<ListData>(key);
+    if (!fetched) return;
+    const filter = key[1] as ResourceFilter;
+    const data = rowsMove(filter.sort) ? dedupe(fetched) : fetched;
+    const r = latestSize() ? applyVersions(data, filter, latestVersions()) : { data, changed: false };
+    if (r.changed || data !== fetched) this.qc.setQueryData<ListData>(key, r.data);
+    if (r.changed && !complete(data)) this.settle('count' + JSON.stringify(key), () => void this.recount(key, filter));
+  }
+
+  /** Read a partial list's total again; again later if relevant changes arrived meanwhile. */
+  private async recount(key: QueryKey, filter: ResourceFilter): Promise<void> {
+    const id = JSON.stringify(key);
+    const epoch = this.epochs.get(id) ?? 0;
+    let page: ResourceList;
+    try {
+      page = await api<ResourceList>('/api/v1/resources', { query: { ...toQuery(filter), limit: 1 } });
+    } catch {
+      return;
+    }
+    if ((this.epochs.get(id) ?? 0) !== epoch) {
+      this.settle('count' + id, () => void this.recount(key, filter));
+      return;
+    }
+    const data = this.qc.getQueryData<ListData>(key);
+    const first = data?.pages[0];
+    if (!data || !first || page.total === undefined) return;
+    const pages = [{ ...first, total: page.total, totalCapped: page.totalCapped }, ...data.pages.slice(1)];
+    this.qc.setQueryData<ListData>(key, { ...data, pages });
+  }
+
+  /** The health chips' counts: read again once the changes that concern them settle. */
+  private recountHealth(m: ChangeMessage): void {
+    for (const q of this.qc.getQueryCache().findAll({ queryKey: ['health-counts'] })) {
+      if (mayConcern(q.queryKey[1] as ResourceFilter, m)) this.refetchSoon(q.queryKey, true);
     }
   }
 
@@ -169,7 +218,7 @@ export class LiveCache {
       this.soon(keys.events(m.resourceId), 300);
     } else {
       // Conditions, the object and its inventory come with the detail: refetch it.
-      this.soon(key, 300, true);
+      this.refetchSoon(key, true);
     }
   }
 
@@ -190,7 +239,7 @@ export class LiveCache {
 
   cluster(m: ClusterMessage): void {
     const c: Cluster = m.cluster;
-    latestClusters.set(c.id, m.removed ? null : c);
+    rememberCluster(c, m.removed);
     const list = this.qc.getQueryData<ClusterList>(keys.clusters);
     if (list) {
       const others = list.items.filter((x) => x.id !== c.id);
@@ -207,8 +256,16 @@ export class LiveCache {
     this.soon(keys.stats, 1000);
   }
 
+  /** After `resync`: what the stream delivered may have gaps; start over from REST. */
   refetch(): void {
-    unseen.set({});
+    forgetLatest();
+    unplaced.set({});
     void this.qc.invalidateQueries();
   }
+}
+
+function addToTotal(data: ListData, delta: number): ListData {
+  const first = data.pages[0];
+  if (!delta || !first || first.total === undefined || first.totalCapped) return data;
+  return { ...data, pages: [{ ...first, total: Math.max(0, first.total + delta) }, ...data.pages.slice(1)] };
 }

@@ -41,4 +41,27 @@ describe('Clusters', () => {
     fireEvent.click(confirm);
     await waitFor(() => expect(deleted).toBe(true));
   });
+
+  it('summarises fourteen watching kinds in one chip and says when the first backstop relist is due', async () => {
+    const kinds = Object.fromEntries(
+      ['Alert', 'Bucket', 'Event', 'GitRepository', 'HelmChart', 'HelmRelease', 'HelmRepository', 'ImagePolicy', 'ImageRepository',
+        'ImageUpdateAutomation', 'Kustomization', 'OCIRepository', 'Provider', 'Receiver'].map((k) => [k, { state: 'watching', version: 'v1' }]),
+    );
+    const watching = { ...cluster, status: { ...cluster.status, state: 'ready', message: '', kinds } };
+    mockApi({ '/api/v1/clusters': { items: [watching], resyncIntervalSecs: 600 } });
+    renderAt(<Clusters />);
+    const summary = await screen.findByTestId('watch-summary');
+    expect(summary.textContent).toBe('14/14 watching');
+    expect(summary.closest('summary')?.querySelectorAll('.kind-state')).toHaveLength(1);
+    expect(summary.closest('summary')?.getAttribute('title')).toContain('ImageUpdateAutomation v1: watching');
+    expect(screen.getByText(/first backstop relist within 10 min/)).toBeTruthy();
+    expect(screen.queryByText(/relisted —/)).toBeNull();
+  });
+
+  it('names the kinds that are not watched next to the summary', async () => {
+    mockApi({ '/api/v1/clusters': { items: [{ ...cluster, status: { ...cluster.status, lastResyncAt: '2025-01-01T00:00:00Z' } }], resyncIntervalSecs: null } });
+    renderAt(<Clusters />);
+    expect((await screen.findByTestId('watch-summary')).textContent).toBe('1/2 watching');
+    expect(screen.getByText(/relisted/)).toBeTruthy();
+  });
 });

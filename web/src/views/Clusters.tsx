@@ -13,19 +13,54 @@ import { ago, when } from '../lib/time';
 import { keys } from '../live/cache';
 import { ClusterForm } from './clusters/ClusterForm';
 
+/**
+ * Watch status per kind, summarised ("14/14 watching"); kinds that are not being watched
+ * are named at once, every kind's detail is one click (or a hover) away.
+ */
 function KindStates({ c }: { c: Cluster }) {
   const kinds = Object.entries(c.status?.kinds ?? {}).sort(([a], [b]) => a.localeCompare(b));
   if (kinds.length === 0) return <span className="muted">not watched yet</span>;
+  const served = kinds.filter(([, s]) => s.state !== 'absent');
+  const watching = served.filter(([, s]) => s.state === 'watching').length;
+  const problems = served.filter(([, s]) => s.state !== 'watching');
+  const absent = kinds.length - served.length;
+  const detail = kinds.map(([kind, s]) => `${kind}${s.version ? ' ' + s.version : ''}: ${s.state}${s.message ? ' — ' + s.message : ''}${s.detail ? '\n  ' + s.detail : ''}`).join('\n');
   return (
-    <div className="kinds">
-      {kinds.map(([kind, s]) => (
-        <span key={kind} className={`kind-state ks-${s.state}`} title={`${kind} ${s.version ?? ''}: ${s.state}${s.message ? ' — ' + s.message : ''}${s.detail ? '\n' + s.detail : ''}`}>
-          <KindIcon kind={kind} size={12} /> {kind}
-          {s.state !== 'watching' && <em> {s.state}</em>}
+    <details className="kinds">
+      <summary title={detail}>
+        <span className={`kind-state ${problems.length ? 'ks-partial' : 'ks-watching'}`} data-testid="watch-summary">
+          {watching}/{served.length} watching
         </span>
-      ))}
-    </div>
+        {problems.map(([kind, s]) => (
+          <span key={kind} className={`kind-state ks-${s.state}`} title={`${kind}: ${s.state}${s.message ? ' — ' + s.message : ''}${s.detail ? '\n' + s.detail : ''}`}>
+            <KindIcon kind={kind} size={12} /> {kind} <em>{s.state}</em>
+          </span>
+        ))}
+        {absent > 0 && <span className="muted small">{absent} not served</span>}
+      </summary>
+      <ul className="kinds-list small">
+        {kinds.map(([kind, s]) => (
+          <li key={kind}>
+            <KindIcon kind={kind} size={12} /> {kind} <span className="muted">{s.version}</span> · {s.state}
+            {s.message && <span className="muted"> — {s.message}</span>}
+          </li>
+        ))}
+      </ul>
+    </details>
   );
+}
+
+/** "10 min", "90 s", "2 h". */
+function duration(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
+}
+
+/** When the backstop relist ran, or when the first one is due; never a bare dash. */
+function backstop(status: NonNullable<Cluster['status']>, interval: number | null | undefined): string {
+  if (status.lastResyncAt) return `relisted ${ago(status.lastResyncAt)}`;
+  return interval ? `first backstop relist within ${duration(interval)}` : 'no periodic relists';
 }
 
 function DeleteDialog({ c, onClose }: { c: Cluster; onClose: () => void }) {
@@ -155,13 +190,13 @@ export default function Clusters({ mode }: { mode?: 'new' | 'edit' }) {
                   <KindStates c={c} />
                   {c.status && (
                     <div className="muted small">
-                      relisted {ago(c.status.lastResyncAt)} · drift {c.status.resyncDriftTotal}
+                      {backstop(c.status, q.data.resyncIntervalSecs)} · drift {c.status.resyncDriftTotal}
                       {c.status.watchedBy && ` · by ${c.status.watchedBy}`}
                     </div>
                   )}
                 </td>
                 <td className="nowrap" title={when(c.status?.lastEventAt)}>
-                  {ago(c.status?.lastEventAt)}
+                  {c.status?.lastEventAt ? ago(c.status.lastEventAt) : <span className="muted">none yet</span>}
                 </td>
                 <td className="nowrap">
                   {can.act && <SyncButton c={c} />}{' '}

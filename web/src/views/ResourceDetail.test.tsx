@@ -21,9 +21,9 @@ const change = (seq: number, before: string | null, after: string) => ({
   op: 'upsert', healthBefore: before, healthAfter: after, message: `change ${seq}`,
 });
 
-function setup(url: string) {
+function setup(url: string, d: typeof detail = detail) {
   mockApi({
-    '/api/v1/resources/r1': detail,
+    '/api/v1/resources/r1': d,
     '/api/v1/resources/r1/changes': { items: [change(7, 'ready', 'failed'), change(3, null, 'ready')], continue: 'older' },
     '/api/v1/resources/r1/events': { items: [] },
     '/api/v1/session': { subject: 'a', role: 'admin', method: 'session', authEnabled: true, oidc: false },
@@ -52,5 +52,14 @@ describe('ResourceDetail', () => {
     expect((await screen.findByLabelText('Object YAML (read-only)')).textContent).toContain('spec:\n  path: ./web');
     fireEvent.click(screen.getByRole('tab', { name: /Inventory/ }));
     expect(await screen.findByText('Deployment')).toBeTruthy();
+  });
+
+  it('shows a suspended object with one Suspended badge, not two', async () => {
+    const suspended = { ...detail, resource: { ...resource, health: 'suspended', suspended: true, reason: undefined, message: undefined } };
+    setup('/resources/r1', suspended as unknown as typeof detail);
+    const head = await screen.findByTestId('detail-head');
+    expect(head.getAttribute('data-health')).toBe('suspended');
+    expect(head.querySelector('.detail-title')?.textContent?.match(/suspended/gi)).toHaveLength(1);
+    expect(await screen.findByRole('button', { name: 'Resume' })).toBeTruthy();
   });
 });

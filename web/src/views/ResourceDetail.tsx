@@ -116,7 +116,8 @@ export default function ResourceDetail() {
             </div>
           </div>
           <HealthBadge health={r.health} />
-          {r.suspended && <span className="label">suspended</span>}
+          {/* A suspended object's health is "suspended" already: one badge, not two. */}
+          {r.suspended && r.health !== 'suspended' && <span className="label">suspended</span>}
         </div>
         <div className="detail-status">
           {r.reason && <span className="reason">{r.reason}</span>} <span data-testid="detail-message">{r.message}</span>

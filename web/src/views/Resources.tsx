@@ -2,11 +2,12 @@
 // live updates, multi-select with bulk actions.
 import { useCallback, useMemo, useState, useSyncExternalStore } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { useResources } from '../api/queries';
+import { useHealthCounts, useResources } from '../api/queries';
 import { useCan } from '../api/session';
 import { Empty, ErrorBox, Skeleton } from '../components/ui';
-import { filterToParams, isFiltered, parseFilter, toggleSort, type ResourceFilter } from '../lib/filters';
-import { clearUnseen, keys, unseen } from '../live/cache';
+import { DEFAULT_SORT, filterToParams, isFiltered, parseFilter, toggleSort, type ResourceFilter } from '../lib/filters';
+import { clearUnplaced, keys, unplaced } from '../live/cache';
+import { complete, rowsOf } from '../live/lists';
 import { BulkActions } from './resources/BulkActions';
 import { Filters } from './resources/Filters';
 import { ResourceTable } from './resources/ResourceTable';
@@ -17,12 +18,15 @@ export default function Resources() {
   const setFilter = useCallback((f: ResourceFilter) => setParams(filterToParams(f), { replace: true }), [setParams]);
   const query = useResources(filter);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [bulkOpen, setBulkOpen] = useState(false);
 
-  const rows = useMemo(() => query.data?.pages.flatMap((p) => p.items) ?? [], [query.data]);
-  // The server counts up to 10,000; once every page is here the count is exact.
-  const total = query.hasNextPage ? (query.data?.pages[0]?.total ?? rows.length) : rows.length;
-  const capped = query.hasNextPage && (query.data?.pages[0]?.totalCapped ?? false);
-  const count = query.hasNextPage ? Math.max(total, rows.length + 1) : rows.length;
+  const healthCounts = useHealthCounts(filter);
+  const rows = useMemo(() => rowsOf(query.data), [query.data]);
+  // Every page here: the rows are the count. Otherwise the server's (kept live, up to 10,000).
+  const partial = query.data ? !complete(query.data) : false;
+  const total = partial ? (query.data?.pages[0]?.total ?? rows.length) : rows.length;
+  const capped = partial && (query.data?.pages[0]?.totalCapped ?? false);
+  const count = partial ? Math.max(total, rows.length + 1) : rows.length;
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = query;
   const needMore = useCallback(() => {
     if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
@@ -40,7 +44,7 @@ export default function Resources() {
   const selectedRows = rows.filter((r) => selected.has(r.id));
   const can = useCan();
   const listKey = JSON.stringify(keys.resources(filter));
-  const newCount = useSyncExternalStore(unseen.subscribe, () => unseen.get()[listKey] ?? 0);
+  const misplaced = useSyncExternalStore(unplaced.subscribe, () => unplaced.get()[listKey] ?? 0);
 
   return (
     <div className="page page-fill">
@@ -49,24 +53,31 @@ export default function Resources() {
         <span className="muted" data-testid="resource-count">
           {query.isPending ? '' : `${total.toLocaleString()}${capped ? '+' : ''} object${total === 1 ? '' : 's'}`}
         </span>
+        {filter.sort === DEFAULT_SORT && (
+          <span className="muted small" data-testid="sort-label" title="Worst health first (failed, stalled, progressing, unknown, suspended, ready), then the most recently changed">
+            · problems first
+          </span>
+        )}
       </div>
-      <Filters filter={filter} onChange={setFilter} />
-      {newCount > 0 && (
+      <Filters filter={filter} onChange={setFilter} counts={healthCounts.data} />
+      {misplaced > 0 && (
         <div className="notice" role="status">
-          {newCount} new object{newCount === 1 ? '' : 's'} match{newCount === 1 ? 'es' : ''} these filters.{' '}
+          {misplaced} change{misplaced === 1 ? '' : 's'} could not be placed exactly in this long list.{' '}
           <button
             type="button"
             className="btn btn-small"
             onClick={() => {
-              clearUnseen(listKey);
+              clearUnplaced(listKey);
               void query.refetch();
             }}
           >
-            Refresh
+            Re-sort
           </button>
         </div>
       )}
-      {can.act && selectedRows.length > 0 && <BulkActions selected={selectedRows} onClear={() => setSelected(new Set())} />}
+      {can.act && (selectedRows.length > 0 || bulkOpen) && (
+        <BulkActions selected={selectedRows} onClear={() => setSelected(new Set())} onOpenChange={setBulkOpen} />
+      )}
       {query.isPending ? (
         <Skeleton rows={12} />
       ) : query.isError ? (

@@ -40,7 +40,17 @@ export function PhaseText({ t }: { t: TrackedAction | undefined }) {
   }
 }
 
-export function BulkActions({ selected, onClear }: { selected: Resource[]; onClear: () => void }) {
+interface Props {
+  selected: Resource[];
+  onClear: () => void;
+  /**
+   * The dialog opened or closed. The rows it acts on may leave the table meanwhile (a resumed
+   * row leaves a Suspended list), so the table keeps this bar while the dialog is open.
+   */
+  onOpenChange?: (open: boolean) => void;
+}
+
+export function BulkActions({ selected, onClear, onOpenChange }: Props) {
   const [action, setAction] = useState<'reconcile' | 'suspend' | 'resume' | null>(null);
   const [items, setItems] = useState<Resource[]>([]);
   const [reason, setReason] = useState('');
@@ -49,6 +59,7 @@ export function BulkActions({ selected, onClear }: { selected: Resource[]; onCle
 
   const open = (a: 'reconcile' | 'suspend' | 'resume') => {
     setAction(a);
+    onOpenChange?.(true);
     setItems(selected);
     setStarted(false);
     setReason('');
@@ -56,6 +67,7 @@ export function BulkActions({ selected, onClear }: { selected: Resource[]; onCle
   const close = () => {
     if (started) tracker.clear(items.map((r) => r.id));
     setAction(null);
+    onOpenChange?.(false);
     if (started) onClear();
   };
   const go = () => {

@@ -10,7 +10,8 @@ import { ago, when } from '../../lib/time';
 import { changedRecently } from '../../live/flash';
 
 const COLUMNS: { id: string; label: string; sort?: string }[] = [
-  { id: 'health', label: 'Health', sort: 'health' },
+  // Problems first (worst health, then newest), the default order.
+  { id: 'health', label: 'Health', sort: 'severity' },
   { id: 'kind', label: 'Kind', sort: 'kind' },
   { id: 'name', label: 'Name', sort: 'name' },
   { id: 'namespace', label: 'Namespace', sort: 'namespace' },
@@ -137,8 +138,9 @@ const Row = memo(function Row({ r, index, start, selected, flash, onSelect }: Ro
       <span className="rcell c-message" role="cell" title={r.message ?? ''}>
         {r.reason && r.health !== 'ready' && <span className="reason">{r.reason}</span>} {r.message}
       </span>
-      <span className="rcell c-updated" role="cell" title={when(r.lastTransitionAt ?? r.updatedAt)}>
-        {ago(r.lastTransitionAt ?? r.updatedAt)}
+      {/* The time the `updated` and problems-first orders sort by, so the column reads in order. */}
+      <span className="rcell c-updated" role="cell" title={`changed ${when(r.updatedAt)}${r.lastTransitionAt ? `; condition since ${when(r.lastTransitionAt)}` : ''}`}>
+        {ago(r.updatedAt)}
       </span>
     </div>
   );
