@@ -550,7 +550,17 @@ async fn with_one_list_at_a_time_every_cluster_still_syncs_and_relists() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(after, before, "an unchanged relist writes nothing");
+    let written: Vec<String> = client
+        .query("SELECT op || ' ' || kind || ' ' || name || ' ' || coalesce(message, '') FROM resource_changes WHERE seq > $1", &[&before])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        after, before,
+        "an unchanged relist writes nothing: {written:?}"
+    );
 }
 
 /// Liveness probing fast enough for a test: a silent server shows within 2 × (1 + 2) s.
