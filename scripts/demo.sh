@@ -19,23 +19,31 @@ db="postgres://postgres@127.0.0.1:$port/fluxo"
 
 rm -rf "$data/kubeconfigs"
 pids=()
+sim=
+server=
+# Stop in order: the server first (it logs every cluster it loses otherwise), then the
+# simulator, then PostgreSQL.
 cleanup() {
   trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  if [ -n "$sim" ]; then kill "$sim" 2>/dev/null || true; wait "$sim" 2>/dev/null || true; fi
   scripts/pg.sh stop "$data/pg"
 }
 trap cleanup EXIT INT TERM
 
-"$bin" sim --clusters "$clusters" --objects "${DEMO_OBJECTS:-5}" --namespaces 4 --churn "${DEMO_CHURN:-2}" \
+# The simulator runs in a session of its own, so Ctrl-C (SIGINT to the terminal's foreground
+# processes) reaches the server only; cleanup stops the simulator after it.
+setsid "$bin" sim --clusters "$clusters" --objects "${DEMO_OBJECTS:-5}" --namespaces 4 --churn "${DEMO_CHURN:-2}" \
   --kubeconfig-dir "$data/kubeconfigs" &
-pids+=($!)
+sim=$!
+pids+=("$sim")
 # Authentication stays on: the demo's admin token is generated once and kept in .data/.
 [ -s "$data/admin-token" ] || python3 -c 'import secrets; print("fluxo_demo_" + secrets.token_urlsafe(32))' > "$data/admin-token"
 chmod 600 "$data/admin-token"
 token=$(cat "$data/admin-token")
 FLUXO_ADMIN_TOKEN="$token" "$bin" serve --listen "$listen" --database-url "$db" --dev-secret-key-file "$data/secret.key" &
-pids+=($!)
+server=$!
+pids+=("$server")
 ADMIN_TOKEN="$token" python3 scripts/demo-register.py "http://$listen" "$data/kubeconfigs" "$clusters"
 echo
 echo "  flux-orchestrator demo is running: http://$listen   (API docs: http://$listen/api/docs)"

@@ -16,9 +16,21 @@ use crate::metrics::Metrics;
 use crate::net;
 use crate::store::Store;
 
+/// The log filter: the configured one, with the kube client's own logging off unless the
+/// filter names it. kube logs every failed request at ERROR without naming the cluster (a dead
+/// cluster repeated one every few seconds); our supervisors log each cluster's state changes,
+/// with the cluster and kind, instead.
+pub fn log_filter(configured: &str) -> String {
+    if configured.contains("kube") {
+        configured.to_string()
+    } else {
+        format!("{configured},kube_client=off,kube_runtime=off")
+    }
+}
+
 /// Install the global tracing subscriber (stderr).
 pub fn init_tracing(config: &LogConfig) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+    let filter = tracing_subscriber::EnvFilter::try_new(log_filter(&config.log))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -221,4 +233,18 @@ async fn termination() {
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+
+    #[test]
+    fn the_kube_clients_own_logging_is_off_unless_the_filter_names_it() {
+        assert_eq!(log_filter("info"), "info,kube_client=off,kube_runtime=off");
+        assert_eq!(
+            log_filter("info,kube_client=debug"),
+            "info,kube_client=debug"
+        );
+    }
 }

@@ -209,6 +209,18 @@ pub struct IngestConfig {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_concurrent_lists: u32,
 
+    /// Seconds between liveness probes (`GET /version`) of each watched cluster. Two probes in
+    /// a row without an answer within the probe timeout mark the cluster unreachable, so a
+    /// hung API server or a network black hole shows within 2 × (interval + timeout).
+    #[arg(long, env = "FLUXO_PROBE_INTERVAL_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub probe_interval_secs: u64,
+
+    /// Seconds a liveness probe may take before it counts as unanswered.
+    #[arg(long, env = "FLUXO_PROBE_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub probe_timeout_secs: u64,
+
     /// Hours the controllers' events are kept (Kubernetes itself keeps them for one).
     #[arg(long, env = "FLUXO_EVENTS_RETENTION_HOURS", default_value_t = 720)]
     pub events_retention_hours: u64,
@@ -246,6 +258,8 @@ impl IngestConfig {
                 self.max_concurrent_lists as usize,
             )),
             events_retention: Duration::from_secs(self.events_retention_hours.max(1) * 3600),
+            probe_interval: Duration::from_secs(self.probe_interval_secs),
+            probe_timeout: Duration::from_secs(self.probe_timeout_secs),
         }
     }
 }

@@ -255,7 +255,8 @@ async fn viewers_and_operators_read_only_the_status_code_of_what_a_cluster_answe
     let sim = sim("rbac", 2).await;
     sim.faults().forbid_resource("helmreleases", true);
     let rbac = register(&server, "rbac", &sim.kubeconfig_yaml()).await;
-    wait_state(&server, imds, "unreachable", SYNC).await;
+    // It answers 401 to everything: the credentials are refused (what it said stays hidden).
+    wait_state(&server, imds, "unauthorized", SYNC).await;
     wait_for("HelmRelease forbidden", SYNC, || async {
         cluster_status(&server, rbac).await["kinds"]["HelmRelease"]["state"] == "forbidden"
     })

@@ -550,5 +550,182 @@ async fn with_one_list_at_a_time_every_cluster_still_syncs_and_relists() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(after, before, "an unchanged relist writes nothing");
+    let written: Vec<String> = client
+        .query("SELECT op || ' ' || kind || ' ' || name || ' ' || coalesce(message, '') FROM resource_changes WHERE seq > $1", &[&before])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        after, before,
+        "an unchanged relist writes nothing: {written:?}"
+    );
+}
+
+/// Liveness probing fast enough for a test: a silent server shows within 2 × (1 + 2) s.
+const PROBING: &[&str] = &["--probe-interval-secs", "1", "--probe-timeout-secs", "2"];
+
+/// A server with the production watch and read timeouts (55 s, 75 s: a hung watch would go
+/// unnoticed that long) and fast probes.
+async fn start_probing(db: &TestDb) -> TestServer {
+    let mut args = vec!["--claim-interval-secs", "1", "--resync-interval-secs", "0"];
+    args.extend_from_slice(PROBING);
+    let server = TestServer::start_with(&db.url(), &args, &[]).await;
+    server.wait_ready().await;
+    server
+}
+
+/// Poll the state until `until`; fail if it is ever `never`.
+async fn never_state(server: &TestServer, id: uuid::Uuid, never: &str, until: Instant) {
+    while Instant::now() < until {
+        let status = cluster_status(server, id).await;
+        assert_ne!(status["state"], never, "{status:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_hung_api_server_is_unreachable_within_seconds_and_ready_only_once_it_answers() {
+    let db = TestDb::create().await;
+    let server = start_probing(&db).await;
+    let sim = sim("hung", 2).await;
+    let id = register(&server, "hung", &sim.kubeconfig_yaml()).await;
+    let client = db.client().await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+    wait_state(&server, id, "ready", SYNC).await;
+    let hang = Duration::from_secs(20);
+    let hang_ends = Instant::now() + hang;
+    sim.faults().hang(hang);
+    let started = Instant::now();
+    wait_state(&server, id, "unreachable", Duration::from_secs(12)).await;
+    eprintln!("hung → unreachable in {:?}", started.elapsed());
+    let status = cluster_status(&server, id).await;
+    assert!(
+        status["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("has not answered since")),
+        "{status:#}"
+    );
+    assert_eq!(status["kinds"]["Kustomization"]["state"], "stalled");
+    let (ns, name) = sim.objects().keys("Kustomization")[0].clone();
+    sim.objects()
+        .patch(
+            "Kustomization",
+            &ns,
+            &name,
+            &ready_patch("changed while hung", "x"),
+        )
+        .unwrap();
+    // Recovery needs an answer: never ready while the server is silent.
+    never_state(&server, id, "ready", hang_ends).await;
+    wait_state(&server, id, "ready", SYNC).await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+}
+
+#[tokio::test]
+async fn a_network_black_hole_is_unreachable_and_recovers_when_bytes_flow_again() {
+    let db = TestDb::create().await;
+    let server = start_probing(&db).await;
+    let sim = sim("hole", 2).await;
+    let target = sim.url().trim_start_matches("https://").to_string();
+    let proxy = Proxy::start(target.clone()).await;
+    let via = sim
+        .kubeconfig_yaml()
+        .replace(&target, &format!("127.0.0.1:{}", proxy.addr.port()));
+    let id = register(&server, "hole", &via).await;
+    let client = db.client().await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+    wait_state(&server, id, "ready", SYNC).await;
+    proxy.black_hole(true);
+    let started = Instant::now();
+    wait_state(&server, id, "unreachable", Duration::from_secs(12)).await;
+    eprintln!("black hole → unreachable in {:?}", started.elapsed());
+    let (ns, name) = sim.objects().keys("HelmRelease")[0].clone();
+    sim.objects()
+        .patch(
+            "HelmRelease",
+            &ns,
+            &name,
+            &ready_patch("changed in the dark", "2.0.0"),
+        )
+        .unwrap();
+    never_state(
+        &server,
+        id,
+        "ready",
+        Instant::now() + Duration::from_secs(5),
+    )
+    .await;
+    proxy.black_hole(false);
+    wait_state(&server, id, "ready", SYNC).await;
+    wait_in_sync(&client, id, &sim, SYNC).await;
+}
+
+#[tokio::test]
+async fn refused_credentials_and_missing_permissions_are_named_and_retry_now_recovers() {
+    let db = TestDb::create().await;
+    let server = start(&db).await;
+    let sim = sim("rbac", 2).await;
+    let wrong = sim.kubeconfig_yaml().replace(sim.token(), "not-the-token");
+    let bad = register(&server, "bad-token", &wrong).await;
+    wait_state(&server, bad, "unauthorized", SYNC).await;
+    let status = cluster_status(&server, bad).await;
+    let message = status["message"].as_str().unwrap();
+    assert!(
+        message.contains("401 Unauthorized") && message.contains("update the cluster's kubeconfig"),
+        "{message}"
+    );
+    assert!(status["nextRetryAt"].is_string(), "{status:#}");
+
+    // Every kind forbidden: the state names the permission and the resources.
+    let plurals: Vec<&str> = flux_orchestrator::flux::FLUX_KINDS
+        .iter()
+        .filter(|k| sim.objects().type_of(k.kind).is_ok())
+        .map(|k| k.plural)
+        .chain(["events"])
+        .collect();
+    for plural in &plurals {
+        sim.faults().forbid_resource(plural, true);
+    }
+    let id = register(&server, "rbac", &sim.kubeconfig_yaml()).await;
+    wait_state(&server, id, "forbidden", SYNC).await;
+    let status = cluster_status(&server, id).await;
+    let message = status["message"].as_str().unwrap();
+    assert!(
+        message.contains("grant get, list and watch")
+            && message.contains("kustomizations.kustomize.toolkit.fluxcd.io"),
+        "{message}"
+    );
+    assert_eq!(status["kinds"]["Kustomization"]["state"], "forbidden");
+    let retry: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(status["nextRetryAt"].clone()).unwrap();
+    assert!(
+        retry > chrono::Utc::now() + chrono::Duration::seconds(30),
+        "403s wait a minute"
+    );
+    // Access restored: "retry now" does not wait for the minute.
+    for plural in &plurals {
+        sim.faults().forbid_resource(plural, false);
+    }
+    let started = Instant::now();
+    let r = server
+        .http()
+        .post(server.url(&format!("/api/v1/clusters/{id}/sync")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    wait_state(&server, id, "ready", Duration::from_secs(15)).await;
+    eprintln!("retry now → ready in {:?}", started.elapsed());
+    let logs = server.logs();
+    assert!(
+        !logs.contains("kube_client"),
+        "kube's own logging is quiet by default"
+    );
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("cluster state") && l.contains("rbac") && l.contains("forbidden")),
+        "the state change is logged with the cluster's name"
+    );
 }

@@ -64,16 +64,22 @@ pub enum ClusterState {
     Connecting,
     /// Every served kind is watched.
     Ready,
-    /// Some kinds cannot be watched (see `kinds`).
+    /// Some kinds cannot be watched (see `kinds`; the message names what they need).
     Degraded,
-    /// The apiserver cannot be reached or refuses every request.
+    /// The API server cannot be reached (network, TLS, DNS) or does not answer (hung).
     Unreachable,
+    /// The API server refuses the credentials (401): update the cluster's kubeconfig.
+    Unauthorized,
+    /// The credentials may not list and watch any Flux kind (403): grant the permission the
+    /// message names.
+    Forbidden,
 }
 
 /// Watch state of one kind on one cluster.
 #[derive(Object, Debug, Clone)]
 pub struct KindStatus {
-    /// `watching`, `listing`, `absent` (not served), `error` or `forbidden`.
+    /// `watching`, `listing`, `absent` (not served), `stalled` (the API server stopped
+    /// answering), `error`, `unauthorized` or `forbidden`.
     pub state: String,
     /// The API version watched.
     pub version: Option<String>,
@@ -82,6 +88,9 @@ pub struct KindStatus {
     /// Why it fails, in full (may quote the server's answer). Only for unscoped admins (null
     /// for other callers and on the live stream).
     pub detail: Option<String>,
+    /// When the failing watch is retried (`POST /clusters/{id}/sync` retries at once).
+    #[oai(rename = "retryAt")]
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
 /// How the orchestrator sees a cluster right now.
@@ -112,6 +121,9 @@ pub struct ClusterStatus {
     pub watched_by: Option<String>,
     /// Last status change.
     pub updated_at: DateTime<Utc>,
+    /// When the watching replica tries again, if it waits after a failure;
+    /// `POST /clusters/{id}/sync` retries at once.
+    pub next_retry_at: Option<DateTime<Utc>>,
 }
 
 /// May `principal` read what a cluster's server answered (`detail`)? Only those who may
@@ -134,6 +146,8 @@ impl ClusterStatus {
             "ready" => ClusterState::Ready,
             "degraded" => ClusterState::Degraded,
             "unreachable" => ClusterState::Unreachable,
+            "unauthorized" => ClusterState::Unauthorized,
+            "forbidden" => ClusterState::Forbidden,
             _ => ClusterState::Connecting,
         };
         let text =
@@ -149,6 +163,9 @@ impl ClusterStatus {
                             version: text(v, "version"),
                             message: text(v, "message"),
                             detail: text(v, "detail").filter(|_| reveal),
+                            retry_at: v
+                                .get("retryAt")
+                                .and_then(|t| serde_json::from_value(t.clone()).ok()),
                         };
                         (name.clone(), status)
                     })
@@ -167,6 +184,7 @@ impl ClusterStatus {
             resync_drift_total: row.resync_drift_total,
             watched_by: row.watched_by,
             updated_at: row.updated_at,
+            next_retry_at: row.next_retry_at,
         }
     }
 }

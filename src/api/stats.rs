@@ -205,6 +205,7 @@ mod tests {
             resync_drift_total: 0,
             watched_by: None,
             updated_at: chrono::Utc::now(),
+            next_retry_at: None,
         });
         ClusterOverviewRow {
             id: Uuid::from_u128(id),

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::Settings;
@@ -214,7 +215,9 @@ impl Manager {
             settings: self.settings.clone(),
             resync: resync.clone(),
         };
-        let task = tokio::spawn(supervisor.run(cancel.clone()));
+        // Every log line of the supervisor and its watchers names the cluster (and the kind).
+        let span = tracing::info_span!("cluster", cluster = %supervisor.cluster.name);
+        let task = tokio::spawn(supervisor.run(cancel.clone()).instrument(span));
         self.running.insert(
             id,
             Running {

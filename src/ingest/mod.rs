@@ -48,4 +48,9 @@ pub struct Settings {
     pub writer_batch: usize,
     /// How long controller events are kept.
     pub events_retention: Duration,
+    /// Period of the liveness probe of each watched cluster (`GET /version`).
+    pub probe_interval: Duration,
+    /// Deadline of one probe; two probes in a row without an answer mark the cluster
+    /// unreachable, and only an answer brings it back.
+    pub probe_timeout: Duration,
 }

@@ -1,11 +1,19 @@
 //! A cluster's state from its watchers' states (pure, unit-tested), and the JSON per kind
 //! stored in `cluster_status.kinds`.
+//!
+//! The state says *why* a cluster is not ready, because each cause has a different fix:
+//! `unauthorized` (the credentials are refused: update the kubeconfig), `forbidden` (RBAC:
+//! grant a permission), `unreachable` (network, TLS, a hung or absent API server), `degraded`
+//! (some kinds fail, named with what they need).
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::watch::WatchState;
+use crate::clusters::failure::Cause;
+use crate::flux;
 
 /// State of one kind on one cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,32 +30,83 @@ pub enum KindState {
 }
 
 impl KindState {
-    /// The JSON stored per kind.
-    pub fn to_json(&self) -> serde_json::Value {
+    /// The JSON stored per kind; `stalled` when the API server stopped answering while the
+    /// watcher still believes it is listing or watching.
+    pub fn to_json(&self, stalled: bool) -> serde_json::Value {
         match self {
             KindState::Absent => json!({"state": "absent"}),
             KindState::Served { version, state } => match state {
+                WatchState::Listing | WatchState::Watching if stalled => {
+                    json!({"state": "stalled", "version": version})
+                }
                 WatchState::Listing => json!({"state": "listing", "version": version}),
                 WatchState::Watching => json!({"state": "watching", "version": version}),
                 WatchState::Failing {
                     message,
                     detail,
-                    auth,
+                    cause,
+                    retry_at,
                 } => json!({
-                    "state": if *auth { "forbidden" } else { "error" },
+                    "state": match cause {
+                        Cause::Unauthorized => "unauthorized",
+                        Cause::Forbidden => "forbidden",
+                        Cause::Unreachable | Cause::Server => "error",
+                    },
                     "version": version,
                     "message": message,
                     "detail": detail,
+                    "retryAt": retry_at,
                 }),
             },
         }
     }
 }
 
-/// The cluster's state and message from its kinds: `connecting` until every served kind has
-/// listed once, `unreachable` when every served kind is failing, `degraded` when some are,
-/// `ready` otherwise.
-pub fn cluster_state(kinds: &BTreeMap<&'static str, KindState>) -> (&'static str, String) {
+/// A cluster's state as its kinds make it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// `connecting`, `ready`, `degraded`, `unreachable`, `unauthorized` or `forbidden`.
+    pub state: &'static str,
+    /// One plain sentence (empty when ready).
+    pub message: String,
+    /// The soonest retry of a failing kind.
+    pub next_retry_at: Option<DateTime<Utc>>,
+}
+
+impl Summary {
+    fn new(state: &'static str, message: impl Into<String>) -> Summary {
+        Summary {
+            state,
+            message: message.into(),
+            next_retry_at: None,
+        }
+    }
+}
+
+/// `plural.group` of a kind by name, as RBAC rules name it.
+fn resource_name(kind: &str) -> String {
+    match flux::lookup(kind) {
+        Some(k) => format!("{}.{}", k.plural, k.group),
+        None if kind == "Event" => "events".into(),
+        None => kind.to_ascii_lowercase(),
+    }
+}
+
+/// What the credentials need for the forbidden kinds.
+fn permission_needed(names: &[&str]) -> String {
+    let resources: Vec<String> = names.iter().map(|n| resource_name(n)).collect();
+    format!(
+        "the credentials may not list and watch {} (403 Forbidden): grant get, list and watch \
+         on {} (see deploy/kubernetes/base/clusterrole.yaml)",
+        names.join(", "),
+        resources.join(", ")
+    )
+}
+
+/// The cluster's state from its kinds: `connecting` until every served kind has listed once;
+/// when every served kind fails, `unauthorized`, `forbidden` or `unreachable` by their cause;
+/// `degraded` when some fail; `ready` otherwise.
+pub fn cluster_state(kinds: &BTreeMap<&'static str, KindState>) -> Summary {
     let served: Vec<(&str, &WatchState)> = kinds
         .iter()
         .filter_map(|(name, k)| match k {
@@ -55,32 +114,70 @@ pub fn cluster_state(kinds: &BTreeMap<&'static str, KindState>) -> (&'static str
             KindState::Absent => None,
         })
         .collect();
-    let failing: Vec<(&str, &String)> = served
+    let failing: Vec<(&str, &String, Cause, DateTime<Utc>)> = served
         .iter()
         .filter_map(|(name, s)| match s {
-            WatchState::Failing { message, .. } => Some((*name, message)),
+            WatchState::Failing {
+                message,
+                cause,
+                retry_at,
+                ..
+            } => Some((*name, message, *cause, *retry_at)),
             _ => None,
         })
         .collect();
     if served.is_empty() {
-        return ("ready", "no Flux kinds are served by this cluster".into());
+        return Summary::new("ready", "no Flux kinds are served by this cluster");
     }
-    if failing.len() == served.len() {
-        let (_, message) = failing[0];
-        return ("unreachable", format!("every watch is failing: {message}"));
-    }
-    if !failing.is_empty() {
-        let names: Vec<&str> = failing.iter().map(|(n, _)| *n).collect();
-        let (first, message) = failing[0];
-        return (
-            "degraded",
-            format!("{} failing ({first}: {message})", names.join(", ")),
+    let mut summary = if failing.is_empty() {
+        if served.iter().any(|(_, s)| **s == WatchState::Listing) {
+            return Summary::new("connecting", "listing Flux objects");
+        }
+        return Summary::new("ready", "");
+    } else if failing.len() == served.len() {
+        every_kind_failing(&failing)
+    } else {
+        some_kinds_failing(&failing)
+    };
+    summary.next_retry_at = failing.iter().map(|f| f.3).min();
+    summary
+}
+
+type Failing<'a> = (&'a str, &'a String, Cause, DateTime<Utc>);
+
+fn every_kind_failing(failing: &[Failing<'_>]) -> Summary {
+    let all = |c: Cause| failing.iter().all(|f| f.2 == c);
+    if all(Cause::Unauthorized) {
+        return Summary::new(
+            "unauthorized",
+            "the cluster refuses the credentials (401 Unauthorized): the token or certificate \
+             expired, was revoked or is wrong — update the cluster's kubeconfig",
         );
     }
-    if served.iter().any(|(_, s)| **s == WatchState::Listing) {
-        return ("connecting", "listing Flux objects".into());
+    if all(Cause::Forbidden) {
+        let names: Vec<&str> = failing.iter().map(|f| f.0).collect();
+        return Summary::new("forbidden", permission_needed(&names));
     }
-    ("ready", String::new())
+    let (_, message, _, _) = failing[0];
+    Summary::new("unreachable", format!("every watch is failing: {message}"))
+}
+
+fn some_kinds_failing(failing: &[Failing<'_>]) -> Summary {
+    let forbidden: Vec<&str> = failing
+        .iter()
+        .filter(|f| f.2 == Cause::Forbidden)
+        .map(|f| f.0)
+        .collect();
+    let other: Vec<&Failing<'_>> = failing.iter().filter(|f| f.2 != Cause::Forbidden).collect();
+    let mut parts = Vec::new();
+    if !forbidden.is_empty() {
+        parts.push(permission_needed(&forbidden));
+    }
+    if let Some((first, message, _, _)) = other.first() {
+        let names: Vec<&str> = other.iter().map(|f| f.0).collect();
+        parts.push(format!("{} failing ({first}: {message})", names.join(", ")));
+    }
+    Summary::new("degraded", parts.join("; "))
 }
 
 #[cfg(test)]
@@ -94,11 +191,12 @@ mod tests {
         }
     }
 
-    fn failing(message: &str, auth: bool) -> WatchState {
+    fn failing(message: &str, cause: Cause) -> WatchState {
         WatchState::Failing {
             message: message.into(),
             detail: format!("{message}, in full"),
-            auth,
+            cause,
+            retry_at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
         }
     }
 
@@ -109,7 +207,7 @@ mod tests {
             ("HelmRelease", served(WatchState::Listing)),
             ("Bucket", KindState::Absent),
         ]);
-        assert_eq!(cluster_state(&kinds).0, "connecting");
+        assert_eq!(cluster_state(&kinds).state, "connecting");
     }
 
     #[test]
@@ -118,22 +216,33 @@ mod tests {
             ("Kustomization", served(WatchState::Watching)),
             ("Bucket", KindState::Absent),
         ]);
-        assert_eq!(cluster_state(&kinds), ("ready", String::new()));
+        assert_eq!(cluster_state(&kinds), Summary::new("ready", ""));
     }
 
     #[test]
     fn some_failing_kinds_make_a_cluster_degraded_and_are_named() {
         let kinds = BTreeMap::from([
             ("Kustomization", served(WatchState::Watching)),
-            ("HelmRelease", served(failing("403 forbidden", true))),
+            (
+                "HelmRelease",
+                served(failing("403 forbidden", Cause::Forbidden)),
+            ),
         ]);
-        let (state, message) = cluster_state(&kinds);
-        assert_eq!(state, "degraded");
+        let summary = cluster_state(&kinds);
+        assert_eq!(summary.state, "degraded");
         assert!(
-            message.contains("HelmRelease") && message.contains("403"),
-            "{message}"
+            summary
+                .message
+                .contains("may not list and watch HelmRelease")
+                && summary
+                    .message
+                    .contains("helmreleases.helm.toolkit.fluxcd.io")
+                && summary.message.contains("403"),
+            "{}",
+            summary.message
         );
-        assert_eq!(kinds["HelmRelease"].to_json()["state"], "forbidden");
+        assert_eq!(kinds["HelmRelease"].to_json(false)["state"], "forbidden");
+        assert!(summary.next_retry_at.is_some());
     }
 
     #[test]
@@ -141,10 +250,58 @@ mod tests {
         let kinds = BTreeMap::from([
             (
                 "Kustomization",
-                served(failing("connection refused", false)),
+                served(failing("connection refused", Cause::Unreachable)),
             ),
-            ("HelmRelease", served(failing("connection refused", false))),
+            (
+                "HelmRelease",
+                served(failing("connection refused", Cause::Unreachable)),
+            ),
         ]);
-        assert_eq!(cluster_state(&kinds).0, "unreachable");
+        assert_eq!(cluster_state(&kinds).state, "unreachable");
+    }
+
+    #[test]
+    fn refused_credentials_and_missing_permissions_are_told_apart_from_the_network() {
+        let all = |cause| {
+            BTreeMap::from([
+                ("Kustomization", served(failing("x", cause))),
+                ("GitRepository", served(failing("x", cause))),
+            ])
+        };
+        let unauthorized = cluster_state(&all(Cause::Unauthorized));
+        assert_eq!(unauthorized.state, "unauthorized");
+        assert!(
+            unauthorized
+                .message
+                .contains("update the cluster's kubeconfig")
+        );
+        let forbidden = cluster_state(&all(Cause::Forbidden));
+        assert_eq!(forbidden.state, "forbidden");
+        assert!(
+            forbidden
+                .message
+                .contains("kustomizations.kustomize.toolkit.fluxcd.io")
+                && forbidden
+                    .message
+                    .contains("gitrepositories.source.toolkit.fluxcd.io"),
+            "{}",
+            forbidden.message
+        );
+        let mixed = BTreeMap::from([
+            ("Kustomization", served(failing("x", Cause::Forbidden))),
+            (
+                "GitRepository",
+                served(failing("no route", Cause::Unreachable)),
+            ),
+        ]);
+        assert_eq!(cluster_state(&mixed).state, "unreachable");
+    }
+
+    #[test]
+    fn a_silent_api_server_shows_listing_and_watching_kinds_as_stalled() {
+        let k = served(WatchState::Watching);
+        assert_eq!(k.to_json(true)["state"], "stalled");
+        assert_eq!(k.to_json(false)["state"], "watching");
+        assert_eq!(KindState::Absent.to_json(true)["state"], "absent");
     }
 }

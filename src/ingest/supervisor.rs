@@ -12,12 +12,14 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::Settings;
 use super::backoff::{Backoff, FailureKind};
 use super::discovery::{Discovered, discover, events_resource};
 use super::status::{KindState, cluster_state};
 use super::watch::{KindWatch, Target, WatchReport, WatchState};
+use crate::clusters::failure::Cause;
 use crate::clusters::{Failure, Registry, failure};
 use crate::store::{ClusterRow, StatusUpdate, Store, WriteOp};
 
@@ -50,12 +52,20 @@ pub struct Supervisor {
 struct Status {
     update: StatusUpdate,
     kinds: BTreeMap<&'static str, KindState>,
+    /// The API server stopped answering the liveness probe: since when, and why. Overrides
+    /// what the watchers believe (a hung server stalls them without an error).
+    silent: Option<(chrono::DateTime<Utc>, Failure)>,
     /// A state changed: write at the next flush.
     dirty: bool,
     /// Only `last_event_at` changed: write at most every 5 s.
     event_dirty: bool,
     last_write: Instant,
+    /// The state last written, to log changes (not every retry).
+    logged: String,
 }
+
+/// Probes in a row without an answer before the cluster counts as unreachable.
+const SILENT_AFTER: u32 = 2;
 
 impl Supervisor {
     /// Run until `shutdown`.
@@ -68,9 +78,11 @@ impl Supervisor {
                 ..StatusUpdate::default()
             },
             kinds: BTreeMap::new(),
+            silent: None,
             dirty: true,
             event_dirty: false,
             last_write: Instant::now(),
+            logged: String::new(),
         };
         self.write_status(&mut status).await;
         let mut backoff = Backoff::new(self.cluster.id.as_u128() as u64);
@@ -78,16 +90,25 @@ impl Supervisor {
             let discovered = match self.connect().await {
                 Ok(found) => found,
                 Err(failure) => {
-                    tracing::debug!(cluster = %self.cluster.name, error = %failure.detail, "cannot connect");
+                    tracing::debug!(error = %failure.detail, "cannot connect");
+                    let kind = match failure.cause {
+                        Cause::Unauthorized | Cause::Forbidden => FailureKind::Auth,
+                        Cause::Unreachable | Cause::Server => FailureKind::Transient,
+                    };
+                    let delay = backoff.next_delay(kind);
                     status.kinds.clear();
-                    status.update.state = "unreachable".into();
+                    status.silent = None;
+                    status.update.state = state_of(failure.cause).into();
                     status.update.message = failure.summary;
                     status.update.detail = failure.detail;
+                    status.update.next_retry_at =
+                        Some(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
                     status.dirty = true;
                     self.write_status(&mut status).await;
-                    let delay = backoff.next_delay(FailureKind::Transient);
+                    // "Retry now" (`POST /clusters/{id}/sync`) cuts the wait short.
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => continue,
+                        _ = self.resync.notified() => continue,
                         _ = shutdown.cancelled() => break,
                     }
                 }
@@ -157,8 +178,16 @@ impl Supervisor {
                 watch_timeout_secs: self.settings.watch_timeout_secs,
                 lists: self.settings.lists.clone(),
             };
-            tasks.spawn(watch.run(children.clone()));
+            let span = tracing::info_span!("watch", kind = target.name());
+            tasks.spawn(watch.run(children.clone()).instrument(span));
         }
+        let (probes_tx, mut probes) = mpsc::channel(4);
+        tasks.spawn(probe(
+            client.clone(),
+            self.settings.clone(),
+            probes_tx,
+            children.clone(),
+        ));
         status.update.kubernetes_version = Some(found.kubernetes_version.clone());
         status.update.flux_version = found.flux_version.clone();
         status.dirty = true;
@@ -179,10 +208,20 @@ impl Supervisor {
         }
         let mut awaiting_resync: HashSet<&'static str> = HashSet::new();
         let mut unreachable_since: Option<Instant> = None;
+        let mut unanswered = Unanswered::default();
         let outcome = loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break Outcome::Shutdown,
                 Some(report) = reports.recv() => self.apply_report(report, status, &mut awaiting_resync),
+                Some(answer) = probes.recv() => {
+                    if self.on_probe(answer, &mut unanswered, status) {
+                        // The server answers again after a silence: its watches may have
+                        // stalled mid-stream, so start over — fresh client, discovery and a
+                        // LIST per kind — and show ready only once those answered.
+                        tracing::info!("the API server answers again; relisting every kind");
+                        break Outcome::Rediscover;
+                    }
+                }
                 _ = flush_timer.tick() => {
                     self.write_status(status).await;
                     // Every watch failing for a while: start over with a fresh client (new
@@ -191,7 +230,7 @@ impl Supervisor {
                     if status.update.state == "unreachable" {
                         let since = *unreachable_since.get_or_insert_with(Instant::now);
                         if since.elapsed() > self.settings.read_timeout {
-                            tracing::info!(cluster = %self.cluster.name, "cluster unreachable; reconnecting");
+                            tracing::info!("cluster unreachable; reconnecting");
                             break Outcome::Rediscover;
                         }
                     } else {
@@ -203,7 +242,7 @@ impl Supervisor {
                 _ = rediscover_timer.tick() => {
                     let again = tokio::time::timeout(self.settings.read_timeout, discover(&client)).await;
                     if let Ok(Ok(again)) = again && again.fingerprint() != fingerprint {
-                        tracing::info!(cluster = %self.cluster.name, "served Flux kinds changed; restarting watches");
+                        tracing::info!("served Flux kinds changed; restarting watches");
                         break Outcome::Rediscover;
                     }
                 }
@@ -215,7 +254,7 @@ impl Supervisor {
     }
 
     fn start_resync(&self, triggers: &[Arc<Notify>], status: &Status) -> HashSet<&'static str> {
-        tracing::debug!(cluster = %self.cluster.name, "backstop relist");
+        tracing::debug!("backstop relist");
         for trigger in triggers {
             trigger.notify_one();
         }
@@ -249,28 +288,64 @@ impl Supervisor {
         }
     }
 
+    /// A probe's outcome. Returns true when the server answers again after a silence.
+    fn on_probe(
+        &self,
+        answer: Result<(), Failure>,
+        unanswered: &mut Unanswered,
+        status: &mut Status,
+    ) -> bool {
+        match answer {
+            Ok(()) => {
+                *unanswered = Unanswered::default();
+                status.silent.take().is_some()
+            }
+            Err(failure) => {
+                let since = *unanswered.since.get_or_insert_with(|| {
+                    Utc::now()
+                        - chrono::Duration::from_std(self.settings.probe_timeout)
+                            .unwrap_or_default()
+                });
+                unanswered.count += 1;
+                if unanswered.count >= SILENT_AFTER && status.silent.is_none() {
+                    tracing::debug!(error = %failure.detail, "the API server does not answer");
+                    status.silent = Some((since, failure));
+                    status.dirty = true;
+                }
+                false
+            }
+        }
+    }
+
     /// Write status when something changed (state at once; only event times at most every 5 s).
     async fn write_status(&self, status: &mut Status) {
-        let (state, message, detail) = if status.kinds.is_empty() {
-            let u = &status.update;
-            (u.state.clone(), u.message.clone(), u.detail.clone())
-        } else {
+        let silent = status.silent.is_some();
+        if let Some((since, failure)) = &status.silent {
+            status.update.state = "unreachable".into();
+            status.update.message = format!(
+                "the API server has not answered since {} UTC ({}); its watches are stalled",
+                since.format("%H:%M:%S"),
+                failure.summary
+            );
+            status.update.detail = failure.detail.clone();
+            status.update.next_retry_at = None;
+        } else if !status.kinds.is_empty() {
             // Each failing kind carries its own detail.
-            let (s, m) = cluster_state(&status.kinds);
-            (s.to_string(), m, String::new())
-        };
+            let summary = cluster_state(&status.kinds);
+            status.update.state = summary.state.to_string();
+            status.update.message = summary.message;
+            status.update.detail = String::new();
+            status.update.next_retry_at = summary.next_retry_at;
+        }
         let event_due = status.event_dirty && status.last_write.elapsed() >= Duration::from_secs(5);
         if !status.dirty && !event_due {
             return;
         }
-        status.update.state = state;
-        status.update.message = message;
-        status.update.detail = detail;
         status.update.kinds = serde_json::Value::Object(
             status
                 .kinds
                 .iter()
-                .map(|(name, k)| (name.to_string(), k.to_json()))
+                .map(|(name, k)| (name.to_string(), k.to_json(silent)))
                 .collect(),
         );
         match self
@@ -282,10 +357,75 @@ impl Supervisor {
                 status.dirty = false;
                 status.event_dirty = false;
                 status.last_write = Instant::now();
+                self.log_state(status);
             }
-            Err(e) => {
-                tracing::warn!(cluster = %self.cluster.name, error = %e, "cannot write cluster status")
-            }
+            Err(e) => tracing::warn!(error = %e, "cannot write cluster status"),
+        }
+    }
+}
+
+/// Probes in a row that got no answer, and since when.
+#[derive(Default)]
+struct Unanswered {
+    count: u32,
+    since: Option<chrono::DateTime<Utc>>,
+}
+
+impl Supervisor {
+    /// Log a change of the cluster's state once — not every retry of a failing watch.
+    fn log_state(&self, status: &mut Status) {
+        let state = &status.update.state;
+        if *state == status.logged {
+            return;
+        }
+        let message = &status.update.message;
+        match state.as_str() {
+            "ready" | "connecting" => tracing::info!(%state, "cluster state"),
+            _ => tracing::warn!(%state, %message, "cluster state"),
+        }
+        status.logged = state.clone();
+    }
+}
+
+/// The cluster state a failure to connect puts the cluster in.
+fn state_of(cause: Cause) -> &'static str {
+    match cause {
+        Cause::Unauthorized => "unauthorized",
+        Cause::Forbidden => "forbidden",
+        Cause::Unreachable | Cause::Server => "unreachable",
+    }
+}
+
+/// Ask the API server for its version every probe interval, with a deadline, and send each
+/// outcome: a silent server (hung, or a black hole that accepts connections and drops every
+/// byte) stalls watches without any error, and only an answer proves it is back.
+async fn probe(
+    client: Client,
+    settings: Arc<Settings>,
+    answers: mpsc::Sender<Result<(), Failure>>,
+    cancel: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(settings.probe_interval);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = cancel.cancelled() => return,
+        }
+        let answer =
+            match tokio::time::timeout(settings.probe_timeout, client.apiserver_version()).await {
+                // An error status is an answer too: the server is there.
+                Ok(Ok(_) | Err(kube::Error::Api(_))) => Ok(()),
+                Ok(Err(e)) => Err(failure::of_kube(&e)),
+                Err(_) => Err(Failure::local(format!(
+                    "no answer to a version request within {} s",
+                    settings.probe_timeout.as_secs()
+                ))),
+            };
+        tokio::select! {
+            _ = answers.send(answer) => {}
+            _ = cancel.cancelled() => return,
         }
     }
 }

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::backoff::{Backoff, FailureKind};
+use crate::clusters::failure::Cause;
 use crate::flux::{self, FluxKind};
 use crate::store::{ResourceKey, WriteOp};
 
@@ -51,14 +52,16 @@ pub enum WatchState {
     Listing,
     /// Listed and watching.
     Watching,
-    /// Failing; the message says why. `auth` when the apiserver refused our credentials.
+    /// Failing; the message says why.
     Failing {
         /// Why, without text from the remote end (every viewer reads it).
         message: String,
         /// Why, in full (may quote the remote end's response; admins only).
         detail: String,
-        /// 401/403.
-        auth: bool,
+        /// Credentials (401), permissions (403), network, or the server.
+        cause: Cause,
+        /// When the watcher tries again (sooner on "retry now").
+        retry_at: chrono::DateTime<chrono::Utc>,
     },
 }
 
@@ -199,11 +202,17 @@ impl KindWatch {
                     let state = WatchState::Failing {
                         message: failure.summary,
                         detail: failure.detail,
-                        auth: kind == FailureKind::Auth,
+                        cause: failure.cause,
+                        retry_at: chrono::Utc::now()
+                            + chrono::Duration::from_std(delay).unwrap_or_default(),
                     };
                     self.report(Some(state)).await;
+                    // "Retry now" (a relist request) cuts the wait short.
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
+                        _ = self.resync.notified() => {
+                            tracing::debug!("retrying now, on request");
+                        }
                         _ = shutdown.cancelled() => return Restart::Shutdown,
                     }
                     probation = Some(tokio::time::Instant::now() + PROBATION);

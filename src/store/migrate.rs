@@ -69,6 +69,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "cluster_status_detail",
         sql: include_str!("../../sql/0008_cluster_status_detail.sql"),
     },
+    Migration {
+        version: 9,
+        name: "cluster_states",
+        sql: include_str!("../../sql/0009_cluster_states.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).

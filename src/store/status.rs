@@ -15,7 +15,7 @@ pub const CLUSTER_STATUS_CHANNEL: &str = "cluster_status";
 pub struct ClusterStatusRow {
     /// Cluster.
     pub cluster_id: Uuid,
-    /// `connecting`, `ready`, `degraded` or `unreachable`.
+    /// `connecting`, `ready`, `degraded`, `unreachable`, `unauthorized` or `forbidden`.
     pub state: String,
     /// Why (empty when ready), in words every viewer may read: no text from the remote end.
     pub message: String,
@@ -38,11 +38,14 @@ pub struct ClusterStatusRow {
     pub watched_by: Option<String>,
     /// Last write.
     pub updated_at: DateTime<Utc>,
+    /// When the watching replica tries again (a failing kind, or the connection), if it is
+    /// waiting; `POST /clusters/{id}/sync` retries at once.
+    pub next_retry_at: Option<DateTime<Utc>>,
 }
 
 /// Columns for [`ClusterStatusRow::from_row`], aliasing `cluster_status` as `s`.
 pub const STATUS_COLUMNS: &str = "s.cluster_id, s.state, s.message, s.kubernetes_version, s.flux_version, \
-     s.kinds, s.last_event_at, s.last_resync_at, s.resync_drift_total, s.watched_by, s.updated_at, s.detail";
+     s.kinds, s.last_event_at, s.last_resync_at, s.resync_drift_total, s.watched_by, s.updated_at, s.detail, s.next_retry_at";
 
 impl ClusterStatusRow {
     /// Map a row selected with [`STATUS_COLUMNS`] starting at column `at`.
@@ -60,6 +63,7 @@ impl ClusterStatusRow {
             watched_by: row.get(at + 9),
             updated_at: row.get(at + 10),
             detail: row.get(at + 11),
+            next_retry_at: row.get(at + 12),
         }
     }
 }
@@ -85,6 +89,8 @@ pub struct StatusUpdate {
     pub last_resync_at: Option<DateTime<Utc>>,
     /// See [`ClusterStatusRow`].
     pub watched_by: Option<String>,
+    /// See [`ClusterStatusRow`].
+    pub next_retry_at: Option<DateTime<Utc>>,
 }
 
 impl Store {
@@ -94,13 +100,14 @@ impl Store {
         let written = conn
             .execute(
                 "INSERT INTO cluster_status (cluster_id, state, message, kubernetes_version, flux_version, kinds, \
-                 last_event_at, last_resync_at, watched_by, detail, updated_at) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() WHERE EXISTS (SELECT 1 FROM clusters WHERE id = $1) \
+                 last_event_at, last_resync_at, watched_by, detail, next_retry_at, updated_at) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() WHERE EXISTS (SELECT 1 FROM clusters WHERE id = $1) \
                  ON CONFLICT (cluster_id) DO UPDATE SET state = EXCLUDED.state, message = EXCLUDED.message, \
                  detail = EXCLUDED.detail, \
                  kubernetes_version = EXCLUDED.kubernetes_version, flux_version = EXCLUDED.flux_version, \
                  kinds = EXCLUDED.kinds, last_event_at = EXCLUDED.last_event_at, \
-                 last_resync_at = EXCLUDED.last_resync_at, watched_by = EXCLUDED.watched_by, updated_at = now()",
+                 last_resync_at = EXCLUDED.last_resync_at, watched_by = EXCLUDED.watched_by, \
+                 next_retry_at = EXCLUDED.next_retry_at, updated_at = now()",
                 &[
                     &cluster_id,
                     &s.state,
@@ -112,6 +119,7 @@ impl Store {
                     &s.last_resync_at,
                     &s.watched_by,
                     &s.detail,
+                    &s.next_retry_at,
                 ],
             )
             .await?;

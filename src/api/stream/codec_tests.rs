@@ -147,6 +147,7 @@ fn cluster_messages_carry_the_registry_view_and_removal() {
         resync_drift_total: 0,
         watched_by: Some("replica-a".into()),
         updated_at: at(),
+        next_retry_at: None,
     };
     let view = ClusterView {
         cluster,

@@ -935,7 +935,7 @@ export interface components {
          * @description Connection state of a cluster.
          * @enum {string}
          */
-        ClusterState: "connecting" | "ready" | "degraded" | "unreachable";
+        ClusterState: "connecting" | "ready" | "degraded" | "unreachable" | "unauthorized" | "forbidden";
         /**
          * ClusterStats
          * @description One cluster in the overview.
@@ -988,6 +988,12 @@ export interface components {
              *     sent, so it is safe for every viewer.
              */
             message: string;
+            /**
+             * Format: date-time
+             * @description When the watching replica tries again, if it waits after a failure;
+             *     `POST /clusters/{id}/sync` retries at once.
+             */
+            nextRetryAt?: string;
             /**
              * Format: int64
              * @description Objects backstop relists had to correct, ever (0 when the watches miss nothing).
@@ -1296,7 +1302,15 @@ export interface components {
             detail?: string;
             /** @description Why it fails: the HTTP status and our words, never text the cluster's server sent. */
             message?: string;
-            /** @description `watching`, `listing`, `absent` (not served), `error` or `forbidden`. */
+            /**
+             * Format: date-time
+             * @description When the failing watch is retried (`POST /clusters/{id}/sync` retries at once).
+             */
+            retryAt?: string;
+            /**
+             * @description `watching`, `listing`, `absent` (not served), `stalled` (the API server stopped
+             *     answering), `error`, `unauthorized` or `forbidden`.
+             */
             state: string;
             /** @description The API version watched. */
             version?: string;

@@ -12,6 +12,7 @@ import { Dialog, Empty, ErrorBox, Skeleton } from '../components/ui';
 import { ago, when } from '../lib/time';
 import { keys } from '../live/cache';
 import { ClusterForm } from './clusters/ClusterForm';
+import { Retry } from '../components/Retry';
 
 /**
  * Watch status per kind, summarised ("14/14 watching"); kinds that are not being watched
@@ -181,6 +182,7 @@ export default function Clusters({ mode }: { mode?: 'new' | 'edit' }) {
                       {c.status.message}
                     </div>
                   )}
+                  {c.status && <Retry clusterId={c.id} state={c.status.state} nextRetryAt={c.status.nextRetryAt} />}
                 </td>
                 <td className="nowrap small">
                   <div>k8s {c.status?.kubernetesVersion ?? '—'}</div>

@@ -8,6 +8,7 @@ import { Empty, ErrorBox, Skeleton } from '../components/ui';
 import { HEALTH_LABEL, shortRevision } from '../lib/flux';
 import { ago, when } from '../lib/time';
 import { changedRecently } from '../live/flash';
+import { Retry } from '../components/Retry';
 
 const TOTALS: Health[] = ['failed', 'stalled', 'progressing', 'suspended', 'unknown', 'ready'];
 
@@ -67,7 +68,12 @@ function ClusterCard({ s, cluster }: { s: ClusterStats; cluster?: Cluster }) {
         <dt>Last event</dt>
         <dd title={when(s.status?.lastEventAt)}>{ago(s.status?.lastEventAt)}</dd>
       </dl>
-      {s.status?.message && <p className="card-msg">{s.status.message}</p>}
+      {s.status?.message && (
+        <p className="card-msg" title={s.status.message}>
+          {s.status.message}
+        </p>
+      )}
+      {s.status && <Retry clusterId={s.id} state={s.status.state} nextRetryAt={s.status.nextRetryAt} />}
     </article>
   );
 }
