@@ -22,7 +22,7 @@ pub struct SimArgs {
     /// Number of simulated clusters (sim-1, sim-2, ...).
     #[arg(long, default_value_t = 3, env = "FLUXO_SIM_CLUSTERS")]
     pub clusters: usize,
-    /// Flux objects per kind per namespace.
+    /// Flux objects per kind per cluster (spread over the namespaces).
     #[arg(long, default_value_t = 200, env = "FLUXO_SIM_OBJECTS")]
     pub objects: usize,
     /// Namespaces per cluster.
