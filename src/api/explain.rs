@@ -139,7 +139,7 @@ fn path_param(e: &ParsePathError, asked: Option<&Asked>, op: Option<Op>) -> Stri
         Some((name, schema, got)) => {
             format!(
                 "parameter `{name}` must be {} (got {})",
-                expect(schema),
+                expected(schema),
                 echo(&got)
             )
         }
@@ -167,12 +167,12 @@ fn query_param(e: &ParseParamError, asked: Option<&Asked>, op: Option<Op>) -> St
         .map(|(_, v)| v)
         .collect();
     if values.is_empty() {
-        return format!("parameter `{name}` is required: {}", expect(item));
+        return format!("parameter `{name}` is required: {}", expected(item));
     }
     match values.iter().find(|v| !fits_text(item, v)) {
         Some(bad) => format!(
             "parameter `{name}` must be {} (got {})",
-            expect(item),
+            expected(item),
             echo(bad)
         ),
         None => format!("parameter `{name}`: {}", clean(&e.reason)),
@@ -199,7 +199,7 @@ fn body_problem(op: Op, body: &Bytes) -> Option<String> {
         if fields.get(name).is_none_or(Value::is_null) {
             return Some(format!(
                 "field `{name}` is required: {}",
-                expect(&props[name])
+                expected(&props[name])
             ));
         }
     }
@@ -212,7 +212,7 @@ fn body_problem(op: Op, body: &Bytes) -> Option<String> {
             (!fits(schema, v)).then(|| {
                 format!(
                     "field `{name}` must be {} (got {})",
-                    expect(schema),
+                    expected(schema),
                     echo_json(v)
                 )
             })
@@ -235,7 +235,7 @@ fn resolve(schema: &Value) -> &Value {
 }
 
 /// What a value of `schema` must be, as the end of "must be …".
-fn expect(schema: &Value) -> String {
+fn expected(schema: &Value) -> String {
     let s = resolve(schema);
     if let Some(values) = s["enum"].as_array() {
         let names: Vec<String> = values
@@ -268,10 +268,10 @@ fn expect(schema: &Value) -> String {
         }
         "number" => "a number".into(),
         "boolean" => "true or false".into(),
-        "array" => format!("a list, each {}", expect(&s["items"])),
+        "array" => format!("a list, each {}", expected(&s["items"])),
         "object" if s["additionalProperties"].is_object() => format!(
             "an object whose values are each {}",
-            expect(&s["additionalProperties"])
+            expected(&s["additionalProperties"])
         ),
         "object" => "a JSON object".into(),
         _ => "valid".into(),
@@ -411,18 +411,18 @@ mod tests {
     fn expectations_and_checks_follow_the_spec() {
         let health = json!({"$ref": "#/components/schemas/Health"});
         assert_eq!(
-            expect(&health),
+            expected(&health),
             "one of ready, progressing, failed, stalled, suspended, unknown"
         );
         assert!(fits_text(&health, "stalled") && !fits_text(&health, "bad"));
         let limit =
             json!({"format": "uint32", "maximum": 1000.0, "minimum": 1.0, "type": "integer"});
-        assert_eq!(expect(&limit), "an integer from 1 to 1000");
+        assert_eq!(expected(&limit), "an integer from 1 to 1000");
         assert!(fits_text(&limit, "1000"));
         assert!(!fits_text(&limit, "0") && !fits_text(&limit, "1e3") && !fits_text(&limit, ""));
         let sort =
             json!({"allOf": [{"$ref": "#/components/schemas/ResourceSort"}, {"default": "name"}]});
-        assert!(expect(&sort).starts_with("one of name, -name"));
+        assert!(expected(&sort).starts_with("one of name, -name"));
         let since = json!({"format": "int64", "type": "integer"});
         assert!(fits_text(&since, "-5") && !fits_text(&since, "99999999999999999999"));
         assert_eq!(echo(&"x".repeat(300)), format!("{:?}…", "x".repeat(100)));
