@@ -127,11 +127,18 @@ fn path_param(e: &ParsePathError, asked: Option<&Asked>, op: Option<Op>) -> Stri
         let (position, segment) = op
             .template
             .split('/')
+            .filter(|s| !s.is_empty())
             .enumerate()
             .filter(|(_, s)| s.starts_with('{'))
             .nth(index)?;
         let name = segment.trim_start_matches('{').trim_end_matches('}');
-        let raw = asked.uri.path().split('/').nth(position)?;
+        // Segments as the router matched them (empty ones skipped, like `policy::operation`).
+        let raw = asked
+            .uri
+            .path()
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .nth(position)?;
         let got = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
         Some((name, op.param("path", name)?, got.into_owned()))
     });
