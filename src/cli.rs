@@ -39,11 +39,24 @@ pub fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Serve(config) => crate::app::serve(*config).await,
             Command::Migrate(db) => crate::app::migrate(&db).await,
-            Command::Openapi => {
-                println!("{}", crate::api::spec_json());
-                Ok(())
-            }
+            Command::Openapi => print_spec(),
             Command::Sim(args) => crate::sim::run(args).await,
         }
     })
+}
+
+/// Print the spec. A reader that stops early (`openapi | head -c 200`) closes the pipe: that
+/// is the reader's choice, not our failure, so a broken pipe ends the command quietly
+/// (`println!` would panic on it).
+fn print_spec() -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_all(crate::api::spec_json().as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }

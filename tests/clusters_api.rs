@@ -237,7 +237,7 @@ async fn bad_requests_get_json_errors_not_500() {
 
     let unknown = json!({"name": "b", "kubeconfig": kubeconfig, "server": "https://x"});
     let (status, err) = json_of(http.post(&url).json(&unknown).send().await.unwrap()).await;
-    assert_error(status, &err, 400, "bad_request");
+    assert_error(status, &err, 400, "invalid_body");
     assert!(err["message"].as_str().unwrap().contains("server"), "{err}");
 
     for bad_name in ["Bad_Name", "", "6f1c1a3e-5b7e-4a8b-9c3d-2e1f0a9b8c7d"] {
@@ -270,7 +270,7 @@ async fn bad_requests_get_json_errors_not_500() {
             .unwrap(),
     )
     .await;
-    assert_error(status, &err, 400, "bad_request");
+    assert_error(status, &err, 400, "invalid_body");
     let (status, err) = json_of(
         http.post(&url)
             .json(&json!({"name": 5}))
@@ -279,7 +279,8 @@ async fn bad_requests_get_json_errors_not_500() {
             .unwrap(),
     )
     .await;
-    assert_error(status, &err, 400, "bad_request");
+    assert_error(status, &err, 400, "invalid_body");
+    assert_eq!(err["message"], "field `kubeconfig` is required: a string");
     let (status, _) = json_of(
         http.post(&url)
             .header("content-type", "text/plain")
@@ -308,7 +309,7 @@ async fn bad_requests_get_json_errors_not_500() {
             .unwrap(),
     )
     .await;
-    assert_error(status, &err, 400, "bad_request");
+    assert_error(status, &err, 400, "invalid_body");
     assert_eq!(
         http.post(&url)
             .json(&json!({"name": "z", "kubeconfig": kubeconfig}))

@@ -436,7 +436,7 @@ async fn bad_parameters_are_refused_with_400_naming_the_parameter() {
     let (status, body) = env.get("/api/v1/resources/not-a-uuid").await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (400, Some("bad_request")),
+        (400, Some("invalid_parameter")),
         "{body}"
     );
 }

@@ -343,6 +343,9 @@ async fn churn_flips_statuses_and_advances_revisions() {
         &sim,
         ChurnOptions {
             rate: 500.0,
+            // Many transitions of each kind, to see them all in a few dozen changes.
+            failure_ratio: 0.3,
+            progressing_ratio: 0.3,
             wave_every: Some(Duration::from_millis(100)),
             wave_size: 2,
             ..ChurnOptions::default()
@@ -383,4 +386,84 @@ async fn churn_flips_statuses_and_advances_revisions() {
             .any(|(_, n)| n.starts_with("wave-"))
     );
     sim.shutdown().await;
+}
+
+/// The mean shares of (failing, progressing) objects over ten looks at a cluster whose objects
+/// all started Ready and were then churned five times each on average; between two looks every
+/// object changes once on average, so the looks are nearly independent at any churn speed.
+async fn churned_mix(churn: ChurnOptions) -> (f64, f64) {
+    let sim = SimCluster::start(SimOptions {
+        controller: false,
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let kinds = ["Kustomization", "HelmRelease", "GitRepository"];
+    let objects = 60 * kinds.len() as u64;
+    Scenario {
+        namespaces: 3,
+        objects_per_kind: 60,
+        failure_ratio: 0.0,
+        progressing_ratio: 0.0,
+        suspended_ratio: 0.0,
+        kinds: Some(kinds.iter().map(|k| k.to_string()).collect()),
+        events: false,
+        ..Scenario::default()
+    }
+    .populate(&sim)
+    .unwrap();
+    let churn = spawn_churn(
+        &sim,
+        ChurnOptions {
+            rate: 3_000.0,
+            ..churn
+        },
+    );
+    let (mut failing, mut progressing, mut seen) = (0u32, 0u32, 0u32);
+    for look in 5..15 {
+        while churn.changes() < look * objects {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for kind in kinds {
+            for obj in sim.objects().list(kind, None) {
+                seen += 1;
+                match ready(&obj).and_then(|r| r["status"].as_str()) {
+                    Some("False") => failing += 1,
+                    Some("True") => {}
+                    _ => progressing += 1,
+                }
+            }
+        }
+    }
+    churn.stop().await;
+    sim.shutdown().await;
+    let mix = (
+        f64::from(failing) / f64::from(seen),
+        f64::from(progressing) / f64::from(seen),
+    );
+    eprintln!(
+        "churned mix: {:.3} failing, {:.3} progressing",
+        mix.0, mix.1
+    );
+    mix
+}
+
+#[tokio::test]
+async fn churn_keeps_most_objects_ready_with_the_configured_mix() {
+    // The defaults: a realistic fleet, not ~40% of it Reconciling.
+    let (failing, progressing) = churned_mix(ChurnOptions::default()).await;
+    assert!(
+        (0.03..=0.13).contains(&failing) && (0.01..=0.08).contains(&progressing),
+        "default mix: {failing:.3} failing, {progressing:.3} progressing"
+    );
+    let (failing, progressing) = churned_mix(ChurnOptions {
+        failure_ratio: 0.20,
+        progressing_ratio: 0.10,
+        ..ChurnOptions::default()
+    })
+    .await;
+    assert!(
+        (0.14..=0.26).contains(&failing) && (0.05..=0.15).contains(&progressing),
+        "configured 20%/10%: {failing:.3} failing, {progressing:.3} progressing"
+    );
 }

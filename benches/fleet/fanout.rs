@@ -78,7 +78,8 @@ async fn receive(mut client: Client, mut until: watch::Receiver<i64>) -> Vec<(i6
 
 pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
     let (subscribers, rate, secs) = if quick { (200, 10, 3) } else { (5_000, 10, 20) };
-    let env = setup(&[harness::SERVER_LOG]).await;
+    // Every subscriber uses the one admin token: lift the per-credential stream cap (32).
+    let env = setup(&[harness::SERVER_LOG, ("FLUXO_STREAM_MAX_PER_PRINCIPAL", "0")]).await;
     let pid = env
         .server
         .pid()

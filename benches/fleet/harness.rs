@@ -415,6 +415,11 @@ impl Fleet {
                 seed: i as u64 + 1,
                 kinds: spec.kinds.clone(),
                 events: spec.events,
+                // The mix of every published run, spelled out so a change of the
+                // simulator's defaults does not change the workload.
+                failure_ratio: 0.08,
+                progressing_ratio: 0.04,
+                suspended_ratio: 0.03,
                 ..Scenario::default()
             }
             .populate(&sim)?;

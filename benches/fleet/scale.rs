@@ -151,6 +151,10 @@ pub async fn run(report: &mut Report, quick: bool, parts: Parts) -> anyhow::Resu
                     ChurnOptions {
                         rate: 1.0,
                         seed: 100 + i as u64,
+                        // Explicit, like the fleet's scenario: the figure is CPU per status
+                        // change, and each change is one object write whatever the mix.
+                        failure_ratio: 0.08,
+                        progressing_ratio: 0.04,
                         ..ChurnOptions::default()
                     },
                 )

@@ -217,6 +217,10 @@ fn code_for(status: StatusCode) -> &'static str {
 /// Turn any error that escaped a handler (routing, parsing, limits) into the JSON error shape.
 /// Errors that already carry a JSON body (our [`ApiError`]) pass through unchanged.
 pub async fn to_json(err: poem::Error) -> Response {
+    // Parameters and bodies the framework could not parse: named, with what they must be.
+    if let Some((code, message)) = super::explain::explain(&err) {
+        return json_error(StatusCode::BAD_REQUEST, code, &message);
+    }
     let message = err.to_string();
     let response = err.into_response();
     if response

@@ -9,6 +9,7 @@ mod changes;
 mod clusters;
 pub mod error;
 mod events;
+mod explain;
 mod health;
 mod login;
 mod metrics;
@@ -130,10 +131,31 @@ pub fn spec_json() -> String {
     .clone()
 }
 
+/// The Swagger UI at `/api/docs`, showing the spec we serve. poem-openapi's page embeds the
+/// spec as generated, without the security schemes and access rules that `annotate` writes in,
+/// so Swagger UI offered no Authorize button; this page embeds [`spec_json`] in its place.
+fn docs_page(page: String) -> impl Endpoint {
+    let raw = raw_spec();
+    if !page.contains(&raw) {
+        // Only if poem-openapi stopped embedding its spec verbatim; tests/api_docs.rs fails.
+        tracing::warn!("the Swagger UI page does not embed the generated spec; docs unannotated");
+    }
+    // `</` inside a string would end the inline <script>; `<\/` is the same JSON string.
+    let page = bytes::Bytes::from(page.replacen(&raw, &spec_json().replace("</", "<\\/"), 1));
+    Route::new().at(
+        "/",
+        poem::endpoint::make_sync(move |_| {
+            poem::Response::builder()
+                .content_type("text/html; charset=utf-8")
+                .body(page.clone())
+        }),
+    )
+}
+
 /// The whole HTTP application.
 pub fn app(state: Arc<AppState>, bodies: BodyLimits) -> impl Endpoint {
     let service = service();
-    let docs = service.swagger_ui();
+    let docs = docs_page(service.swagger_ui_html());
     let spec = poem::endpoint::make_sync(|_| {
         poem::Response::builder()
             .content_type("application/json; charset=utf-8")
@@ -145,6 +167,7 @@ pub fn app(state: Arc<AppState>, bodies: BodyLimits) -> impl Endpoint {
         .nest("/api/docs", docs)
         .at("/login", poem::get(login::show).post(login::submit))
         .nest("/", ui::with_ui(service))
+        .around(explain::remember)
         // After the guard: a body is limited (and read) only once the caller may send it.
         .around(move |ep, req| body::limit(ep, req, bodies))
         .around(auth::guard)

@@ -41,8 +41,8 @@ pub struct Managed {
     pub kubeconfig: String,
     /// Its running churn (replaced by `POST .../churn`).
     pub churn: Mutex<Option<ChurnHandle>>,
-    /// Seed for churn restarts.
-    pub seed: u64,
+    /// Seed and mix for churn restarts (`POST .../churn` changes only the rate).
+    pub churn_options: ChurnOptions,
 }
 
 /// Serve the admin endpoint until `shutdown`.
@@ -170,8 +170,7 @@ fn act(m: &Managed, action: &[&str], q: &Query) -> Result<(), String> {
                     &m.cluster,
                     ChurnOptions {
                         rate,
-                        seed: m.seed,
-                        ..ChurnOptions::default()
+                        ..m.churn_options.clone()
                     },
                 ));
             }

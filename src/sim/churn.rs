@@ -1,5 +1,12 @@
-//! Churn: status changes at a steady rate (Ready → Reconciling → Ready with a new revision, or
-//! → failing with a real reason, and back), plus optional create/delete waves. Seeded.
+//! Churn: status changes at a steady rate, plus optional create/delete waves. Seeded.
+//!
+//! Each change draws the object's next state from the configured mix, whatever its state now
+//! (Ready → Ready at the next revision, → Reconciling, → failing with a real reason; failing →
+//! retried, recovered or failing again; Reconciling → done or failed). Because the next state
+//! does not depend on the current one, every object churned at least once is in each state with
+//! exactly the configured probability, so the fleet holds the mix at any rate: mostly Ready, a
+//! few failing, a few mid-reconciliation (a chain that only ever left Ready through Reconciling
+//! kept ~40% of a fleet Reconciling).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,8 +34,10 @@ pub struct ChurnOptions {
     pub rate: f64,
     /// Seed for which object changes and how.
     pub seed: u64,
-    /// Chance that a reconciliation fails instead of succeeding.
+    /// Share of (unsuspended) objects failing at any moment.
     pub failure_ratio: f64,
+    /// Share of objects caught mid-reconciliation (Reconciling, Ready=Unknown) at any moment.
+    pub progressing_ratio: f64,
     /// Every `wave_every`, delete the previous wave's objects and create `wave_size` new
     /// Kustomizations (`None` = no waves).
     pub wave_every: Option<Duration>,
@@ -41,7 +50,8 @@ impl Default for ChurnOptions {
         Self {
             rate: 2.0,
             seed: 7,
-            failure_ratio: 0.15,
+            failure_ratio: 0.08,
+            progressing_ratio: 0.04,
             wave_every: None,
             wave_size: 10,
         }
@@ -172,37 +182,41 @@ impl Churn {
             return;
         }
         let kind = self.shared.store.rt(ty).kind;
-        let fail = self.rng.random::<f64>() < self.opts.failure_ratio;
-        let variant = self.rng.random_range(0..4);
-        let step = match health_of(&obj) {
-            Some(Health::Ready) | None if fail => Step {
-                health: failure(kind, &ns, &name, variant),
-                advance: true,
-            },
-            Some(Health::Ready) | None => Step {
-                health: Health::Progressing,
-                advance: false,
-            },
-            Some(Health::Progressing) if fail => Step {
-                health: failure(kind, &ns, &name, variant),
-                advance: true,
-            },
-            Some(Health::Progressing) => Step {
-                health: Health::Ready,
-                advance: true,
-            },
-            Some(Health::Failed { .. }) if self.rng.random::<bool>() => Step {
-                health: Health::Progressing,
-                advance: false,
-            },
-            Some(Health::Failed { .. }) => Step {
-                health: Health::Ready,
-                advance: false,
-            },
+        let Some(step) = self.next_step(kind, &ns, &name, health_of(&obj)) else {
+            return;
         };
         if reconcile(&self.shared, ty, &ns, &name, step, |_| {}).is_ok() {
             self.changes.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// The next state, drawn from the mix, and how the object gets there; `None` when it stays
+    /// Reconciling (nothing to write).
+    fn next_step(&mut self, kind: &str, ns: &str, name: &str, now: Option<Health>) -> Option<Step> {
+        let draw: f64 = self.rng.random();
+        let variant = self.rng.random_range(0..4);
+        let (health, advance) = if draw < self.opts.failure_ratio {
+            match now {
+                // A retry fails the same way.
+                Some(failed @ Health::Failed { .. }) => (failed, false),
+                // The next revision fails.
+                _ => (failure(kind, ns, name, variant), true),
+            }
+        } else if draw < self.opts.failure_ratio + self.opts.progressing_ratio {
+            match now {
+                Some(Health::Progressing) => return None,
+                // A reconciliation starts (or a failed one is retried).
+                _ => (Health::Progressing, false),
+            }
+        } else {
+            match now {
+                // A retry succeeds with the revision that failed.
+                Some(Health::Failed { .. }) => (Health::Ready, false),
+                // The revision in progress, or the next one, is applied.
+                _ => (Health::Ready, true),
+            }
+        };
+        Some(Step { health, advance })
     }
 
     /// Delete the previous wave's Kustomizations and create a new wave.

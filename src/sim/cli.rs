@@ -19,15 +19,25 @@ use super::scenario::Scenario;
 /// Arguments of the `sim` subcommand.
 #[derive(clap::Args, Debug, Clone)]
 pub struct SimArgs {
-    /// Number of simulated clusters (sim-1, sim-2, ...).
+    /// Number of simulated clusters (<name-prefix>-1, <name-prefix>-2, ...).
     #[arg(long, default_value_t = 3, env = "FLUXO_SIM_CLUSTERS")]
     pub clusters: usize,
-    /// Flux objects per kind per namespace.
+    /// Cluster names are <name-prefix>-1 … <name-prefix>-N (lowercase letters, digits, '-'),
+    /// e.g. to run two simulators side by side under one server.
+    #[arg(long, default_value = "sim", value_parser = name_prefix, env = "FLUXO_SIM_NAME_PREFIX")]
+    pub name_prefix: String,
+    /// Flux objects per kind per cluster (spread over the namespaces).
     #[arg(long, default_value_t = 200, env = "FLUXO_SIM_OBJECTS")]
     pub objects: usize,
     /// Namespaces per cluster.
     #[arg(long, default_value_t = 4, env = "FLUXO_SIM_NAMESPACES")]
     pub namespaces: usize,
+    /// Percentage of objects failing at any moment (created so, and kept so by churn).
+    #[arg(long, default_value_t = 5.0, value_parser = percent, env = "FLUXO_SIM_FAILING_PERCENT")]
+    pub failing_percent: f64,
+    /// Percentage of objects mid-reconciliation (Reconciling) at any moment.
+    #[arg(long, default_value_t = 2.0, value_parser = percent, env = "FLUXO_SIM_PROGRESSING_PERCENT")]
+    pub progressing_percent: f64,
     /// Status changes per second per cluster (0 disables churn).
     #[arg(long, default_value_t = 2.0, env = "FLUXO_SIM_CHURN")]
     pub churn: f64,
@@ -61,7 +71,45 @@ pub struct SimArgs {
     pub token: Option<String>,
 }
 
+/// A cluster-name prefix: a DNS label short enough to take `-<n>` (names go into kubeconfigs
+/// and are registered as cluster names).
+fn name_prefix(s: &str) -> Result<String, String> {
+    let label = !s.is_empty()
+        && s.len() <= 50
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    label
+        .then(|| s.to_string())
+        .ok_or_else(|| "lowercase letters, digits and '-', at most 50 characters".to_string())
+}
+
+/// A percentage, 0 to 100.
+fn percent(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err("a number from 0 to 100".to_string()),
+    }
+}
+
 impl SimArgs {
+    /// Name of cluster `i` (0-based).
+    pub fn cluster_name(&self, i: usize) -> String {
+        format!("{}-{}", self.name_prefix, i + 1)
+    }
+
+    /// The churn of cluster `i`: the configured rate and mix.
+    fn churn_options(&self, seed: u64) -> ChurnOptions {
+        ChurnOptions {
+            rate: self.churn,
+            seed,
+            failure_ratio: self.failing_percent / 100.0,
+            progressing_ratio: self.progressing_percent / 100.0,
+            ..ChurnOptions::default()
+        }
+    }
+
     /// Flavor of cluster `i` (0-based).
     pub fn flavor_of(&self, i: usize) -> anyhow::Result<FluxFlavor> {
         let parts: Vec<&str> = self.flavor.split(',').map(str::trim).collect();
@@ -72,6 +120,9 @@ impl SimArgs {
 
 /// Run the simulator until Ctrl-C.
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
+    if args.failing_percent + args.progressing_percent > 100.0 {
+        anyhow::bail!("--failing-percent and --progressing-percent add up to more than 100");
+    }
     std::fs::create_dir_all(&args.kubeconfig_dir)
         .with_context(|| format!("create {}", args.kubeconfig_dir.display()))?;
     let mut clusters = Vec::new();
@@ -104,7 +155,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
 }
 
 async fn start_one(args: &SimArgs, i: usize) -> anyhow::Result<Managed> {
-    let name = format!("sim-{}", i + 1);
+    let name = args.cluster_name(i);
     let port = if args.base_port == 0 {
         0
     } else {
@@ -127,6 +178,8 @@ async fn start_one(args: &SimArgs, i: usize) -> anyhow::Result<Managed> {
         namespaces: args.namespaces,
         objects_per_kind: args.objects,
         seed,
+        failure_ratio: args.failing_percent / 100.0,
+        progressing_ratio: args.progressing_percent / 100.0,
         ..Scenario::default()
     };
     let report = scenario
@@ -135,16 +188,8 @@ async fn start_one(args: &SimArgs, i: usize) -> anyhow::Result<Managed> {
     let path = args.kubeconfig_dir.join(format!("{name}.yaml"));
     std::fs::write(&path, cluster.kubeconfig_yaml())
         .with_context(|| format!("write {}", path.display()))?;
-    let churn = (args.churn > 0.0).then(|| {
-        spawn_churn(
-            &cluster,
-            ChurnOptions {
-                rate: args.churn,
-                seed,
-                ..ChurnOptions::default()
-            },
-        )
-    });
+    let churn_options = args.churn_options(seed);
+    let churn = (args.churn > 0.0).then(|| spawn_churn(&cluster, churn_options.clone()));
     println!(
         "{name}: {} ({} objects, {} failing), kubeconfig {}",
         cluster.url(),
@@ -156,6 +201,6 @@ async fn start_one(args: &SimArgs, i: usize) -> anyhow::Result<Managed> {
         cluster,
         kubeconfig: path.display().to_string(),
         churn: std::sync::Mutex::new(churn),
-        seed,
+        churn_options,
     })
 }

@@ -2,10 +2,14 @@
 //! and Ready messages (texts modelled on what source-, kustomize-, helm-, notification- and
 //! image-controllers report).
 
+use serde_json::Value;
+
+use super::fluxhelm::released;
 use super::fluxspec::hex_digest;
 use super::fluxstatus::Health;
 
-/// Failure modes per kind: `(reason, message template)`; `{ns}`, `{name}` are substituted.
+/// Failure modes per kind: `(reason, message template)`; `{ns}`, `{name}` are substituted by
+/// [`failure`], `{rev}` (the attempted revision) by [`as_attempted`].
 fn failures(kind: &str) -> &'static [(&'static str, &'static str)] {
     match kind {
         "GitRepository" => &[
@@ -52,11 +56,11 @@ fn failures(kind: &str) -> &'static [(&'static str, &'static str)] {
         "HelmRelease" => &[
             (
                 "UpgradeFailed",
-                "Helm upgrade failed for release {ns}/{name} with chart podinfo@6.5.4: timed out waiting for the condition",
+                "Helm upgrade failed for release {ns}/{name} with chart podinfo@{rev}: timed out waiting for the condition",
             ),
             (
                 "InstallFailed",
-                "Helm install failed for release {ns}/{name} with chart podinfo@6.5.4: context deadline exceeded",
+                "Helm install failed for release {ns}/{name} with chart podinfo@{rev}: context deadline exceeded",
             ),
             (
                 "ArtifactFailed",
@@ -83,7 +87,8 @@ fn failures(kind: &str) -> &'static [(&'static str, &'static str)] {
     }
 }
 
-/// The `i`-th failure mode of a kind (wraps around).
+/// The `i`-th failure mode of a kind (wraps around). Its message may still name `{rev}`:
+/// the revision is known once the reconciliation picks it, where [`as_attempted`] fills it in.
 pub fn failure(kind: &str, ns: &str, name: &str, i: usize) -> Health {
     let list = failures(kind);
     let (reason, template) = list[i % list.len()];
@@ -93,6 +98,48 @@ pub fn failure(kind: &str, ns: &str, name: &str, i: usize) -> Health {
         reason: reason.to_string(),
         message,
         stalled: reason == "InstallFailed",
+    }
+}
+
+/// A failure as the controller reports it for an attempt at `revision` on `obj`: `{rev}` in
+/// the message becomes that revision, and a HelmRelease fails to *install* only while it has no
+/// release yet, to *upgrade* once it has one (helm-controller picks the action by that). Other
+/// outcomes pass through.
+pub fn as_attempted(obj: &Value, health: Health, revision: &str) -> Health {
+    let Health::Failed {
+        reason,
+        message,
+        stalled,
+    } = health
+    else {
+        return health;
+    };
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    let action = match (kind, reason.as_str(), released(obj)) {
+        ("HelmRelease", "InstallFailed", true) => Some("UpgradeFailed"),
+        ("HelmRelease", "UpgradeFailed", false) => Some("InstallFailed"),
+        _ => None,
+    };
+    let md = &obj["metadata"];
+    let (ns, name) = (
+        md["namespace"].as_str().unwrap_or_default(),
+        md["name"].as_str().unwrap_or_default(),
+    );
+    let swapped = action
+        .and_then(|a| failures(kind).iter().position(|(r, _)| *r == a))
+        .map(|i| failure(kind, ns, name, i));
+    let (reason, message, stalled) = match swapped {
+        Some(Health::Failed {
+            reason,
+            message,
+            stalled,
+        }) => (reason, message, stalled),
+        _ => (reason, message, stalled),
+    };
+    Health::Failed {
+        reason,
+        message: message.replace("{rev}", revision),
+        stalled,
     }
 }
 

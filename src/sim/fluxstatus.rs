@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::catalog::FluxFlavor;
+use super::fluxhelm::{helm_release_status, helm_release_version};
 use super::fluxreasons::{success_message, success_reason};
 use super::fluxspec::hex_digest;
 
@@ -138,7 +139,7 @@ pub fn render(r: &Render) -> Value {
     st
 }
 
-type Cond<'a> = dyn Fn(&str, &str, &str, &str) -> Value + 'a;
+pub(super) type Cond<'a> = dyn Fn(&str, &str, &str, &str) -> Value + 'a;
 
 fn source_status(
     r: &Render,
@@ -260,82 +261,6 @@ fn snapshot_history(prev: &Value, r: &Render) -> Value {
     hist.insert(0, snap);
     hist.truncate(5);
     Value::Array(hist)
-}
-
-fn helm_release_version(prev: &Value, r: &Render) -> u64 {
-    let last = &prev["history"][0];
-    let v = last["version"].as_u64().unwrap_or(0);
-    match r.health {
-        Health::Ready if last["chartVersion"].as_str() != Some(r.revision) => v + 1,
-        _ => v.max(1),
-    }
-}
-
-fn helm_release_status(
-    r: &Render,
-    ns: &str,
-    name: &str,
-    version: u64,
-    st: &mut Value,
-    conds: &mut Vec<Value>,
-    cond: &Cond,
-) {
-    let prev = &r.obj["status"];
-    let chart_ns = r.obj["spec"]["chart"]["spec"]["sourceRef"]["namespace"]
-        .as_str()
-        .unwrap_or(ns);
-    let config_digest = format!("sha256:{}", hex_digest(&[ns, name, "values"], 64));
-    st["helmChart"] = json!(format!("{chart_ns}/{ns}-{name}"));
-    st["storageNamespace"] = json!(ns);
-    st["lastAttemptedRevision"] = json!(r.revision);
-    st["lastAttemptedGeneration"] = r.obj["metadata"]["generation"].clone();
-    st["lastAttemptedConfigDigest"] = json!(config_digest);
-    st["lastAttemptedReleaseAction"] = json!(if version <= 1 { "install" } else { "upgrade" });
-    for key in ["lastHandledForceAt", "lastHandledResetAt"] {
-        if let Some(v) = prev.get(key) {
-            st[key] = v.clone();
-        }
-    }
-    let mut history: Vec<Value> = prev["history"].as_array().cloned().unwrap_or_default();
-    match r.health {
-        Health::Ready => {
-            conds.push(cond("Released", "True", "UpgradeSucceeded", &format!("Helm upgrade succeeded for release {ns}/{name}.v{version} with chart podinfo@{}", r.revision)));
-            if history.first().and_then(|h| h["version"].as_u64()) != Some(version) {
-                let first = history
-                    .last()
-                    .and_then(|h| h["firstDeployed"].as_str())
-                    .unwrap_or(r.now)
-                    .to_string();
-                for h in history.iter_mut() {
-                    h["status"] = json!("superseded");
-                }
-                history.insert(0, json!({
-                    "name": name, "namespace": ns, "version": version, "status": "deployed",
-                    "chartName": "podinfo", "chartVersion": r.revision, "configDigest": config_digest,
-                    "digest": format!("sha256:{}", hex_digest(&[ns, name, r.revision], 64)),
-                    "firstDeployed": first, "lastDeployed": r.now,
-                }));
-                history.truncate(5);
-            }
-        }
-        Health::Failed {
-            reason, message, ..
-        } => {
-            conds.push(cond("Released", "False", reason, message));
-            let failures = prev["failures"].as_i64().unwrap_or(0) + 1;
-            st["failures"] = json!(failures);
-            let key = if reason == "InstallFailed" {
-                "installFailures"
-            } else {
-                "upgradeFailures"
-            };
-            st[key] = json!(prev[key].as_i64().unwrap_or(0) + 1);
-        }
-        Health::Progressing => {}
-    }
-    if !history.is_empty() {
-        st["history"] = Value::Array(history);
-    }
 }
 
 fn image_repository_status(r: &Render, name: &str, st: &mut Value) {

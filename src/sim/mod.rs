@@ -12,6 +12,7 @@ mod discovery;
 mod events;
 pub mod faults;
 mod filter;
+mod fluxhelm;
 pub mod fluxreasons;
 pub mod fluxspec;
 pub mod fluxstatus;

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::catalog::TypeId;
 use super::events::{self, EventSpec};
+use super::fluxreasons::as_attempted;
 use super::fluxspec::{initial_revision, next_revision};
 use super::fluxstatus::{Health, Render, current_revision, health_of, render};
 use super::meta::{self, Scope};
@@ -43,10 +44,11 @@ pub fn reconcile(
                 cur.clone()
             };
             let now = meta::now();
+            let health = as_attempted(obj, step.health.clone(), &revision);
             let status = render(&Render {
                 obj,
                 flavor: shared.opts.flavor,
-                health: &step.health,
+                health: &health,
                 revision: &revision,
                 now: &now,
             });
@@ -54,7 +56,7 @@ pub fn reconcile(
             event = event_for(
                 kind,
                 before.as_ref(),
-                &step.health,
+                &health,
                 revision != cur,
                 obj,
                 &revision,

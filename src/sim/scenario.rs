@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::catalog::FluxFlavor;
 use super::cluster::SimCluster;
 use super::events::{self, EventSpec};
-use super::fluxreasons::failure;
+use super::fluxreasons::{as_attempted, failure};
 use super::fluxspec::{Refs, initial_revision, next_revision, object};
 use super::fluxstatus::{Health, Render, render};
 use super::status::Result;
@@ -245,6 +245,7 @@ impl Scenario {
             });
             revision = next_revision(kind, &revision);
         }
+        let health = as_attempted(&obj, health, &revision);
         let status = render(&Render {
             obj: &obj,
             flavor,

@@ -128,7 +128,7 @@ pub fn id_of(item: &Value) -> Uuid {
 /// Assert a 400 whose message names the parameter.
 pub fn assert_bad_param(status: u16, body: &Value, param: &str) {
     assert_eq!(status, 400, "{param}: {body}");
-    assert_eq!(body["code"], "bad_request", "{body}");
+    assert_eq!(body["code"], "invalid_parameter", "{body}");
     let message = body["message"].as_str().unwrap_or_default();
     assert!(
         message.contains(&format!("`{param}`")),

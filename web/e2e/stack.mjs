@@ -3,6 +3,7 @@
 // Also runnable by hand: `node e2e/stack.mjs` starts it all and prints the URL.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, rmSync, chmodSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -91,7 +92,8 @@ async function startRest({ dir, logs, procs, pgDir, pgPort, opts }) {
   const url = `http://127.0.0.1:${httpPort}`;
   const help = execFileSync(BIN, ['serve', '--help']).toString();
   const auth = help.includes('--admin-token');
-  const adminToken = 'e2e-admin-token-' + Math.random().toString(36).slice(2, 12);
+  // The server refuses admin tokens shorter than 32 characters.
+  const adminToken = 'e2e-admin-token-' + randomUUID();
   const serverArgs = () => [
     'serve', '--listen', `127.0.0.1:${httpPort}`, '--database-url', databaseUrl, '--dev-secret-key-file', join(dir, 'secret.key'),
     '--stream-heartbeat-ms', '2000', '--resync-interval-secs', String(opts.resyncIntervalSecs ?? 0),

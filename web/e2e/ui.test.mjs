@@ -413,6 +413,30 @@ test('a cluster is edited, then deleted by typing its name, and its objects leav
   assert.deepEqual(list.problems, []);
 });
 
+test('the API docs offer Authorize, and a call made with a token there succeeds', async () => {
+  const docs = await newPage(browser, stack.url);
+  await docs.goto('/api/docs');
+  await docs.getByRole('button', { name: 'Authorize' }).first().click();
+  const dialog = docs.locator('.modal-ux');
+  await dialog.getByText('(http, Bearer)').waitFor({ timeout: 10_000 });
+  await dialog.getByText('(apiKey)').waitFor();
+  if (stack.auth) {
+    await dialog.locator('input[type=text], input[type=password]').first().fill(stack.adminToken);
+    await dialog.locator('button.authorize').first().click();
+    await dialog.getByText('Logout').first().waitFor();
+  }
+  await dialog.locator('button.btn-done').first().click();
+  await shoot('api-docs', docs);
+  const op = docs.locator('#operations-Clusters-listClusters');
+  await op.locator('.opblock-summary').click();
+  await op.getByRole('button', { name: 'Try it out' }).click();
+  await op.getByRole('button', { name: 'Execute' }).click();
+  await op.locator('.live-responses-table tbody .response-col_status').first().waitFor();
+  assert.equal((await op.locator('.live-responses-table tbody .response-col_status').first().textContent()).trim(), '200');
+  await docs.context().close();
+  assert.deepEqual(docs.problems, []);
+});
+
 test('no Content-Security-Policy violations or page errors', () => {
   assert.deepEqual(page.problems, []);
 });

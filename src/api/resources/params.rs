@@ -1,5 +1,6 @@
 //! Query parameters shared by the read endpoints: limits, cursors, kinds, label selectors.
-//! A bad value is the caller's mistake: 400 naming the parameter, like poem's own parse errors.
+//! A bad value is the caller's mistake: 400 naming the parameter, like the framework's parse
+//! errors (`api::explain`).
 
 use std::fmt::Display;
 
@@ -19,12 +20,10 @@ pub const DETAIL_HISTORY: usize = 50;
 /// value to compare every row with, and no screen offers more.
 pub const MAX_FILTER_VALUES: usize = 100;
 
-/// 400 for a parameter that cannot be used, in the same words as poem's parse errors.
+/// 400 for a parameter that cannot be used, with the code of the framework's parse errors
+/// (`api::explain`): the parameter by name, then why.
 pub fn bad_param(name: &str, reason: impl Display) -> ApiError {
-    ApiError::bad_request(
-        "bad_request",
-        format!("failed to parse parameter `{name}`: {reason}"),
-    )
+    ApiError::bad_request("invalid_parameter", format!("parameter `{name}`: {reason}"))
 }
 
 /// The page size (`limit` is range-checked by its validator; this applies the default).
