@@ -14,6 +14,11 @@ all: build
 build: web
 	$(CARGO) build
 
+## release: the optimised binary with the UI embedded (target/release/flux-orchestrator);
+## build.rs recompiles the embed whenever web/dist changed
+release: web
+	$(CARGO) build --release
+
 ## web: the UI, built to web/dist (release builds embed it; debug builds serve it from disk)
 web: web/node_modules/.package-lock.json
 	cd web && npm run build

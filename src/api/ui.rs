@@ -13,6 +13,10 @@ use rust_embed::RustEmbed;
 #[allow_missing = true]
 struct Assets;
 
+/// Which `web/dist` this binary was built with (`build.rs`): a changed UI changes it, so cargo
+/// recompiles the embed. Sent with the UI's files as `x-ui-build`.
+pub const UI_STAMP: &str = env!("FLUXO_UI_STAMP");
+
 /// Answered for UI paths when `web/dist/index.html` was not there at build time.
 const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>flux-orchestrator</title>\
 <h1>flux-orchestrator</h1><p>The web UI was not built into this binary. Build it with \
@@ -95,6 +99,7 @@ fn file_response(content_type: &str, cache: &'static str, body: Vec<u8>) -> Resp
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         )
+        .header("x-ui-build", HeaderValue::from_static(UI_STAMP))
         .body(body)
 }
 
