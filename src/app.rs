@@ -93,6 +93,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let registry = Registry::new(store.clone(), key, Arc::new(egress));
     let shutdown = CancellationToken::new();
     let metrics = Arc::new(Metrics::default());
+    metrics.collector(store.pool_metrics());
+    let ingest_metrics = ingest::IngestMetrics::register(&metrics);
+    let rest_metrics = api::RestMetrics::register(&metrics);
     let codec = Arc::new(api::stream::StreamCodec);
     let hub = live::Hub::new(
         store.clone(),
@@ -106,9 +109,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         registry: registry.clone(),
         store: store.clone(),
         ready,
-        writer_stats: Default::default(),
         live: hub.clone(),
         metrics,
+        rest_metrics,
         auth,
         streams: Default::default(),
         resync_interval_secs: Some(config.ingest.resync_interval_secs).filter(|s| *s > 0),
@@ -123,10 +126,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             if !prepare_database(&state, ready_tx, config.in_cluster, shutdown.clone()).await? {
                 return Ok(());
             }
-            let stats = state.writer_stats.clone();
             let audit = api::audit_retention(store.clone(), audit_retention, shutdown.clone());
             let (ingest, ()) = tokio::join!(
-                ingest::spawn(store, registry, settings, stats, shutdown),
+                ingest::spawn(store, registry, settings, ingest_metrics, shutdown),
                 audit
             );
             ingest.context("ingest task panicked")

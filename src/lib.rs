@@ -12,7 +12,7 @@
 //! | [`egress`]   | the outbound address policy: which IPs the server may connect to for users (pure), and its connect-time resolver |
 //! | [`ingest`]   | per-cluster supervisors, kube-runtime watchers, the batching writer, actions |
 //! | [`live`]     | LISTEN/NOTIFY listener, broadcast of committed changes, subscriptions with filters, replay, retention |
-//! | [`metrics`]  | the process-wide counters and gauges, rendered for `/metrics` |
+//! | [`metrics`]  | the process-wide registry (`prometheus-client`): counters, gauges, histograms, rendered for `/metrics` |
 //! | [`auth`]     | roles, principals, API tokens, sessions, login rate limit, OIDC |
 //! | [`api`]      | REST handlers (poem-openapi), the live stream WebSocket, error mapping, probes, docs |
 //! | [`net`]      | the HTTP transport: connection caps, header and idle deadlines, trusted proxies |

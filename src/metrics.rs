@@ -1,9 +1,16 @@
-//! The process-wide metrics registry: named counters and gauges backed by atomics, rendered in
-//! the Prometheus text format at `GET /metrics`.
+//! The process-wide metrics registry: the official `prometheus-client` crate's [`Registry`]
+//! behind a lock, rendered at `GET /metrics` in the Prometheus text format, version 0.0.4 (what
+//! every Prometheus scrapes; the crate writes it, not us).
 //!
-//! A module registers what it counts once, at start-up, and keeps the returned handles
-//! (cheap clones of an `Arc`); incrementing is a relaxed atomic add. Registering the same name
-//! and labels twice returns the same series, so handles can be re-created freely.
+//! A module registers what it measures once, at start-up, and keeps the handles — the crate's
+//! [`Counter`], [`Gauge`], [`Histogram`] and [`Family`] (labelled series), cheap clones of an
+//! `Arc`. Names are given as exposed: a counter is registered as `…_total` (the crate adds the
+//! suffix itself, so it is taken off first). Registering a name again hands back the first
+//! handle, so handles can be re-created freely.
+//!
+//! Labels are bounded by construction: label values are `&'static str` from code (a reason, an
+//! operation id of the spec, a kind of the Flux catalogue, a status class), never a cluster,
+//! object or user.
 //!
 //! ```
 //! use flux_orchestrator::metrics::Metrics;
@@ -13,228 +20,123 @@
 //! assert!(metrics.render().contains("fluxo_example_sent_total 1"));
 //! ```
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 
-/// A monotonically increasing count.
-#[derive(Clone, Debug, Default)]
-pub struct Counter(Arc<AtomicU64>);
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::{Metric, Registry};
 
-impl Counter {
-    /// Add one.
-    pub fn inc(&self) {
-        self.add(1);
-    }
+pub use prometheus_client::encoding::EncodeLabelSet;
+pub use prometheus_client::metrics::counter::Counter;
+pub use prometheus_client::metrics::family::Family;
+pub use prometheus_client::metrics::gauge::Gauge;
+pub use prometheus_client::metrics::histogram::Histogram;
 
-    /// Add `n`.
-    pub fn add(&self, n: u64) {
-        self.0.fetch_add(n, Ordering::Relaxed);
-    }
+/// The `Content-Type` of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
-    /// The current value.
-    pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
+/// A gauge holding seconds (or any fraction).
+pub type FloatGauge = Gauge<f64, AtomicU64>;
 
-/// A value that goes up and down.
-#[derive(Clone, Debug, Default)]
-pub struct Gauge(Arc<AtomicI64>);
+/// One fixed label, e.g. `[("reason", "slow")]`, for families whose values are all in code.
+pub type Label = [(&'static str, &'static str); 1];
 
-impl Gauge {
-    /// Set the value.
-    pub fn set(&self, value: i64) {
-        self.0.store(value, Ordering::Relaxed);
-    }
+/// Histogram buckets in seconds for latencies inside the process or one round trip to the
+/// database: 1 ms to 10 s.
+pub const FAST_SECONDS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
-    /// Add `n` (may be negative).
-    pub fn add(&self, n: i64) {
-        self.0.fetch_add(n, Ordering::Relaxed);
-    }
+/// Histogram buckets in seconds for work against remote servers (a LIST of a kind): 10 ms to
+/// 5 minutes.
+pub const SLOW_SECONDS: &[f64] = &[
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
 
-    /// The current value.
-    pub fn get(&self) -> i64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
-#[derive(Debug, Clone)]
-enum Value {
-    Counter(Counter),
-    Gauge(Gauge),
-}
-
-impl Value {
-    fn text(&self) -> String {
-        match self {
-            Value::Counter(c) => c.get().to_string(),
-            Value::Gauge(g) => g.get().to_string(),
-        }
-    }
-}
-
-/// One metric name with its help text and every labelled series.
-#[derive(Debug)]
-struct Family {
-    name: String,
-    help: String,
-    kind: &'static str,
-    /// (rendered label set such as `reason="slow"`, value)
-    series: Vec<(String, Value)>,
+/// A histogram over `buckets`; every series of a family gets the same.
+pub fn histogram(buckets: &'static [f64]) -> Histogram {
+    Histogram::new(buckets.iter().copied())
 }
 
 /// The registry. Written at registration (start-up), read by `/metrics`.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Metrics {
-    families: Mutex<Vec<Family>>,
+    inner: Mutex<Inner>,
 }
 
-fn label_text(labels: &[(&str, &str)]) -> String {
-    let escape = |v: &str| {
-        v.replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n")
-    };
-    let parts: Vec<String> = labels
-        .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-        .collect();
-    parts.join(",")
+#[derive(Default)]
+struct Inner {
+    registry: Registry,
+    /// Handles by exposed name, so a second registration returns the first handle instead of
+    /// exporting the name twice (which Prometheus refuses).
+    handles: HashMap<String, Box<dyn Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
 }
 
 impl Metrics {
-    /// A counter without labels.
-    pub fn counter(&self, name: &str, help: &str) -> Counter {
-        self.counter_with(name, help, &[])
+    /// Register `metric` as `name` (as exposed) with `help`; returns the handle to keep.
+    pub fn register<M: Metric + Clone>(&self, name: &str, help: &str, metric: M) -> M {
+        // A poisoned lock only means another registration panicked; the data is still valid.
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(existing) = inner.handles.get(name) {
+            if let Some(same) = existing.downcast_ref::<M>() {
+                return same.clone();
+            }
+            tracing::warn!(
+                name,
+                "a metric name is registered twice with different types; the second is not exported"
+            );
+            return metric;
+        }
+        let base = match metric.metric_type() {
+            MetricType::Counter => name.strip_suffix("_total").unwrap_or(name),
+            _ => name,
+        };
+        // The crate ends every help text with a full stop.
+        let help = help.trim_end().trim_end_matches('.');
+        inner.registry.register(base, help, metric.clone());
+        inner
+            .handles
+            .insert(name.to_string(), Box::new(metric.clone()));
+        metric
     }
 
-    /// A counter series with labels, e.g. `&[("reason", "slow")]`.
-    pub fn counter_with(&self, name: &str, help: &str, labels: &[(&str, &str)]) -> Counter {
-        let made = self.series(name, help, "counter", labels, || {
-            Value::Counter(Counter::default())
-        });
-        match made {
-            Value::Counter(c) => c,
-            // The name is registered as a gauge: hand out a detached counter rather than fail.
-            Value::Gauge(_) => Counter::default(),
-        }
+    /// A counter without labels (`name` ends in `_total`).
+    pub fn counter(&self, name: &str, help: &str) -> Counter {
+        self.register(name, help, Counter::default())
     }
 
     /// A gauge without labels.
     pub fn gauge(&self, name: &str, help: &str) -> Gauge {
-        self.gauge_with(name, help, &[])
+        self.register(name, help, Gauge::default())
     }
 
-    /// A gauge series with labels.
-    pub fn gauge_with(&self, name: &str, help: &str, labels: &[(&str, &str)]) -> Gauge {
-        match self.series(name, help, "gauge", labels, || {
-            Value::Gauge(Gauge::default())
-        }) {
-            Value::Gauge(g) => g,
-            Value::Counter(_) => Gauge::default(),
-        }
-    }
-
-    fn series(
-        &self,
-        name: &str,
-        help: &str,
-        kind: &'static str,
-        labels: &[(&str, &str)],
-        new: impl Fn() -> Value,
-    ) -> Value {
-        let labels = label_text(labels);
-        // A poisoned lock only means another registration panicked; the data is still valid.
-        let mut families = self.families.lock().unwrap_or_else(|e| e.into_inner());
-        let index = match families.iter().position(|f| f.name == name) {
-            Some(i) => i,
-            None => {
-                families.push(Family {
-                    name: name.to_string(),
-                    help: help.to_string(),
-                    kind,
-                    series: Vec::new(),
-                });
-                families.len() - 1
-            }
-        };
-        let family = &mut families[index];
-        if let Some((_, value)) = family.series.iter().find(|(l, _)| *l == labels) {
-            return value.clone();
-        }
-        let value = new();
-        family.series.push((labels, value.clone()));
-        value
+    /// Series computed at each scrape (e.g. the database pools' state).
+    pub fn collector(&self, collector: impl Collector) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.registry.register_collector(Box::new(collector));
     }
 
     /// Everything, in the Prometheus text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
-        let families = self.families.lock().unwrap_or_else(|e| e.into_inner());
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
-        for f in families.iter() {
-            // Writing to a String cannot fail.
-            let _ = writeln!(out, "# HELP {} {}", f.name, f.help.replace('\n', " "));
-            let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
-            for (labels, value) in &f.series {
-                let _ = if labels.is_empty() {
-                    writeln!(out, "{} {}", f.name, value.text())
-                } else {
-                    writeln!(out, "{}{{{labels}}} {}", f.name, value.text())
-                };
-            }
-        }
+        // Writing to a String cannot fail, and the crate's encoders fail only when writing
+        // fails; a failure would leave a partial text, which Prometheus reports.
+        let _ = prometheus_text::encode(&mut out, &inner.registry);
         out
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn series_render_with_help_type_and_labels() {
-        let m = Metrics::default();
-        m.counter_with(
-            "fluxo_resyncs_total",
-            "Resyncs sent.",
-            &[("reason", "slow")],
-        )
-        .add(2);
-        m.counter_with(
-            "fluxo_resyncs_total",
-            "Resyncs sent.",
-            &[("reason", "too_old")],
-        )
-        .inc();
-        m.gauge("fluxo_subscribers", "Connected subscribers.")
-            .set(-1);
-        let text = m.render();
-        assert_eq!(
-            text,
-            "# HELP fluxo_resyncs_total Resyncs sent.\n# TYPE fluxo_resyncs_total counter\n\
-             fluxo_resyncs_total{reason=\"slow\"} 2\nfluxo_resyncs_total{reason=\"too_old\"} 1\n\
-             # HELP fluxo_subscribers Connected subscribers.\n# TYPE fluxo_subscribers gauge\nfluxo_subscribers -1\n"
-        );
-    }
-
-    #[test]
-    fn registering_twice_returns_the_same_series() {
-        let m = Metrics::default();
-        m.counter("a_total", "A.").inc();
-        m.counter("a_total", "A.").inc();
-        assert_eq!(m.counter("a_total", "A.").get(), 2);
-        assert_eq!(m.render().matches("# TYPE a_total").count(), 1);
-    }
-
-    #[test]
-    fn label_values_are_escaped() {
-        let m = Metrics::default();
-        m.gauge_with("g", "G.", &[("v", "a\"b\\c")]).set(1);
-        assert!(
-            m.render().contains("g{v=\"a\\\"b\\\\c\"} 1"),
-            "{}",
-            m.render()
-        );
-    }
-}
+#[path = "metrics_tests.rs"]
+mod tests;

@@ -2,12 +2,11 @@
 //! writer (`ingest::writer`, as the server runs it), and the commit time of its batches. The
 //! queue is kept full, so the rate is the writer's and PostgreSQL's limit, not the sender's.
 
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use flux_orchestrator::flux;
-use flux_orchestrator::ingest::writer::{self, WriterStats};
+use flux_orchestrator::ingest::writer::{self, WriterMetrics};
+use flux_orchestrator::metrics::Metrics;
 use flux_orchestrator::store::WriteOp;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -68,7 +67,7 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
             })
         })
         .collect::<anyhow::Result<_>>()?;
-    let stats = Arc::new(WriterStats::default());
+    let stats = WriterMetrics::register(&Metrics::default());
     let (tx, task) = writer::spawn(
         store,
         10_000,
@@ -83,10 +82,10 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
         tokio::spawn(async move {
             let (mut last, mut samples) = (0, Vec::new());
             while !stop.is_cancelled() {
-                let batches = stats.batches.load(Ordering::Relaxed);
+                let batches = stats.batches.get();
                 if batches != last {
                     last = batches;
-                    samples.push(stats.last_commit_micros.load(Ordering::Relaxed) as f64 / 1000.0);
+                    samples.push(stats.last_commit_seconds.get() * 1000.0);
                 }
                 tokio::time::sleep(Duration::from_micros(200)).await;
             }
@@ -102,12 +101,12 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     stop.cancel();
     let commits = Dist::of(sampler.await?).ok_or_else(|| anyhow::anyhow!("no batch committed"))?;
-    let upserted = stats.upserted.load(Ordering::Relaxed);
+    let upserted = stats.upserted.get();
     report.note(
         SCENARIO,
         format!(
             "{changes} changes of {objects} Kustomizations, queue 10,000, batches of ≤ 1,000; {} batches",
-            stats.batches.load(Ordering::Relaxed)
+            stats.batches.get()
         ),
     );
     report.add(

@@ -18,7 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use flux_orchestrator::flux;
-use flux_orchestrator::ingest::writer::{self, WriterStats};
+use flux_orchestrator::ingest::writer::{self, WriterMetrics};
+use flux_orchestrator::metrics::Metrics;
 use flux_orchestrator::sim::Verb;
 use flux_orchestrator::store::WriteOp;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
@@ -209,7 +210,7 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
             ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
         })
         .collect();
-    let stats = Arc::new(WriterStats::default());
+    let stats = WriterMetrics::register(&Metrics::default());
     let shutdown = CancellationToken::new();
     let (tx, writer_task) = writer::spawn(store, 10_000, 1_000, stats.clone(), shutdown.clone());
     let poller = Poller {

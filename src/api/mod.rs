@@ -34,6 +34,7 @@ pub use auditlog::retention as audit_retention;
 pub use body::Limits as BodyLimits;
 pub use clusters::{Cluster, ClusterList, CreateCluster, UpdateCluster};
 pub use error::{ApiError, ErrorBody};
+pub use metrics::RestMetrics;
 
 /// Shared state of the HTTP layer.
 pub struct AppState {
@@ -45,12 +46,12 @@ pub struct AppState {
     /// start-up task (which owns the sender), read by the guard (API requests get 503
     /// `starting` before) and `/readyz`.
     pub ready: tokio::sync::watch::Receiver<bool>,
-    /// Counters of the ingest writer (written by the writer task; read by `/metrics`).
-    pub writer_stats: Arc<crate::ingest::WriterStats>,
     /// Live fan-out: `/api/v1/stream` subscribes to it; `app` runs and joins it.
     pub live: crate::live::Hub,
     /// Process-wide counters and gauges (registered at start-up; read by `/metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// REST latency per operation (registered in `metrics` at start-up; written by the guard).
+    pub rest_metrics: RestMetrics,
     /// Authentication: tokens, sessions, OIDC (read by the guard and the auth endpoints).
     pub auth: Arc<crate::auth::Auth>,
     /// Open streams per principal (the stream endpoint's cap).

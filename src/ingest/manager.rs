@@ -16,8 +16,9 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::Settings;
+use super::metrics::{IngestMetrics, ListMetrics};
 use super::supervisor::Supervisor;
-use super::writer::{self, WriterStats};
+use super::writer;
 use crate::clusters::Registry;
 use crate::store::{CLUSTERS_CHANNEL, Claims, Notice, Store, WriteOp};
 
@@ -34,6 +35,8 @@ struct Manager {
     registry: Registry,
     settings: Arc<Settings>,
     writer: tokio::sync::mpsc::Sender<WriteOp>,
+    /// Handed to every supervisor's watchers.
+    lists: ListMetrics,
     running: HashMap<Uuid, Running>,
     /// When controller events were last pruned.
     pruned_at: Option<std::time::Instant>,
@@ -45,7 +48,7 @@ pub fn spawn(
     store: Store,
     registry: Registry,
     settings: Settings,
-    stats: Arc<WriterStats>,
+    metrics: IngestMetrics,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
     let settings = Arc::new(settings);
@@ -56,7 +59,7 @@ pub fn spawn(
         store.clone(),
         settings.writer_queue,
         settings.writer_batch,
-        stats,
+        metrics.writer,
         writer_stop.clone(),
     );
     let manager = Manager {
@@ -64,6 +67,7 @@ pub fn spawn(
         registry,
         settings,
         writer: tx,
+        lists: metrics.lists,
         running: HashMap::new(),
         pruned_at: None,
     };
@@ -213,6 +217,7 @@ impl Manager {
             store: self.store.clone(),
             writer: self.writer.clone(),
             settings: self.settings.clone(),
+            lists: self.lists.clone(),
             resync: resync.clone(),
         };
         // Every log line of the supervisor and its watchers names the cluster (and the kind).

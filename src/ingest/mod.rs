@@ -8,6 +8,7 @@
 //! | `supervisor` | one cluster: connect, discover, watchers, status, backstop |
 //! | `watch` | one kind's watcher: relist as mark-and-sweep |
 //! | `writer` | the single batching writer |
+//! | `metrics` | what ingest measures: writer counters, batch commit and LIST durations |
 //! | `discovery`, `status`, `backoff` | served kinds; cluster state; retry policy |
 //! | `actions` | reconcile / suspend / resume / force / reset patches |
 
@@ -15,6 +16,7 @@ pub mod actions;
 pub mod backoff;
 mod discovery;
 mod manager;
+pub mod metrics;
 pub mod status;
 mod supervisor;
 pub mod watch;
@@ -23,7 +25,7 @@ pub mod writer;
 use std::time::Duration;
 
 pub use manager::spawn;
-pub use writer::WriterStats;
+pub use metrics::{IngestMetrics, ListMetrics, WriterMetrics};
 
 /// Ingest timing and identity, from [`crate::config::IngestConfig`].
 #[derive(Debug, Clone)]

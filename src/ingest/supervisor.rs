@@ -17,6 +17,7 @@ use tracing::Instrument;
 use super::Settings;
 use super::backoff::{Backoff, FailureKind};
 use super::discovery::{Discovered, discover, events_resource};
+use super::metrics::ListMetrics;
 use super::status::{KindState, cluster_state};
 use super::watch::{KindWatch, Target, WatchReport, WatchState};
 use crate::clusters::failure::Cause;
@@ -44,6 +45,8 @@ pub struct Supervisor {
     pub writer: mpsc::Sender<WriteOp>,
     /// Timeouts and intervals.
     pub settings: Arc<Settings>,
+    /// LIST durations, handed to each watcher.
+    pub lists: ListMetrics,
     /// Notified to relist every kind now (`POST /clusters/{id}/sync`).
     pub resync: Arc<Notify>,
 }
@@ -177,6 +180,7 @@ impl Supervisor {
                 resync: trigger,
                 watch_timeout_secs: self.settings.watch_timeout_secs,
                 lists: self.settings.lists.clone(),
+                list_metrics: self.lists.clone(),
             };
             let span = tracing::info_span!("watch", kind = target.name());
             tasks.spawn(watch.run(children.clone()).instrument(span));

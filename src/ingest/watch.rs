@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::backoff::{Backoff, FailureKind};
+use super::metrics::ListMetrics;
 use crate::clusters::failure::Cause;
 use crate::flux::{self, FluxKind};
 use crate::store::{ResourceKey, WriteOp};
@@ -94,6 +95,8 @@ pub struct KindWatch {
     pub watch_timeout_secs: u32,
     /// Permits for full LISTs, shared by every watch of the replica: a LIST runs only with one.
     pub lists: Arc<Semaphore>,
+    /// Where each LIST's duration goes (labelled by kind only).
+    pub list_metrics: ListMetrics,
 }
 
 impl KindWatch {
@@ -139,6 +142,8 @@ impl KindWatch {
         // few unreachable clusters cannot hold up the others' lists.
         let mut list_permit: Option<OwnedSemaphorePermit> = None;
         let mut stall_at: Option<tokio::time::Instant> = None;
+        // When the current LIST got its permit (its wait for one is not the LIST's time).
+        let mut list_started: Option<tokio::time::Instant> = None;
         // After a failure the watcher retries on the next poll; a retry that has not failed
         // within PROBATION is taken as a re-established watch (kube-runtime emits no event for
         // a successful re-watch, and a quiet kind may send nothing for minutes).
@@ -169,8 +174,16 @@ impl KindWatch {
                             _ = shutdown.cancelled() => return Restart::Shutdown,
                         };
                     }
-                    if matches!(event, Event::InitDone) {
-                        list_permit = None;
+                    match event {
+                        Event::Init => list_started = Some(tokio::time::Instant::now()),
+                        Event::InitDone => {
+                            list_permit = None;
+                            if let Some(started) = list_started.take() {
+                                self.list_metrics
+                                    .observe(self.target.name(), started.elapsed());
+                            }
+                        }
+                        _ => {}
                     }
                     stall_at = list_permit
                         .as_ref()
@@ -187,14 +200,14 @@ impl KindWatch {
                     self.handle(event, &mut seen, &mut backstop, last_rv).await
                 }
                 Some(Err(e)) if is_routine(&e) => {
-                    (list_permit, stall_at) = (None, None);
+                    (list_permit, stall_at, list_started) = (None, None, None);
                     // A watch that ended mid-stream (timeout, dropped connection, 410) is
                     // restarted at once by kube-runtime; nothing to report.
                     tracing::debug!(cluster = %self.cluster_id, target = self.target.name(), error = %e, "watch ended; resuming");
                     Ok(())
                 }
                 Some(Err(e)) => {
-                    (list_permit, stall_at) = (None, None);
+                    (list_permit, stall_at, list_started) = (None, None, None);
                     let kind = classify(&e);
                     let delay = backoff.next_delay(kind);
                     tracing::debug!(cluster = %self.cluster_id, target = self.target.name(), error = %e, retry_in = ?delay, "watch failed");

@@ -211,12 +211,14 @@ fn publish_change(hub: &Hub, row: &ChangeRow) {
     let metrics = hub.metrics();
     metrics.head_seq.set(row.entry.seq);
     metrics.published.inc();
-    metrics.publish_delay_ms.set(
-        (chrono::Utc::now() - row.entry.at)
-            .num_milliseconds()
-            .max(0),
-    );
     publish(hub, Item::Change(Arc::new(item)));
+    // Measured once the frame is handed over. `at` is the database's clock: a clock ahead of
+    // ours reads as no delay rather than a negative one.
+    let delay = (chrono::Utc::now() - row.entry.at).max(chrono::TimeDelta::zero());
+    metrics.publish_delay_ms.set(delay.num_milliseconds());
+    metrics
+        .change_to_frame
+        .observe(delay.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6);
 }
 
 fn publish(hub: &Hub, item: Item) {

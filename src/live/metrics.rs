@@ -1,6 +1,6 @@
 //! What live fan-out counts, registered in the process-wide [`Metrics`] registry.
 
-use crate::metrics::{Counter, Gauge, Metrics};
+use crate::metrics::{self, Counter, Family, Gauge, Histogram, Label, Metrics};
 
 use super::ResyncReason;
 
@@ -23,6 +23,9 @@ pub struct LiveMetrics {
     pub broadcast_lag: Gauge,
     /// Milliseconds from the start of the writing transaction to publication, newest change.
     pub publish_delay_ms: Gauge,
+    /// Seconds from a change's `at` (the writing transaction's start) to its frame handed to
+    /// the broadcast, every change: the latency a live client sees, minus the socket.
+    pub change_to_frame: Histogram,
     /// 1 while the LISTEN connection is up.
     pub listener_connected: Gauge,
     /// Times the LISTEN connection was (re)established.
@@ -39,13 +42,12 @@ pub struct LiveMetrics {
 impl LiveMetrics {
     /// Register the live series in `m`.
     pub fn register(m: &Metrics) -> LiveMetrics {
-        let resync = |reason: &str| {
-            m.counter_with(
-                "fluxo_live_resyncs_total",
-                "Resync messages sent, by reason.",
-                &[("reason", reason)],
-            )
-        };
+        let resyncs: Family<Label, Counter> = m.register(
+            "fluxo_live_resyncs_total",
+            "Resync messages sent, by reason.",
+            Family::default(),
+        );
+        let resync = |reason| resyncs.get_or_create_owned(&[("reason", reason)]);
         LiveMetrics {
             subscribers: m.gauge(
                 "fluxo_live_subscribers",
@@ -72,6 +74,11 @@ impl LiveMetrics {
                 "fluxo_live_publish_delay_milliseconds",
                 "Start of the writing transaction to publication, newest change.",
             ),
+            change_to_frame: m.register(
+                "fluxo_live_change_to_frame_seconds",
+                "Start of the writing transaction to the change's frame handed to the broadcast.",
+                metrics::histogram(metrics::FAST_SECONDS),
+            ),
             listener_connected: m.gauge(
                 "fluxo_live_listener_connected",
                 "1 while the LISTEN connection is up.",
@@ -96,11 +103,12 @@ impl LiveMetrics {
 
     /// Count a resync sent for `reason`.
     pub fn resync(&self, reason: ResyncReason) {
-        match reason {
-            ResyncReason::Slow => self.resync_slow.inc(),
-            ResyncReason::TooOld => self.resync_too_old.inc(),
-            ResyncReason::UnknownSeq => self.resync_unknown_seq.inc(),
-        }
+        let counter = match reason {
+            ResyncReason::Slow => &self.resync_slow,
+            ResyncReason::TooOld => &self.resync_too_old,
+            ResyncReason::UnknownSeq => &self.resync_unknown_seq,
+        };
+        counter.inc();
     }
 }
 
@@ -110,13 +118,13 @@ pub struct SubscriberGuard(Gauge);
 impl SubscriberGuard {
     /// Count one more subscriber until dropped.
     pub fn new(metrics: &LiveMetrics) -> SubscriberGuard {
-        metrics.subscribers.add(1);
+        metrics.subscribers.inc();
         SubscriberGuard(metrics.subscribers.clone())
     }
 }
 
 impl Drop for SubscriberGuard {
     fn drop(&mut self) {
-        self.0.add(-1);
+        self.0.dec();
     }
 }

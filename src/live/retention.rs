@@ -28,7 +28,7 @@ pub(super) async fn run(hub: Hub, cancel: CancellationToken) {
         match result {
             Ok(0) => {}
             Ok(n) => {
-                hub.metrics().pruned.add(n);
+                hub.metrics().pruned.inc_by(n);
                 tracing::info!(deleted = n, "pruned the change log");
             }
             Err(e) => tracing::warn!(error = %e, "cannot prune the change log; retrying later"),

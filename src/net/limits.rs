@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use crate::metrics::{Counter, Gauge, Metrics};
+use crate::metrics::{Counter, Family, Gauge, Label, Metrics};
 
 /// Why a connection was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,13 +42,12 @@ pub struct Caps {
 impl Caps {
     /// Caps of `max` connections in all and `per_ip` per client address (each at least 1).
     pub fn new(max: usize, per_ip: usize, metrics: &Metrics) -> Arc<Caps> {
-        let refused = |reason| {
-            metrics.counter_with(
-                "fluxo_http_connections_refused_total",
-                "Connections closed at accept because a connection cap was reached.",
-                &[("reason", reason)],
-            )
-        };
+        let refused: Family<Label, Counter> = metrics.register(
+            "fluxo_http_connections_refused_total",
+            "Connections closed at accept because a connection cap was reached.",
+            Family::default(),
+        );
+        let refused = |reason| refused.get_or_create_owned(&[("reason", reason)]);
         Arc::new(Caps {
             max: max.max(1),
             per_ip: per_ip.max(1),
@@ -78,7 +77,7 @@ impl Caps {
         }
         open.total += 1;
         open.by_ip.insert(ip, from_ip + 1);
-        self.gauge.add(1);
+        self.gauge.inc();
         Ok(Permit {
             caps: self.clone(),
             ip,
@@ -101,7 +100,7 @@ impl Caps {
                 open.by_ip.remove(&ip);
             }
         }
-        self.gauge.add(-1);
+        self.gauge.dec();
     }
 }
 

@@ -27,7 +27,7 @@ use tokio_util::task::TaskTracker;
 pub use limits::{Caps, Permit, Refused};
 pub use proxy::{Cidr, CidrError, TrustedProxies};
 
-use crate::metrics::Metrics;
+use crate::metrics::{Counter, Family, Label, Metrics};
 
 /// Largest request head (request line and headers); a longer one gets `431`. It is also the
 /// read buffer's limit, which hyper checks before each read, so a connection buffers at most
@@ -89,14 +89,13 @@ struct Shared<E> {
 
 impl<E: Endpoint> Shared<E> {
     fn new(endpoint: E, local: SocketAddr, s: &Settings, metrics: &Metrics) -> Shared<E> {
-        let expired = |phase| {
-            metrics.counter_with(
-                "fluxo_http_connections_timed_out_total",
-                "Connections dropped because a request head (phase=header) or the next request \
-                 (phase=idle) did not arrive in time.",
-                &[("phase", phase)],
-            )
-        };
+        let expired: Family<Label, Counter> = metrics.register(
+            "fluxo_http_connections_timed_out_total",
+            "Connections dropped because a request head (phase=header) or the next request \
+             (phase=idle) did not arrive in time.",
+            Family::default(),
+        );
+        let expired = |phase| expired.get_or_create_owned(&[("phase", phase)]);
         Shared {
             endpoint: endpoint.map_to_response(),
             local,

@@ -26,6 +26,7 @@ pub use clusters::{
     CLUSTERS_CHANNEL, ClusterRow, ClusterUpdate, Connection, NewCluster, SYNC_CHANNEL,
 };
 pub use migrate::{MIGRATIONS, Migration};
+pub use pools::PoolCollector;
 pub use resources::{
     BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, RESOURCE_COLUMNS, ResourceKey, ResourceRow, WriteOp,
     coalesce, content_hash, resource_id,
@@ -184,9 +185,9 @@ impl Store {
         self.api.get().await
     }
 
-    /// Append the pools' metrics in Prometheus text format (for `/metrics`).
-    pub fn render_pool_metrics(&self, out: &mut String) {
-        pools::render(&[&self.pool, &self.api], out);
+    /// The pools' series (size, queue, waits, failures) for the metrics registry.
+    pub fn pool_metrics(&self) -> pools::PoolCollector {
+        pools::PoolCollector(vec![self.pool.clone(), self.api.clone()])
     }
 
     /// Apply pending migrations (see [`migrate`]).

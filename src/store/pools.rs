@@ -1,15 +1,19 @@
 //! The two connection pools and what they measure: how often callers took a connection, how
-//! long they waited for it, and how often they gave up; rendered at `/metrics`, so a saturated
-//! pool shows before requests fail.
+//! long they waited for it, and how often they gave up; exported at `/metrics` through a
+//! `prometheus-client` collector, so a saturated pool shows before requests fail.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{
     ClientWrapper, Hook, HookError, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime,
     Timeouts,
 };
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::ConstGauge;
 
 use super::tls::DbTls;
 use super::{Error, Result};
@@ -22,17 +26,17 @@ pub struct MeasuredPool {
     name: &'static str,
     pool: Pool,
     /// Written by every `get`, read by `/metrics`.
-    counters: Arc<Counters>,
+    counters: Counters,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Counters {
     /// Connections handed out.
-    acquired: AtomicU64,
-    /// Time callers waited for a connection (including opening one), in microseconds.
-    waited_micros: AtomicU64,
+    acquired: Counter,
+    /// Time callers waited for a connection (including opening one), in seconds.
+    waited: Counter<f64, AtomicU64>,
     /// Callers that got no connection (timeout or database unreachable).
-    failed: AtomicU64,
+    failed: Counter,
 }
 
 impl MeasuredPool {
@@ -40,67 +44,96 @@ impl MeasuredPool {
     pub async fn get(&self) -> Result<Object> {
         let start = Instant::now();
         let got = self.pool.get().await;
-        let waited = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
         let counters = &self.counters;
-        counters.waited_micros.fetch_add(waited, Ordering::Relaxed);
+        counters.waited.inc_by(start.elapsed().as_secs_f64());
         match got {
             Ok(conn) => {
-                counters.acquired.fetch_add(1, Ordering::Relaxed);
+                counters.acquired.inc();
                 Ok(conn)
             }
             Err(e) => {
-                counters.failed.fetch_add(1, Ordering::Relaxed);
+                counters.failed.inc();
                 Err(Error::Unavailable(e))
             }
         }
     }
+}
 
-    /// Append this pool's series in Prometheus text format (the `# HELP` lines come from
-    /// [`render_help`]).
-    fn render(&self, out: &mut String) {
-        use std::fmt::Write;
-        let status = self.pool.status();
-        let c = &self.counters;
-        let name = self.name;
-        let waited = c.waited_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = write!(
-            out,
-            "fluxo_db_pool_connections{{pool=\"{name}\"}} {}\n\
-             fluxo_db_pool_max_connections{{pool=\"{name}\"}} {}\n\
-             fluxo_db_pool_waiting{{pool=\"{name}\"}} {}\n\
-             fluxo_db_pool_acquired_total{{pool=\"{name}\"}} {}\n\
-             fluxo_db_pool_wait_seconds_total{{pool=\"{name}\"}} {waited}\n\
-             fluxo_db_pool_failed_total{{pool=\"{name}\"}} {}\n",
-            status.size,
-            status.max_size,
-            status.waiting,
-            c.acquired.load(Ordering::Relaxed),
-            c.failed.load(Ordering::Relaxed),
-        );
+/// The pools' series, read at each scrape: their size and queue come from the pools
+/// themselves, so they are never stale.
+#[derive(Clone)]
+pub struct PoolCollector(pub Vec<MeasuredPool>);
+
+impl std::fmt::Debug for PoolCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.0.iter().map(|p| p.name).collect();
+        f.debug_tuple("PoolCollector").field(&names).finish()
     }
 }
 
-const HELP: &str = "\
-# HELP fluxo_db_pool_connections Open connections of each database pool.\n\
-# TYPE fluxo_db_pool_connections gauge\n\
-# HELP fluxo_db_pool_max_connections Size limit of each database pool.\n\
-# TYPE fluxo_db_pool_max_connections gauge\n\
-# HELP fluxo_db_pool_waiting Callers waiting for a connection now.\n\
-# TYPE fluxo_db_pool_waiting gauge\n\
-# HELP fluxo_db_pool_acquired_total Connections handed out.\n\
-# TYPE fluxo_db_pool_acquired_total counter\n\
-# HELP fluxo_db_pool_wait_seconds_total Time spent waiting for a connection (opening one included).\n\
-# TYPE fluxo_db_pool_wait_seconds_total counter\n\
-# HELP fluxo_db_pool_failed_total Callers that got no connection (pool busy or database down).\n\
-# TYPE fluxo_db_pool_failed_total counter\n";
+/// The `pool` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabel {
+    pool: &'static str,
+}
 
-/// Append the metrics of `pools` in Prometheus text format.
-pub fn render(pools: &[&MeasuredPool], out: &mut String) {
-    out.push_str(HELP);
-    for pool in pools {
-        pool.render(out);
+impl PoolCollector {
+    /// One family: `value` of each pool as a `metric`.
+    fn family<M: EncodeMetric>(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        (name, help): (&str, &str),
+        value: impl Fn(&MeasuredPool) -> M,
+    ) -> std::fmt::Result {
+        let Some(first) = self.0.first() else {
+            return Ok(());
+        };
+        let mut family = encoder.encode_descriptor(name, help, None, value(first).metric_type())?;
+        for pool in &self.0 {
+            let label = PoolLabel { pool: pool.name };
+            value(pool).encode(family.encode_family(&label)?)?;
+        }
+        Ok(())
     }
 }
+
+impl Collector for PoolCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let e = &mut encoder;
+        let size = |p: &MeasuredPool| p.pool.status();
+        // Pool sizes are far below i64::MAX.
+        let gauge = |n: usize| ConstGauge::new(n as i64);
+        self.family(e, CONNECTIONS, |p| gauge(size(p).size))?;
+        self.family(e, MAX_CONNECTIONS, |p| gauge(size(p).max_size))?;
+        self.family(e, WAITING, |p| gauge(size(p).waiting))?;
+        self.family(e, ACQUIRED, |p| p.counters.acquired.clone())?;
+        self.family(e, WAITED, |p| p.counters.waited.clone())?;
+        self.family(e, FAILED, |p| p.counters.failed.clone())
+    }
+}
+
+// Names as the crate wants them (a counter's `_total` is added when written).
+const CONNECTIONS: (&str, &str) = (
+    "fluxo_db_pool_connections",
+    "Open connections of each database pool.",
+);
+const MAX_CONNECTIONS: (&str, &str) = (
+    "fluxo_db_pool_max_connections",
+    "Size limit of each database pool.",
+);
+const WAITING: (&str, &str) = (
+    "fluxo_db_pool_waiting",
+    "Callers waiting for a connection now.",
+);
+const ACQUIRED: (&str, &str) = ("fluxo_db_pool_acquired", "Connections handed out.");
+const WAITED: (&str, &str) = (
+    "fluxo_db_pool_wait_seconds",
+    "Time spent waiting for a connection (opening one included).",
+);
+const FAILED: (&str, &str) = (
+    "fluxo_db_pool_failed",
+    "Callers that got no connection (pool busy or database down).",
+);
 
 /// The main pool: the writer, ingest, registry, authentication. No statement timeout.
 pub fn main_pool(
@@ -165,6 +198,6 @@ fn build(
     Ok(MeasuredPool {
         name,
         pool: builder.build()?,
-        counters: Arc::default(),
+        counters: Counters::default(),
     })
 }

@@ -334,19 +334,39 @@ fn no_route(method: &Method, path: &str) -> Response {
     resp
 }
 
-/// The guard around the whole application (see the module doc).
-pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+/// The guard around the whole application (see the module doc). It also times every request
+/// by operation, since it is where the operation is known.
+pub async fn guard<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     let Some(state) = req.data::<Arc<AppState>>().cloned() else {
         return Err(poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR));
     };
+    let started = std::time::Instant::now();
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let matched = policy::operation(&method, &path);
     let rule = matched
         .as_ref()
         .map_or_else(|| unmatched(&path), |(op, _)| policy::rule_of(op));
-    if let Some(resp) = starting(&state, &method, &path, rule) {
-        return Ok(resp);
-    }
+    let op = matched.as_ref().map_or(rule.op, |(op, _)| *op);
+    let resp = match starting(&state, &method, &path, rule) {
+        Some(resp) => resp,
+        None => guarded(&state, next, req, matched, rule).await,
+    };
+    state
+        .rest_metrics
+        .observe(op, resp.status(), started.elapsed());
+    Ok(resp)
+}
+
+/// Everything the guard does once the server is ready: the login limit, authentication,
+/// authorization, the handler, the audit entry.
+async fn guarded<E: Endpoint>(
+    state: &AppState,
+    next: E,
+    mut req: Request,
+    matched: Option<(&'static str, Option<String>)>,
+    rule: Rule,
+) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
     if is_login(rule, &method, &path)
         && let Err(refused) = state.auth.login_attempt(remote_ip(&req))
     {
@@ -355,7 +375,7 @@ pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
             audit_burst(&state.auth, &req, "loginRateLimited", reason.into()).await;
         }
         let message = format!("too many login attempts; retry in {} s", refused.wait);
-        return Ok(too_many(message, refused.wait));
+        return too_many(message, refused.wait);
     }
     let audit = Audit::default();
     audit.start(
@@ -367,7 +387,7 @@ pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
     req.extensions_mut().insert(audit.clone());
     let known = matched.is_some() || path == "/login";
     let param = matched.and_then(|(_, p)| p);
-    let (resp, by_guard) = match authorize(&state, &mut req, rule, param.as_deref(), &audit).await {
+    let (resp, by_guard) = match authorize(state, &mut req, rule, param.as_deref(), &audit).await {
         Ok(()) if rule.op.is_empty() && rule.access != Access::Public => {
             (no_route(&method, &path), true)
         }
@@ -390,5 +410,5 @@ pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
     } else if anonymous_refusal {
         tracing::info!(%method, %path, status, "request without a valid credential refused");
     }
-    Ok(resp)
+    resp
 }

@@ -1,5 +1,7 @@
-//! OIDC login (authorization code + PKCE): discovery, the authorization request, the code
-//! exchange and ID token verification (signatures checked here, keys from the issuer's JWKS).
+//! OIDC login (authorization code + PKCE) on the `openidconnect` crate: discovery, the
+//! authorization request, the code exchange and ID token verification are the crate's; this
+//! module holds the settings, the login state cookie, the JWKS refresh policy, the checks the
+//! crate leaves to its users (clock leeway, `iat`, `azp`) and the mapping of groups to roles.
 
 use super::Role;
 
@@ -75,7 +77,8 @@ pub enum Error {
 
 mod client;
 mod flow;
-pub mod jwt;
+mod http;
+pub mod verify;
 
 pub use client::Client;
 pub use flow::{Pending, STATE_COOKIE};
