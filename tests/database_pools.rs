@@ -52,9 +52,17 @@ async fn selectors_and_filters_over_their_limits_are_refused_at_once() {
     server.wait_ready().await;
     let http = server.http();
     let list = |query: String| server.url(&format!("/api/v1/resources?{query}"));
+    // The review's selector (9,000 values, a 54 KB URL) no longer reaches the API: the
+    // transport refuses request heads over 16 KiB (431). One that fits the head but not the
+    // selector's own length limit is refused by the selector parser, before any parsing.
     let values: Vec<String> = (0..9_000).map(|i| format!("v{i}")).collect();
     let huge = format!("team in ({})", values.join(","));
-    let (status, body, took) = get(&http, &list(format!("label={huge}"))).await;
+    let (status, _, took) = get(&http, &list(format!("label={huge}"))).await;
+    assert_eq!(status, 431);
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    let values: Vec<String> = (0..1_500).map(|i| format!("v{i}")).collect();
+    let long = format!("team in ({})", values.join(","));
+    let (status, body, took) = get(&http, &list(format!("label={long}"))).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (400, Some("invalid_selector")),
