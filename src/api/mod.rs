@@ -19,6 +19,7 @@ mod stats;
 pub mod stream;
 mod tokens;
 mod ui;
+mod versions;
 
 use std::sync::Arc;
 
@@ -92,6 +93,7 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             clusters::ClustersApi,
             actions::ActionsApi,
             resources::ResourcesApi,
+            versions::VersionsApi,
             changes::ChangesApi,
             events::EventsApi,
             stats::StatsApi,

@@ -152,8 +152,12 @@ fn walk(
     if before == after || ignored(path) {
         return;
     }
+    let empty = Map::new();
     match (before, after) {
         (Some(Value::Object(a)), Some(Value::Object(b))) => objects(path, a, b, out),
+        // A first annotation or label is about its key, not about the map appearing.
+        (None, Some(Value::Object(b))) if keyed_map(path) => objects(path, &empty, b, out),
+        (Some(Value::Object(a)), None) if keyed_map(path) => objects(path, a, &empty, out),
         (Some(Value::Array(a)), Some(Value::Array(b))) if lists(path, a, b, out) => {}
         _ => out.push(FieldChange {
             section: section_of(path),
@@ -245,6 +249,13 @@ fn key_at(path: &[PathSegment], i: usize) -> Option<&str> {
         Some(PathSegment::Key(k)) => Some(k),
         _ => None,
     }
+}
+
+/// `metadata.annotations` and `metadata.labels`: each key is a change of its own.
+fn keyed_map(path: &[PathSegment]) -> bool {
+    path.len() == 2
+        && key_at(path, 0) == Some("metadata")
+        && matches!(key_at(path, 1), Some("annotations" | "labels"))
 }
 
 /// Never a change: the apiserver's write counter and what the sanitizer strips.

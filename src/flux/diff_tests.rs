@@ -224,6 +224,26 @@ fn keys_that_are_not_identifiers_are_quoted() {
 }
 
 #[test]
+fn a_first_annotation_is_named_by_its_key() {
+    let a = json!({"metadata": {"name": "x"}});
+    let b = json!({"metadata": {"name": "x", "annotations": {"reconcile.fluxcd.io/requestedAt": "now"}}});
+    let changes = diff(&a, &b);
+    assert_eq!(
+        classified(&changes),
+        [(
+            "metadata.annotations[\"reconcile.fluxcd.io/requestedAt\"]".to_string(),
+            Section::Metadata,
+            Some(Meaning::ReconcileRequested)
+        )]
+    );
+    assert_eq!(summary(&changes), "reconcile requested");
+    assert_eq!(
+        change_summary(&b, &a),
+        "metadata.annotations[\"reconcile.fluxcd.io/requestedAt\"] removed"
+    );
+}
+
+#[test]
 fn a_new_uid_means_the_object_was_recreated() {
     let a = json!({"metadata": {"uid": "1", "creationTimestamp": "2024-01-01T00:00:00Z"}});
     let b = json!({"metadata": {"uid": "2", "creationTimestamp": "2024-02-01T00:00:00Z"}});

@@ -64,6 +64,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "resource_list_indexes",
         sql: include_str!("../../sql/0007_resource_list_indexes.sql"),
     },
+    Migration {
+        version: 8,
+        name: "resource_versions",
+        sql: include_str!("../../sql/0008_resource_versions.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).

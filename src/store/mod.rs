@@ -10,6 +10,7 @@ mod migrate;
 pub mod queries;
 mod resources;
 mod status;
+mod versions;
 mod writer;
 
 use std::time::Duration;
@@ -19,7 +20,7 @@ use tokio_postgres::NoTls;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use auth::{EnvToken, NewSession, NewToken, SessionRow, TokenRow};
-pub use changes::{ChangeRow, LogBounds, log_bounds, read_changes};
+pub use changes::{ChangeRow, LogBounds, Pruned, log_bounds, read_changes};
 pub use claims::{Claims, Notice};
 pub use clusters::{
     CLUSTERS_CHANNEL, ClusterRow, ClusterUpdate, Connection, NewCluster, SYNC_CHANNEL,

@@ -11,6 +11,7 @@
 //! | `split` | the `health` and multi-health `updated` sorts, one health value at a time |
 //! | `history` | change log and events |
 //! | `stats` | counts for the fleet overview |
+//! | `versions` | object versions: by object, by seq, their stored objects |
 
 mod cursor;
 mod filter;
@@ -20,6 +21,7 @@ mod selector;
 mod split;
 mod sql;
 mod stats;
+mod versions;
 
 pub use cursor::{Cursor, CursorError, KeyType, KeyValue};
 pub use filter::{HEALTH_SEVERITY, ResourceFilter, ResourceOrder, SortField};
@@ -29,3 +31,4 @@ pub use history::{
 pub use list::{Page, ResourceDetailRow, Total};
 pub use selector::{LabelRequirement, SelectorError, parse_selector};
 pub use stats::{ClusterOverviewRow, FleetCounts, HealthCountRow};
+pub use versions::{VersionAt, VersionRef, decode_version_cursor};

@@ -1,4 +1,9 @@
 //! The batched write path: one transaction per batch, under the log lock (see `resources`).
+//!
+//! Versions (see `versions`): an upsert that changes a stored object reads the stored object
+//! (only then: an unchanged relist reads no objects), records in its change the hash of the
+//! version it produces and a summary of what changed, and archives the version it replaces in
+//! `resource_versions`, in the same transaction. A delete archives the version it removes.
 
 use std::collections::HashMap;
 
@@ -8,8 +13,9 @@ use uuid::Uuid;
 use super::resources::{
     BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, ResourceKey, WriteOp, coalesce, content_hash,
 };
+use super::versions::{Existing, Version, archive, read_existing};
 use super::{Result, Store};
-use crate::flux::{FluxEvent, ResourceSnapshot};
+use crate::flux::{self, FluxEvent, ResourceSnapshot};
 
 /// A change-log entry about to be inserted.
 struct Change<'a> {
@@ -20,6 +26,10 @@ struct Change<'a> {
     revision: Option<&'a str>,
     reason: Option<&'a str>,
     message: Option<&'a str>,
+    /// Content hash of the version an upsert produced.
+    version: Option<&'a [u8]>,
+    /// What changed from the version before (upserts of stored objects).
+    summary: Option<String>,
 }
 
 impl Store {
@@ -79,10 +89,15 @@ impl Store {
                             "DELETE FROM flux_resources WHERE cluster_id = $1 AND api_group = $2 AND kind = $3 \
                              AND NOT EXISTS (SELECT 1 FROM unnest($4::text[], $5::text[]) AS s(ns, n) \
                                              WHERE s.ns = namespace AND s.n = name) \
-                             RETURNING namespace, name, health",
+                             RETURNING namespace, name, health, id, content_hash, object, last_seq",
                             &[cluster_id, api_group, kind, &namespaces, &names],
                         )
                         .await?;
+                    let gone: Vec<Version> = rows
+                        .iter()
+                        .map(|r| Version::gone(r, *cluster_id, 3))
+                        .collect();
+                    archive(&tx, gone).await?;
                     let keys: Vec<(ResourceKey, String)> = rows
                         .iter()
                         .map(|r| {
@@ -143,11 +158,14 @@ async fn flush(
         let ids: Vec<Uuid> = deletes.iter().map(|k| k.id()).collect();
         let rows = tx
             .query(
-                "DELETE FROM flux_resources WHERE id = ANY($1) RETURNING id, health",
+                "DELETE FROM flux_resources WHERE id = ANY($1) \
+                 RETURNING health, cluster_id, id, content_hash, object, last_seq",
                 &[&ids],
             )
             .await?;
-        let health: HashMap<Uuid, String> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let health: HashMap<Uuid, String> = rows.iter().map(|r| (r.get(2), r.get(0))).collect();
+        let versions: Vec<Version> = rows.iter().map(|r| Version::gone(r, r.get(1), 2)).collect();
+        archive(tx, versions).await?;
         let gone: Vec<(ResourceKey, String)> = std::mem::take(deletes)
             .into_iter()
             .filter_map(|k| health.get(&k.id()).map(|h| ((*k).clone(), h.clone())))
@@ -172,6 +190,8 @@ async fn log_deletes(
             revision: None,
             reason: None,
             message: None,
+            version: None,
+            summary: None,
         })
         .collect();
     insert_changes(tx, &changes, out).await?;
@@ -201,14 +221,18 @@ async fn insert_changes(
     let revisions = col(&|c| c.revision.map(str::to_string));
     let reasons = col(&|c| c.reason.map(str::to_string));
     let messages = col(&|c| c.message.map(str::to_string));
+    let versions: Vec<Option<&[u8]>> = changes.iter().map(|c| c.version).collect();
+    let summaries = col(&|c| c.summary.clone());
     let rows = tx
         .query(
             "INSERT INTO resource_changes (cluster_id, resource_id, api_group, kind, namespace, name, op, \
-             health_before, health_after, revision, reason, message) \
+             health_before, health_after, revision, reason, message, content_hash, summary) \
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], \
-                                  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) \
+                                  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
+                                  $13::bytea[], $14::text[]) \
              RETURNING seq, resource_id",
-            &[&clusters, &ids, &groups, &kinds, &namespaces, &names, &ops, &before, &after, &revisions, &reasons, &messages],
+            &[&clusters, &ids, &groups, &kinds, &namespaces, &names, &ops, &before, &after, &revisions, &reasons,
+              &messages, &versions, &summaries],
         )
         .await?;
     let mut seqs = HashMap::with_capacity(rows.len());
@@ -235,42 +259,37 @@ async fn write_upserts(
         .iter()
         .map(|(_, s, _)| content_hash(&s.object))
         .collect();
-    let rows = tx
-        .query(
-            "SELECT id, content_hash, health FROM flux_resources WHERE id = ANY($1)",
-            &[&ids],
-        )
-        .await?;
-    let existing: HashMap<Uuid, (Vec<u8>, String)> = rows
-        .iter()
-        .map(|r| (r.get(0), (r.get(1), r.get(2))))
-        .collect();
+    let mut existing: HashMap<Uuid, Existing> = read_existing(tx, &ids, &hashes).await?;
     let changed: Vec<usize> = (0..items.len())
-        .filter(|&i| {
-            existing
-                .get(&ids[i])
-                .is_none_or(|(hash, _)| *hash != hashes[i])
-        })
+        .filter(|&i| existing.get(&ids[i]).is_none_or(|e| e.hash != hashes[i]))
         .collect();
     out.unchanged += items.len() - changed.len();
     if changed.is_empty() {
         return Ok(Vec::new());
     }
-    let changes: Vec<Change> = changed
-        .iter()
-        .map(|&i| {
-            let s = items[i].1;
-            Change {
-                key: &keys[i],
-                op: "upsert",
-                before: existing.get(&ids[i]).map(|(_, h)| h.clone()),
-                after: Some(s.health.as_str().to_string()),
-                revision: s.revision.as_deref(),
-                reason: s.reason.as_deref(),
-                message: s.message.as_deref(),
-            }
-        })
-        .collect();
+    let mut replaced: Vec<Version> = Vec::new();
+    let mut changes: Vec<Change> = Vec::with_capacity(changed.len());
+    for &i in &changed {
+        let (cluster_id, s, _) = items[i];
+        let old = existing.remove(&ids[i]);
+        let summary = old
+            .as_ref()
+            .and_then(|e| e.object.as_ref())
+            .map(|o| flux::change_summary(o, &s.object));
+        changes.push(Change {
+            key: &keys[i],
+            op: "upsert",
+            before: old.as_ref().map(|e| e.health.clone()),
+            after: Some(s.health.as_str().to_string()),
+            revision: s.revision.as_deref(),
+            reason: s.reason.as_deref(),
+            message: s.message.as_deref(),
+            version: Some(&hashes[i]),
+            summary,
+        });
+        replaced.extend(old.and_then(|e| e.into_version(ids[i], cluster_id)));
+    }
+    archive(tx, replaced).await?;
     let seqs = insert_changes(tx, &changes, out).await?;
     let pick = |f: &dyn Fn(&ResourceSnapshot) -> Option<String>| {
         changed.iter().map(|&i| f(items[i].1)).collect::<Vec<_>>()
@@ -399,6 +418,8 @@ async fn write_event(
             revision: e.revision.as_deref(),
             reason: e.reason.as_deref(),
             message: e.message.as_deref(),
+            version: None,
+            summary: None,
         };
         insert_changes(tx, &[change], out).await?;
         out.events += 1;
