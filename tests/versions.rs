@@ -148,7 +148,7 @@ async fn versions_are_deduplicated_by_content_and_every_change_says_what_changed
         [
             "Ready False → True (ReconciliationSucceeded); status.lastAppliedRevision main@sha1:5d1f0a9b → main@sha1:0c2e8e1e",
             "Ready True → False (HealthCheckFailed); status.lastAppliedRevision main@sha1:0c2e8e1e → main@sha1:5d1f0a9b",
-            "",
+            "<null>",
         ]
     );
     assert_eq!(strs(items, "health"), ["ready", "failed", "ready"]);
@@ -169,7 +169,7 @@ async fn versions_are_deduplicated_by_content_and_every_change_says_what_changed
     let streamed: Vec<&str> = changes
         .iter()
         .rev()
-        .map(|m| m["summary"].as_str().unwrap())
+        .map(|m| m["summary"].as_str().unwrap_or("<null>"))
         .collect();
     assert_eq!(streamed, strs(items, "summary"), "replayed with summaries");
     write(

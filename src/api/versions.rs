@@ -30,8 +30,9 @@ pub struct ResourceVersion {
     /// Content hash (hex) of the sanitized object without `resourceVersion`: equal hashes are
     /// the same content (an object flipping between two states shows two hashes in turn).
     pub version: String,
-    /// What changed from the version before; empty for a first sight.
-    pub summary: String,
+    /// What changed from the version before; null for a first sight (and for versions logged
+    /// before summaries were kept).
+    pub summary: Option<String>,
     /// Health after the change.
     pub health: Option<Health>,
 }
@@ -42,7 +43,7 @@ impl From<VersionRef> for ResourceVersion {
             seq: v.seq,
             at: v.at,
             version: hex::encode(&v.hash),
-            summary: v.summary.unwrap_or_default(),
+            summary: v.summary,
             health: v.health.as_deref().map(Health::from_db),
         }
     }

@@ -2,6 +2,7 @@
 // (`flux-orchestrator sim`) and the server (`flux-orchestrator serve`), each on a free port.
 // Also runnable by hand: `node e2e/stack.mjs` starts it all and prints the URL.
 import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, existsSync, rmSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -88,7 +89,8 @@ async function startRest({ dir, logs, procs, pgDir, pgPort, opts }) {
   const url = `http://127.0.0.1:${httpPort}`;
   const help = execFileSync(BIN, ['serve', '--help']).toString();
   const auth = help.includes('--admin-token');
-  const adminToken = 'e2e-admin-token-' + Math.random().toString(36).slice(2, 12);
+  // The server refuses admin tokens shorter than 32 characters.
+  const adminToken = 'e2e-admin-token-' + randomBytes(16).toString('hex');
   const serverArgs = () => [
     'serve', '--listen', `127.0.0.1:${httpPort}`, '--database-url', databaseUrl, '--dev-secret-key-file', join(dir, 'secret.key'),
     '--stream-heartbeat-ms', '2000', '--resync-interval-secs', '0',
