@@ -207,6 +207,12 @@ async fn a_diff_between_any_two_versions_classifies_every_changed_field() {
         (Some(seqs[0]), Some(seqs[2]))
     );
     assert_eq!(d["from"]["object"]["spec"]["interval"], "10m0s");
+    assert!(
+        d["from"]["object"]["metadata"]
+            .get("resourceVersion")
+            .is_none(),
+        "a version is the content the hash covers"
+    );
     assert_eq!(d["to"]["object"]["spec"]["interval"], "5m0s");
     let fields: Vec<(&str, &str, Option<&str>)> = d["changes"]
         .as_array()
@@ -452,16 +458,16 @@ async fn retention_removes_the_versions_no_retained_change_references() {
         .map(|i| web(i, REV_A, true, None))
         .collect();
     let seqs = write_each(&env, &objects).await;
-    assert_eq!(stored_versions(&env, id).await, 3, "every replaced version");
+    assert_eq!(stored_versions(&env, id).await, 4, "each version once");
 
-    // Keep the newest two changes: versions 3 (archived) and 4 (current) stay.
+    // Keep the newest two changes: versions 3 (referenced) and 4 (current) stay.
     let pruned = env
         .store
         .prune_changes(Duration::from_secs(86_400), 2, 10_000)
         .await
         .expect("prune");
     assert_eq!((pruned.changes, pruned.versions), (2, 2));
-    assert_eq!(stored_versions(&env, id).await, 1);
+    assert_eq!(stored_versions(&env, id).await, 2);
     let base = format!("/api/v1/resources/{id}");
     assert_error(
         &env,
@@ -482,18 +488,29 @@ async fn retention_removes_the_versions_no_retained_change_references() {
     let listed = ok(&env, &format!("{base}/versions")).await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 2);
 
-    // A version whose change is already pruned is not archived when it is replaced.
+    // With every change pruned, the current version stays: it is the object.
+    let all = Duration::from_secs(86_400);
     env.store
-        .prune_changes(Duration::from_secs(86_400), 0, 10_000)
+        .prune_changes(all, 0, 10_000)
         .await
         .expect("prune all");
-    assert_eq!(stored_versions(&env, id).await, 0);
-    write_each(&env, &[web("9m0s", REV_A, true, None)]).await;
-    assert_eq!(
-        stored_versions(&env, id).await,
-        0,
-        "nothing can reference it"
+    assert_eq!(stored_versions(&env, id).await, 1);
+    let detail = ok(&env, &base).await;
+    assert_eq!(detail["object"]["spec"]["interval"], "4m0s");
+    assert!(
+        detail["object"]["metadata"]["resourceVersion"].is_string(),
+        "the row's resourceVersion is put back: {}",
+        detail["object"]["metadata"]
     );
+    // Replaced, it goes with the next pruning of the object's changes.
+    write_each(&env, &[web("9m0s", REV_A, true, None)]).await;
+    assert_eq!(stored_versions(&env, id).await, 2);
+    env.store
+        .prune_changes(all, 0, 10_000)
+        .await
+        .expect("prune all");
+    assert_eq!(stored_versions(&env, id).await, 1);
+    assert_eq!(ok(&env, &base).await["object"]["spec"]["interval"], "9m0s");
 }
 
 #[tokio::test]
@@ -508,7 +525,7 @@ async fn deleting_a_cluster_deletes_its_versions() {
         ],
     )
     .await;
-    assert_eq!(stored_versions(&env, id).await, 1);
+    assert_eq!(stored_versions(&env, id).await, 2);
     let r = env
         .server
         .http()
@@ -527,4 +544,103 @@ async fn deleting_a_cluster_deletes_its_versions() {
         "version_pruned",
     )
     .await;
+}
+
+#[tokio::test]
+async fn upgrading_moves_each_stored_object_into_its_current_version() {
+    let db = common::TestDb::create().await;
+    let client = db.client().await;
+    // The schema as the previous release left it: migrations 1–7, recorded as the runner does.
+    client
+        .batch_execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, \
+             checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .await
+        .unwrap();
+    for m in flux_orchestrator::store::MIGRATIONS
+        .iter()
+        .filter(|m| m.version < 8)
+    {
+        client.batch_execute(m.sql).await.unwrap();
+        client
+            .execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                &[&m.version, &m.name, &m.checksum()],
+            )
+            .await
+            .unwrap();
+    }
+    let cluster = Uuid::new_v4();
+    client
+        .execute(
+            "INSERT INTO clusters (id, name, source, server_url, credentials) \
+             VALUES ($1, 'old', 'kubeconfig', 'https://old', '\\x00')",
+            &[&cluster],
+        )
+        .await
+        .unwrap();
+    let object = web("10m0s", REV_A, true, None);
+    let snapshot = flux_orchestrator::flux::snapshot(&object).unwrap();
+    let hash = flux_orchestrator::store::content_hash(&snapshot.object);
+    let id = flux_orchestrator::store::resource_id(
+        cluster,
+        "kustomize.toolkit.fluxcd.io",
+        "Kustomization",
+        "apps",
+        "web",
+    );
+    let seq: i64 = client
+        .query_one(
+            "INSERT INTO resource_changes (cluster_id, resource_id, api_group, kind, namespace, name, op, health_after) \
+             VALUES ($1, $2, 'kustomize.toolkit.fluxcd.io', 'Kustomization', 'apps', 'web', 'upsert', 'ready') RETURNING seq",
+            &[&cluster, &id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    client
+        .execute(
+            "INSERT INTO flux_resources (cluster_id, api_group, kind, namespace, name, id, api_version, \
+             resource_version, health, object, content_hash, last_seq) \
+             VALUES ($1, 'kustomize.toolkit.fluxcd.io', 'Kustomization', 'apps', 'web', $2, 'v1', '77', \
+                     'ready', $3, $4, $5)",
+            &[&cluster, &id, &snapshot.object, &hash, &seq],
+        )
+        .await
+        .unwrap();
+
+    let store = stream_support::store(&db.url());
+    assert_eq!(store.migrate().await.expect("migrate"), 1);
+    let mut want = snapshot.object.clone();
+    want["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    assert_eq!(
+        store.version_object(id, &hash).await.unwrap(),
+        Some(want),
+        "the object, without its resourceVersion"
+    );
+    let detail = store.resource(id).await.unwrap().expect("still there");
+    assert_eq!(detail.object["metadata"]["resourceVersion"], "77");
+    assert_eq!(detail.object["spec"], object["spec"]);
+    match store.version_at(id, seq).await.unwrap() {
+        flux_orchestrator::store::queries::VersionAt::Found(v) => assert_eq!(v.hash, hash),
+        other => panic!("the newest change produced the current version: {other:?}"),
+    }
+    // The next change says what it changed.
+    let out = store
+        .write_batch(&[upsert(cluster, &web("5m0s", REV_A, true, None))])
+        .await
+        .unwrap();
+    let summary: Option<String> = client
+        .query_one(
+            "SELECT summary FROM resource_changes WHERE seq = $1",
+            &[&out.max_seq.unwrap()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(summary.as_deref(), Some("spec.interval 10m0s → 5m0s"));
 }

@@ -124,7 +124,7 @@ impl Store {
         max_count: i64,
         batch: i64,
     ) -> Result<Pruned> {
-        let conn = self.conn().await?;
+        let mut conn = self.conn().await?;
         let (secs, batch) = (max_age.as_secs_f64(), batch.max(1));
         let mut total = Pruned::default();
         loop {
@@ -146,7 +146,7 @@ impl Store {
             let deleted = row.get::<_, i64>(0) as u64;
             let resources: Vec<Uuid> = row.get(1);
             total.changes += deleted;
-            total.versions += prune_versions(&conn, &resources).await?;
+            total.versions += prune_versions(&mut conn, &resources).await?;
             if deleted < batch as u64 {
                 return Ok(total);
             }

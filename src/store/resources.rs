@@ -5,8 +5,8 @@
 //! so that, across writers and replicas, `resource_changes.seq` order is commit order: a reader
 //! that has seen seq N never later finds a committed seq below N. It then compares each
 //! snapshot's content hash with the stored one and writes only real changes, logs each change
-//! with the version it produced and what it changed, archives the version it replaced (see
-//! `versions`), and `NOTIFY flux_changes` with the highest seq, all before commit.
+//! with the version it produced and what it changed, stores that version (see `versions`: the
+//! object lives there), and `NOTIFY flux_changes` with the highest seq, all before commit.
 
 use std::collections::{HashMap, HashSet};
 

@@ -1,9 +1,10 @@
 //! The batched write path: one transaction per batch, under the log lock (see `resources`).
 //!
-//! Versions (see `versions`): an upsert that changes a stored object reads the stored object
+//! Versions (see `versions`): an upsert that changes a stored object reads the stored version
 //! (only then: an unchanged relist reads no objects), records in its change the hash of the
-//! version it produces and a summary of what changed, and archives the version it replaces in
-//! `resource_versions`, in the same transaction. A delete archives the version it removes.
+//! version it produces and a summary of what changed, and stores the new version in
+//! `resource_versions` (where the object lives; `flux_resources` keeps no copy), in the same
+//! transaction.
 
 use std::collections::HashMap;
 
@@ -13,7 +14,7 @@ use uuid::Uuid;
 use super::resources::{
     BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, ResourceKey, WriteOp, coalesce, content_hash,
 };
-use super::versions::{Existing, Version, archive, read_existing};
+use super::versions::{Existing, NewVersion, read_existing, store_versions};
 use super::{Result, Store};
 use crate::flux::{self, FluxEvent, ResourceSnapshot};
 
@@ -89,15 +90,10 @@ impl Store {
                             "DELETE FROM flux_resources WHERE cluster_id = $1 AND api_group = $2 AND kind = $3 \
                              AND NOT EXISTS (SELECT 1 FROM unnest($4::text[], $5::text[]) AS s(ns, n) \
                                              WHERE s.ns = namespace AND s.n = name) \
-                             RETURNING namespace, name, health, id, content_hash, object, last_seq",
+                             RETURNING namespace, name, health",
                             &[cluster_id, api_group, kind, &namespaces, &names],
                         )
                         .await?;
-                    let gone: Vec<Version> = rows
-                        .iter()
-                        .map(|r| Version::gone(r, *cluster_id, 3))
-                        .collect();
-                    archive(&tx, gone).await?;
                     let keys: Vec<(ResourceKey, String)> = rows
                         .iter()
                         .map(|r| {
@@ -158,14 +154,11 @@ async fn flush(
         let ids: Vec<Uuid> = deletes.iter().map(|k| k.id()).collect();
         let rows = tx
             .query(
-                "DELETE FROM flux_resources WHERE id = ANY($1) \
-                 RETURNING health, cluster_id, id, content_hash, object, last_seq",
+                "DELETE FROM flux_resources WHERE id = ANY($1) RETURNING id, health",
                 &[&ids],
             )
             .await?;
-        let health: HashMap<Uuid, String> = rows.iter().map(|r| (r.get(2), r.get(0))).collect();
-        let versions: Vec<Version> = rows.iter().map(|r| Version::gone(r, r.get(1), 2)).collect();
-        archive(tx, versions).await?;
+        let health: HashMap<Uuid, String> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         let gone: Vec<(ResourceKey, String)> = std::mem::take(deletes)
             .into_iter()
             .filter_map(|k| health.get(&k.id()).map(|h| ((*k).clone(), h.clone())))
@@ -267,10 +260,9 @@ async fn write_upserts(
     if changed.is_empty() {
         return Ok(Vec::new());
     }
-    let mut replaced: Vec<Version> = Vec::new();
     let mut changes: Vec<Change> = Vec::with_capacity(changed.len());
     for &i in &changed {
-        let (cluster_id, s, _) = items[i];
+        let s = items[i].1;
         let old = existing.remove(&ids[i]);
         let summary = old
             .as_ref()
@@ -287,9 +279,17 @@ async fn write_upserts(
             version: Some(&hashes[i]),
             summary,
         });
-        replaced.extend(old.and_then(|e| e.into_version(ids[i], cluster_id)));
     }
-    archive(tx, replaced).await?;
+    let new_versions: Vec<NewVersion> = changed
+        .iter()
+        .map(|&i| NewVersion {
+            resource_id: ids[i],
+            cluster_id: items[i].0,
+            hash: &hashes[i],
+            object: &items[i].1.object,
+        })
+        .collect();
+    store_versions(tx, &new_versions).await?;
     let seqs = insert_changes(tx, &changes, out).await?;
     let pick = |f: &dyn Fn(&ResourceSnapshot) -> Option<String>| {
         changed.iter().map(|&i| f(items[i].1)).collect::<Vec<_>>()
@@ -335,8 +335,6 @@ async fn write_upserts(
                 .unwrap_or_else(|| serde_json::json!({}))
         })
         .collect();
-    let objects: Vec<serde_json::Value> =
-        changed.iter().map(|&i| items[i].1.object.clone()).collect();
     let row_hashes: Vec<Vec<u8>> = changed.iter().map(|&i| hashes[i].clone()).collect();
     let last_seqs: Vec<i64> = row_ids
         .iter()
@@ -350,11 +348,11 @@ async fn write_upserts(
         "INSERT INTO flux_resources (cluster_id, api_group, kind, namespace, name, id, api_version, uid, \
          resource_version, health, reason, message, revision, last_attempted_revision, revision_detail, \
          last_handled_reconcile_at, generation, observed_generation, suspended, source_ref, depends_on, \
-         labels, object, content_hash, last_seq, last_transition_at) \
+         labels, content_hash, last_seq, last_transition_at) \
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], \
              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], \
              $14::text[], $15::text[], $16::text[], $17::int8[], $18::int8[], $19::bool[], $20::jsonb[], \
-             $21::jsonb[], $22::jsonb[], $23::jsonb[], $24::bytea[], $25::int8[], $26::timestamptz[]) \
+             $21::jsonb[], $22::jsonb[], $23::bytea[], $24::int8[], $25::timestamptz[]) \
          ON CONFLICT (cluster_id, api_group, kind, namespace, name) DO UPDATE SET \
              api_version = EXCLUDED.api_version, uid = EXCLUDED.uid, resource_version = EXCLUDED.resource_version, \
              health = EXCLUDED.health, reason = EXCLUDED.reason, message = EXCLUDED.message, \
@@ -363,12 +361,12 @@ async fn write_upserts(
              last_handled_reconcile_at = EXCLUDED.last_handled_reconcile_at, generation = EXCLUDED.generation, \
              observed_generation = EXCLUDED.observed_generation, suspended = EXCLUDED.suspended, \
              source_ref = EXCLUDED.source_ref, depends_on = EXCLUDED.depends_on, labels = EXCLUDED.labels, \
-             object = EXCLUDED.object, content_hash = EXCLUDED.content_hash, last_seq = EXCLUDED.last_seq, \
+             content_hash = EXCLUDED.content_hash, last_seq = EXCLUDED.last_seq, \
              last_transition_at = EXCLUDED.last_transition_at, updated_at = now()",
         &[
             &clusters, &groups, &kinds, &namespaces, &names, &row_ids, &versions, &uids, &rvs, &healths, &reasons,
             &messages, &revisions, &attempted, &details, &handled, &generations, &observed, &suspended,
-            &source_refs, &depends, &labels, &objects, &row_hashes, &last_seqs, &transitions,
+            &source_refs, &depends, &labels, &row_hashes, &last_seqs, &transitions,
         ],
     )
     .await?;

@@ -1,6 +1,6 @@
 //! Reading object versions: the changes that produced a version of one object (newest first),
-//! one version by the seq of the change that produced it, and the stored object of a version
-//! (`store::versions` says where each version lives).
+//! one version by the seq of the change that produced it, and the object of a version
+//! (`store::versions`).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -137,15 +137,13 @@ impl Store {
         Ok(row.as_ref().map(VersionRef::from_row))
     }
 
-    /// The stored object of version `hash` of object `id`: archived, or the current one.
+    /// The object of version `hash` of object `id` (without `metadata.resourceVersion`), or
     /// `None` when it is no longer kept (its cluster was deleted).
     pub async fn version_object(&self, id: Uuid, hash: &[u8]) -> Result<Option<Value>> {
         let conn = self.conn().await?;
         let row = conn
             .query_opt(
-                "SELECT object FROM resource_versions WHERE resource_id = $1 AND content_hash = $2 \
-                 UNION ALL \
-                 SELECT object FROM flux_resources WHERE id = $1 AND content_hash = $2 LIMIT 1",
+                "SELECT object FROM resource_versions WHERE resource_id = $1 AND content_hash = $2",
                 &[&id, &hash],
             )
             .await?;
