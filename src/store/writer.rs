@@ -260,26 +260,10 @@ async fn write_upserts(
     if changed.is_empty() {
         return Ok(Vec::new());
     }
-    let mut changes: Vec<Change> = Vec::with_capacity(changed.len());
-    for &i in &changed {
-        let s = items[i].1;
-        let old = existing.remove(&ids[i]);
-        let summary = old
-            .as_ref()
-            .and_then(|e| e.object.as_ref())
-            .map(|o| flux::change_summary(o, &s.object));
-        changes.push(Change {
-            key: &keys[i],
-            op: "upsert",
-            before: old.as_ref().map(|e| e.health.clone()),
-            after: Some(s.health.as_str().to_string()),
-            revision: s.revision.as_deref(),
-            reason: s.reason.as_deref(),
-            message: s.message.as_deref(),
-            version: Some(&hashes[i]),
-            summary,
-        });
-    }
+    let changes: Vec<Change> = changed
+        .iter()
+        .map(|&i| upsert_change(&keys[i], items[i].1, existing.remove(&ids[i]), &hashes[i]))
+        .collect();
     let new_versions: Vec<NewVersion> = changed
         .iter()
         .map(|&i| NewVersion {
@@ -291,6 +275,45 @@ async fn write_upserts(
         .collect();
     store_versions(tx, &new_versions).await?;
     let seqs = insert_changes(tx, &changes, out).await?;
+    upsert_rows(tx, &items, &changed, &ids, &hashes, &seqs).await?;
+    out.upserted += changed.len();
+    Ok(changed.iter().map(|&i| (items[i].0, items[i].2)).collect())
+}
+
+/// The change-log entry of an upsert that changes `old` (`None`: first sight) into `s`.
+fn upsert_change<'a>(
+    key: &'a ResourceKey,
+    s: &'a ResourceSnapshot,
+    old: Option<Existing>,
+    hash: &'a [u8],
+) -> Change<'a> {
+    let summary = old
+        .as_ref()
+        .and_then(|e| e.object.as_ref())
+        .map(|o| flux::change_summary(o, &s.object));
+    Change {
+        key,
+        op: "upsert",
+        before: old.map(|e| e.health),
+        after: Some(s.health.as_str().to_string()),
+        revision: s.revision.as_deref(),
+        reason: s.reason.as_deref(),
+        message: s.message.as_deref(),
+        version: Some(hash),
+        summary,
+    }
+}
+
+/// Insert or update the `flux_resources` rows of the `changed` items, each with the seq of the
+/// change that wrote it.
+async fn upsert_rows(
+    tx: &Transaction<'_>,
+    items: &[(Uuid, &ResourceSnapshot, bool)],
+    changed: &[usize],
+    ids: &[Uuid],
+    hashes: &[Vec<u8>],
+    seqs: &HashMap<Uuid, i64>,
+) -> Result<()> {
     let pick = |f: &dyn Fn(&ResourceSnapshot) -> Option<String>| {
         changed.iter().map(|&i| f(items[i].1)).collect::<Vec<_>>()
     };
@@ -370,8 +393,7 @@ async fn write_upserts(
         ],
     )
     .await?;
-    out.upserted += changed.len();
-    Ok(changed.iter().map(|&i| (items[i].0, items[i].2)).collect())
+    Ok(())
 }
 
 async fn write_event(
