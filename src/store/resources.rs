@@ -154,14 +154,20 @@ pub struct BatchOutcome {
 
 /// The hash that decides whether an upsert changes anything: the sanitized object without
 /// `metadata.resourceVersion` (which changes on no-op status writes and across restores).
+/// Snapshots carry no resourceVersion in their object (`flux::snapshot`), so they are hashed
+/// as they are, without a copy.
 pub fn content_hash(object: &serde_json::Value) -> Vec<u8> {
-    let mut object = object.clone();
-    if let Some(meta) = object.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-        meta.remove("resourceVersion");
-    }
     // serde_json maps are ordered (BTreeMap), so the serialisation is canonical.
-    let bytes = serde_json::to_vec(&object).unwrap_or_default();
-    Sha256::digest(&bytes)[..16].to_vec()
+    let bytes = if object.pointer("/metadata/resourceVersion").is_some() {
+        let mut object = object.clone();
+        if let Some(meta) = object.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+            meta.remove("resourceVersion");
+        }
+        serde_json::to_vec(&object)
+    } else {
+        serde_json::to_vec(object)
+    };
+    Sha256::digest(bytes.unwrap_or_default())[..16].to_vec()
 }
 
 /// Keep the last op per object, in order; sweeps and events keep their place. Each kept op

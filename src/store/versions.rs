@@ -47,7 +47,7 @@ pub(super) struct NewVersion<'a> {
     pub cluster_id: Uuid,
     /// Content hash of `object`.
     pub hash: &'a [u8],
-    /// The sanitized object (its `resourceVersion` is dropped when stored).
+    /// The snapshot's object (sanitized, without `resourceVersion`).
     pub object: &'a Value,
 }
 
@@ -100,7 +100,7 @@ pub(super) async fn store_versions(
     let objects: Vec<&Value> = versions.iter().map(|v| v.object).collect();
     tx.execute(
         "INSERT INTO resource_versions (resource_id, content_hash, cluster_id, object) \
-         SELECT id, hash, cluster, object #- '{metadata,resourceVersion}' \
+         SELECT id, hash, cluster, object \
          FROM unnest($1::uuid[], $2::bytea[], $3::uuid[], $4::jsonb[]) AS v(id, hash, cluster, object) \
          ON CONFLICT DO NOTHING",
         &[&ids, &hashes, &clusters, &objects],
