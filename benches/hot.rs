@@ -8,6 +8,7 @@
 //! | `health` | [`flux::summarize`]: health from `spec.suspend`, conditions, generations | inside every snapshot |
 //! | `filter` | [`Filter::matches`] with cluster, kind, namespace, health and name prefix set; `key_of_row`: [`ChangeItem::key`] | once per change per subscriber; the key once per change |
 //! | `encode` | the stream's `change` frame: `StreamCodec::change`, row → JSON text | once per published change |
+//! | `change_summary` | [`flux::change_summary`]: diff of the stored and the new version, one line | once per upsert that changes a stored object (the writer) |
 //!
 //! The objects are the unit-test fixtures in `src/flux/fixtures/` (YAML as the Flux controllers
 //! write them), parsed once at setup; the change rows are built from the same objects.
@@ -97,6 +98,37 @@ fn bench_content_hash(c: &mut Criterion) {
         // The writer hashes the snapshot's sanitized object, not the raw one.
         let object = snapshot_of(name, &obj).object;
         group.bench_function(name, |b| b.iter(|| store::content_hash(black_box(&object))));
+    }
+    group.finish();
+}
+
+fn bench_change_summary(c: &mut Criterion) {
+    let sanitized = |yaml: &str| {
+        let obj: Value = serde_yaml::from_str(yaml).unwrap_or_else(|e| panic!("fixture: {e}"));
+        flux::sanitize(&obj)
+    };
+    // A realistic change (new commit, interval edit, reconcile request, inventory entry) and a
+    // status-only one (the common case: a controller's status write).
+    let before = sanitized(include_str!(
+        "../src/flux/fixtures/kustomization-ready.yaml"
+    ));
+    let after = sanitized(include_str!(
+        "../src/flux/fixtures/kustomization-ready-next.yaml"
+    ));
+    let mut status_only = before.clone();
+    status_only["status"]["conditions"][0]["message"] = json!("Applied revision: main@sha1:ffff");
+    let mut group = c.benchmark_group("change_summary");
+    for (name, b) in [
+        ("kustomization_next", &after),
+        ("status_only", &status_only),
+    ] {
+        assert!(
+            !flux::change_summary(&before, b).is_empty(),
+            "{name} changes something"
+        );
+        group.bench_function(name, |bench| {
+            bench.iter(|| flux::change_summary(black_box(&before), black_box(b)))
+        });
     }
     group.finish();
 }
@@ -231,6 +263,11 @@ fn change_row(s: &ResourceSnapshot, op: &str, before: &str) -> ChangeRow {
         revision: s.revision.clone(),
         reason: s.reason.clone(),
         message: s.message.clone(),
+        version: (op == "upsert").then(|| vec![0xab; 16]),
+        summary: (op == "upsert").then(|| {
+            "Ready True → False (InstallFailed); status.lastAttemptedRevision 6.5.3 → 6.5.4"
+                .to_owned()
+        }),
     };
     ChangeRow { entry, resource }
 }
@@ -260,6 +297,7 @@ criterion_group!(
     hot,
     bench_snapshot,
     bench_content_hash,
+    bench_change_summary,
     bench_health,
     bench_filter,
     bench_encode

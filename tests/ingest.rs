@@ -476,8 +476,8 @@ async fn a_backstop_relist_corrects_rows_changed_behind_its_back_and_counts_the_
         .unwrap();
     client
         .execute(
-            "INSERT INTO flux_resources (cluster_id, api_group, kind, namespace, name, id, api_version, health, object, content_hash, last_seq) \
-             VALUES ($1, 'source.toolkit.fluxcd.io', 'GitRepository', 'ghost', 'ghost', gen_random_uuid(), 'v1', 'ready', '{}', '\\x00', 0)",
+            "INSERT INTO flux_resources (cluster_id, api_group, kind, namespace, name, id, api_version, health, content_hash, last_seq) \
+             VALUES ($1, 'source.toolkit.fluxcd.io', 'GitRepository', 'ghost', 'ghost', gen_random_uuid(), 'v1', 'ready', '\\x00', 0)",
             &[&id],
         )
         .await

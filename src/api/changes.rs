@@ -69,6 +69,14 @@ pub struct Change {
     pub reason: Option<String>,
     /// Condition or event message.
     pub message: Option<String>,
+    /// What changed from the object's previous version, e.g. `spec.interval 10m0s → 5m0s;
+    /// Ready True → False (HealthCheckFailed); reconcile requested`. Null for a first sight,
+    /// deletes, events, and changes logged before summaries were kept.
+    pub summary: Option<String>,
+    /// The object version this change produced (hex content hash; the versions and diff
+    /// endpoints take the change's `seq`); null for deletes, events, and changes logged before
+    /// versions were kept.
+    pub version: Option<String>,
 }
 
 impl From<ChangeEntry> for Change {
@@ -102,6 +110,8 @@ impl From<ChangeEntry> for Change {
             revision: row.revision,
             reason: row.reason,
             message: row.message,
+            summary: row.summary,
+            version: row.version.map(hex::encode),
         }
     }
 }

@@ -37,6 +37,9 @@ pub enum ApiError {
     /// The object conflicts with an existing one.
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
+    /// What was asked for existed but is no longer kept (pruned by retention).
+    #[oai(status = 410)]
+    Gone(Json<ErrorBody>),
     /// The request body is larger than the limit.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
@@ -75,6 +78,11 @@ impl ApiError {
     /// 409 with a code and message.
     pub fn conflict(code: &str, message: impl Into<String>) -> ApiError {
         ApiError::Conflict(body(code, message))
+    }
+
+    /// 410 with a code and message.
+    pub fn gone(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Gone(body(code, message))
     }
 
     /// 401 with a message.

@@ -21,6 +21,7 @@ mod stats;
 pub mod stream;
 mod tokens;
 mod ui;
+mod versions;
 
 use std::sync::Arc;
 
@@ -99,6 +100,7 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             clusters::ClustersApi,
             actions::ActionsApi,
             resources::ResourcesApi,
+            versions::VersionsApi,
             changes::ChangesApi,
             events::EventsApi,
             stats::StatsApi,

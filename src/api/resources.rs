@@ -212,13 +212,28 @@ async fn detail(state: &AppState, id: Uuid) -> Result<ResourceDetail, ApiError> 
 /// the rows the handler reads (not only in the guard), so the check and the use cannot
 /// disagree; a deleted object is placed on its cluster by its history, and one whose cluster
 /// is gone too is visible only to unscoped callers.
-async fn visible(state: &AppState, principal: &Principal, id: Uuid) -> Result<(), ApiError> {
+pub(super) async fn visible(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<(), ApiError> {
     let not_found = || ApiError::not_found(format!("resource {id} not found and has no history"));
     let cluster_id = state
         .store
         .resource_cluster(id)
         .await?
         .ok_or_else(not_found)?;
+    cluster_visible(state, principal, cluster_id, not_found).await
+}
+
+/// Cluster `cluster_id` of a row a handler read is one `principal` may see; a deleted
+/// cluster only for unscoped callers (`not_found` for the others).
+pub(super) async fn cluster_visible(
+    state: &AppState,
+    principal: &Principal,
+    cluster_id: Uuid,
+    not_found: impl Fn() -> ApiError,
+) -> Result<(), ApiError> {
     match state.registry.get(&cluster_id.to_string()).await {
         Ok(cluster) => permit(principal, &cluster),
         Err(clusters::Error::NotFound(_)) if principal.scope.is_some() => Err(not_found()),

@@ -14,15 +14,19 @@
 //! | `snapshot` | [`sanitize`] and the normalised [`ResourceSnapshot`] |
 //! | `events` | the controllers' Kubernetes events, normalised to [`FluxEvent`] |
 //! | `actions` | the merge-patches the `flux` CLI sends: reconcile, suspend, resume, force, reset |
+//! | `diff` | what changed between two versions: fields by path, spec/status/metadata, Flux meanings |
+//! | `summary` | one line per change for history: "spec.interval 10m0s → 5m0s; reconcile requested" |
 
 mod actions;
 mod conditions;
+mod diff;
 mod events;
 mod health;
 mod kinds;
 mod refs;
 mod revision;
 mod snapshot;
+mod summary;
 #[cfg(test)]
 mod testdata;
 
@@ -31,6 +35,7 @@ pub use actions::{
     reconcile, reconcile_with_source, reset, resume, suspend,
 };
 pub use conditions::{Condition, conditions};
+pub use diff::{FieldChange, Meaning, PathSegment, Section, diff, path_text};
 pub use events::{FluxEvent, InvolvedObject, is_flux_event, normalize_event};
 pub use health::{Health, StatusSummary, is_static, is_suspended, summarize};
 pub use kinds::{
@@ -40,6 +45,13 @@ pub use kinds::{
 pub use refs::{ObjectRef, SourceRef, depends_on, source_ref};
 pub use revision::{Revisions, last_attempted_revision, revision, revisions};
 pub use snapshot::{ResourceSnapshot, sanitize, snapshot};
+pub use summary::{MAX_ITEMS, MAX_VALUE, summary};
+
+/// What changed from `before` to `after`, in one line (see [`summary`]); empty when nothing
+/// but `metadata.resourceVersion` changed.
+pub fn change_summary(before: &serde_json::Value, after: &serde_json::Value) -> String {
+    summary(&diff(before, after))
+}
 
 /// Annotation whose change asks a controller to reconcile now (`meta.ReconcileRequestAnnotation`).
 pub const RECONCILE_REQUEST_ANNOTATION: &str = "reconcile.fluxcd.io/requestedAt";

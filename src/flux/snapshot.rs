@@ -55,7 +55,9 @@ pub struct ResourceSnapshot {
     pub last_handled_reconcile_at: Option<String>,
     /// When the condition behind the verdict last changed.
     pub last_transition_at: Option<DateTime<Utc>>,
-    /// The object without managed fields and kubectl's last-applied annotation.
+    /// The object without managed fields, kubectl's last-applied annotation and
+    /// `metadata.resourceVersion` (kept in `resource_version`): its content, as stored once per
+    /// version and hashed to tell real changes from no-op writes.
     pub object: Value,
 }
 
@@ -93,8 +95,18 @@ pub fn snapshot(obj: &Value) -> Result<ResourceSnapshot> {
         depends_on: depends_on(obj),
         last_handled_reconcile_at: str_at(obj, "/status/lastHandledReconcileAt"),
         last_transition_at: status.last_transition_at,
-        object: sanitize(obj),
+        object: content_of(obj),
     })
+}
+
+/// [`sanitize`]d, without `metadata.resourceVersion`: the apiserver bumps it on every write,
+/// including ones that change nothing, so it is not part of what an object version is.
+fn content_of(obj: &Value) -> Value {
+    let mut content = sanitize(obj);
+    if let Some(meta) = content.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("resourceVersion");
+    }
+    content
 }
 
 /// A copy of the object without `metadata.managedFields` (noise) and without the

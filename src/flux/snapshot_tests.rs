@@ -84,6 +84,14 @@ fn every_flux_fixture_snapshots_without_secrets_or_managed_fields() {
             !s.object.to_string().contains(LAST_APPLIED_ANNOTATION),
             "{name}"
         );
+        assert!(
+            s.object.pointer("/metadata/resourceVersion").is_none()
+                && s.resource_version
+                    == obj["metadata"]["resourceVersion"]
+                        .as_str()
+                        .map(String::from),
+            "{name}: the resourceVersion is kept apart from the content"
+        );
         assert!(!s.namespace.is_empty(), "{name}");
     }
 }

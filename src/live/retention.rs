@@ -1,9 +1,12 @@
-//! Retention of `resource_changes` by age and by count. Every replica runs it; deleting a prefix
-//! of the log twice is harmless. Replay notices pruned history and answers `resync: too_old`.
+//! Retention of `resource_changes` by age and by count, and with it of the object versions
+//! (`resource_versions`) no retained change references. Every replica runs it; deleting a
+//! prefix of the log twice is harmless. Replay notices pruned history and answers
+//! `resync: too_old`.
 
 use tokio_util::sync::CancellationToken;
 
 use super::Hub;
+use crate::store::Pruned;
 
 /// Rows deleted per statement, so that pruning a large backlog never holds locks for long.
 const BATCH: i64 = 10_000;
@@ -26,10 +29,14 @@ pub(super) async fn run(hub: Hub, cancel: CancellationToken) {
             _ = cancel.cancelled() => return,
         };
         match result {
-            Ok(0) => {}
-            Ok(n) => {
-                hub.metrics().pruned.inc_by(n);
-                tracing::info!(deleted = n, "pruned the change log");
+            Ok(pruned) if pruned == Pruned::default() => {}
+            Ok(pruned) => {
+                hub.metrics().pruned.inc_by(pruned.changes);
+                tracing::info!(
+                    deleted = pruned.changes,
+                    versions = pruned.versions,
+                    "pruned the change log and the object versions it no longer references"
+                );
             }
             Err(e) => tracing::warn!(error = %e, "cannot prune the change log; retrying later"),
         }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::queries::ChangeEntry;
 use super::resources::{RESOURCE_COLUMNS, ResourceRow};
+use super::versions::prune_versions;
 use super::{Result, Store};
 
 /// One entry of `resource_changes`, with the object as it is stored now (if it still exists).
@@ -23,6 +24,15 @@ pub struct ChangeRow {
     pub resource: Option<ResourceRow>,
 }
 
+/// What one retention run deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Change-log entries.
+    pub changes: u64,
+    /// Object versions no retained change referenced any more.
+    pub versions: u64,
+}
+
 /// What part of the log can be replayed: changes with `floor < seq <= head`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogBounds {
@@ -33,7 +43,8 @@ pub struct LogBounds {
 }
 
 const CHANGE_COLUMNS: &str = "ch.seq, ch.at, ch.cluster_id, c.name, ch.resource_id, ch.api_group, ch.kind, \
-     ch.namespace, ch.name, ch.op, ch.health_before, ch.health_after, ch.revision, ch.reason, ch.message";
+     ch.namespace, ch.name, ch.op, ch.health_before, ch.health_after, ch.revision, ch.reason, ch.message, \
+     ch.content_hash, ch.summary";
 
 fn change_from_row(row: &Row) -> ChangeRow {
     // RESOURCE_COLUMNS come first (25 of them); `r.id` is NULL when the object is gone.
@@ -57,6 +68,8 @@ fn change_from_row(row: &Row) -> ChangeRow {
         revision: row.get(at + 12),
         reason: row.get(at + 13),
         message: row.get(at + 14),
+        version: row.get(at + 15),
+        summary: row.get(at + 16),
     };
     ChangeRow { entry, resource }
 }
@@ -103,17 +116,18 @@ impl Store {
     }
 
     /// Delete the oldest changes beyond `max_age` or beyond the newest `max_count`, `batch` rows
-    /// per statement so that no statement holds locks for long, and raise the floor with them.
-    /// Returns how many were deleted.
+    /// per statement so that no statement holds locks for long, and raise the floor with them;
+    /// after each step, delete the versions of those changes' objects that no retained change
+    /// references any more (see `versions`). Returns how many changes and versions were deleted.
     pub async fn prune_changes(
         &self,
         max_age: Duration,
         max_count: i64,
         batch: i64,
-    ) -> Result<u64> {
-        let conn = self.conn().await?;
+    ) -> Result<Pruned> {
+        let mut conn = self.conn().await?;
         let (secs, batch) = (max_age.as_secs_f64(), batch.max(1));
-        let mut total = 0;
+        let mut total = Pruned::default();
         loop {
             let row = conn
                 .query_one(
@@ -122,16 +136,18 @@ impl Store {
                          (SELECT seq FROM resource_changes ORDER BY seq DESC OFFSET $2 LIMIT 1)) AS seq), \
                      lo AS (SELECT min(seq) AS seq FROM resource_changes), \
                      gone AS (DELETE FROM resource_changes WHERE seq <= (SELECT seq FROM cut) \
-                              AND seq < (SELECT seq FROM lo) + $3 RETURNING seq), \
+                              AND seq < (SELECT seq FROM lo) + $3 RETURNING seq, resource_id), \
                      floor AS (UPDATE change_log_floor SET pruned_through = \
                                GREATEST(pruned_through, (SELECT max(seq) FROM gone)) \
                                WHERE EXISTS (SELECT 1 FROM gone)) \
-                     SELECT count(*) FROM gone",
+                     SELECT count(*), COALESCE(array_agg(DISTINCT resource_id), '{}') FROM gone",
                     &[&secs, &max_count.max(0), &batch],
                 )
                 .await?;
             let deleted = row.get::<_, i64>(0) as u64;
-            total += deleted;
+            let resources: Vec<Uuid> = row.get(1);
+            total.changes += deleted;
+            total.versions += prune_versions(&mut conn, &resources).await?;
             if deleted < batch as u64 {
                 return Ok(total);
             }

@@ -74,6 +74,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "cluster_states",
         sql: include_str!("../../sql/0009_cluster_states.sql"),
     },
+    Migration {
+        version: 10,
+        name: "resource_versions",
+        sql: include_str!("../../sql/0010_resource_versions.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).

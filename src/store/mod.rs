@@ -14,13 +14,14 @@ mod resources;
 mod status;
 mod target;
 mod tls;
+mod versions;
 mod writer;
 
 use pools::MeasuredPool;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use auth::{EnvToken, NewSession, NewToken, SessionRow, TokenRow};
-pub use changes::{ChangeRow, LogBounds, log_bounds, read_changes};
+pub use changes::{ChangeRow, LogBounds, Pruned, log_bounds, read_changes};
 pub use claims::{Claims, Notice};
 pub use clusters::{
     CLUSTERS_CHANNEL, ClusterRow, ClusterUpdate, Connection, NewCluster, SYNC_CHANNEL,

@@ -11,6 +11,7 @@
 //! | `split` | the `health` and multi-health `updated` sorts, one health value at a time |
 //! | `history` | change log and events |
 //! | `stats` | counts for the fleet overview |
+//! | `versions` | object versions: by object, by seq, their stored objects |
 
 mod cursor;
 mod filter;
@@ -20,6 +21,7 @@ mod selector;
 mod split;
 mod sql;
 mod stats;
+mod versions;
 
 pub use cursor::{Cursor, CursorError, KeyType, KeyValue};
 pub use filter::{HEALTH_SEVERITY, ResourceFilter, ResourceOrder, SortField};
@@ -32,3 +34,4 @@ pub use selector::{
     parse_selector, parse_selectors,
 };
 pub use stats::{ClusterOverviewRow, FleetCounts, HealthCountRow};
+pub use versions::{VersionAt, VersionRef, decode_version_cursor};

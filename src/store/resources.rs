@@ -4,8 +4,9 @@
 //! A batch is one transaction. It first takes the log lock (`pg_advisory_xact_lock(LOG_LOCK)`)
 //! so that, across writers and replicas, `resource_changes.seq` order is commit order: a reader
 //! that has seen seq N never later finds a committed seq below N. It then compares each
-//! snapshot's content hash with the stored one and writes only real changes, logs each change,
-//! and `NOTIFY flux_changes` with the highest seq, all before commit.
+//! snapshot's content hash with the stored one and writes only real changes, logs each change
+//! with the version it produced and what it changed, stores that version (see `versions`: the
+//! object lives there), and `NOTIFY flux_changes` with the highest seq, all before commit.
 
 use std::collections::{HashMap, HashSet};
 
@@ -153,14 +154,20 @@ pub struct BatchOutcome {
 
 /// The hash that decides whether an upsert changes anything: the sanitized object without
 /// `metadata.resourceVersion` (which changes on no-op status writes and across restores).
+/// Snapshots carry no resourceVersion in their object (`flux::snapshot`), so they are hashed
+/// as they are, without a copy.
 pub fn content_hash(object: &serde_json::Value) -> Vec<u8> {
-    let mut object = object.clone();
-    if let Some(meta) = object.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-        meta.remove("resourceVersion");
-    }
     // serde_json maps are ordered (BTreeMap), so the serialisation is canonical.
-    let bytes = serde_json::to_vec(&object).unwrap_or_default();
-    Sha256::digest(&bytes)[..16].to_vec()
+    let bytes = if object.pointer("/metadata/resourceVersion").is_some() {
+        let mut object = object.clone();
+        if let Some(meta) = object.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+            meta.remove("resourceVersion");
+        }
+        serde_json::to_vec(&object)
+    } else {
+        serde_json::to_vec(object)
+    };
+    Sha256::digest(bytes.unwrap_or_default())[..16].to_vec()
 }
 
 /// Keep the last op per object, in order; sweeps and events keep their place. Each kept op

@@ -1,4 +1,10 @@
 //! The batched write path: one transaction per batch, under the log lock (see `resources`).
+//!
+//! Versions (see `versions`): an upsert that changes a stored object reads the stored version
+//! (only then: an unchanged relist reads no objects), records in its change the hash of the
+//! version it produces and a summary of what changed, and stores the new version in
+//! `resource_versions` (where the object lives; `flux_resources` keeps no copy), in the same
+//! transaction.
 
 use std::collections::HashMap;
 
@@ -8,8 +14,9 @@ use uuid::Uuid;
 use super::resources::{
     BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, ResourceKey, WriteOp, coalesce, content_hash,
 };
+use super::versions::{Existing, NewVersion, read_existing, store_versions};
 use super::{Result, Store};
-use crate::flux::{FluxEvent, ResourceSnapshot};
+use crate::flux::{self, FluxEvent, ResourceSnapshot};
 
 /// A change-log entry about to be inserted.
 struct Change<'a> {
@@ -20,6 +27,10 @@ struct Change<'a> {
     revision: Option<&'a str>,
     reason: Option<&'a str>,
     message: Option<&'a str>,
+    /// Content hash of the version an upsert produced.
+    version: Option<&'a [u8]>,
+    /// What changed from the version before (upserts of stored objects).
+    summary: Option<String>,
 }
 
 impl Store {
@@ -172,6 +183,8 @@ async fn log_deletes(
             revision: None,
             reason: None,
             message: None,
+            version: None,
+            summary: None,
         })
         .collect();
     insert_changes(tx, &changes, out).await?;
@@ -201,14 +214,18 @@ async fn insert_changes(
     let revisions = col(&|c| c.revision.map(str::to_string));
     let reasons = col(&|c| c.reason.map(str::to_string));
     let messages = col(&|c| c.message.map(str::to_string));
+    let versions: Vec<Option<&[u8]>> = changes.iter().map(|c| c.version).collect();
+    let summaries = col(&|c| c.summary.clone());
     let rows = tx
         .query(
             "INSERT INTO resource_changes (cluster_id, resource_id, api_group, kind, namespace, name, op, \
-             health_before, health_after, revision, reason, message) \
+             health_before, health_after, revision, reason, message, content_hash, summary) \
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], \
-                                  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) \
+                                  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
+                                  $13::bytea[], $14::text[]) \
              RETURNING seq, resource_id",
-            &[&clusters, &ids, &groups, &kinds, &namespaces, &names, &ops, &before, &after, &revisions, &reasons, &messages],
+            &[&clusters, &ids, &groups, &kinds, &namespaces, &names, &ops, &before, &after, &revisions, &reasons,
+              &messages, &versions, &summaries],
         )
         .await?;
     let mut seqs = HashMap::with_capacity(rows.len());
@@ -235,22 +252,9 @@ async fn write_upserts(
         .iter()
         .map(|(_, s, _)| content_hash(&s.object))
         .collect();
-    let rows = tx
-        .query(
-            "SELECT id, content_hash, health FROM flux_resources WHERE id = ANY($1)",
-            &[&ids],
-        )
-        .await?;
-    let existing: HashMap<Uuid, (Vec<u8>, String)> = rows
-        .iter()
-        .map(|r| (r.get(0), (r.get(1), r.get(2))))
-        .collect();
+    let mut existing: HashMap<Uuid, Existing> = read_existing(tx, &ids, &hashes).await?;
     let changed: Vec<usize> = (0..items.len())
-        .filter(|&i| {
-            existing
-                .get(&ids[i])
-                .is_none_or(|(hash, _)| *hash != hashes[i])
-        })
+        .filter(|&i| existing.get(&ids[i]).is_none_or(|e| e.hash != hashes[i]))
         .collect();
     out.unchanged += items.len() - changed.len();
     if changed.is_empty() {
@@ -258,20 +262,58 @@ async fn write_upserts(
     }
     let changes: Vec<Change> = changed
         .iter()
-        .map(|&i| {
-            let s = items[i].1;
-            Change {
-                key: &keys[i],
-                op: "upsert",
-                before: existing.get(&ids[i]).map(|(_, h)| h.clone()),
-                after: Some(s.health.as_str().to_string()),
-                revision: s.revision.as_deref(),
-                reason: s.reason.as_deref(),
-                message: s.message.as_deref(),
-            }
+        .map(|&i| upsert_change(&keys[i], items[i].1, existing.remove(&ids[i]), &hashes[i]))
+        .collect();
+    let new_versions: Vec<NewVersion> = changed
+        .iter()
+        .map(|&i| NewVersion {
+            resource_id: ids[i],
+            cluster_id: items[i].0,
+            hash: &hashes[i],
+            object: &items[i].1.object,
         })
         .collect();
+    store_versions(tx, &new_versions).await?;
     let seqs = insert_changes(tx, &changes, out).await?;
+    upsert_rows(tx, &items, &changed, &ids, &hashes, &seqs).await?;
+    out.upserted += changed.len();
+    Ok(changed.iter().map(|&i| (items[i].0, items[i].2)).collect())
+}
+
+/// The change-log entry of an upsert that changes `old` (`None`: first sight) into `s`.
+fn upsert_change<'a>(
+    key: &'a ResourceKey,
+    s: &'a ResourceSnapshot,
+    old: Option<Existing>,
+    hash: &'a [u8],
+) -> Change<'a> {
+    let summary = old
+        .as_ref()
+        .and_then(|e| e.object.as_ref())
+        .map(|o| flux::change_summary(o, &s.object));
+    Change {
+        key,
+        op: "upsert",
+        before: old.map(|e| e.health),
+        after: Some(s.health.as_str().to_string()),
+        revision: s.revision.as_deref(),
+        reason: s.reason.as_deref(),
+        message: s.message.as_deref(),
+        version: Some(hash),
+        summary,
+    }
+}
+
+/// Insert or update the `flux_resources` rows of the `changed` items, each with the seq of the
+/// change that wrote it.
+async fn upsert_rows(
+    tx: &Transaction<'_>,
+    items: &[(Uuid, &ResourceSnapshot, bool)],
+    changed: &[usize],
+    ids: &[Uuid],
+    hashes: &[Vec<u8>],
+    seqs: &HashMap<Uuid, i64>,
+) -> Result<()> {
     let pick = |f: &dyn Fn(&ResourceSnapshot) -> Option<String>| {
         changed.iter().map(|&i| f(items[i].1)).collect::<Vec<_>>()
     };
@@ -316,8 +358,6 @@ async fn write_upserts(
                 .unwrap_or_else(|| serde_json::json!({}))
         })
         .collect();
-    let objects: Vec<serde_json::Value> =
-        changed.iter().map(|&i| items[i].1.object.clone()).collect();
     let row_hashes: Vec<Vec<u8>> = changed.iter().map(|&i| hashes[i].clone()).collect();
     let last_seqs: Vec<i64> = row_ids
         .iter()
@@ -331,11 +371,11 @@ async fn write_upserts(
         "INSERT INTO flux_resources (cluster_id, api_group, kind, namespace, name, id, api_version, uid, \
          resource_version, health, reason, message, revision, last_attempted_revision, revision_detail, \
          last_handled_reconcile_at, generation, observed_generation, suspended, source_ref, depends_on, \
-         labels, object, content_hash, last_seq, last_transition_at) \
+         labels, content_hash, last_seq, last_transition_at) \
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], \
              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], \
              $14::text[], $15::text[], $16::text[], $17::int8[], $18::int8[], $19::bool[], $20::jsonb[], \
-             $21::jsonb[], $22::jsonb[], $23::jsonb[], $24::bytea[], $25::int8[], $26::timestamptz[]) \
+             $21::jsonb[], $22::jsonb[], $23::bytea[], $24::int8[], $25::timestamptz[]) \
          ON CONFLICT (cluster_id, api_group, kind, namespace, name) DO UPDATE SET \
              api_version = EXCLUDED.api_version, uid = EXCLUDED.uid, resource_version = EXCLUDED.resource_version, \
              health = EXCLUDED.health, reason = EXCLUDED.reason, message = EXCLUDED.message, \
@@ -344,17 +384,16 @@ async fn write_upserts(
              last_handled_reconcile_at = EXCLUDED.last_handled_reconcile_at, generation = EXCLUDED.generation, \
              observed_generation = EXCLUDED.observed_generation, suspended = EXCLUDED.suspended, \
              source_ref = EXCLUDED.source_ref, depends_on = EXCLUDED.depends_on, labels = EXCLUDED.labels, \
-             object = EXCLUDED.object, content_hash = EXCLUDED.content_hash, last_seq = EXCLUDED.last_seq, \
+             content_hash = EXCLUDED.content_hash, last_seq = EXCLUDED.last_seq, \
              last_transition_at = EXCLUDED.last_transition_at, updated_at = now()",
         &[
             &clusters, &groups, &kinds, &namespaces, &names, &row_ids, &versions, &uids, &rvs, &healths, &reasons,
             &messages, &revisions, &attempted, &details, &handled, &generations, &observed, &suspended,
-            &source_refs, &depends, &labels, &objects, &row_hashes, &last_seqs, &transitions,
+            &source_refs, &depends, &labels, &row_hashes, &last_seqs, &transitions,
         ],
     )
     .await?;
-    out.upserted += changed.len();
-    Ok(changed.iter().map(|&i| (items[i].0, items[i].2)).collect())
+    Ok(())
 }
 
 async fn write_event(
@@ -399,6 +438,8 @@ async fn write_event(
             revision: e.revision.as_deref(),
             reason: e.reason.as_deref(),
             message: e.message.as_deref(),
+            version: None,
+            summary: None,
         };
         insert_changes(tx, &[change], out).await?;
         out.events += 1;

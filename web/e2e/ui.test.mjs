@@ -200,6 +200,41 @@ test('reconcile from the detail page is followed until the controller handled it
   await shoot('detail-reconciled');
 });
 
+test('history says what each change changed, live, and shows two versions side by side', async () => {
+  const id = await resourceId('Kustomization', 'apps', 'app-1');
+  await page.goto(`/resources/${id}?tab=history`);
+  await page.getByTestId('history').waitFor();
+  await page.evaluate(() => (window.__sameDocument = true));
+  const before = (await stack.api(`/api/v1/resources/${id}`)).body.object.spec.interval;
+  // A spec edit, as `kubectl edit` would make it: the summary arrives over the stream.
+  stack.kubectl(['-n', 'apps', 'patch', 'kustomization', 'app-1', '--type=merge', '-p', JSON.stringify({ spec: { interval: '7m0s' } })]);
+  const summary = page.getByTestId('change-summary').filter({ hasText: 'spec.interval' }).first();
+  await summary.waitFor({ timeout: 10_000 });
+  assert.match(await summary.textContent(), new RegExp(`spec\\.interval ${before.replace('.', '\\.')} → 7m0s`));
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, 'arrived live, without a reload');
+  // Diff against the previous version: the changed line on both sides, the section open.
+  const entry = page.locator('[data-testid=history] .tl-item', { has: summary });
+  const seq = Number(await entry.getAttribute('data-seq'));
+  await entry.getByRole('button', { name: `Compare #${seq} with the previous version` }).click();
+  await page.waitForURL((u) => u.searchParams.get('to') === String(seq));
+  const spec = page.getByLabel(new RegExp(`^spec: #\\d+ and #${seq} side by side$`));
+  await spec.waitFor();
+  const changed = spec.locator('tr[data-kind=changed]');
+  assert.equal(await changed.count(), 1);
+  assert.equal((await changed.locator('.dl-left').textContent()).trim(), `interval: ${before}`);
+  assert.equal((await changed.locator('.dl-right').textContent()).trim(), 'interval: 7m0s');
+  assert.match(await page.getByTestId('diff-summary').textContent(), /spec\.interval/);
+  await shoot('detail-diff');
+  // The same diff through the API, and any two versions: the oldest listed against this one.
+  const versions = (await stack.api(`/api/v1/resources/${id}/versions?limit=1000`)).body.items;
+  const oldest = versions[versions.length - 1].seq;
+  const d = await stack.api(`/api/v1/resources/${id}/diff?from=${oldest}&to=${seq}`);
+  assert.equal(d.status, 200);
+  assert.ok(d.body.changes.some((c) => c.path === 'spec.interval' && c.after === '7m0s'));
+  await page.goto(`/resources/${id}?tab=history&from=${oldest}&to=${seq}`);
+  await page.getByTestId('version-diff').getByText(`#${oldest}`, { exact: true }).waitFor();
+});
+
 test('suspend with a reason', async () => {
   const id = await resourceId('Kustomization', 'apps', 'app-1');
   await page.goto(`/resources/${id}`);

@@ -78,6 +78,8 @@ pub const RULES: &[Rule] = &[
     rule("getResource", VIEWER, Target::Resource),
     rule("listResourceChanges", VIEWER, Target::Resource),
     rule("listResourceEvents", VIEWER, Target::Resource),
+    rule("listResourceVersions", VIEWER, Target::Resource),
+    rule("diffResourceVersions", VIEWER, Target::Resource),
     rule("reconcileResource", OPERATOR, Target::Resource),
     rule("suspendResource", OPERATOR, Target::Resource),
     rule("resumeResource", OPERATOR, Target::Resource),

@@ -31,6 +31,8 @@ fn row(op: &str, before: Option<&str>, after: Option<&str>) -> ChangeRow {
         revision: Some("main@sha1:1a2b".into()),
         reason: Some("ReconciliationSucceeded".into()),
         message: Some("Applied revision".into()),
+        version: (op == "upsert").then(|| vec![0xab, 0x12]),
+        summary: (op == "upsert").then(|| "spec.interval 10m0s → 5m0s".into()),
     };
     ChangeRow {
         entry,
@@ -87,6 +89,11 @@ fn an_upsert_carries_both_healths_and_the_stored_summary() {
         (json!("failed"), json!("ready"))
     );
     assert_eq!(v["eventType"], Value::Null);
+    assert_eq!(
+        (v["summary"].as_str(), v["version"].as_str()),
+        (Some("spec.interval 10m0s → 5m0s"), Some("ab12")),
+        "what changed travels with the change"
+    );
     assert_eq!(v["at"], "2026-05-01T10:00:00+00:00");
     assert_eq!(v["resource"]["name"], "apps");
     assert_eq!(
@@ -101,6 +108,10 @@ fn a_delete_has_a_null_resource_and_keeps_the_key_fields() {
     let v = decode(StreamCodec.change(&row("delete", Some("ready"), None)));
     assert_eq!(v["op"], "delete");
     assert_eq!(v["resource"], Value::Null);
+    assert_eq!(
+        (v["summary"].clone(), v["version"].clone()),
+        (Value::Null, Value::Null)
+    );
     assert_eq!(v["healthAfter"], Value::Null);
     assert_eq!(
         (

@@ -62,6 +62,12 @@ pub struct ChangeEntry {
     pub reason: Option<String>,
     /// Message.
     pub message: Option<String>,
+    /// Content hash of the object version an upsert produced (see `store::versions`); `None`
+    /// for deletes, events and changes logged before versions were kept.
+    pub version: Option<Vec<u8>>,
+    /// What changed from the version before (`flux::change_summary`); `None` for a first
+    /// sight, deletes, events and changes logged before summaries were kept.
+    pub summary: Option<String>,
 }
 
 impl ChangeEntry {
@@ -82,6 +88,8 @@ impl ChangeEntry {
             revision: r.get(12),
             reason: r.get(13),
             message: r.get(14),
+            version: r.get(15),
+            summary: r.get(16),
         }
     }
 }
@@ -122,7 +130,7 @@ pub fn changes_statement(
     }
     let sql = format!(
         "SELECT h.seq, h.at, h.cluster_id, c.name, h.resource_id, h.api_group, h.kind, h.namespace, h.name, h.op, \
-         h.health_before, h.health_after, h.revision, h.reason, h.message \
+         h.health_before, h.health_after, h.revision, h.reason, h.message, h.content_hash, h.summary \
          FROM resource_changes h LEFT JOIN clusters c ON c.id = h.cluster_id {} ORDER BY h.seq DESC LIMIT {}",
         where_clause(&w),
         p.bind(limit)

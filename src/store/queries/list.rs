@@ -109,8 +109,15 @@ impl Store {
 
     /// One resource with its object, if it exists.
     pub async fn resource(&self, id: Uuid) -> Result<Option<ResourceDetailRow>> {
+        // The object is its current version (`store::versions`), stored without the
+        // resourceVersion, which the row keeps.
         let sql = format!(
-            "SELECT {RESOURCE_COLUMNS}, r.object FROM flux_resources r JOIN clusters c ON c.id = r.cluster_id \
+            "SELECT {RESOURCE_COLUMNS}, \
+                    CASE WHEN r.resource_version IS NULL THEN COALESCE(v.object, '{{}}') \
+                         ELSE jsonb_set(COALESCE(v.object, '{{}}'), '{{metadata,resourceVersion}}', \
+                                        to_jsonb(r.resource_version)) END \
+             FROM flux_resources r JOIN clusters c ON c.id = r.cluster_id \
+             LEFT JOIN resource_versions v ON v.resource_id = r.id AND v.content_hash = r.content_hash \
              WHERE r.id = $1"
         );
         let conn = self.api_conn().await?;

@@ -242,6 +242,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/resources/{id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare two versions of a resource
+         * @description Both objects and every changed field between the versions produced by the changes at
+         *     seq `from` and `to` (any two, in either order). Without `from`, the version before `to`.
+         *     400 when a seq is not a change that produced a version of this object; 410 when the
+         *     version is no longer kept (change-log retention, cluster deleted).
+         *
+         *     Needs role `viewer` or higher.
+         */
+        get: operations["diffResourceVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/resources/{id}/events": {
         parameters: {
             query?: never;
@@ -361,6 +386,30 @@ export interface paths {
          * @description Needs role `operator` or higher.
          */
         post: operations["suspendResource"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a resource's versions
+         * @description Every change in the retained log that produced a version of the object, newest first,
+         *     with the version's content hash and what changed. A version stays available as long as
+         *     a retained change references it.
+         *
+         *     Needs role `viewer` or higher.
+         */
+        get: operations["listResourceVersions"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -774,6 +823,18 @@ export interface components {
              * @description Position in the change log; seq order is commit order (the live stream's `seq`).
              */
             seq: number;
+            /**
+             * @description What changed from the object's previous version, e.g. `spec.interval 10m0s → 5m0s;
+             *     Ready True → False (HealthCheckFailed); reconcile requested`. Null for a first sight,
+             *     deletes, events, and changes logged before summaries were kept.
+             */
+            summary?: string;
+            /**
+             * @description The object version this change produced (hex content hash; the versions and diff
+             *     endpoints take the change's `seq`); null for deletes, events, and changes logged before
+             *     versions were kept.
+             */
+            version?: string;
         };
         /**
          * ChangeList
@@ -840,6 +901,18 @@ export interface components {
              * @description Position in the change log; seq order is commit order (the live stream's `seq`).
              */
             seq: number;
+            /**
+             * @description What changed from the object's previous version, e.g. `spec.interval 10m0s → 5m0s;
+             *     Ready True → False (HealthCheckFailed); reconcile requested`. Null for a first sight,
+             *     deletes, events, and changes logged before summaries were kept.
+             */
+            summary?: string;
+            /**
+             * @description The object version this change produced (hex content hash; the versions and diff
+             *     endpoints take the change's `seq`); null for deletes, events, and changes logged before
+             *     versions were kept.
+             */
+            version?: string;
         };
         /**
          * @description What a change-log entry records (shared by the history API and the stream).
@@ -1184,6 +1257,40 @@ export interface components {
          */
         EventType: "Normal" | "Warning";
         /**
+         * FieldDiff
+         * @description One changed field.
+         */
+        FieldDiff: {
+            /** @description True when the field is new in `to`. */
+            added: boolean;
+            /** @description The value in `to` (absent when removed). */
+            after?: unknown;
+            /** @description The value in `from` (absent when added). */
+            before?: unknown;
+            /** @description What it means to Flux, if more than its values. */
+            meaning?: components["schemas"]["FieldMeaning"] & unknown;
+            /**
+             * @description The field, e.g. `spec.interval`, `metadata.annotations["reconcile.fluxcd.io/requestedAt"]`,
+             *     `status.conditions[Ready].status` (list elements by `type`, `id`, `version` or `name`, else
+             *     by position).
+             */
+            path: string;
+            /** @description True when the field is gone in `to`. */
+            removed: boolean;
+            /** @description Spec, status or metadata. */
+            section: components["schemas"]["FieldSection"] & unknown;
+        };
+        /**
+         * @description What a change means to Flux, beyond its values.
+         * @enum {string}
+         */
+        FieldMeaning: "reconcileRequested" | "forceRequested" | "resetRequested" | "suspendReason" | "reconcileHandled" | "forceHandled" | "resetHandled" | "recreated" | "deleting" | "bookkeeping";
+        /**
+         * @description Which part of the object a changed field is in.
+         * @enum {string}
+         */
+        FieldSection: "spec" | "status" | "metadata";
+        /**
          * FleetStats
          * @description The fleet overview.
          */
@@ -1511,6 +1618,34 @@ export interface components {
             updatedAt: string;
         };
         /**
+         * ResourceVersion
+         * @description One version of an object: the content a change produced.
+         */
+        ResourceVersion: {
+            /**
+             * Format: date-time
+             * @description When that change was committed.
+             */
+            at: string;
+            /** @description Health after the change. */
+            health?: components["schemas"]["Health"] & unknown;
+            /**
+             * Format: int64
+             * @description seq of the change that produced it (pass as `from`/`to` to the diff).
+             */
+            seq: number;
+            /**
+             * @description What changed from the version before; null for a first sight (and for versions logged
+             *     before summaries were kept).
+             */
+            summary?: string;
+            /**
+             * @description Content hash (hex) of the sanitized object without `resourceVersion`: equal hashes are
+             *     the same content (an object flipping between two states shows two hashes in turn).
+             */
+            version: string;
+        };
+        /**
          * ResyncMessage
          * @description `{"type":"resync"}`: the subscription ended; refetch over REST and subscribe again.
          */
@@ -1760,6 +1895,63 @@ export interface components {
             /** @description New unique name. */
             name?: string;
         };
+        /**
+         * VersionDiff
+         * @description Two versions of an object and what changed from the first to the second.
+         */
+        VersionDiff: {
+            /**
+             * @description Every changed field, spec first, then status, then metadata; `metadata.resourceVersion`
+             *     is never a change.
+             */
+            changes: components["schemas"]["FieldDiff"][];
+            /** @description The older side (or whichever `from` named). */
+            from: components["schemas"]["VersionSide"] & unknown;
+            /** @description The changes in one line, as history entries show them. */
+            summary: string;
+            /** @description The other side. */
+            to: components["schemas"]["VersionSide"] & unknown;
+        };
+        /**
+         * VersionList
+         * @description A page of versions, newest first.
+         */
+        VersionList: {
+            /** @description Pass as `continue` to get the next (older) page; null on the last page. */
+            continue?: string;
+            /** @description The versions, highest seq first. */
+            items: components["schemas"]["ResourceVersion"][];
+        };
+        /**
+         * VersionSide
+         * @description One side of a diff.
+         */
+        VersionSide: {
+            /**
+             * Format: date-time
+             * @description When that change was committed.
+             */
+            at: string;
+            /** @description Health after the change. */
+            health?: components["schemas"]["Health"] & unknown;
+            /** @description The object as stored (sanitized: no `managedFields`, no kubectl last-applied annotation). */
+            object: unknown;
+            /**
+             * Format: int64
+             * @description seq of the change that produced it (pass as `from`/`to` to the diff).
+             */
+            seq: number;
+            /**
+             * @description What changed from the version before; null for a first sight (and for versions logged
+             *     before summaries were kept).
+             */
+            summary?: string;
+            /**
+             * @description Content hash (hex) of the sanitized object without `resourceVersion`: equal hashes are
+             *     the same content (an object flipping between two states shows two hashes in turn).
+             */
+            version: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1839,6 +2031,15 @@ export interface operations {
             };
             /** @description The object conflicts with an existing one. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1958,6 +2159,15 @@ export interface operations {
             };
             /** @description The object conflicts with an existing one. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2097,6 +2307,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the limit. */
             413: {
                 headers: {
@@ -2203,6 +2422,15 @@ export interface operations {
             };
             /** @description The object conflicts with an existing one. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2327,6 +2555,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the limit. */
             413: {
                 headers: {
@@ -2442,6 +2679,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the limit. */
             413: {
                 headers: {
@@ -2548,6 +2794,15 @@ export interface operations {
             };
             /** @description The object conflicts with an existing one. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2674,6 +2929,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the limit. */
             413: {
                 headers: {
@@ -2780,6 +3044,15 @@ export interface operations {
             };
             /** @description The object conflicts with an existing one. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2912,6 +3185,15 @@ export interface operations {
             };
             /** @description The object conflicts with an existing one. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3059,6 +3341,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the limit. */
             413: {
                 headers: {
@@ -3167,6 +3458,15 @@ export interface operations {
             };
             /** @description The object conflicts with an existing one. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3294,6 +3594,144 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    diffResourceVersions: {
+        parameters: {
+            query: {
+                /** @description seq of the change that produced the first version (default: the version before `to`). */
+                from?: number;
+                /** @description seq of the change that produced the second version. */
+                to: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Both versions and what changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["VersionDiff"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the limit. */
             413: {
                 headers: {
@@ -3414,6 +3852,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the limit. */
             413: {
                 headers: {
@@ -3522,6 +3969,15 @@ export interface operations {
             };
             /** @description The object conflicts with an existing one. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3646,6 +4102,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the limit. */
             413: {
                 headers: {
@@ -3754,6 +4219,15 @@ export interface operations {
             };
             /** @description The object conflicts with an existing one. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3876,6 +4350,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the limit. */
             413: {
                 headers: {
@@ -3988,6 +4471,144 @@ export interface operations {
             };
             /** @description The object conflicts with an existing one. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listResourceVersions: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–1000 (default 100). */
+                limit?: number;
+                /** @description The `continue` value of the previous page. */
+                continue?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of versions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["VersionList"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4133,6 +4754,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the limit. */
             413: {
                 headers: {
@@ -4238,6 +4868,15 @@ export interface operations {
             };
             /** @description The object conflicts with an existing one. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4358,6 +4997,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the limit. */
             413: {
                 headers: {
@@ -4471,6 +5119,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the limit. */
             413: {
                 headers: {
@@ -4577,6 +5234,15 @@ export interface operations {
             };
             /** @description The object conflicts with an existing one. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4701,6 +5367,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the limit. */
             413: {
                 headers: {
@@ -4807,6 +5482,15 @@ export interface operations {
             };
             /** @description The object conflicts with an existing one. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4945,6 +5629,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the limit. */
             413: {
                 headers: {
@@ -5064,6 +5757,15 @@ export interface operations {
             };
             /** @description The object conflicts with an existing one. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -18,7 +18,18 @@ const detail = {
 };
 const change = (seq: number, before: string | null, after: string) => ({
   seq, at: '2025-01-01T00:00:00Z', clusterId: 'c1', resourceId: 'r1', apiGroup: 'g', kind: 'Kustomization', namespace: 'apps', name: 'web',
-  op: 'upsert', healthBefore: before, healthAfter: after, message: `change ${seq}`,
+  op: 'upsert', healthBefore: before, healthAfter: after, message: `change ${seq}`, version: `v${seq}`,
+  summary: before ? 'Ready True → False (HealthCheckFailed); spec.interval 10m0s → 5m0s' : null,
+});
+const side = (seq: number, interval: string) => ({
+  seq, at: '2025-01-01T00:00:00Z', version: `v${seq}`, object: { apiVersion: 'v1', kind: 'Kustomization', metadata: { name: 'web' }, spec: { interval } },
+});
+const diffOf = (_: RequestInit | undefined, url: string) => ({
+  status: 200,
+  body: {
+    from: side(3, '10m0s'), to: side(7, '5m0s'), summary: `diff for ${new URL(url, 'http://x').search}`,
+    changes: [{ path: 'spec.interval', section: 'spec', added: false, removed: false, before: '10m0s', after: '5m0s' }],
+  },
 });
 
 function setup(url: string, d: typeof detail = detail) {
@@ -26,6 +37,7 @@ function setup(url: string, d: typeof detail = detail) {
     '/api/v1/resources/r1': d,
     '/api/v1/resources/r1/changes': { items: [change(7, 'ready', 'failed'), change(3, null, 'ready')], continue: 'older' },
     '/api/v1/resources/r1/events': { items: [] },
+    '/api/v1/resources/r1/diff': diffOf,
     '/api/v1/session': { subject: 'a', role: 'admin', method: 'session', authEnabled: true, oidc: false },
   });
   renderAt(<ResourceDetail />, { url, path: '/resources/:id' });
@@ -45,6 +57,27 @@ describe('ResourceDetail', () => {
     expect(screen.getByText('changed')).toBeTruthy();
     expect(screen.getByText('created')).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Older changes' })).toBeTruthy();
+  });
+
+  it('says what each change changed and opens the diff with the previous version', async () => {
+    setup('/resources/r1?tab=history');
+    expect((await screen.findByTestId('change-summary')).textContent).toBe('Ready True → False (HealthCheckFailed); spec.interval 10m0s → 5m0s');
+    expect(screen.getAllByTestId('change-summary')).toHaveLength(1);
+    expect(screen.queryByRole('button', { name: 'Compare #3 with the previous version' }), 'a creation has no previous version').toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Compare #7 with the previous version' }));
+    expect((await screen.findByTestId('diff-summary')).textContent).toBe('diff for ?to=7');
+    expect(screen.getByLabelText('spec: #3 and #7 side by side').querySelector('tr[data-kind=changed] .dl-right')!.textContent).toBe('  interval: 5m0s');
+    fireEvent.click(screen.getByRole('button', { name: 'Close diff' }));
+    expect(screen.queryByTestId('version-diff')).toBeNull();
+  });
+
+  it('compares any two selected versions', async () => {
+    setup('/resources/r1?tab=history');
+    fireEvent.click(await screen.findByRole('checkbox', { name: 'Select version #7' }));
+    expect(screen.queryByRole('button', { name: /^Compare #\d+ with #\d+$/ })).toBeNull();
+    fireEvent.click(screen.getByRole('checkbox', { name: 'Select version #3' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Compare #3 with #7' }));
+    expect((await screen.findByTestId('diff-summary')).textContent).toBe('diff for ?from=3&to=7');
   });
 
   it('shows the object as YAML and the inventory by kind', async () => {

@@ -12,7 +12,8 @@ import { shortRevision } from '../lib/flux';
 import { ago, when } from '../lib/time';
 import { changedRecently } from '../live/flash';
 import { Actions } from './detail/Actions';
-import { Conditions, Events, History, InventoryView, Yaml } from './detail/Sections';
+import { History } from './detail/History';
+import { Conditions, Events, InventoryView, Yaml } from './detail/Sections';
 
 const TABS = ['summary', 'conditions', 'events', 'inventory', 'history', 'yaml'] as const;
 type Tab = (typeof TABS)[number];

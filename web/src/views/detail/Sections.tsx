@@ -1,11 +1,9 @@
-// The detail page's sections: conditions, events, inventory, history, YAML.
+// The detail page's sections: conditions, events, inventory, YAML (history: History.tsx).
 import { useMemo } from 'react';
 import { Link } from 'react-router';
-import { useResourceChanges, useResourceEvents } from '../../api/queries';
-import type { Condition, Health, Inventory, ResourceDetail } from '../../api/types';
-import { HealthBadge, HealthIcon } from '../../components/icons';
+import { useResourceEvents } from '../../api/queries';
+import type { Condition, Inventory, ResourceDetail } from '../../api/types';
 import { Empty, ErrorBox, Skeleton } from '../../components/ui';
-import { shortRevision } from '../../lib/flux';
 import { ago, when } from '../../lib/time';
 import { toYaml } from '../../lib/yaml';
 
@@ -107,56 +105,6 @@ export function InventoryView({ inventory, clusterId }: { inventory: Inventory |
         </details>
       ))}
     </div>
-  );
-}
-
-function Transition({ before, after }: { before?: Health | null; after?: Health | null }) {
-  if (!after && !before) return null;
-  return (
-    <span className="transition">
-      {before && <HealthIcon health={before} size={12} />}
-      {before && after && before !== after && <span aria-hidden="true">→</span>}
-      {after && before !== after && <HealthIcon health={after} size={12} />}
-    </span>
-  );
-}
-
-export function History({ id }: { id: string }) {
-  const q = useResourceChanges(id);
-  const changes = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
-  if (q.isPending) return <Skeleton rows={6} />;
-  if (q.isError) return <ErrorBox error={q.error} retry={() => void q.refetch()} />;
-  if (changes.length === 0) return <Empty title="No history">Changes appear here as they are recorded.</Empty>;
-  return (
-    <>
-      <ol className="timeline" data-testid="history">
-        {changes.map((c) => (
-          <li key={c.seq} className={`tl-item tl-${c.healthAfter ?? (c.op === 'delete' ? 'deleted' : 'none')}`}>
-            <span className="tl-dot" aria-hidden="true" />
-            <div className="tl-head">
-              <span className="nowrap" title={when(c.at)}>
-                {when(c.at)}
-              </span>
-              <span className="tl-op">{c.op === 'event' ? `${c.eventType ?? ''} event` : c.op === 'delete' ? 'deleted' : c.healthBefore ? 'changed' : 'created'}</span>
-              {c.op !== 'event' && c.healthBefore && <Transition before={c.healthBefore} after={c.healthAfter} />}
-              {c.healthAfter && c.healthBefore !== c.healthAfter && <HealthBadge health={c.healthAfter} />}
-              {c.revision && <span className="mono muted">{shortRevision(c.revision)}</span>}
-              <span className="muted small">#{c.seq}</span>
-            </div>
-            {(c.reason || c.message) && (
-              <div className="tl-msg">
-                {c.reason && <span className="reason">{c.reason}</span>} {c.message}
-              </div>
-            )}
-          </li>
-        ))}
-      </ol>
-      {q.hasNextPage && (
-        <button type="button" className="btn btn-small more" disabled={q.isFetchingNextPage} onClick={() => void q.fetchNextPage()}>
-          {q.isFetchingNextPage ? 'Loading…' : 'Older changes'}
-        </button>
-      )}
-    </>
   );
 }
 
