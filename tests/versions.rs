@@ -343,8 +343,14 @@ async fn bad_unknown_and_unrecorded_versions_are_refused_with_a_clear_4xx() {
         name: "web".into(),
     };
     let base = format!("/api/v1/resources/{id}");
-    assert_error(&env, &format!("{base}/diff"), 400, "bad_request").await;
-    assert_error(&env, &format!("{base}/diff?to=abc"), 400, "bad_request").await;
+    assert_error(&env, &format!("{base}/diff"), 400, "invalid_parameter").await;
+    assert_error(
+        &env,
+        &format!("{base}/diff?to=abc"),
+        400,
+        "invalid_parameter",
+    )
+    .await;
     assert_error(
         &env,
         &format!("{base}/diff?to={other}"),
@@ -377,14 +383,14 @@ async fn bad_unknown_and_unrecorded_versions_are_refused_with_a_clear_4xx() {
         &env,
         &format!("{base}/versions?limit=0"),
         400,
-        "bad_request",
+        "invalid_parameter",
     )
     .await;
     assert_error(
         &env,
         &format!("{base}/versions?continue=nonsense"),
         400,
-        "bad_request",
+        "invalid_parameter",
     )
     .await;
     let unknown = Uuid::new_v4();
@@ -406,7 +412,7 @@ async fn bad_unknown_and_unrecorded_versions_are_refused_with_a_clear_4xx() {
         &env,
         "/api/v1/resources/not-a-uuid/diff?to=1",
         400,
-        "bad_request",
+        "invalid_parameter",
     )
     .await;
 
@@ -560,7 +566,7 @@ async fn upgrading_moves_each_stored_object_into_its_current_version() {
         .unwrap();
     for m in flux_orchestrator::store::MIGRATIONS
         .iter()
-        .filter(|m| m.version < 8)
+        .filter(|m| m.version < 10)
     {
         client.batch_execute(m.sql).await.unwrap();
         client
