@@ -2,7 +2,6 @@
 // (`flux-orchestrator sim`) and the server (`flux-orchestrator serve`), each on a free port.
 // Also runnable by hand: `node e2e/stack.mjs` starts it all and prints the URL.
 import { spawn, execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, existsSync, rmSync, chmodSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
