@@ -67,9 +67,7 @@ fn secret_key(config: &ServeConfig) -> anyhow::Result<SecretKey> {
 /// `flux-orchestrator serve`: run until SIGINT/SIGTERM or a fatal error.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let key = secret_key(&config)?;
-    let auth_settings = config
-        .auth
-        .settings(config.listen)
+    let auth_settings = crate::auth::Settings::from_config(&config.auth, config.listen)
         .map_err(|e| anyhow::anyhow!(e))?;
     if !auth_settings.enabled {
         tracing::warn!(
@@ -86,10 +84,11 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         "database connections"
     );
     let auth = Arc::new(crate::auth::Auth::new(store.clone(), auth_settings));
-    let egress = config
-        .egress
-        .policy()
-        .context("FLUXO_EGRESS_ALLOW / FLUXO_EGRESS_DENY")?;
+    let egress = crate::egress::Policy::from_settings(
+        &config.egress.egress_allow,
+        &config.egress.egress_deny,
+    )
+    .context("FLUXO_EGRESS_ALLOW / FLUXO_EGRESS_DENY")?;
     let registry = Registry::new(store.clone(), key, Arc::new(egress));
     let shutdown = CancellationToken::new();
     let metrics = Arc::new(Metrics::default());
@@ -99,7 +98,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let codec = Arc::new(api::stream::StreamCodec);
     let hub = live::Hub::new(
         store.clone(),
-        config.live.settings(),
+        live::Settings::from_config(&config.live),
         codec,
         &metrics,
         shutdown.clone(),
@@ -117,7 +116,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         resync_interval_secs: Some(config.ingest.resync_interval_secs).filter(|s| *s > 0),
     });
     let live = tokio::spawn(hub.run(became_ready(state.ready.clone(), shutdown.clone())));
-    let settings = config.ingest.settings();
+    let settings = ingest::Settings::from_config(&config.ingest);
     let audit_retention = config.auth.audit_retention();
     tracing::info!(replica = %settings.replica, "starting");
     let background = {
@@ -135,7 +134,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         })
     };
 
-    let server = net::Server::bind(config.listen, config.net.settings(), state.metrics.clone())
+    let transport = net::Settings::from_config(&config.net).context("FLUXO_TRUSTED_PROXIES")?;
+    let server = net::Server::bind(config.listen, transport, state.metrics.clone())
         .await
         .context("HTTP server")?;
     tracing::info!("listening on http://{}", server.local_addr());

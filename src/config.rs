@@ -147,20 +147,7 @@ pub struct NetConfig {
     /// comma-separated addresses or CIDR ranges, e.g. `10.0.0.0/8`. Default none: the header
     /// is ignored.
     #[arg(long, env = "FLUXO_TRUSTED_PROXIES", value_delimiter = ',')]
-    pub trusted_proxies: Vec<crate::net::Cidr>,
-}
-
-impl NetConfig {
-    /// The transport's settings.
-    pub fn settings(&self) -> crate::net::Settings {
-        crate::net::Settings {
-            max_connections: self.max_connections as usize,
-            max_connections_per_ip: self.max_connections_per_ip as usize,
-            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
-            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
-            trusted_proxies: crate::net::TrustedProxies::new(self.trusted_proxies.clone()),
-        }
-    }
+    pub trusted_proxies: Vec<String>,
 }
 
 /// How clusters are watched.
@@ -194,6 +181,10 @@ pub struct IngestConfig {
     #[arg(long, env = "FLUXO_REPLICA_ID")]
     pub replica_id: Option<String>,
 
+    /// The host name (set by Kubernetes in every pod), the default replica id's prefix.
+    #[arg(long, env = "HOSTNAME", hide = true, default_value = "replica")]
+    pub hostname: String,
+
     /// Capacity of the queue between watchers and the database writer (back-pressure beyond it).
     #[arg(long, env = "FLUXO_WRITER_QUEUE", default_value_t = 10_000)]
     pub writer_queue: usize,
@@ -226,44 +217,6 @@ pub struct IngestConfig {
     pub events_retention_hours: u64,
 }
 
-impl IngestConfig {
-    /// The ingest settings, with defaults resolved.
-    pub fn settings(&self) -> crate::ingest::Settings {
-        let host = std::env::var("HOSTNAME")
-            .ok()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "replica".into());
-        let replica = self.replica_id.clone().unwrap_or_else(|| {
-            format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
-        });
-        // "Never" is ten years: far enough, and safe to add to an Instant.
-        let resync = if self.resync_interval_secs == 0 {
-            10 * 365 * 86_400
-        } else {
-            self.resync_interval_secs
-        };
-        crate::ingest::Settings {
-            replica,
-            watch_timeout_secs: self.watch_timeout_secs,
-            read_timeout: Duration::from_secs(
-                self.kube_read_timeout_secs
-                    .max(self.watch_timeout_secs as u64 + 2),
-            ),
-            resync_interval: Duration::from_secs(resync),
-            rediscover_interval: Duration::from_secs(self.rediscover_interval_secs.max(1)),
-            claim_interval: Duration::from_secs(self.claim_interval_secs.max(1)),
-            writer_queue: self.writer_queue,
-            writer_batch: self.writer_batch,
-            lists: std::sync::Arc::new(tokio::sync::Semaphore::new(
-                self.max_concurrent_lists as usize,
-            )),
-            events_retention: Duration::from_secs(self.events_retention_hours.max(1) * 3600),
-            probe_interval: Duration::from_secs(self.probe_interval_secs),
-            probe_timeout: Duration::from_secs(self.probe_timeout_secs),
-        }
-    }
-}
-
 /// Which addresses the server may connect to on users' behalf (cluster apiservers). Metadata,
 /// link-local, unspecified, multicast and broadcast addresses are always refused (see
 /// `egress`); these lists tighten that.
@@ -278,13 +231,6 @@ pub struct EgressConfig {
     /// wins over the allow list.
     #[arg(long, env = "FLUXO_EGRESS_DENY", value_delimiter = ',')]
     pub egress_deny: Vec<String>,
-}
-
-impl EgressConfig {
-    /// The policy, checked: `Err` names the entry to fix.
-    pub fn policy(&self) -> Result<crate::egress::Policy, crate::egress::Error> {
-        crate::egress::Policy::from_settings(&self.egress_allow, &self.egress_deny)
-    }
 }
 
 /// Live fan-out over `GET /api/v1/stream` and retention of the change log.
@@ -342,38 +288,6 @@ pub struct LiveConfig {
     /// with 1008 (0: no limit). Each re-reads the change log from its `since`.
     #[arg(long, env = "FLUXO_STREAM_SUBSCRIBES_PER_MINUTE", default_value_t = 60)]
     pub stream_subscribes_per_minute: u32,
-}
-
-impl LiveConfig {
-    /// The live settings, with lower bounds applied.
-    pub fn settings(&self) -> crate::live::Settings {
-        let ms = |v: u64| Duration::from_millis(v.max(10));
-        // "Unlimited" is a century: far enough, and safe in SQL interval arithmetic.
-        let hours = if self.changes_retention_hours == 0 {
-            100 * 365 * 24
-        } else {
-            self.changes_retention_hours
-        };
-        let count = if self.changes_retention_count <= 0 {
-            i64::MAX
-        } else {
-            self.changes_retention_count
-        };
-        crate::live::Settings {
-            queue: self.stream_queue.clamp(16, 1 << 20),
-            poll_interval: ms(self.stream_poll_ms),
-            page_size: 500,
-            max_replay: self.stream_max_replay.max(0),
-            heartbeat: ms(self.stream_heartbeat_ms),
-            idle_timeout: ms(self.stream_idle_timeout_ms),
-            send_timeout: ms(self.stream_send_timeout_ms),
-            retention_age: Duration::from_secs(hours.saturating_mul(3600)),
-            retention_count: count,
-            prune_interval: Duration::from_secs(self.changes_prune_interval_secs.max(1)),
-            max_streams_per_principal: self.stream_max_per_principal,
-            subscribes_per_minute: self.stream_subscribes_per_minute,
-        }
-    }
 }
 
 /// Whether requests must authenticate.
@@ -461,69 +375,5 @@ impl AuthConfig {
     /// How long audit entries are kept.
     pub fn audit_retention(&self) -> Duration {
         Duration::from_secs(self.audit_retention_days.max(1).saturating_mul(86_400))
-    }
-
-    /// The settings, checked: `Err` explains what to change.
-    pub fn settings(&self, listen: SocketAddr) -> Result<crate::auth::Settings, String> {
-        let enabled = self.mode == AuthMode::Token;
-        if !enabled && !listen.ip().is_loopback() {
-            return Err(format!(
-                "--auth=none is only allowed on a loopback address, not {listen}: anyone who \
-                 reaches the port would be an admin"
-            ));
-        }
-        if let Some(t) = &self.admin_token
-            && t.trim().len() < crate::auth::MIN_ADMIN_TOKEN
-        {
-            return Err(format!(
-                "FLUXO_ADMIN_TOKEN must have at least {} characters",
-                crate::auth::MIN_ADMIN_TOKEN
-            ));
-        }
-        let public_url = self
-            .public_url
-            .as_ref()
-            .map(|u| u.trim_end_matches('/').to_string());
-        let https = public_url
-            .as_ref()
-            .is_some_and(|u| u.starts_with("https://"));
-        let oidc = self.oidc(public_url.as_deref())?;
-        Ok(crate::auth::Settings {
-            enabled,
-            admin_token: self
-                .admin_token
-                .clone()
-                .map(|t| t.trim().to_string().into()),
-            session_ttl: Duration::from_secs(self.session_ttl_secs.max(60)),
-            secure_cookies: self.secure_cookies.unwrap_or(https),
-            public_url,
-            cors_origins: self
-                .cors_origins
-                .iter()
-                .map(|o| o.trim_end_matches('/').to_string())
-                .collect(),
-            login_attempts_per_minute: self.login_rate_limit,
-            failed_lookups_per_minute: self.auth_failure_limit,
-            oidc,
-        })
-    }
-
-    fn oidc(
-        &self,
-        public_url: Option<&str>,
-    ) -> Result<Option<crate::auth::oidc::OidcSettings>, String> {
-        let (Some(issuer), Some(client_id)) = (&self.oidc_issuer, &self.oidc_client_id) else {
-            return Ok(None);
-        };
-        let roles = crate::auth::oidc::parse_role_map(&self.oidc_roles)?;
-        Ok(Some(crate::auth::oidc::OidcSettings {
-            issuer: issuer.trim_end_matches('/').to_string(),
-            client_id: client_id.clone(),
-            client_secret: self.oidc_client_secret.clone().map(Into::into),
-            redirect_url: public_url.map(|base| format!("{base}/auth/oidc/callback")),
-            scopes: self.oidc_scopes.clone(),
-            groups_claim: self.oidc_groups_claim.clone(),
-            roles,
-        }))
     }
 }

@@ -16,7 +16,7 @@ use super::{ApiTags, AppState};
 use crate::auth::{Principal, Role, in_scope};
 use crate::clusters::kubeconfig::without_userinfo;
 use crate::clusters::{ClusterChanges, NewClusterInput};
-use crate::store::{ClusterRow, ClusterStatusRow, SYNC_CHANNEL};
+use crate::store::{ClusterRow, ClusterStatusRow, Notification};
 
 /// How the orchestrator reaches a cluster.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -418,10 +418,7 @@ impl ClustersApi {
     ) -> Result<SyncResponse, ApiError> {
         let row = state.registry.get(&id.0).await?;
         permit(&principal, &row)?;
-        state
-            .store
-            .notify(SYNC_CHANNEL, &row.id.to_string())
-            .await?;
+        state.store.notify(Notification::Sync(row.id)).await?;
         tracing::info!(cluster = %row.name, "relist requested");
         Ok(SyncResponse::Accepted)
     }

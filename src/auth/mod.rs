@@ -5,6 +5,7 @@ pub mod oidc;
 mod ratelimit;
 pub mod secret;
 mod service;
+mod settings;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -98,7 +99,7 @@ pub struct Principal {
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Settings of authentication (from `config::AuthConfig`).
+/// Settings of authentication (from `config::AuthConfig`, [`Settings::from_config`]).
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// False with `--auth=none`: every request is an admin.

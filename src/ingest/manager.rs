@@ -20,7 +20,7 @@ use super::metrics::{IngestMetrics, ListMetrics};
 use super::supervisor::Supervisor;
 use super::writer;
 use crate::clusters::Registry;
-use crate::store::{CLUSTERS_CHANNEL, Claims, Notice, Store, WriteOp};
+use crate::store::{Claims, Notification, Store, WriteOp};
 
 /// A running supervisor.
 struct Running {
@@ -119,17 +119,17 @@ impl Manager {
                     self.stop_all(Some(&claims)).await;
                     return;
                 }
-                notice = claims.notices.recv() => match notice {
-                    None => {
-                        tracing::warn!("lost the claims connection; stopping watches and reclaiming");
+                notice = claims.next() => match notice {
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lost the claims connection; stopping watches and reclaiming");
                         return;
                     }
-                    Some(Notice::Sync(id)) => {
+                    Ok(Notification::Sync(id)) => {
                         if let Some(r) = self.running.get(&id) {
                             r.resync.notify_one();
                         }
                     }
-                    Some(Notice::ClusterChanged(_)) => self.reconcile(&claims).await,
+                    Ok(_) => self.reconcile(&claims).await,
                 },
                 _ = tick.tick() => self.reconcile(&claims).await,
             }
@@ -191,7 +191,7 @@ impl Manager {
                 break;
             };
             self.stop(id, Some(claims)).await;
-            self.store.notify(CLUSTERS_CHANNEL, &id.to_string()).await?;
+            self.store.notify(Notification::Cluster(id)).await?;
         }
         for cluster in clusters {
             if self.running.len() >= share {
@@ -256,7 +256,7 @@ impl Manager {
         for id in ids {
             self.stop(id, claims).await;
             if claims.is_some() {
-                let _ = self.store.notify(CLUSTERS_CHANNEL, &id.to_string()).await;
+                let _ = self.store.notify(Notification::Cluster(id)).await;
             }
         }
     }

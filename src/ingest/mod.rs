@@ -24,10 +24,12 @@ pub mod writer;
 
 use std::time::Duration;
 
+use crate::config::IngestConfig;
+
 pub use manager::spawn;
 pub use metrics::{IngestMetrics, ListMetrics, WriterMetrics};
 
-/// Ingest timing and identity, from [`crate::config::IngestConfig`].
+/// Ingest timing and identity, from [`IngestConfig`].
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// This replica's id (for claims and `cluster_status.watched_by`).
@@ -55,4 +57,41 @@ pub struct Settings {
     /// Deadline of one probe; two probes in a row without an answer mark the cluster
     /// unreachable, and only an answer brings it back.
     pub probe_timeout: Duration,
+}
+
+impl Settings {
+    /// The ingest settings from the command line, with defaults resolved; builds the LIST
+    /// permits every watch of this replica shares.
+    pub fn from_config(c: &IngestConfig) -> Settings {
+        let host = Some(c.hostname.trim())
+            .filter(|h| !h.is_empty())
+            .unwrap_or("replica");
+        let replica = c.replica_id.clone().unwrap_or_else(|| {
+            format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+        });
+        // "Never" is ten years: far enough, and safe to add to an Instant.
+        let resync = match c.resync_interval_secs {
+            0 => 10 * 365 * 86_400,
+            secs => secs,
+        };
+        Settings {
+            replica,
+            watch_timeout_secs: c.watch_timeout_secs,
+            read_timeout: Duration::from_secs(
+                c.kube_read_timeout_secs
+                    .max(u64::from(c.watch_timeout_secs) + 2),
+            ),
+            resync_interval: Duration::from_secs(resync),
+            rediscover_interval: Duration::from_secs(c.rediscover_interval_secs.max(1)),
+            claim_interval: Duration::from_secs(c.claim_interval_secs.max(1)),
+            writer_queue: c.writer_queue,
+            writer_batch: c.writer_batch,
+            lists: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                c.max_concurrent_lists as usize,
+            )),
+            events_retention: Duration::from_secs(c.events_retention_hours.max(1) * 3600),
+            probe_interval: Duration::from_secs(c.probe_interval_secs),
+            probe_timeout: Duration::from_secs(c.probe_timeout_secs),
+        }
+    }
 }

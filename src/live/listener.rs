@@ -4,25 +4,19 @@
 //!
 //! When the connection drops it reconnects with backoff and catches up from its last seq, so
 //! subscribers see no gap. The catch-up reads go over the same connection, which doubles as
-//! its health check: a dead connection fails the next poll within the query timeout.
+//! its health check: a dead connection fails the next poll within the query timeout. The
+//! connection is the store's [`Listener`]; this module keeps only catch-up and publish policy.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use futures::StreamExt;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::Notify;
-use tokio_postgres::{AsyncMessage, Client, Connection};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{ChangeItem, ClusterItem, ClusterView, Hub, Item};
-use crate::store::{
-    self, CHANGES_CHANNEL, CLUSTER_STATUS_CHANNEL, CLUSTERS_CHANNEL, ChangeRow, ClusterStatusRow,
-};
+use crate::store::{self, ChangeRow, Channel, ClusterStatusRow, Listener, Notification};
 
 const FIRST_RETRY: Duration = Duration::from_millis(200);
 const MAX_RETRY: Duration = Duration::from_secs(5);
@@ -34,22 +28,29 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 enum Error {
     #[error(transparent)]
     Store(#[from] store::Error),
-    #[error("database query failed: {0}")]
-    Query(#[from] tokio_postgres::Error),
     #[error("the database did not answer within {QUERY_TIMEOUT:?}")]
     Timeout,
-    #[error("the LISTEN connection closed")]
-    Closed,
 }
 
-/// What the connection driver hands to the work loop. Written by the driver, read by `follow`.
-#[derive(Default)]
+/// What the notifications since the last pass asked for.
+#[derive(Debug, Default)]
 struct Wake {
-    notify: Notify,
-    /// Highest seq announced by NOTIFY.
-    announced: AtomicI64,
+    /// Highest seq announced.
+    announced: i64,
     /// Clusters whose status or registry entry changed.
-    clusters: Mutex<BTreeSet<Uuid>>,
+    clusters: BTreeSet<Uuid>,
+}
+
+impl Wake {
+    fn absorb(&mut self, notification: Notification) {
+        match notification {
+            Notification::Changes { seq } => self.announced = self.announced.max(seq),
+            Notification::ClusterStatus(id) | Notification::Cluster(id) => {
+                self.clusters.insert(id);
+            }
+            Notification::Sync(_) => {}
+        }
+    }
 }
 
 async fn bounded<T, E: Into<Error>>(f: impl Future<Output = Result<T, E>>) -> Result<T, Error> {
@@ -87,77 +88,41 @@ async fn follow(
     cancel: &CancellationToken,
     retry: &mut Duration,
 ) -> Result<(), Error> {
-    let (client, connection) = bounded(hub.store().dedicated()).await?;
-    let wake = Arc::new(Wake::default());
-    let driver = drive(connection, wake.clone());
-    let work = async {
-        let listen = format!(
-            "LISTEN {CHANGES_CHANNEL}; LISTEN {CLUSTER_STATUS_CHANNEL}; LISTEN {CLUSTERS_CHANNEL}"
-        );
-        bounded(client.batch_execute(&listen)).await?;
-        *retry = FIRST_RETRY;
-        hub.metrics().listener_connected.set(1);
-        hub.metrics().listener_connects.inc();
-        reload_clusters(hub).await?;
-        tracing::info!(position = ?*position, "live listener is following the change log");
-        loop {
-            catch_up(hub, &client, position, &wake).await?;
-            let changed =
-                std::mem::take(&mut *wake.clusters.lock().unwrap_or_else(|e| e.into_inner()));
-            if !changed.is_empty() {
-                publish_clusters(hub, changed).await?;
-            }
-            tokio::select! {
-                _ = wake.notify.notified() => {}
-                _ = tokio::time::sleep(hub.settings().poll_interval) => {}
-                _ = cancel.cancelled() => return Ok(()),
-            }
+    let channels = [Channel::Changes, Channel::ClusterStatus, Channel::Clusters];
+    let mut listener = bounded(hub.store().listen(&channels)).await?;
+    *retry = FIRST_RETRY;
+    hub.metrics().listener_connected.set(1);
+    hub.metrics().listener_connects.inc();
+    reload_clusters(hub).await?;
+    tracing::info!(position = ?*position, "live listener is following the change log");
+    let mut wake = Wake::default();
+    loop {
+        catch_up(hub, &listener, position, wake.announced).await?;
+        let changed = std::mem::take(&mut wake.clusters);
+        if !changed.is_empty() {
+            publish_clusters(hub, changed).await?;
         }
-    };
-    // The driver must be polled while `work` waits for query results: both run in this task.
-    tokio::select! {
-        e = driver => Err(e),
-        r = work => r,
-    }
-}
-
-/// Drive the connection, routing notifications to `wake`, until it fails or closes.
-async fn drive<S, T>(mut connection: Connection<S, T>, wake: Arc<Wake>) -> Error
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    T: AsyncRead + AsyncWrite + Unpin,
-{
-    let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-    while let Some(message) = messages.next().await {
-        let n = match message {
-            Ok(AsyncMessage::Notification(n)) => n,
-            Ok(_) => continue,
-            Err(e) => return e.into(),
-        };
-        if n.channel() == CHANGES_CHANNEL {
-            if let Ok(seq) = n.payload().parse::<i64>() {
-                wake.announced.fetch_max(seq, Ordering::Relaxed);
-            }
-        } else if let Ok(id) = Uuid::parse_str(n.payload()) {
-            wake.clusters
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id);
+        tokio::select! {
+            notification = listener.next() => wake.absorb(notification?),
+            _ = tokio::time::sleep(hub.settings().poll_interval) => {}
+            _ = cancel.cancelled() => return Ok(()),
         }
-        wake.notify.notify_one();
+        // Take everything that arrived meanwhile: one pass serves them all.
+        while let Some(notification) = listener.try_next() {
+            wake.absorb(notification?);
+        }
     }
-    Error::Closed
 }
 
 /// Publish every change after `position`, page by page. The first time, start at the head.
 async fn catch_up(
     hub: &Hub,
-    client: &Client,
+    listener: &Listener,
     position: &mut Option<i64>,
-    wake: &Wake,
+    announced: i64,
 ) -> Result<(), Error> {
     let Some(mut last) = *position else {
-        let head = bounded(store::log_bounds(client)).await?.head;
+        let head = bounded(listener.log_bounds()).await?.head;
         hub.shared.head.store(head, Ordering::Release);
         hub.metrics().head_seq.set(head);
         *position = Some(head);
@@ -165,9 +130,9 @@ async fn catch_up(
     };
     let page = hub.settings().page_size;
     loop {
-        let rows = bounded(store::read_changes(client, last, page)).await?;
+        let rows = bounded(listener.read_changes(last, page)).await?;
         if rows.first().map(|r| r.entry.seq) != Some(last + 1)
-            && bounded(store::log_bounds(client)).await?.floor > last
+            && bounded(listener.log_bounds()).await?.floor > last
         {
             tracing::error!(
                 after = last,
@@ -192,7 +157,6 @@ async fn catch_up(
             *position = Some(last);
         }
         if (rows.len() as i64) < page {
-            let announced = wake.announced.load(Ordering::Relaxed);
             hub.metrics().broadcast_lag.set((announced - last).max(0));
             return Ok(());
         }

@@ -80,7 +80,7 @@ pub struct ClusterView {
     pub status: Option<ClusterStatusRow>,
 }
 
-/// Tuning of live fan-out, from [`crate::config::LiveConfig`].
+/// Tuning of live fan-out, from [`crate::config::LiveConfig`] ([`Settings::from_config`]).
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Broadcast ring capacity: how many published items a subscriber may fall behind.
@@ -107,6 +107,37 @@ pub struct Settings {
     pub max_streams_per_principal: usize,
     /// Most subscribe messages per stream connection per minute (0: no limit).
     pub subscribes_per_minute: u32,
+}
+
+impl Settings {
+    /// The live settings from the command line, with lower bounds applied.
+    pub fn from_config(c: &crate::config::LiveConfig) -> Settings {
+        let ms = |v: u64| Duration::from_millis(v.max(10));
+        // "Unlimited" is a century: far enough, and safe in SQL interval arithmetic.
+        let hours = match c.changes_retention_hours {
+            0 => 100 * 365 * 24,
+            hours => hours,
+        };
+        let count = if c.changes_retention_count <= 0 {
+            i64::MAX
+        } else {
+            c.changes_retention_count
+        };
+        Settings {
+            queue: c.stream_queue.clamp(16, 1 << 20),
+            poll_interval: ms(c.stream_poll_ms),
+            page_size: 500,
+            max_replay: c.stream_max_replay.max(0),
+            heartbeat: ms(c.stream_heartbeat_ms),
+            idle_timeout: ms(c.stream_idle_timeout_ms),
+            send_timeout: ms(c.stream_send_timeout_ms),
+            retention_age: Duration::from_secs(hours.saturating_mul(3600)),
+            retention_count: count,
+            prune_interval: Duration::from_secs(c.changes_prune_interval_secs.max(1)),
+            max_streams_per_principal: c.stream_max_per_principal,
+            subscribes_per_minute: c.stream_subscribes_per_minute,
+        }
+    }
 }
 
 /// Published to every subscriber. Cheap to clone.

@@ -58,6 +58,26 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
 }
 
+impl Settings {
+    /// The transport's settings from the command line; `Err` names a trusted-proxy entry that
+    /// is not an address or range.
+    pub fn from_config(c: &crate::config::NetConfig) -> Result<Settings, CidrError> {
+        let ranges = c
+            .trusted_proxies
+            .iter()
+            .filter(|entry| !entry.trim().is_empty())
+            .map(|entry| entry.parse::<Cidr>())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Settings {
+            max_connections: c.max_connections as usize,
+            max_connections_per_ip: c.max_connections_per_ip as usize,
+            header_read_timeout: Duration::from_secs(c.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(c.idle_timeout_secs),
+            trusted_proxies: TrustedProxies::new(ranges),
+        })
+    }
+}
+
 /// Errors of the transport.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

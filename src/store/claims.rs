@@ -5,28 +5,15 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
-use tokio::sync::mpsc;
-use tokio_postgres::AsyncMessage;
 use uuid::Uuid;
 
-use super::clusters::{CLUSTERS_CHANNEL, SYNC_CHANNEL};
+use super::listen::{Channel, Listener, Notification};
 use super::{Result, Store};
 
-/// A notification received on the claims connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
-    /// A cluster was created, changed or deleted.
-    ClusterChanged(Uuid),
-    /// Someone asked for a relist of this cluster now.
-    Sync(Uuid),
-}
-
-/// The dedicated claims connection of one replica.
+/// The dedicated claims connection of one replica: its advisory locks are the claims, and it
+/// listens for registry changes and sync requests.
 pub struct Claims {
-    client: tokio_postgres::Client,
-    /// Notifications; closed when the connection dies (and with it every claim).
-    pub notices: mpsc::UnboundedReceiver<Notice>,
+    listener: Listener,
 }
 
 /// The advisory lock key of a cluster: its id folded to 64 bits, in a space of its own.
@@ -38,34 +25,8 @@ fn lock_key(cluster: Uuid) -> i64 {
 impl Store {
     /// Open the claims connection and start listening.
     pub async fn claims(&self) -> Result<Claims> {
-        let (client, mut connection) = self.dedicated().await?;
-        let (tx, notices) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-            while let Some(message) = messages.next().await {
-                let Ok(AsyncMessage::Notification(n)) = message else {
-                    if message.is_err() {
-                        break;
-                    }
-                    continue;
-                };
-                let Ok(id) = Uuid::parse_str(n.payload()) else {
-                    continue;
-                };
-                let notice = match n.channel() {
-                    CLUSTERS_CHANNEL => Notice::ClusterChanged(id),
-                    SYNC_CHANNEL => Notice::Sync(id),
-                    _ => continue,
-                };
-                if tx.send(notice).is_err() {
-                    break;
-                }
-            }
-        });
-        client
-            .batch_execute(&format!("LISTEN {CLUSTERS_CHANNEL}; LISTEN {SYNC_CHANNEL}"))
-            .await?;
-        Ok(Claims { client, notices })
+        let listener = self.listen(&[Channel::Clusters, Channel::Sync]).await?;
+        Ok(Claims { listener })
     }
 
     /// Record that `replica` is alive; returns how many replicas were seen within `window`.
@@ -101,6 +62,7 @@ impl Claims {
     /// Try to claim a cluster; true if this replica now holds it.
     pub async fn try_claim(&self, cluster: Uuid) -> Result<bool> {
         let row = self
+            .listener
             .client
             .query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key(cluster)])
             .await?;
@@ -109,7 +71,8 @@ impl Claims {
 
     /// Release a claim held by this replica.
     pub async fn release(&self, cluster: Uuid) -> Result<()> {
-        self.client
+        self.listener
+            .client
             .execute("SELECT pg_advisory_unlock($1)", &[&lock_key(cluster)])
             .await?;
         Ok(())
@@ -117,6 +80,12 @@ impl Claims {
 
     /// False once the connection (and so every claim) is gone.
     pub fn is_alive(&self) -> bool {
-        !self.client.is_closed()
+        self.listener.is_alive()
+    }
+
+    /// The next registry change or sync request; `Err` once the connection is gone (and with
+    /// it every claim).
+    pub async fn next(&mut self) -> Result<Notification> {
+        self.listener.next().await
     }
 }

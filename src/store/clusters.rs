@@ -156,14 +156,6 @@ impl Store {
         Ok(from_row(&row))
     }
 
-    /// Send a notification on `channel`.
-    pub async fn notify(&self, channel: &str, payload: &str) -> Result<()> {
-        let conn = self.conn().await?;
-        conn.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
-            .await?;
-        Ok(())
-    }
-
     /// Every cluster, by name.
     pub async fn list_clusters(&self) -> Result<Vec<ClusterRow>> {
         let conn = self.conn().await?;

@@ -7,6 +7,7 @@ mod binding;
 mod changes;
 mod claims;
 mod clusters;
+mod listen;
 mod migrate;
 mod pools;
 pub mod queries;
@@ -22,10 +23,11 @@ use pools::MeasuredPool;
 pub use audit::{AuditEntry, AuditFilter};
 pub use auth::{EnvToken, NewSession, NewToken, SessionRow, TokenRow};
 pub use changes::{ChangeRow, LogBounds, Pruned, log_bounds, read_changes};
-pub use claims::{Claims, Notice};
+pub use claims::Claims;
 pub use clusters::{
     CLUSTERS_CHANNEL, ClusterRow, ClusterUpdate, Connection, NewCluster, SYNC_CHANNEL,
 };
+pub use listen::{Channel, Listener, Notification};
 pub use migrate::{MIGRATIONS, Migration};
 pub use pools::PoolCollector;
 pub use resources::{
@@ -87,6 +89,9 @@ pub enum Error {
     /// The database has migrations this binary does not know (a newer version ran against it).
     #[error("database is at migration {0}, newer than this binary knows ({1}); upgrade the binary")]
     MigrationUnknown(i32, i32),
+    /// A listening connection ([`Listener`]) closed.
+    #[error("the listening database connection closed")]
+    ListenerClosed,
 }
 
 impl Error {
@@ -95,6 +100,7 @@ impl Error {
         match self {
             Error::Unavailable(_) => true,
             Error::Query(e) => e.is_closed() || e.code().is_none(),
+            Error::ListenerClosed => true,
             _ => false,
         }
     }
