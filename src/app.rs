@@ -105,6 +105,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     );
     let (ready_tx, ready) = tokio::sync::watch::channel(false);
     let state = Arc::new(AppState {
+        actions: crate::actions::Actions::new(store.clone(), registry.clone()),
         registry: registry.clone(),
         store: store.clone(),
         ready,

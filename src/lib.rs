@@ -10,7 +10,8 @@
 //! | [`store`]    | all SQL: pool, migrations from `sql/`, typed queries |
 //! | [`clusters`] | kubeconfig policy, credential encryption, building kube clients |
 //! | [`egress`]   | the outbound address policy: which IPs the server may connect to for users (pure), and its connect-time resolver |
-//! | [`ingest`]   | per-cluster supervisors, kube-runtime watchers, the batching writer, actions |
+//! | [`ingest`]   | per-cluster supervisors, kube-runtime watchers, the batching writer |
+//! | [`actions`]  | acting on Flux objects in their clusters (reconcile, suspend, resume, force, reset) |
 //! | [`live`]     | LISTEN/NOTIFY listener, broadcast of committed changes, subscriptions with filters, replay, retention |
 //! | [`metrics`]  | the process-wide registry (`prometheus-client`): counters, gauges, histograms, rendered for `/metrics` |
 //! | [`auth`]     | roles, principals, API tokens, sessions, login rate limit, OIDC |
@@ -21,6 +22,7 @@
 //! Dependencies point one way: `api` → (`clusters`, `live`, `store`) → `flux` (pure); `live`
 //! reads through `store`.
 
+pub mod actions;
 pub mod api;
 pub mod app;
 pub mod auth;

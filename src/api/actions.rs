@@ -1,7 +1,6 @@
 //! `POST /api/v1/resources/{id}/{action}`: reconcile, suspend, resume, force, reset — the
 //! merge-patches the `flux` CLI sends, performed on the object's cluster.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use poem::web::Data;
@@ -15,7 +14,6 @@ use super::error::ApiError;
 use super::{ApiTags, AppState};
 use crate::auth::Principal;
 use crate::flux::Action;
-use crate::ingest::actions::{ActionRequest, perform};
 
 /// Suspend options.
 #[derive(Object, Debug, Default)]
@@ -157,50 +155,13 @@ async fn act(
     with_source: bool,
     reason: Option<String>,
 ) -> Result<ActionResponse, ApiError> {
-    let row = state
-        .store
-        .resource_row(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("resource {id} not found")))?;
-    let cluster = state.registry.get(&row.cluster_id.to_string()).await?;
+    let target = state.actions.target(id).await?;
     // The row acted on is checked, not only the path the guard saw.
-    permit(principal, &cluster)?;
-    let status = state.store.cluster_status(cluster.id).await?;
-    if let Some(s) = status.as_ref().filter(|s| s.state == "unreachable") {
-        return Err(ApiError::unavailable(
-            "cluster_unreachable",
-            format!("cluster {} is unreachable: {}", cluster.name, s.message),
-        ));
-    }
-    let versions: HashMap<String, String> = status
-        .as_ref()
-        .and_then(|s| s.kinds.as_object())
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.get("version")?.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
-    let request = ActionRequest {
-        api_group: row.api_group.clone(),
-        api_version: row.api_version.clone(),
-        kind: row.kind.clone(),
-        namespace: row.namespace.clone(),
-        name: row.name.clone(),
-        action,
-        with_source,
-        reason,
-    };
-    let result = perform(&state.registry, &cluster, &versions, &request).await;
-    let outcome = match &result {
-        Ok(_) => "accepted".to_string(),
-        Err(e) => e.to_string(),
-    };
-    tracing::info!(
-        action = action.as_str(), cluster = %cluster.name, kind = %row.kind, namespace = %row.namespace,
-        name = %row.name, with_source, %outcome, "action"
-    );
-    let done = result?;
+    permit(principal, &target.cluster)?;
+    let done = state
+        .actions
+        .perform(&target, action, with_source, reason)
+        .await?;
     Ok(ActionResponse::Accepted(Json(ActionAccepted {
         resource_id: id,
         action: action.as_str().to_string(),

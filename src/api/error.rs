@@ -148,10 +148,10 @@ impl From<store::Error> for ApiError {
     }
 }
 
-impl From<crate::ingest::actions::ActionError> for ApiError {
-    fn from(e: crate::ingest::actions::ActionError) -> ApiError {
+impl From<crate::actions::ActionError> for ApiError {
+    fn from(e: crate::actions::ActionError) -> ApiError {
+        use crate::actions::ActionError as A;
         use crate::flux::Error as F;
-        use crate::ingest::actions::ActionError as A;
         let message = e.to_string();
         match e {
             A::NotApplicable(
@@ -162,6 +162,8 @@ impl From<crate::ingest::actions::ActionError> for ApiError {
             A::Refused(_) => ApiError::BadGateway(body("cluster_refused", message)),
             A::Unreachable(..) => ApiError::unavailable("cluster_unreachable", message),
             A::Registry(e) => e.into(),
+            A::UnknownResource(_) => ApiError::not_found(message),
+            A::Store(e) => e.into(),
         }
     }
 }

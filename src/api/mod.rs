@@ -43,6 +43,8 @@ pub struct AppState {
     pub store: Store,
     /// The cluster registry.
     pub registry: Registry,
+    /// Acting on Flux objects (reconcile, suspend, …) in their clusters.
+    pub actions: crate::actions::Actions,
     /// True once the schema is current and the bootstrap token installed: written by `app`'s
     /// start-up task (which owns the sender), read by the guard (API requests get 503
     /// `starting` before) and `/readyz`.

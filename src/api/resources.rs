@@ -12,7 +12,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
-use detail::{ResourceCondition, ResourceDetail, inventory_of};
+use detail::{Inventory, ResourceCondition, ResourceDetail};
 
 use super::auth::permit;
 use super::changes::{self, ChangeList};
@@ -200,7 +200,7 @@ async fn detail(state: &AppState, id: Uuid) -> Result<ResourceDetail, ApiError> 
             .into_iter()
             .map(ResourceCondition::from)
             .collect(),
-        inventory: inventory_of(&found.object),
+        inventory: Inventory::of(&found.object),
         object: found.object,
         resource: row.into(),
         changes: changes.items.into_iter().map(Into::into).collect(),

@@ -22,6 +22,7 @@ mod conditions;
 mod diff;
 mod events;
 mod health;
+mod inventory;
 mod kinds;
 mod refs;
 mod revision;
@@ -38,6 +39,9 @@ pub use conditions::{Condition, conditions};
 pub use diff::{FieldChange, Meaning, PathSegment, Section, diff, path_text};
 pub use events::{FluxEvent, InvolvedObject, is_flux_event, normalize_event};
 pub use health::{Health, StatusSummary, is_static, is_suspended, summarize};
+pub use inventory::{
+    AppliedRef, InventoryItem, KindInventory, inventory, inventory_by_kind, parse_inventory_id,
+};
 pub use kinds::{
     FLUX_GROUPS, FLUX_KINDS, FluxKind, by_api_version_kind, by_group_kind, by_kind, by_plural,
     by_short, group_of, is_flux_group, lookup, pick_version, version_of,

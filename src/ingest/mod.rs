@@ -12,7 +12,6 @@
 //! | `discovery`, `status`, `backoff` | served kinds; cluster state; retry policy |
 //! | `actions` | reconcile / suspend / resume / force / reset patches |
 
-pub mod actions;
 pub mod backoff;
 mod discovery;
 mod manager;

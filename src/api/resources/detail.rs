@@ -1,7 +1,5 @@
 //! The detail view of one resource: its object, conditions, inventory and recent history.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use poem_openapi::Object;
 use serde_json::Value;
@@ -103,150 +101,52 @@ pub struct ResourceDetail {
     pub events: Vec<Event>,
 }
 
-/// Parse an inventory id as Flux (cli-utils `ParseObjMetadata`) writes it:
-/// `<namespace>_<name>_<group>_<kind>`, where the name may contain `_`, and the colons of RBAC
-/// names are written as `__`. Returns (namespace, name, group, kind).
-pub fn parse_inventory_id(id: &str) -> Option<(String, String, String, String)> {
-    let (namespace, rest) = id.split_once('_')?;
-    let (rest, kind) = rest.rsplit_once('_')?;
-    let (name, group) = rest.rsplit_once('_')?;
-    if kind.is_empty() || name.is_empty() {
-        return None;
+impl Inventory {
+    /// The inventory of `object`, grouped by kind; `None` when it has none.
+    pub fn of(object: &Value) -> Option<Inventory> {
+        let groups: Vec<InventoryGroup> = flux::inventory_by_kind(object)?
+            .into_iter()
+            .map(|g| InventoryGroup {
+                group: g.group,
+                kind: g.kind,
+                entries: g.items.into_iter().map(InventoryEntry::from).collect(),
+            })
+            .collect();
+        let total = groups.iter().map(|g| g.entries.len() as u64).sum();
+        Some(Inventory { total, groups })
     }
-    let rbac = group == "rbac.authorization.k8s.io"
-        && matches!(
-            kind,
-            "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding"
-        );
-    let name = if rbac {
-        name.replace("__", ":")
-    } else {
-        name.to_string()
-    };
-    Some((
-        namespace.to_string(),
-        name,
-        group.to_string(),
-        kind.to_string(),
-    ))
 }
 
-/// `status.inventory.entries`, grouped by kind; `None` when the object has no inventory.
-/// Entries whose id cannot be parsed are left out.
-pub fn inventory_of(object: &Value) -> Option<Inventory> {
-    let entries = object.pointer("/status/inventory/entries")?.as_array()?;
-    let mut groups: BTreeMap<(String, String), Vec<InventoryEntry>> = BTreeMap::new();
-    for entry in entries {
-        let Some(id) = entry.get("id").and_then(Value::as_str) else {
-            continue;
-        };
-        let Some((namespace, name, group, kind)) = parse_inventory_id(id) else {
-            continue;
-        };
-        let version = entry
-            .get("v")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        groups
-            .entry((kind, group))
-            .or_default()
-            .push(InventoryEntry {
-                id: id.to_string(),
-                version,
-                namespace,
-                name,
-            });
+impl From<flux::InventoryItem> for InventoryEntry {
+    fn from(item: flux::InventoryItem) -> InventoryEntry {
+        InventoryEntry {
+            id: item.id,
+            version: item.version,
+            namespace: item.object.namespace,
+            name: item.object.name,
+        }
     }
-    let groups: Vec<InventoryGroup> = groups
-        .into_iter()
-        .map(|((kind, group), mut entries)| {
-            entries.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-            InventoryGroup {
-                group,
-                kind,
-                entries,
-            }
-        })
-        .collect();
-    let total = groups.iter().map(|g| g.entries.len() as u64).sum();
-    Some(Inventory { total, groups })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/src/flux/fixtures/{name}.yaml",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
-
-    fn parts(id: &str) -> Option<(String, String, String, String)> {
-        parse_inventory_id(id)
-    }
-
-    fn t(a: &str, b: &str, c: &str, d: &str) -> Option<(String, String, String, String)> {
-        Some((a.into(), b.into(), c.into(), d.into()))
-    }
-
     #[test]
-    fn inventory_ids_split_into_namespace_name_group_and_kind() {
-        assert_eq!(
-            parts("apps_podinfo_apps_Deployment"),
-            t("apps", "podinfo", "apps", "Deployment")
-        );
-        assert_eq!(
-            parts("_flux-system__Namespace"),
-            t("", "flux-system", "", "Namespace")
-        );
-        assert_eq!(
-            parts("_system__controller_rbac.authorization.k8s.io_ClusterRole"),
-            t(
-                "",
-                "system:controller",
-                "rbac.authorization.k8s.io",
-                "ClusterRole"
-            )
-        );
-        assert_eq!(
-            parts("ns_a_b_c_d"),
-            t("ns", "a_b", "c", "d"),
-            "underscores stay in the name"
-        );
-        for bad in ["", "nounderscore", "a_b", "ns__g_", "ns___Kind"] {
-            assert_eq!(parts(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn a_kustomization_inventory_is_grouped_by_kind() {
-        let inventory = inventory_of(&fixture("kustomization-ready")).expect("has an inventory");
+    fn the_api_inventory_counts_and_groups_what_flux_parsed() {
+        let object = serde_json::json!({"status": {"inventory": {"entries": [
+            {"id": "apps_web_apps_Deployment", "v": "v1"},
+            {"id": "apps_api_apps_Deployment", "v": "v1"},
+            {"id": "_apps__Namespace", "v": "v1"}
+        ]}}});
+        let inventory = Inventory::of(&object).unwrap();
         assert_eq!(inventory.total, 3);
-        let kinds: Vec<&str> = inventory.groups.iter().map(|g| g.kind.as_str()).collect();
-        assert_eq!(kinds, ["GitRepository", "Kustomization", "Namespace"]);
-        let ns = &inventory.groups[2];
+        let deployments = &inventory.groups[0];
         assert_eq!(
-            (
-                ns.group.as_str(),
-                ns.entries[0].name.as_str(),
-                ns.entries[0].version.as_str()
-            ),
-            ("", "flux-system", "v1")
+            (deployments.kind.as_str(), deployments.entries.len()),
+            ("Deployment", 2)
         );
-        assert_eq!(inventory.groups[0].group, "source.toolkit.fluxcd.io");
-    }
-
-    #[test]
-    fn objects_without_an_inventory_have_none() {
-        assert_eq!(inventory_of(&fixture("helmrelease-ready")), None);
-        assert_eq!(
-            inventory_of(&serde_json::json!({"status": {"inventory": {"entries": []}}}))
-                .map(|i| i.total),
-            Some(0)
-        );
+        assert_eq!(deployments.entries[0].name, "api");
+        assert_eq!(Inventory::of(&serde_json::json!({})), None);
     }
 }

@@ -1,6 +1,6 @@
-//! Acting on Flux objects as the `flux` CLI does: merge-patches for reconcile (optionally with
-//! its sources), suspend, resume, and HelmRelease force/reset. The patch is sent to the cluster
-//! directly; the result shows up through the watch like any other change.
+//! The outbound half of an action: fetch the object from its cluster, check the action applies,
+//! and send the merge-patches (sources first with `--with-source`). The result shows up through
+//! the watch like any other change.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -14,61 +14,11 @@ use crate::clusters::{self, Registry, failure};
 use crate::flux::{self, Action, SourceRef};
 use crate::store::ClusterRow;
 
-/// Why an action failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ActionError {
-    /// The action does not apply to this object (kind, suspended, static, no source).
-    #[error("{0}")]
-    NotApplicable(#[from] flux::Error),
-    /// The object does not exist in the cluster (any more).
-    #[error("{0} not found in the cluster")]
-    NotFound(String),
-    /// The cluster's apiserver refused (RBAC): the orchestrator's credentials lack `patch`.
-    /// The text is the status code and its standard reason, never the remote body (logged).
-    #[error("the cluster refused the request: {0}")]
-    Refused(String),
-    /// The cluster could not be reached in time.
-    #[error("cluster {0} is unreachable: {1}")]
-    Unreachable(String, String),
-    /// Building a client failed (credentials).
-    #[error(transparent)]
-    Registry(#[from] crate::clusters::Error),
-}
-
-/// One action on one object.
-#[derive(Debug, Clone)]
-pub struct ActionRequest {
-    /// API group of the object.
-    pub api_group: String,
-    /// Version to address it at (the one it was read at).
-    pub api_version: String,
-    /// Kind.
-    pub kind: String,
-    /// Namespace.
-    pub namespace: String,
-    /// Name.
-    pub name: String,
-    /// What to do.
-    pub action: Action,
-    /// Reconcile the sources first (`flux reconcile --with-source`).
-    pub with_source: bool,
-    /// Why (suspend only; stored as `suspend.toolkit.fluxcd.io/reason`).
-    pub reason: Option<String>,
-}
-
-/// What was done.
-#[derive(Debug, Clone)]
-pub struct ActionDone {
-    /// The request token (`reconcile.fluxcd.io/requestedAt`); the action is handled when the
-    /// controller copies it to `status.lastHandledReconcileAt`.
-    pub token: String,
-    /// Objects patched, as `Kind/namespace/name`, in order.
-    pub patched: Vec<String>,
-}
+use super::{ActionDone, ActionError, ActionRequest};
 
 /// Perform `req` on `cluster`. `versions` maps kind → served version (from cluster status),
 /// used to address source objects.
-pub async fn perform(
+pub(super) async fn perform(
     registry: &Registry,
     cluster: &ClusterRow,
     versions: &HashMap<String, String>,
