@@ -96,7 +96,7 @@ struct Op {
 
 impl Op {
     fn of(asked: &Asked) -> Option<Op> {
-        let (id, _) = super::auth::policy::operation(&asked.method, asked.uri.path())?;
+        let (id, _) = super::routes::operation(&asked.method, asked.uri.path())?;
         let paths = spec()["paths"].as_object()?;
         paths.iter().find_map(|(template, ops)| {
             let op = ops.as_object()?.values().find(|o| o["operationId"] == id)?;
@@ -132,7 +132,7 @@ fn path_param(e: &ParsePathError, asked: Option<&Asked>, op: Option<Op>) -> Stri
             .filter(|(_, s)| s.starts_with('{'))
             .nth(index)?;
         let name = segment.trim_start_matches('{').trim_end_matches('}');
-        // Segments as the router matched them (empty ones skipped, like `policy::operation`).
+        // Segments as the router matched them (empty ones skipped, like `routes::operation`).
         let raw = asked
             .uri
             .path()

@@ -16,6 +16,7 @@ mod metrics;
 pub mod model;
 mod oidc;
 mod resources;
+pub mod routes;
 mod session;
 mod stats;
 pub mod stream;

@@ -19,6 +19,7 @@ pub use scope::permit;
 
 use super::AppState;
 use super::error::ApiError;
+use super::routes;
 use crate::auth::{Auth, Principal};
 
 /// Name of the session cookie.
@@ -314,7 +315,7 @@ fn is_login(rule: Rule, method: &Method, path: &str) -> bool {
 /// when another method is served there, else 404. Such a request never reaches a handler,
 /// so nothing runs without a rule.
 fn no_route(method: &Method, path: &str) -> Response {
-    let methods = policy::methods_at(path);
+    let methods = routes::methods_at(path);
     if methods.is_empty() {
         return super::error::json_error(StatusCode::NOT_FOUND, "not_found", "no such route");
     }
@@ -342,7 +343,7 @@ pub async fn guard<E: Endpoint>(next: E, req: Request) -> poem::Result<Response>
     };
     let started = std::time::Instant::now();
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
-    let matched = policy::operation(&method, &path);
+    let matched = routes::operation(&method, &path);
     let rule = matched
         .as_ref()
         .map_or_else(|| unmatched(&path), |(op, _)| policy::rule_of(op));
