@@ -5,8 +5,9 @@
 //! | file | owns |
 //! |------|------|
 //! | `manager` | claims clusters (advisory locks, fair share), starts/stops supervisors |
-//! | `supervisor` | one cluster: connect, discover, watchers, status, backstop |
-//! | `watch` | one kind's watcher: relist as mark-and-sweep |
+//! | `supervisor` | one cluster: connect, discover, status; a connected session runs the watchers, probe and backstop |
+//! | `watch` | one kind's watcher: the shell that polls the stream and performs the lifecycle's effects |
+//! | `lifecycle` | a watch's life as a pure state machine: permits, relist as mark-and-sweep, drift, backoff |
 //! | `writer` | the single batching writer |
 //! | `metrics` | what ingest measures: writer counters, batch commit and LIST durations |
 //! | `discovery`, `status`, `backoff` | served kinds; cluster state; retry policy |
@@ -14,6 +15,7 @@
 
 pub mod backoff;
 mod discovery;
+mod lifecycle;
 mod manager;
 pub mod metrics;
 pub mod status;

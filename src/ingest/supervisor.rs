@@ -1,37 +1,40 @@
 //! One supervisor per watched cluster: connect, discover, run one watcher per served kind plus
 //! the events watcher, keep `cluster_status` current, re-discover periodically, and run the
 //! backstop relist on a timer or on request.
+//!
+//! This file owns the cluster across connections (connect, retry, the status it writes); one
+//! connected session — the watchers, the liveness probe, the timers, and when to start over — is
+//! `session`.
+
+mod session;
 
 use std::collections::{BTreeMap, HashSet};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use kube::Client;
 use tokio::sync::{Notify, mpsc};
-use tokio::task::JoinSet;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use super::Settings;
 use super::backoff::{Backoff, FailureKind};
-use super::discovery::{Discovered, discover, events_resource};
+use super::discovery::{Discovered, discover};
 use super::metrics::ListMetrics;
 use super::status::{KindState, cluster_state};
-use super::watch::{KindWatch, Target, WatchReport, WatchState};
+use super::watch::{WatchReport, WatchState};
 use crate::clusters::failure::Cause;
 use crate::clusters::{Failure, Registry, failure};
 use crate::store::{ClusterRow, StatusUpdate, Store, WriteOp};
+use session::{Outcome, Session};
 
 /// Connect timeout of the supervisor's client.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What ends one connected session of a supervisor.
-enum Outcome {
-    Shutdown,
-    Rediscover,
-}
+/// Event times alone are written at most this often.
+const EVENT_WRITE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Watches one cluster until cancelled.
 pub struct Supervisor {
@@ -51,74 +54,162 @@ pub struct Supervisor {
     pub resync: Arc<Notify>,
 }
 
-/// Status kept by the supervisor and written to `cluster_status`.
+/// Status kept by the supervisor and written to `cluster_status`. Written and read by the
+/// supervisor's task only (its session included).
 struct Status {
     update: StatusUpdate,
     kinds: BTreeMap<&'static str, KindState>,
     /// The API server stopped answering the liveness probe: since when, and why. Overrides
     /// what the watchers believe (a hung server stalls them without an error).
-    silent: Option<(chrono::DateTime<Utc>, Failure)>,
+    silent: Option<(DateTime<Utc>, Failure)>,
     /// A state changed: write at the next flush.
     dirty: bool,
-    /// Only `last_event_at` changed: write at most every 5 s.
+    /// Only `last_event_at` changed: write at most every [`EVENT_WRITE_INTERVAL`].
     event_dirty: bool,
     last_write: Instant,
     /// The state last written, to log changes (not every retry).
     logged: String,
 }
 
-/// Probes in a row without an answer before the cluster counts as unreachable.
-const SILENT_AFTER: u32 = 2;
-
-impl Supervisor {
-    /// Run until `shutdown`.
-    pub async fn run(self, shutdown: CancellationToken) {
-        let mut status = Status {
+impl Status {
+    /// A cluster about to connect for the first time, watched by `replica`.
+    fn new(replica: String, now: Instant) -> Status {
+        Status {
             update: StatusUpdate {
                 state: "connecting".into(),
                 kinds: serde_json::json!({}),
-                watched_by: Some(self.settings.replica.clone()),
+                watched_by: Some(replica),
                 ..StatusUpdate::default()
             },
             kinds: BTreeMap::new(),
             silent: None,
             dirty: true,
             event_dirty: false,
-            last_write: Instant::now(),
+            last_write: now,
             logged: String::new(),
+        }
+    }
+
+    /// Connecting failed: no kinds are known, the cause names the state; retried after `delay`.
+    fn connect_failed(&mut self, failure: Failure, delay: Duration, now: DateTime<Utc>) {
+        self.kinds.clear();
+        self.silent = None;
+        self.update.state = state_of(failure.cause).into();
+        self.update.message = failure.summary;
+        self.update.detail = failure.detail;
+        self.update.next_retry_at =
+            Some(now + chrono::Duration::from_std(delay).unwrap_or_default());
+        self.dirty = true;
+    }
+
+    /// Connected: the versions discovery found.
+    fn connected(&mut self, found: &Discovered) {
+        self.update.kubernetes_version = Some(found.kubernetes_version.clone());
+        self.update.flux_version = found.flux_version.clone();
+        self.dirty = true;
+    }
+
+    /// A watcher's report. `awaiting` holds the kinds a backstop relist still waits for: when
+    /// the last of them is watching again, the relist is complete.
+    fn on_report(
+        &mut self,
+        report: WatchReport,
+        awaiting: &mut HashSet<&'static str>,
+        now: DateTime<Utc>,
+    ) {
+        let Some(state) = report.state else {
+            self.update.last_event_at = Some(now);
+            self.event_dirty = true;
+            return;
         };
+        if state == WatchState::Watching && awaiting.remove(report.target) && awaiting.is_empty() {
+            self.update.last_resync_at = Some(now);
+        }
+        if let Some(KindState::Served { state: current, .. }) = self.kinds.get_mut(report.target)
+            && *current != state
+        {
+            *current = state;
+            self.dirty = true;
+        }
+    }
+
+    /// The kinds served (watched), for a backstop relist to wait for.
+    fn served(&self) -> HashSet<&'static str> {
+        self.kinds
+            .iter()
+            .filter(|(_, k)| matches!(k, KindState::Served { .. }))
+            .map(|(n, _)| *n)
+            .collect()
+    }
+
+    /// Whether the cluster counts as unreachable now.
+    fn unreachable(&self) -> bool {
+        self.update.state == "unreachable"
+    }
+
+    /// Bring the state and message in line with the kinds and the probe, and say whether a
+    /// write is due (a state changed; or only event times, and the last write is old enough).
+    fn due(&mut self, now: Instant) -> bool {
+        if let Some((since, failure)) = &self.silent {
+            self.update.state = "unreachable".into();
+            self.update.message = format!(
+                "the API server has not answered since {} UTC ({}); its watches are stalled",
+                since.format("%H:%M:%S"),
+                failure.summary
+            );
+            self.update.detail = failure.detail.clone();
+            self.update.next_retry_at = None;
+        } else if !self.kinds.is_empty() {
+            // Each failing kind carries its own detail.
+            let summary = cluster_state(&self.kinds);
+            self.update.state = summary.state.to_string();
+            self.update.message = summary.message;
+            self.update.detail = String::new();
+            self.update.next_retry_at = summary.next_retry_at;
+        }
+        let event_due = self.event_dirty && now - self.last_write >= EVENT_WRITE_INTERVAL;
+        if !self.dirty && !event_due {
+            return false;
+        }
+        let silent = self.silent.is_some();
+        self.update.kinds = serde_json::Value::Object(
+            self.kinds
+                .iter()
+                .map(|(name, k)| (name.to_string(), k.to_json(silent)))
+                .collect(),
+        );
+        true
+    }
+
+    /// The update was written at `now`.
+    fn written(&mut self, now: Instant) {
+        self.dirty = false;
+        self.event_dirty = false;
+        self.last_write = now;
+    }
+}
+
+impl Supervisor {
+    /// Run until `shutdown`.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut status = Status::new(self.settings.replica.clone(), Instant::now());
         self.write_status(&mut status).await;
         let mut backoff = Backoff::new(self.cluster.id.as_u128() as u64);
         while !shutdown.is_cancelled() {
-            let discovered = match self.connect().await {
-                Ok(found) => found,
+            let (client, found) = match self.connect().await {
+                Ok(connected) => connected,
                 Err(failure) => {
-                    tracing::debug!(error = %failure.detail, "cannot connect");
-                    let kind = match failure.cause {
-                        Cause::Unauthorized | Cause::Forbidden => FailureKind::Auth,
-                        Cause::Unreachable | Cause::Server => FailureKind::Transient,
-                    };
-                    let delay = backoff.next_delay(kind);
-                    status.kinds.clear();
-                    status.silent = None;
-                    status.update.state = state_of(failure.cause).into();
-                    status.update.message = failure.summary;
-                    status.update.detail = failure.detail;
-                    status.update.next_retry_at =
-                        Some(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
-                    status.dirty = true;
-                    self.write_status(&mut status).await;
-                    // "Retry now" (`POST /clusters/{id}/sync`) cuts the wait short.
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => continue,
-                        _ = self.resync.notified() => continue,
-                        _ = shutdown.cancelled() => break,
+                    let waited = self
+                        .wait_to_reconnect(failure, &mut backoff, &mut status, &shutdown)
+                        .await;
+                    match waited {
+                        ControlFlow::Continue(()) => continue,
+                        ControlFlow::Break(()) => break,
                     }
                 }
             };
             backoff.reset();
-            let (client, discovered) = discovered;
-            match self.watch(client, discovered, &mut status, &shutdown).await {
+            match Session::run(&self, client, found, &mut status, &shutdown).await {
                 Outcome::Shutdown => break,
                 Outcome::Rediscover => continue,
             }
@@ -140,242 +231,48 @@ impl Supervisor {
         Ok((client, found))
     }
 
-    async fn watch(
+    /// Show why connecting failed, then wait for the next attempt: `Break` on shutdown.
+    async fn wait_to_reconnect(
         &self,
-        client: Client,
-        found: Discovered,
+        failure: Failure,
+        backoff: &mut Backoff,
         status: &mut Status,
         shutdown: &CancellationToken,
-    ) -> Outcome {
-        let children = shutdown.child_token();
-        let (reports_tx, mut reports) = mpsc::channel(1024);
-        let mut tasks = JoinSet::new();
-        let mut triggers = Vec::new();
-        status.kinds = found
-            .absent
-            .iter()
-            .map(|k| (k.kind, KindState::Absent))
-            .collect();
-        let mut targets: Vec<(Target, kube::api::ApiResource)> = found
-            .kinds
-            .iter()
-            .map(|(k, r)| (Target::Kind(k), r.clone()))
-            .collect();
-        targets.push((Target::Events, events_resource()));
-        for (target, resource) in targets {
-            let trigger = Arc::new(Notify::new());
-            triggers.push(trigger.clone());
-            let state = KindState::Served {
-                version: resource.version.clone(),
-                state: WatchState::Listing,
-            };
-            status.kinds.insert(target.name(), state);
-            let watch = KindWatch {
-                cluster_id: self.cluster.id,
-                target,
-                resource,
-                client: client.clone(),
-                writer: self.writer.clone(),
-                reports: reports_tx.clone(),
-                resync: trigger,
-                watch_timeout_secs: self.settings.watch_timeout_secs,
-                lists: self.settings.lists.clone(),
-                list_metrics: self.lists.clone(),
-            };
-            let span = tracing::info_span!("watch", kind = target.name());
-            tasks.spawn(watch.run(children.clone()).instrument(span));
-        }
-        let (probes_tx, mut probes) = mpsc::channel(4);
-        tasks.spawn(probe(
-            client.clone(),
-            self.settings.clone(),
-            probes_tx,
-            children.clone(),
-        ));
-        status.update.kubernetes_version = Some(found.kubernetes_version.clone());
-        status.update.flux_version = found.flux_version.clone();
-        status.dirty = true;
+    ) -> ControlFlow<()> {
+        tracing::debug!(error = %failure.detail, "cannot connect");
+        let kind = match failure.cause {
+            Cause::Unauthorized | Cause::Forbidden => FailureKind::Auth,
+            Cause::Unreachable | Cause::Server => FailureKind::Transient,
+        };
+        let delay = backoff.next_delay(kind);
+        status.connect_failed(failure, delay, Utc::now());
         self.write_status(status).await;
-
-        let fingerprint = found.fingerprint();
-        let mut resync_timer = tokio::time::interval_at(
-            Instant::now() + self.settings.resync_interval,
-            self.settings.resync_interval,
-        );
-        let mut rediscover_timer = tokio::time::interval_at(
-            Instant::now() + self.settings.rediscover_interval,
-            self.settings.rediscover_interval,
-        );
-        let mut flush_timer = tokio::time::interval(Duration::from_millis(200));
-        for timer in [&mut resync_timer, &mut rediscover_timer, &mut flush_timer] {
-            timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        }
-        let mut awaiting_resync: HashSet<&'static str> = HashSet::new();
-        let mut unreachable_since: Option<Instant> = None;
-        let mut unanswered = Unanswered::default();
-        let outcome = loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break Outcome::Shutdown,
-                Some(report) = reports.recv() => self.apply_report(report, status, &mut awaiting_resync),
-                Some(answer) = probes.recv() => {
-                    if self.on_probe(answer, &mut unanswered, status) {
-                        // The server answers again after a silence: its watches may have
-                        // stalled mid-stream, so start over — fresh client, discovery and a
-                        // LIST per kind — and show ready only once those answered.
-                        tracing::info!("the API server answers again; relisting every kind");
-                        break Outcome::Rediscover;
-                    }
-                }
-                _ = flush_timer.tick() => {
-                    self.write_status(status).await;
-                    // Every watch failing for a while: start over with a fresh client (new
-                    // connections, new discovery) instead of retrying on a pool that may hold
-                    // connections the apiserver will never answer.
-                    if status.update.state == "unreachable" {
-                        let since = *unreachable_since.get_or_insert_with(Instant::now);
-                        if since.elapsed() > self.settings.read_timeout {
-                            tracing::info!("cluster unreachable; reconnecting");
-                            break Outcome::Rediscover;
-                        }
-                    } else {
-                        unreachable_since = None;
-                    }
-                }
-                _ = resync_timer.tick() => awaiting_resync = self.start_resync(&triggers, status),
-                _ = self.resync.notified() => awaiting_resync = self.start_resync(&triggers, status),
-                _ = rediscover_timer.tick() => {
-                    let again = tokio::time::timeout(self.settings.read_timeout, discover(&client)).await;
-                    if let Ok(Ok(again)) = again && again.fingerprint() != fingerprint {
-                        tracing::info!("served Flux kinds changed; restarting watches");
-                        break Outcome::Rediscover;
-                    }
-                }
-            }
-        };
-        children.cancel();
-        while tasks.join_next().await.is_some() {}
-        outcome
-    }
-
-    fn start_resync(&self, triggers: &[Arc<Notify>], status: &Status) -> HashSet<&'static str> {
-        tracing::debug!("backstop relist");
-        for trigger in triggers {
-            trigger.notify_one();
-        }
-        status
-            .kinds
-            .iter()
-            .filter(|(_, k)| matches!(k, KindState::Served { .. }))
-            .map(|(n, _)| *n)
-            .collect()
-    }
-
-    fn apply_report(
-        &self,
-        report: WatchReport,
-        status: &mut Status,
-        awaiting: &mut HashSet<&'static str>,
-    ) {
-        let Some(state) = report.state else {
-            status.update.last_event_at = Some(Utc::now());
-            status.event_dirty = true;
-            return;
-        };
-        if state == WatchState::Watching && awaiting.remove(report.target) && awaiting.is_empty() {
-            status.update.last_resync_at = Some(Utc::now());
-        }
-        if let Some(KindState::Served { state: current, .. }) = status.kinds.get_mut(report.target)
-            && *current != state
-        {
-            *current = state;
-            status.dirty = true;
-        }
-    }
-
-    /// A probe's outcome. Returns true when the server answers again after a silence.
-    fn on_probe(
-        &self,
-        answer: Result<(), Failure>,
-        unanswered: &mut Unanswered,
-        status: &mut Status,
-    ) -> bool {
-        match answer {
-            Ok(()) => {
-                *unanswered = Unanswered::default();
-                status.silent.take().is_some()
-            }
-            Err(failure) => {
-                let since = *unanswered.since.get_or_insert_with(|| {
-                    Utc::now()
-                        - chrono::Duration::from_std(self.settings.probe_timeout)
-                            .unwrap_or_default()
-                });
-                unanswered.count += 1;
-                if unanswered.count >= SILENT_AFTER && status.silent.is_none() {
-                    tracing::debug!(error = %failure.detail, "the API server does not answer");
-                    status.silent = Some((since, failure));
-                    status.dirty = true;
-                }
-                false
-            }
+        // "Retry now" (`POST /clusters/{id}/sync`) cuts the wait short.
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => ControlFlow::Continue(()),
+            _ = self.resync.notified() => ControlFlow::Continue(()),
+            _ = shutdown.cancelled() => ControlFlow::Break(()),
         }
     }
 
     /// Write status when something changed (state at once; only event times at most every 5 s).
     async fn write_status(&self, status: &mut Status) {
-        let silent = status.silent.is_some();
-        if let Some((since, failure)) = &status.silent {
-            status.update.state = "unreachable".into();
-            status.update.message = format!(
-                "the API server has not answered since {} UTC ({}); its watches are stalled",
-                since.format("%H:%M:%S"),
-                failure.summary
-            );
-            status.update.detail = failure.detail.clone();
-            status.update.next_retry_at = None;
-        } else if !status.kinds.is_empty() {
-            // Each failing kind carries its own detail.
-            let summary = cluster_state(&status.kinds);
-            status.update.state = summary.state.to_string();
-            status.update.message = summary.message;
-            status.update.detail = String::new();
-            status.update.next_retry_at = summary.next_retry_at;
-        }
-        let event_due = status.event_dirty && status.last_write.elapsed() >= Duration::from_secs(5);
-        if !status.dirty && !event_due {
+        if !status.due(Instant::now()) {
             return;
         }
-        status.update.kinds = serde_json::Value::Object(
-            status
-                .kinds
-                .iter()
-                .map(|(name, k)| (name.to_string(), k.to_json(silent)))
-                .collect(),
-        );
         match self
             .store
             .set_cluster_status(self.cluster.id, &status.update)
             .await
         {
             Ok(()) => {
-                status.dirty = false;
-                status.event_dirty = false;
-                status.last_write = Instant::now();
+                status.written(Instant::now());
                 self.log_state(status);
             }
             Err(e) => tracing::warn!(error = %e, "cannot write cluster status"),
         }
     }
-}
 
-/// Probes in a row that got no answer, and since when.
-#[derive(Default)]
-struct Unanswered {
-    count: u32,
-    since: Option<chrono::DateTime<Utc>>,
-}
-
-impl Supervisor {
     /// Log a change of the cluster's state once — not every retry of a failing watch.
     fn log_state(&self, status: &mut Status) {
         let state = &status.update.state;
@@ -400,36 +297,5 @@ fn state_of(cause: Cause) -> &'static str {
     }
 }
 
-/// Ask the API server for its version every probe interval, with a deadline, and send each
-/// outcome: a silent server (hung, or a black hole that accepts connections and drops every
-/// byte) stalls watches without any error, and only an answer proves it is back.
-async fn probe(
-    client: Client,
-    settings: Arc<Settings>,
-    answers: mpsc::Sender<Result<(), Failure>>,
-    cancel: CancellationToken,
-) {
-    let mut tick = tokio::time::interval(settings.probe_interval);
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    tick.tick().await;
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = cancel.cancelled() => return,
-        }
-        let answer =
-            match tokio::time::timeout(settings.probe_timeout, client.apiserver_version()).await {
-                // An error status is an answer too: the server is there.
-                Ok(Ok(_) | Err(kube::Error::Api(_))) => Ok(()),
-                Ok(Err(e)) => Err(failure::of_kube(&e)),
-                Err(_) => Err(Failure::local(format!(
-                    "no answer to a version request within {} s",
-                    settings.probe_timeout.as_secs()
-                ))),
-            };
-        tokio::select! {
-            _ = answers.send(answer) => {}
-            _ = cancel.cancelled() => return,
-        }
-    }
-}
+#[cfg(test)]
+mod tests;

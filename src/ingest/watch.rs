@@ -9,9 +9,15 @@
 //! The backstop resync restarts the stream (a fresh LIST) on the same task. Because the watch
 //! events and the relist flow through one stream, and then one FIFO channel to one writer, a
 //! relist can never overwrite a newer watch event with older data.
+//!
+//! What each event, error and timer means (permits, sweeps, drift, backoff, probation) is decided
+//! by the pure state machine in `lifecycle`; this file is its shell: it polls the stream, the
+//! relist trigger and the lifecycle's deadline, and performs the effects (permits, writer sends,
+//! reports to the supervisor, LIST metrics, retry waits).
 
-use std::collections::HashSet;
+use std::ops::ControlFlow;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use kube::api::{ApiResource, DynamicObject};
@@ -21,11 +27,11 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::backoff::{Backoff, FailureKind};
+use super::lifecycle::{Effect, Input, Lifecycle, Now};
 use super::metrics::ListMetrics;
 use crate::clusters::failure::Cause;
 use crate::flux::{self, FluxKind};
-use crate::store::{ResourceKey, WriteOp};
+use crate::store::WriteOp;
 
 /// What a watcher watches.
 #[derive(Debug, Clone, Copy)]
@@ -106,203 +112,152 @@ impl KindWatch {
         let config = watcher::Config::default()
             .timeout(self.watch_timeout_secs)
             .page_size(500);
-        let mut backoff =
-            Backoff::new(self.cluster_id.as_u128() as u64 ^ self.resource.plural.len() as u64);
-        // Newest resourceVersion seen in a watch event; at a backstop restart it becomes the
-        // boundary: relisted objects newer than it are changes the watch had not delivered yet
-        // (not drift), older ones that differ from the database are drift.
-        let mut last_rv: u64 = 0;
-        let mut backstop: Option<u64> = None;
+        let seed = self.cluster_id.as_u128() as u64 ^ self.resource.plural.len() as u64;
+        let mut lifecycle = Lifecycle::new(self.cluster_id, self.target, seed);
+        let mut permit = None;
         loop {
             let stream = watcher::watcher(api.clone(), config.clone());
-            let restart = tokio::select! {
+            tokio::select! {
                 _ = shutdown.cancelled() => return,
-                restart = self.consume(stream, &mut backoff, backstop, &mut last_rv, &shutdown) => restart,
-            };
-            match restart {
-                Restart::Shutdown => return,
-                Restart::Backstop => backstop = Some(last_rv),
+                flow = self.drive(stream, &mut lifecycle, &mut permit, &shutdown) => {
+                    if flow.is_break() {
+                        return;
+                    }
+                }
             }
         }
     }
 
-    async fn consume(
+    /// Feed one stream to the lifecycle and perform what it says, until it asks for a restart
+    /// (`Continue`: the caller starts a new stream) or the watch must stop (`Break`).
+    async fn drive(
         &self,
         stream: impl futures::Stream<Item = watcher::Result<Event<DynamicObject>>>,
-        backoff: &mut Backoff,
-        mut backstop: Option<u64>,
-        last_rv: &mut u64,
+        lifecycle: &mut Lifecycle,
+        permit: &mut Option<OwnedSemaphorePermit>,
         shutdown: &CancellationToken,
-    ) -> Restart {
+    ) -> ControlFlow<()> {
         let mut stream = std::pin::pin!(stream);
-        let mut seen: Option<HashSet<(String, String)>> = None;
-        // Held from `Init` (emitted before the LIST request) to `InitDone` or a failure, so at
-        // most `lists` permits' worth of LIST pages are parsed and in memory at once. A LIST
-        // that makes no progress for LIST_STALL (a hung apiserver) gives its permit back, so a
-        // few unreachable clusters cannot hold up the others' lists.
-        let mut list_permit: Option<OwnedSemaphorePermit> = None;
-        let mut stall_at: Option<tokio::time::Instant> = None;
-        // When the current LIST got its permit (its wait for one is not the LIST's time).
-        let mut list_started: Option<tokio::time::Instant> = None;
-        // After a failure the watcher retries on the next poll; a retry that has not failed
-        // within PROBATION is taken as a re-established watch (kube-runtime emits no event for
-        // a successful re-watch, and a quiet kind may send nothing for minutes).
-        let mut probation: Option<tokio::time::Instant> = None;
         loop {
-            let event = tokio::select! {
-                event = stream.next() => event,
-                _ = self.resync.notified() => return Restart::Backstop,
-                _ = sleep_until_some(stall_at) => {
+            let next = tokio::select! {
+                item = stream.next() => Next::Item(item),
+                _ = self.resync.notified() => Next::Resync,
+                _ = sleep_until_some(lifecycle.deadline()) => Next::Tick,
+            };
+            let mut effects = self.feed(lifecycle, next);
+            // A permit or a retry wait leads to a further input, whose effects come next.
+            loop {
+                let follow = match self.perform(effects, permit, shutdown).await {
+                    Performed::Done => break,
+                    Performed::PermitGranted => Input::PermitGranted,
+                    Performed::RetryDue => Input::RetryDue,
+                    Performed::Restart => return ControlFlow::Continue(()),
+                    Performed::Stop => return ControlFlow::Break(()),
+                };
+                effects = lifecycle.step(follow, Now::current());
+            }
+        }
+    }
+
+    /// What the stream or a timer brought, as the lifecycle's input.
+    fn feed(&self, lifecycle: &mut Lifecycle, next: Next) -> Vec<Effect> {
+        let now = Now::current();
+        match next {
+            Next::Item(None) => lifecycle.step(Input::End, now),
+            Next::Item(Some(Ok(event))) => lifecycle.step(Input::Event(event), now),
+            Next::Item(Some(Err(error))) => {
+                let effects = lifecycle.step(Input::Failed(&error), now);
+                self.log_failure(&error, &effects);
+                effects
+            }
+            Next::Resync => lifecycle.step(Input::Resync, now),
+            Next::Tick => {
+                let effects = lifecycle.step(Input::Tick, now);
+                if effects.iter().any(|e| matches!(e, Effect::ReleasePermit)) {
                     tracing::debug!(cluster = %self.cluster_id, target = self.target.name(), "LIST is slow; releasing its permit");
-                    (list_permit, stall_at) = (None, None);
-                    continue;
                 }
-                _ = sleep_until_some(probation) => {
-                    probation = None;
-                    let state = if seen.is_some() { WatchState::Listing } else { WatchState::Watching };
-                    self.report(Some(state)).await;
-                    continue;
-                }
-            };
-            let result = match event {
-                None => return Restart::Backstop,
-                Some(Ok(event)) => {
-                    backoff.reset();
-                    if matches!(event, Event::Init) && list_permit.is_none() {
-                        list_permit = tokio::select! {
-                            permit = self.lists.clone().acquire_owned() => permit.ok(),
-                            _ = shutdown.cancelled() => return Restart::Shutdown,
-                        };
-                    }
-                    match event {
-                        Event::Init => list_started = Some(tokio::time::Instant::now()),
-                        Event::InitDone => {
-                            list_permit = None;
-                            if let Some(started) = list_started.take() {
-                                self.list_metrics
-                                    .observe(self.target.name(), started.elapsed());
-                            }
-                        }
-                        _ => {}
-                    }
-                    stall_at = list_permit
-                        .as_ref()
-                        .map(|_| tokio::time::Instant::now() + LIST_STALL);
-                    if probation.take().is_some() && !matches!(event, Event::Init | Event::InitDone)
-                    {
-                        let state = if seen.is_some() {
-                            WatchState::Listing
-                        } else {
-                            WatchState::Watching
-                        };
-                        self.report(Some(state)).await;
-                    }
-                    self.handle(event, &mut seen, &mut backstop, last_rv).await
-                }
-                Some(Err(e)) if is_routine(&e) => {
-                    (list_permit, stall_at, list_started) = (None, None, None);
-                    // A watch that ended mid-stream (timeout, dropped connection, 410) is
-                    // restarted at once by kube-runtime; nothing to report.
-                    tracing::debug!(cluster = %self.cluster_id, target = self.target.name(), error = %e, "watch ended; resuming");
-                    Ok(())
-                }
-                Some(Err(e)) => {
-                    (list_permit, stall_at, list_started) = (None, None, None);
-                    let kind = classify(&e);
-                    let delay = backoff.next_delay(kind);
-                    tracing::debug!(cluster = %self.cluster_id, target = self.target.name(), error = %e, retry_in = ?delay, "watch failed");
-                    let failure = crate::clusters::failure::of_watch(&e);
-                    let state = WatchState::Failing {
-                        message: failure.summary,
-                        detail: failure.detail,
-                        cause: failure.cause,
-                        retry_at: chrono::Utc::now()
-                            + chrono::Duration::from_std(delay).unwrap_or_default(),
-                    };
-                    self.report(Some(state)).await;
-                    // "Retry now" (a relist request) cuts the wait short.
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = self.resync.notified() => {
-                            tracing::debug!("retrying now, on request");
-                        }
-                        _ = shutdown.cancelled() => return Restart::Shutdown,
-                    }
-                    probation = Some(tokio::time::Instant::now() + PROBATION);
-                    Ok(())
-                }
-            };
-            if result.is_err() {
-                return Restart::Shutdown;
+                effects
             }
         }
     }
 
-    /// Handle one event; `Err` when the writer is gone (shutdown).
-    async fn handle(
+    fn log_failure(&self, error: &watcher::Error, effects: &[Effect]) {
+        let (cluster, target) = (self.cluster_id, self.target.name());
+        let retry = effects.iter().find_map(|e| match e {
+            Effect::Retry(delay) => Some(*delay),
+            _ => None,
+        });
+        match retry {
+            Some(delay) => {
+                tracing::debug!(cluster = %cluster, target, error = %error, retry_in = ?delay, "watch failed");
+            }
+            // A watch that ended mid-stream (timeout, dropped connection, 410) is restarted at
+            // once by kube-runtime; nothing to report.
+            None => {
+                tracing::debug!(cluster = %cluster, target, error = %error, "watch ended; resuming");
+            }
+        }
+    }
+
+    /// Perform `effects` in order.
+    async fn perform(
         &self,
-        event: Event<DynamicObject>,
-        seen: &mut Option<HashSet<(String, String)>>,
-        backstop: &mut Option<u64>,
-        last_rv: &mut u64,
-    ) -> Result<(), ()> {
-        match event {
-            Event::Init => {
-                *seen = Some(HashSet::new());
-                self.report(Some(WatchState::Listing)).await;
-            }
-            Event::InitApply(obj) => {
-                if let (Some(seen), Some(key)) = (seen.as_mut(), object_key(&obj)) {
-                    seen.insert(key);
-                }
-                let drift_candidate =
-                    backstop.is_some_and(|boundary| rv_of(&obj).is_none_or(|rv| rv <= boundary));
-                *last_rv = (*last_rv).max(rv_of(&obj).unwrap_or(0));
-                self.apply(obj, drift_candidate).await?;
-            }
-            Event::InitDone => {
-                if let (Target::Kind(kind), Some(seen)) = (self.target, seen.take()) {
-                    let sweep = WriteOp::Sweep {
-                        cluster_id: self.cluster_id,
-                        api_group: kind.group.to_string(),
-                        kind: kind.kind.to_string(),
-                        seen,
-                        backstop: backstop.is_some(),
+        effects: Vec<Effect>,
+        permit: &mut Option<OwnedSemaphorePermit>,
+        shutdown: &CancellationToken,
+    ) -> Performed {
+        let mut then = None;
+        for effect in effects {
+            match effect {
+                Effect::TakePermit => {
+                    // Only the permit or shutdown is awaited: the stream is not polled meanwhile.
+                    *permit = tokio::select! {
+                        // The semaphore is never closed, so this is always a permit.
+                        taken = self.lists.clone().acquire_owned() => taken.ok(),
+                        _ = shutdown.cancelled() => return Performed::Stop,
                     };
-                    self.writer.send(sweep).await.map_err(|_| ())?;
+                    then = Some(Performed::PermitGranted);
                 }
-                *backstop = None;
-                self.report(Some(WatchState::Watching)).await;
-            }
-            Event::Apply(obj) => {
-                *last_rv = (*last_rv).max(rv_of(&obj).unwrap_or(0));
-                self.apply(obj, false).await?;
-                self.report(None).await;
-            }
-            Event::Delete(obj) => {
-                *last_rv = (*last_rv).max(rv_of(&obj).unwrap_or(0));
-                if let (Target::Kind(kind), Some((namespace, name))) =
-                    (self.target, object_key(&obj))
-                {
-                    let key = ResourceKey {
-                        cluster_id: self.cluster_id,
-                        api_group: kind.group.to_string(),
-                        kind: kind.kind.to_string(),
-                        namespace,
-                        name,
-                    };
-                    self.writer
-                        .send(WriteOp::Delete(key))
-                        .await
-                        .map_err(|_| ())?;
+                Effect::ReleasePermit => *permit = None,
+                Effect::ObserveList(took) => self.list_metrics.observe(self.target.name(), took),
+                Effect::Upsert { object, backstop } => {
+                    if self.upsert(*object, backstop).await.is_err() {
+                        return Performed::Stop;
+                    }
                 }
-                self.report(None).await;
+                Effect::Write(op) => {
+                    if self.writer.send(op).await.is_err() {
+                        return Performed::Stop;
+                    }
+                }
+                Effect::Report(state) => self.report(Some(state)).await,
+                Effect::EventSeen => self.report(None).await,
+                Effect::Retry(delay) => {
+                    if !self.wait_to_retry(delay, shutdown).await {
+                        return Performed::Stop;
+                    }
+                    then = Some(Performed::RetryDue);
+                }
+                Effect::Restart => return Performed::Restart,
             }
         }
-        Ok(())
+        then.unwrap_or(Performed::Done)
     }
 
-    async fn apply(&self, obj: DynamicObject, backstop: bool) -> Result<(), ()> {
+    /// Wait out a retry delay; "retry now" (a relist request) cuts it short. False on shutdown.
+    async fn wait_to_retry(&self, delay: Duration, shutdown: &CancellationToken) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => true,
+            _ = self.resync.notified() => {
+                tracing::debug!("retrying now, on request");
+                true
+            }
+            _ = shutdown.cancelled() => false,
+        }
+    }
+
+    /// Send a listed or changed object to the writer; `Err` when the writer is gone (shutdown).
+    async fn upsert(&self, obj: DynamicObject, backstop: bool) -> Result<(), ()> {
         let mut value = match serde_json::to_value(&obj) {
             Ok(v) => v,
             Err(_) => return Ok(()),
@@ -345,9 +300,30 @@ impl KindWatch {
     }
 }
 
-enum Restart {
-    Shutdown,
-    Backstop,
+/// What woke the shell up.
+// Moved once per event; boxing the event would allocate for each object for nothing.
+#[allow(clippy::large_enum_variant)]
+enum Next {
+    /// The stream's next item (`None`: it ended).
+    Item(Option<watcher::Result<Event<DynamicObject>>>),
+    /// A relist was requested.
+    Resync,
+    /// The lifecycle's deadline came.
+    Tick,
+}
+
+/// How performing a step's effects ended.
+enum Performed {
+    /// All performed; wait for the next input.
+    Done,
+    /// All performed; the permit asked for was granted.
+    PermitGranted,
+    /// All performed; the retry wait is over.
+    RetryDue,
+    /// Start a new stream.
+    Restart,
+    /// Stop watching (shutdown, or the writer is gone).
+    Stop,
 }
 
 /// List items may come without `apiVersion`/`kind`; fill them from the resource.
@@ -360,24 +336,6 @@ fn fill_type(value: &mut serde_json::Value, resource: &ApiResource) {
     }
 }
 
-/// resourceVersion as a number: opaque by contract, an etcd revision in practice.
-fn rv_of(obj: &DynamicObject) -> Option<u64> {
-    obj.metadata.resource_version.as_deref()?.parse().ok()
-}
-
-fn object_key(obj: &DynamicObject) -> Option<(String, String)> {
-    Some((
-        obj.metadata.namespace.clone().unwrap_or_default(),
-        obj.metadata.name.clone()?,
-    ))
-}
-
-/// How long a retried watch must go without failing to count as re-established.
-const PROBATION: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// A LIST holding a permit with no event for this long gives the permit back.
-const LIST_STALL: std::time::Duration = std::time::Duration::from_secs(10);
-
 async fn sleep_until_some(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -385,28 +343,6 @@ async fn sleep_until_some(at: Option<tokio::time::Instant>) {
     }
 }
 
-/// The first failure of an established watch stream (it broke or expired) is routine: the
-/// watcher re-watches (or relists after 410) on the next poll. Failures to list or to start a
-/// watch are real and reported.
-fn is_routine(e: &watcher::Error) -> bool {
-    match e {
-        watcher::Error::WatchFailed(_) => true,
-        watcher::Error::WatchError(s) => s.code == 410,
-        _ => false,
-    }
-}
-
-/// 401/403 are retried slowly; everything else is transient.
-pub fn classify(e: &watcher::Error) -> FailureKind {
-    let status = match e {
-        watcher::Error::InitialListFailed(kube::Error::Api(s))
-        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
-        | watcher::Error::WatchFailed(kube::Error::Api(s)) => Some(s.code),
-        watcher::Error::WatchError(s) => Some(s.code),
-        _ => None,
-    };
-    match status {
-        Some(401 | 403) => FailureKind::Auth,
-        _ => FailureKind::Transient,
-    }
-}
+#[cfg(test)]
+#[path = "watch_tests.rs"]
+mod tests;
