@@ -14,7 +14,7 @@ use super::auth::{Audit, permit};
 use super::error::ApiError;
 use super::{ApiTags, AppState};
 use crate::auth::Principal;
-use crate::flux::Action;
+use crate::flux::{Action, ClusterState};
 use crate::ingest::actions::{ActionRequest, perform};
 
 /// Suspend options.
@@ -166,21 +166,20 @@ async fn act(
     // The row acted on is checked, not only the path the guard saw.
     permit(principal, &cluster)?;
     let status = state.store.cluster_status(cluster.id).await?;
-    if let Some(s) = status.as_ref().filter(|s| s.state == "unreachable") {
+    if let Some(s) = status
+        .as_ref()
+        .filter(|s| s.state == ClusterState::Unreachable)
+    {
         return Err(ApiError::unavailable(
             "cluster_unreachable",
             format!("cluster {} is unreachable: {}", cluster.name, s.message),
         ));
     }
     let versions: HashMap<String, String> = status
-        .as_ref()
-        .and_then(|s| s.kinds.as_object())
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.get("version")?.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
+        .iter()
+        .flat_map(|s| &s.kinds)
+        .filter_map(|(kind, w)| Some((kind.clone(), w.version.clone()?)))
+        .collect();
     let request = ActionRequest {
         api_group: row.api_group.clone(),
         api_version: row.api_version.clone(),

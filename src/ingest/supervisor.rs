@@ -22,6 +22,7 @@ use super::status::{KindState, cluster_state};
 use super::watch::{KindWatch, Target, WatchReport, WatchState};
 use crate::clusters::failure::Cause;
 use crate::clusters::{Failure, Registry, failure};
+use crate::flux::ClusterState;
 use crate::store::{ClusterRow, StatusUpdate, Store, WriteOp};
 
 /// Connect timeout of the supervisor's client.
@@ -64,7 +65,7 @@ struct Status {
     event_dirty: bool,
     last_write: Instant,
     /// The state last written, to log changes (not every retry).
-    logged: String,
+    logged: Option<ClusterState>,
 }
 
 /// Probes in a row without an answer before the cluster counts as unreachable.
@@ -75,8 +76,7 @@ impl Supervisor {
     pub async fn run(self, shutdown: CancellationToken) {
         let mut status = Status {
             update: StatusUpdate {
-                state: "connecting".into(),
-                kinds: serde_json::json!({}),
+                state: ClusterState::Connecting,
                 watched_by: Some(self.settings.replica.clone()),
                 ..StatusUpdate::default()
             },
@@ -85,7 +85,7 @@ impl Supervisor {
             dirty: true,
             event_dirty: false,
             last_write: Instant::now(),
-            logged: String::new(),
+            logged: None,
         };
         self.write_status(&mut status).await;
         let mut backoff = Backoff::new(self.cluster.id.as_u128() as u64);
@@ -101,7 +101,7 @@ impl Supervisor {
                     let delay = backoff.next_delay(kind);
                     status.kinds.clear();
                     status.silent = None;
-                    status.update.state = state_of(failure.cause).into();
+                    status.update.state = state_of(failure.cause);
                     status.update.message = failure.summary;
                     status.update.detail = failure.detail;
                     status.update.next_retry_at =
@@ -231,7 +231,7 @@ impl Supervisor {
                     // Every watch failing for a while: start over with a fresh client (new
                     // connections, new discovery) instead of retrying on a pool that may hold
                     // connections the apiserver will never answer.
-                    if status.update.state == "unreachable" {
+                    if status.update.state == ClusterState::Unreachable {
                         let since = *unreachable_since.get_or_insert_with(Instant::now);
                         if since.elapsed() > self.settings.read_timeout {
                             tracing::info!("cluster unreachable; reconnecting");
@@ -325,7 +325,7 @@ impl Supervisor {
     async fn write_status(&self, status: &mut Status) {
         let silent = status.silent.is_some();
         if let Some((since, failure)) = &status.silent {
-            status.update.state = "unreachable".into();
+            status.update.state = ClusterState::Unreachable;
             status.update.message = format!(
                 "the API server has not answered since {} UTC ({}); its watches are stalled",
                 since.format("%H:%M:%S"),
@@ -336,7 +336,7 @@ impl Supervisor {
         } else if !status.kinds.is_empty() {
             // Each failing kind carries its own detail.
             let summary = cluster_state(&status.kinds);
-            status.update.state = summary.state.to_string();
+            status.update.state = summary.state;
             status.update.message = summary.message;
             status.update.detail = String::new();
             status.update.next_retry_at = summary.next_retry_at;
@@ -345,13 +345,11 @@ impl Supervisor {
         if !status.dirty && !event_due {
             return;
         }
-        status.update.kinds = serde_json::Value::Object(
-            status
-                .kinds
-                .iter()
-                .map(|(name, k)| (name.to_string(), k.to_json(silent)))
-                .collect(),
-        );
+        status.update.kinds = status
+            .kinds
+            .iter()
+            .map(|(name, k)| (name.to_string(), k.to_watch(silent)))
+            .collect();
         match self
             .store
             .set_cluster_status(self.cluster.id, &status.update)
@@ -378,25 +376,27 @@ struct Unanswered {
 impl Supervisor {
     /// Log a change of the cluster's state once — not every retry of a failing watch.
     fn log_state(&self, status: &mut Status) {
-        let state = &status.update.state;
-        if *state == status.logged {
+        let state = status.update.state;
+        if Some(state) == status.logged {
             return;
         }
         let message = &status.update.message;
-        match state.as_str() {
-            "ready" | "connecting" => tracing::info!(%state, "cluster state"),
+        match state {
+            ClusterState::Ready | ClusterState::Connecting => {
+                tracing::info!(%state, "cluster state")
+            }
             _ => tracing::warn!(%state, %message, "cluster state"),
         }
-        status.logged = state.clone();
+        status.logged = Some(state);
     }
 }
 
 /// The cluster state a failure to connect puts the cluster in.
-fn state_of(cause: Cause) -> &'static str {
+fn state_of(cause: Cause) -> ClusterState {
     match cause {
-        Cause::Unauthorized => "unauthorized",
-        Cause::Forbidden => "forbidden",
-        Cause::Unreachable | Cause::Server => "unreachable",
+        Cause::Unauthorized => ClusterState::Unauthorized,
+        Cause::Forbidden => ClusterState::Forbidden,
+        Cause::Unreachable | Cause::Server => ClusterState::Unreachable,
     }
 }
 
