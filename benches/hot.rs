@@ -6,7 +6,7 @@
 //! | `snapshot` | [`flux::snapshot`]: a Flux object normalised to a `ResourceSnapshot` | once per watch event (ingest) |
 //! | `content_hash` | [`store::content_hash`] of a snapshot's sanitized object | once per upsert (the writer's no-op check) |
 //! | `health` | [`flux::summarize`]: health from `spec.suspend`, conditions, generations | inside every snapshot |
-//! | `filter` | [`Filter::matches`] with cluster, kind, namespace, health and name prefix set; `key_of_row`: [`ChangeItem::key`] | once per change per subscriber; the key once per change |
+//! | `filter` | [`Filter::matches`] with cluster, kind, namespace, health and name prefix set; `entry_of_row`: the copy of the log entry a `live::ChangeItem` keeps for filters | once per change per subscriber; the copy once per change |
 //! | `encode` | the stream's `change` frame: `StreamCodec::change`, row → JSON text | once per published change |
 //! | `change_summary` | [`flux::change_summary`]: diff of the stored and the new version, one line | once per upsert that changes a stored object (the writer) |
 //!
@@ -25,10 +25,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use flux_orchestrator::api::stream::StreamCodec;
-use flux_orchestrator::flux::{self, ResourceSnapshot};
-use flux_orchestrator::live::{ChangeItem, ChangeKey, Codec, Filter};
-use flux_orchestrator::store::queries::ChangeEntry;
-use flux_orchestrator::store::{self, ChangeRow, ResourceRow};
+use flux_orchestrator::flux::{self, ChangeOp, Health, ResourceSnapshot};
+use flux_orchestrator::live::{Codec, Filter};
+use flux_orchestrator::store::{self, ChangeEntry, ChangeRow, ResourceRow};
 
 /// The fixtures benchmarked: (benchmark name, YAML). A healthy object of each common kind, a
 /// failing and a stalled HelmRelease (their conditions carry long messages), and a Kustomization
@@ -145,15 +144,15 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// A change key as the listener derives it, in cluster `prod`.
-fn key(kind: &str, namespace: &str, name: &str, before: &str, after: &str) -> ChangeKey {
-    ChangeKey {
-        cluster_id: Uuid::from_u128(1),
-        cluster_name: Some("prod".to_owned()),
-        kind: kind.to_owned(),
-        namespace: namespace.to_owned(),
-        name: name.to_owned(),
-        health: [Some(before.to_owned()), Some(after.to_owned())],
+/// An upsert of a HelmRelease `apps/redis` in cluster `prod`, as the listener reads it.
+fn change(before: Health, after: Health) -> ChangeEntry {
+    let entry = change_row(&failing(), ChangeOp::Upsert, before).entry;
+    ChangeEntry {
+        kind: "HelmRelease".to_owned(),
+        namespace: "apps".to_owned(),
+        name: "redis".to_owned(),
+        health_after: Some(after),
+        ..entry
     }
 }
 
@@ -164,46 +163,45 @@ fn bench_filter(c: &mut Criterion) {
         &strings(&["staging", "prod"]),
         &strings(&["ks", "hr"]),
         &strings(&["flux-system", "apps"]),
-        &strings(&["failed", "stalled"]),
+        &[Health::Failed, Health::Stalled],
         "re",
     )
     .unwrap_or_else(|e| panic!("the benchmark filter is refused: {e}"));
     let cases = [
         // Passes every clause; the health clause matches on `after`, the last one looked at.
-        (
-            "match",
-            key("HelmRelease", "apps", "redis", "ready", "failed"),
-            true,
-        ),
+        ("match", change(Health::Ready, Health::Failed), true),
         // Another cluster: refused by the first clause.
         (
             "miss_cluster",
-            ChangeKey {
+            ChangeEntry {
                 cluster_name: Some("dev".to_owned()),
                 cluster_id: Uuid::from_u128(2),
-                ..key("HelmRelease", "apps", "redis", "ready", "failed")
+                ..change(Health::Ready, Health::Failed)
             },
             false,
         ),
         // Everything but health matches: refused by the last clause, the longest miss.
         (
             "miss_health",
-            key("HelmRelease", "apps", "redis", "ready", "progressing"),
+            change(Health::Ready, Health::Progressing),
             false,
         ),
     ];
     let mut group = c.benchmark_group("filter");
-    for (name, key, expected) in cases {
-        assert_eq!(filter.matches(&key), expected, "filter case {name}");
+    for (name, change, expected) in cases {
+        assert_eq!(
+            filter.matches(&change, None),
+            expected,
+            "filter case {name}"
+        );
         group.bench_function(name, |b| {
-            b.iter(|| black_box(&filter).matches(black_box(&key)))
+            b.iter(|| black_box(&filter).matches(black_box(&change), None))
         });
     }
-    // The listener derives the key once per change, before any subscriber's filter sees it.
-    let row = change_row(&failing(), "upsert", "ready");
-    group.bench_function("key_of_row", |b| {
-        b.iter(|| ChangeItem::key(black_box(&row)))
-    });
+    // The listener copies the entry into the published item once per change, before any
+    // subscriber's filter sees it.
+    let row = change_row(&failing(), ChangeOp::Upsert, Health::Ready);
+    group.bench_function("entry_of_row", |b| b.iter(|| black_box(&row).entry.clone()));
     group.finish();
 }
 
@@ -220,7 +218,7 @@ fn resource_row(s: &ResourceSnapshot) -> ResourceRow {
         kind: s.kind.clone(),
         namespace: s.namespace.clone(),
         name: s.name.clone(),
-        health: s.health.as_str().to_owned(),
+        health: s.health,
         reason: s.reason.clone(),
         message: s.message.clone(),
         revision: s.revision.clone(),
@@ -245,8 +243,8 @@ fn resource_row(s: &ResourceSnapshot) -> ResourceRow {
 }
 
 /// The change row of `op` on the object of a snapshot; a delete has no stored row.
-fn change_row(s: &ResourceSnapshot, op: &str, before: &str) -> ChangeRow {
-    let resource = (op != "delete").then(|| resource_row(s));
+fn change_row(s: &ResourceSnapshot, op: ChangeOp, before: Health) -> ChangeRow {
+    let resource = (op != ChangeOp::Delete).then(|| resource_row(s));
     let entry = ChangeEntry {
         seq: 42,
         at: resource.as_ref().map(|r| r.updated_at).unwrap_or_default(),
@@ -257,14 +255,15 @@ fn change_row(s: &ResourceSnapshot, op: &str, before: &str) -> ChangeRow {
         kind: s.kind.clone(),
         namespace: s.namespace.clone(),
         name: s.name.clone(),
-        op: op.to_owned(),
-        health_before: Some(before.to_owned()),
-        health_after: resource.as_ref().map(|r| r.health.clone()),
+        op,
+        health_before: Some(before),
+        health_after: resource.as_ref().map(|r| r.health),
+        event_type: None,
         revision: s.revision.clone(),
         reason: s.reason.clone(),
         message: s.message.clone(),
-        version: (op == "upsert").then(|| vec![0xab; 16]),
-        summary: (op == "upsert").then(|| {
+        version: (op == ChangeOp::Upsert).then(|| vec![0xab; 16]),
+        summary: (op == ChangeOp::Upsert).then(|| {
             "Ready True → False (InstallFailed); status.lastAttemptedRevision 6.5.3 → 6.5.4"
                 .to_owned()
         }),
@@ -276,9 +275,15 @@ fn bench_encode(c: &mut Criterion) {
     let failing = failing();
     let cases = [
         // The common case: an object changed and its stored summary rides along.
-        ("upsert", change_row(&failing, "upsert", "ready")),
+        (
+            "upsert",
+            change_row(&failing, ChangeOp::Upsert, Health::Ready),
+        ),
         // The object is gone: only the log entry.
-        ("delete", change_row(&failing, "delete", "failed")),
+        (
+            "delete",
+            change_row(&failing, ChangeOp::Delete, Health::Failed),
+        ),
     ];
     let mut group = c.benchmark_group("encode");
     for (name, row) in &cases {

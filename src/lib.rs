@@ -6,7 +6,7 @@
 //! | [`cli`]      | command line (clap): `serve`, `migrate`, `openapi`, `sim` |
 //! | [`config`]   | the one typed configuration read from flags and `FLUXO_*` env |
 //! | [`app`]      | start-up order, spawning and joining long-lived tasks, graceful shutdown |
-//! | [`flux`]     | knowledge of Flux: kinds catalogue, health from conditions, revisions, action patches (pure) |
+//! | [`flux`]     | knowledge of Flux: kinds catalogue, health from conditions, revisions, action patches; the domain's vocabulary (pure) |
 //! | [`store`]    | all SQL: pool, migrations from `sql/`, typed queries |
 //! | [`clusters`] | kubeconfig policy, credential encryption, building kube clients |
 //! | [`egress`]   | the outbound address policy: which IPs the server may connect to for users (pure), and its connect-time resolver |

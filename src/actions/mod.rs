@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::clusters::Registry;
-use crate::flux::{self, Action};
+use crate::flux::{self, Action, ClusterState};
 use crate::store::{ClusterRow, ClusterStatusRow, ResourceRow, Store};
 
 /// Why an action failed.
@@ -117,7 +117,10 @@ impl Actions {
     ) -> Result<ActionDone, ActionError> {
         let (row, cluster) = (&target.resource, &target.cluster);
         let status = self.store.cluster_status(cluster.id).await?;
-        if let Some(s) = status.as_ref().filter(|s| s.state == "unreachable") {
+        if let Some(s) = status
+            .as_ref()
+            .filter(|s| s.state == ClusterState::Unreachable)
+        {
             return Err(ActionError::Unreachable(
                 cluster.name.clone(),
                 s.message.clone(),
@@ -151,11 +154,8 @@ impl Actions {
 /// a version are addressed at it).
 fn served_versions(status: Option<&ClusterStatusRow>) -> HashMap<String, String> {
     status
-        .and_then(|s| s.kinds.as_object())
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.get("version")?.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
+        .iter()
+        .flat_map(|s| &s.kinds)
+        .filter_map(|(kind, watch)| Some((kind.clone(), watch.version.clone()?)))
+        .collect()
 }

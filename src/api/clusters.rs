@@ -12,11 +12,12 @@ use uuid::Uuid;
 
 use super::auth::{Audit, permit};
 use super::error::ApiError;
+use super::vocabulary::{ClusterState, KindWatchState};
 use super::{ApiTags, AppState};
 use crate::auth::{Principal, Role, in_scope};
 use crate::clusters::kubeconfig::without_userinfo;
 use crate::clusters::{ClusterChanges, NewClusterInput};
-use crate::store::{ClusterRow, ClusterStatusRow, Notification};
+use crate::store::{ClusterRow, ClusterStatusRow, KindWatchStatus, Notification};
 
 /// How the orchestrator reaches a cluster.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,31 +57,11 @@ pub struct Cluster {
     pub status: Option<ClusterStatus>,
 }
 
-/// Connection state of a cluster.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[oai(rename_all = "lowercase")]
-pub enum ClusterState {
-    /// Connecting, discovering or listing for the first time.
-    Connecting,
-    /// Every served kind is watched.
-    Ready,
-    /// Some kinds cannot be watched (see `kinds`; the message names what they need).
-    Degraded,
-    /// The API server cannot be reached (network, TLS, DNS) or does not answer (hung).
-    Unreachable,
-    /// The API server refuses the credentials (401): update the cluster's kubeconfig.
-    Unauthorized,
-    /// The credentials may not list and watch any Flux kind (403): grant the permission the
-    /// message names.
-    Forbidden,
-}
-
 /// Watch state of one kind on one cluster.
 #[derive(Object, Debug, Clone)]
 pub struct KindStatus {
-    /// `watching`, `listing`, `absent` (not served), `stalled` (the API server stopped
-    /// answering), `error`, `unauthorized` or `forbidden`.
-    pub state: String,
+    /// The watch state.
+    pub state: KindWatchState,
     /// The API version watched.
     pub version: Option<String>,
     /// Why it fails: the HTTP status and our words, never text the cluster's server sent.
@@ -142,38 +123,13 @@ impl From<ClusterStatusRow> for ClusterStatus {
 impl ClusterStatus {
     /// The view of a status row, with `detail` only when `reveal`.
     pub fn view(row: ClusterStatusRow, reveal: bool) -> ClusterStatus {
-        let state = match row.state.as_str() {
-            "ready" => ClusterState::Ready,
-            "degraded" => ClusterState::Degraded,
-            "unreachable" => ClusterState::Unreachable,
-            "unauthorized" => ClusterState::Unauthorized,
-            "forbidden" => ClusterState::Forbidden,
-            _ => ClusterState::Connecting,
-        };
-        let text =
-            |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
         let kinds = row
             .kinds
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(name, v)| {
-                        let status = KindStatus {
-                            state: text(v, "state").unwrap_or_default(),
-                            version: text(v, "version"),
-                            message: text(v, "message"),
-                            detail: text(v, "detail").filter(|_| reveal),
-                            retry_at: v
-                                .get("retryAt")
-                                .and_then(|t| serde_json::from_value(t.clone()).ok()),
-                        };
-                        (name.clone(), status)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+            .into_iter()
+            .map(|(name, w)| (name, KindStatus::view(w, reveal)))
+            .collect();
         ClusterStatus {
-            state,
+            state: row.state.into(),
             message: row.message,
             detail: Some(row.detail).filter(|_| reveal),
             kubernetes_version: row.kubernetes_version,
@@ -185,6 +141,19 @@ impl ClusterStatus {
             watched_by: row.watched_by,
             updated_at: row.updated_at,
             next_retry_at: row.next_retry_at,
+        }
+    }
+}
+
+impl KindStatus {
+    /// The view of a stored kind status, with `detail` only when `reveal`.
+    fn view(w: KindWatchStatus, reveal: bool) -> KindStatus {
+        KindStatus {
+            state: w.state.into(),
+            version: w.version,
+            message: w.message,
+            detail: w.detail.filter(|_| reveal),
+            retry_at: w.retry_at,
         }
     }
 }

@@ -6,40 +6,15 @@ use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::error::ApiError;
+use super::history::{self, HistoryPage};
+use super::model::EventType;
 use super::resources::params;
 use super::{ApiTags, AppState};
-use crate::store::queries::{EventFilter, EventRow, decode_event_cursor};
-
-/// Kubernetes event type.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventType {
-    /// Something expected happened, e.g. `ReconciliationSucceeded`.
-    Normal,
-    /// Something went wrong, e.g. `HealthCheckFailed`.
-    Warning,
-}
-
-impl EventType {
-    /// Parse the stored form (the apiserver accepts only these two).
-    pub fn from_db(text: &str) -> EventType {
-        if text == "Warning" {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            EventType::Normal => "Normal",
-            EventType::Warning => "Warning",
-        }
-    }
-}
+use crate::store::queries::{EventFilter, EventRow};
 
 /// A controller's event about a Flux object, kept longer than Kubernetes keeps it.
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -82,23 +57,24 @@ pub struct Event {
 
 impl From<EventRow> for Event {
     fn from(row: EventRow) -> Event {
+        let e = row.event;
         Event {
             id: row.id,
             cluster_id: row.cluster_id,
             cluster: row.cluster_name,
             resource_id: row.resource_id,
-            api_group: row.api_group,
-            kind: row.kind,
-            namespace: row.namespace,
-            name: row.name,
-            type_: EventType::from_db(&row.event_type),
-            reason: row.reason,
-            message: row.message,
-            count: row.count,
-            first_seen: row.first_seen,
-            last_seen: row.last_seen,
-            reporting_controller: row.reporting_controller,
-            revision: row.revision,
+            api_group: e.involved.api_group,
+            kind: e.involved.kind,
+            namespace: e.involved.namespace,
+            name: e.involved.name,
+            type_: e.event_type.into(),
+            reason: e.reason,
+            message: e.message,
+            count: e.count,
+            first_seen: e.first_seen,
+            last_seen: e.last_seen,
+            reporting_controller: e.reporting_controller,
+            revision: e.revision,
         }
     }
 }
@@ -120,22 +96,13 @@ enum EventsResponse {
     Ok(Json<EventList>),
 }
 
-/// Read one page of events for `filter` (shared with `/resources/{id}/events`).
-pub(super) async fn page(
-    state: &AppState,
-    filter: &EventFilter,
-    token: Option<&str>,
-    limit: Option<u32>,
-) -> Result<EventList, ApiError> {
-    let after = params::cursor(token, decode_event_cursor)?;
-    let page = state
-        .store
-        .list_events(filter, after.as_ref(), params::page_size(limit))
-        .await?;
-    Ok(EventList {
-        items: page.items.into_iter().map(Event::from).collect(),
-        continue_: page.next.map(|c| c.encode()),
-    })
+impl HistoryPage for EventList {
+    type Query = EventFilter;
+    type Item = Event;
+
+    fn new(items: Vec<Event>, continue_: Option<String>) -> EventList {
+        EventList { items, continue_ }
+    }
 }
 
 /// The events endpoint.
@@ -188,15 +155,11 @@ impl EventsApi {
             ("type", type_.0.len()),
         ])?;
         let filter = EventFilter {
-            resources: resource.0,
-            clusters: params::values(cluster.0),
-            kinds: params::kinds(&kind.0)?,
-            namespaces: params::values(namespace.0),
-            names: params::values(name.0),
-            types: type_.0.iter().map(|t| t.as_str().to_string()).collect(),
+            subjects: history::subjects(resource.0, cluster.0, &kind.0, namespace.0, name.0)?,
+            types: type_.0.into_iter().map(Into::into).collect(),
             since: since.0,
         };
-        let list = page(&state, &filter, continue_.0.as_deref(), limit.0).await?;
+        let list = history::page(&state, &filter, continue_.0.as_deref(), limit.0).await?;
         Ok(EventsResponse::Ok(Json(list)))
     }
 }

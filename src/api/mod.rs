@@ -11,6 +11,7 @@ pub mod error;
 mod events;
 mod explain;
 mod health;
+mod history;
 mod login;
 mod metrics;
 pub mod model;
@@ -23,6 +24,7 @@ pub mod stream;
 mod tokens;
 mod ui;
 mod versions;
+pub mod vocabulary;
 
 use std::sync::Arc;
 

@@ -1,57 +1,14 @@
 //! API types shared by several endpoints: the resource summary that the list API returns and
-//! the live stream carries, and the health enum.
+//! the live stream carries, and the change that the history API returns and the stream carries.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{Enum, Object};
+use poem_openapi::Object;
 use uuid::Uuid;
 
-use crate::store::ResourceRow;
-
-/// Health of a Flux object, derived from its conditions (see `flux::summarize`).
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[oai(rename_all = "lowercase")]
-pub enum Health {
-    /// Ready=True at the current generation.
-    Ready,
-    /// Reconciling, or the controller has not observed the newest generation yet.
-    Progressing,
-    /// Ready=False.
-    Failed,
-    /// Stalled=True: the controller gave up until the object changes.
-    Stalled,
-    /// `spec.suspend: true`.
-    Suspended,
-    /// No status to judge by.
-    Unknown,
-}
-
-impl Health {
-    /// Parse the stored form; unknown text maps to `Unknown`.
-    pub fn from_db(text: &str) -> Health {
-        match text {
-            "ready" => Health::Ready,
-            "progressing" => Health::Progressing,
-            "failed" => Health::Failed,
-            "stalled" => Health::Stalled,
-            "suspended" => Health::Suspended,
-            _ => Health::Unknown,
-        }
-    }
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Health::Ready => "ready",
-            Health::Progressing => "progressing",
-            Health::Failed => "failed",
-            Health::Stalled => "stalled",
-            Health::Suspended => "suspended",
-            Health::Unknown => "unknown",
-        }
-    }
-}
+pub use super::vocabulary::{ChangeOp, EventType, Health};
+use crate::store::{ChangeEntry, ResourceRow};
 
 /// A reference to the source an object consumes.
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -173,7 +130,7 @@ impl From<ResourceRow> for ResourceSummary {
             kind: row.kind,
             namespace: row.namespace,
             name: row.name,
-            health: Health::from_db(&row.health),
+            health: row.health.into(),
             reason: row.reason,
             message: row.message,
             revision: row.revision,
@@ -186,6 +143,77 @@ impl From<ResourceRow> for ResourceSummary {
             last_transition_at: row.last_transition_at,
             updated_at: row.updated_at,
             seq: row.last_seq,
+        }
+    }
+}
+
+/// One committed change of a Flux object.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename_all = "camelCase")]
+pub struct Change {
+    /// Position in the change log; seq order is commit order (the live stream's `seq`).
+    pub seq: i64,
+    /// When it was committed.
+    pub at: DateTime<Utc>,
+    /// Cluster id.
+    pub cluster_id: Uuid,
+    /// Cluster name; null once the cluster is deleted.
+    pub cluster: Option<String>,
+    /// Resource id.
+    pub resource_id: Uuid,
+    /// API group.
+    pub api_group: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// What happened.
+    pub op: ChangeOp,
+    /// Health before (null for a new object and for events).
+    pub health_before: Option<Health>,
+    /// Health after (null for deletes and events).
+    pub health_after: Option<Health>,
+    /// Type of the recorded event (only for `event`).
+    pub event_type: Option<EventType>,
+    /// Revision at the change.
+    pub revision: Option<String>,
+    /// Condition or event reason.
+    pub reason: Option<String>,
+    /// Condition or event message.
+    pub message: Option<String>,
+    /// What changed from the object's previous version, e.g. `spec.interval 10m0s → 5m0s;
+    /// Ready True → False (HealthCheckFailed); reconcile requested`. Null for a first sight,
+    /// deletes, events, and changes logged before summaries were kept.
+    pub summary: Option<String>,
+    /// The object version this change produced (hex content hash; the versions and diff
+    /// endpoints take the change's `seq`); null for deletes, events, and changes logged before
+    /// versions were kept.
+    pub version: Option<String>,
+}
+
+impl From<ChangeEntry> for Change {
+    fn from(row: ChangeEntry) -> Change {
+        Change {
+            seq: row.seq,
+            at: row.at,
+            cluster_id: row.cluster_id,
+            cluster: row.cluster_name,
+            resource_id: row.resource_id,
+            api_group: row.api_group,
+            kind: row.kind,
+            namespace: row.namespace,
+            name: row.name,
+            op: row.op.into(),
+            health_before: row.health_before.map(Health::from),
+            health_after: row.health_after.map(Health::from),
+            event_type: row.event_type.map(EventType::from),
+            revision: row.revision,
+            reason: row.reason,
+            message: row.message,
+            summary: row.summary,
+            version: row.version.map(hex::encode),
         }
     }
 }

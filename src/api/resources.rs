@@ -15,16 +15,17 @@ use uuid::Uuid;
 use detail::{Inventory, ResourceCondition, ResourceDetail};
 
 use super::auth::permit;
-use super::changes::{self, ChangeList};
+use super::changes::ChangeList;
 use super::error::ApiError;
-use super::events::{self, EventList};
+use super::events::EventList;
+use super::history;
 use super::model::{Health, ResourceSummary};
 use super::{ApiTags, AppState};
 use crate::auth::Principal;
 use crate::clusters;
 use crate::flux;
 use crate::store::queries::{
-    ChangeFilter, Cursor, EventFilter, ResourceFilter, ResourceOrder, SortField,
+    ChangeFilter, Cursor, EventFilter, ResourceFilter, ResourceOrder, SortField, Subjects,
 };
 
 /// Sort order of a resource list; `-` reverses it. Ties are broken by namespace, name, kind, id.
@@ -178,17 +179,17 @@ async fn detail(state: &AppState, id: Uuid) -> Result<ResourceDetail, ApiError> 
     let found = state.store.resource(id).await?;
     let found = found.ok_or_else(|| ApiError::not_found(format!("resource {id} not found")))?;
     let changes = ChangeFilter {
-        resources: vec![id],
+        subjects: Subjects::resource(id),
         ..Default::default()
     };
     let events = EventFilter {
-        resources: vec![id],
+        subjects: Subjects::resource(id),
         ..Default::default()
     };
     let limit = params::DETAIL_HISTORY;
     let (changes, events) = futures::try_join!(
-        state.store.list_changes(&changes, None, limit),
-        state.store.list_events(&events, None, limit)
+        state.store.history(&changes, None, limit),
+        state.store.history(&events, None, limit)
     )?;
     let row = found.row;
     Ok(ResourceDetail {
@@ -298,7 +299,7 @@ impl ResourcesApi {
             clusters: params::values(cluster.0),
             kinds: params::kinds(&kind.0)?,
             namespaces: params::values(namespace.0),
-            health: health.0.iter().map(|h| h.as_str().to_string()).collect(),
+            health: health.0.into_iter().map(Into::into).collect(),
             labels: params::labels(&label.0)?,
             text: q.0.filter(|q| !q.is_empty()),
         };
@@ -345,11 +346,11 @@ impl ResourcesApi {
     ) -> Result<ChangesResponse, ApiError> {
         visible(&state, &principal, id.0).await?;
         let filter = ChangeFilter {
-            resources: vec![id.0],
+            subjects: Subjects::resource(id.0),
             ..Default::default()
         };
         Ok(ChangesResponse::Ok(Json(
-            changes::page(&state, &filter, continue_.0.as_deref(), limit.0).await?,
+            history::page(&state, &filter, continue_.0.as_deref(), limit.0).await?,
         )))
     }
 
@@ -375,11 +376,11 @@ impl ResourcesApi {
     ) -> Result<EventsResponse, ApiError> {
         visible(&state, &principal, id.0).await?;
         let filter = EventFilter {
-            resources: vec![id.0],
+            subjects: Subjects::resource(id.0),
             ..Default::default()
         };
         Ok(EventsResponse::Ok(Json(
-            events::page(&state, &filter, continue_.0.as_deref(), limit.0).await?,
+            history::page(&state, &filter, continue_.0.as_deref(), limit.0).await?,
         )))
     }
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::clusters::ClusterStatus;
 use super::error::ApiError;
 use super::{ApiTags, AppState};
+use crate::flux::Health;
 use crate::store::queries::{ClusterOverviewRow, FleetCounts, HealthCountRow};
 
 /// Resources per health verdict.
@@ -34,16 +35,16 @@ pub struct HealthCounts {
 }
 
 impl HealthCounts {
-    fn add(&mut self, health: &str, n: i64) {
+    fn add(&mut self, health: Health, n: i64) {
         self.total += n;
-        match health {
-            "ready" => self.ready += n,
-            "progressing" => self.progressing += n,
-            "failed" => self.failed += n,
-            "stalled" => self.stalled += n,
-            "suspended" => self.suspended += n,
-            _ => self.unknown += n,
-        }
+        *match health {
+            Health::Ready => &mut self.ready,
+            Health::Progressing => &mut self.progressing,
+            Health::Failed => &mut self.failed,
+            Health::Stalled => &mut self.stalled,
+            Health::Suspended => &mut self.suspended,
+            Health::Unknown => &mut self.unknown,
+        } += n;
     }
 }
 
@@ -96,11 +97,11 @@ fn cluster_stats(c: ClusterOverviewRow, counts: &[HealthCountRow]) -> ClusterSta
         BTreeMap::<String, HealthCounts>::new(),
     );
     for row in counts.iter().filter(|r| r.cluster_id == c.id) {
-        health.add(&row.health, row.count);
+        health.add(row.health, row.count);
         kinds
             .entry(row.kind.clone())
             .or_default()
-            .add(&row.health, row.count);
+            .add(row.health, row.count);
     }
     ClusterStats {
         id: c.id,
@@ -118,11 +119,11 @@ pub fn fleet_stats(rows: FleetCounts) -> FleetStats {
         BTreeMap::<String, HealthCounts>::new(),
     );
     for row in &rows.counts {
-        health.add(&row.health, row.count);
+        health.add(row.health, row.count);
         kinds
             .entry(row.kind.clone())
             .or_default()
-            .add(&row.health, row.count);
+            .add(row.health, row.count);
     }
     let clusters = rows
         .clusters
@@ -179,27 +180,28 @@ impl StatsApi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::clusters::ClusterState;
+    use crate::api::vocabulary::ClusterState;
+    use crate::flux;
     use crate::store::ClusterStatusRow;
 
-    fn count(cluster: u128, kind: &str, health: &str, count: i64) -> HealthCountRow {
+    fn count(cluster: u128, kind: &str, health: Health, count: i64) -> HealthCountRow {
         HealthCountRow {
             cluster_id: Uuid::from_u128(cluster),
             kind: kind.into(),
-            health: health.into(),
+            health,
             count,
         }
     }
 
-    fn cluster(id: u128, name: &str, state: Option<&str>) -> ClusterOverviewRow {
+    fn cluster(id: u128, name: &str, state: Option<flux::ClusterState>) -> ClusterOverviewRow {
         let status = state.map(|state| ClusterStatusRow {
             cluster_id: Uuid::from_u128(id),
-            state: state.into(),
+            state,
             message: String::new(),
             detail: String::new(),
             kubernetes_version: Some("v1.31.0".into()),
             flux_version: None,
-            kinds: serde_json::json!({}),
+            kinds: Default::default(),
             last_event_at: None,
             last_resync_at: None,
             resync_drift_total: 0,
@@ -218,15 +220,15 @@ mod tests {
     fn counts_fold_into_fleet_kind_and_cluster_totals() {
         let rows = FleetCounts {
             counts: vec![
-                count(1, "HelmRelease", "failed", 2),
-                count(1, "Kustomization", "ready", 5),
-                count(2, "Kustomization", "ready", 1),
-                count(2, "Kustomization", "stalled", 3),
+                count(1, "HelmRelease", Health::Failed, 2),
+                count(1, "Kustomization", Health::Ready, 5),
+                count(2, "Kustomization", Health::Ready, 1),
+                count(2, "Kustomization", Health::Stalled, 3),
             ],
             clusters: vec![
-                cluster(1, "a", Some("ready")),
+                cluster(1, "a", Some(flux::ClusterState::Ready)),
                 cluster(2, "b", None),
-                cluster(3, "empty", Some("unreachable")),
+                cluster(3, "empty", Some(flux::ClusterState::Unreachable)),
             ],
         };
         let stats = fleet_stats(rows);

@@ -44,7 +44,7 @@ impl From<VersionRef> for ResourceVersion {
             at: v.at,
             version: hex::encode(&v.hash),
             summary: v.summary,
-            health: v.health.as_deref().map(Health::from_db),
+            health: v.health.map(Health::from),
         }
     }
 }

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::conditions::{non_empty, parse_time, str_at};
 use super::kinds::{self, group_of};
+use super::vocabulary::EventType;
 
 /// The Flux object an event is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -30,8 +31,9 @@ pub struct FluxEvent {
     pub uid: Option<String>,
     /// The object the event is about.
     pub involved: InvolvedObject,
-    /// `Normal` or `Warning`.
-    pub event_type: String,
+    /// `Normal` or `Warning` (an event without a type, or with one the API server would not
+    /// accept, counts as `Normal`).
+    pub event_type: EventType,
     /// Reason, e.g. `ReconciliationSucceeded`, `HealthCheckFailed`.
     pub reason: Option<String>,
     /// `message` (core/v1) or `note` (events.k8s.io).
@@ -61,7 +63,9 @@ pub fn normalize_event(event: &Value) -> Option<FluxEvent> {
     Some(FluxEvent {
         uid: str_at(event, "/metadata/uid"),
         involved,
-        event_type: str_at(event, "/type").unwrap_or_else(|| "Normal".to_owned()),
+        event_type: str_at(event, "/type")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(EventType::Normal),
         reason: str_at(event, "/reason"),
         message: str_at(event, "/message").or_else(|| str_at(event, "/note")),
         count: count(event),
@@ -171,7 +175,7 @@ mod tests {
         assert_eq!(event.involved.api_group, "kustomize.toolkit.fluxcd.io");
         assert_eq!(event.involved.namespace, "flux-system");
         assert_eq!(event.involved.name, "apps");
-        assert_eq!(event.event_type, "Warning");
+        assert_eq!(event.event_type, EventType::Warning);
         assert_eq!(event.reason.as_deref(), Some("HealthCheckFailed"));
         assert_eq!(event.count, 4);
         assert_eq!(

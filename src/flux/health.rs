@@ -23,75 +23,14 @@
 //! 7. `Ready=True` → [`Health::Ready`]; `Ready=Unknown` → [`Health::Progressing`].
 //! 8. Anything else — no status, no conditions, an odd `Ready` status → [`Health::Unknown`].
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::SUSPEND_REASON_ANNOTATION;
 use super::conditions::{Condition, conditions, find, str_at};
 use super::kinds;
-use super::{Error, SUSPEND_REASON_ANNOTATION};
-
-/// Health of one Flux object, as the UI and the database show it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Health {
-    /// Reconciled the latest spec successfully.
-    Ready,
-    /// A reconciliation is running or the latest spec is not yet observed.
-    Progressing,
-    /// The last reconciliation failed; the controller will retry.
-    Failed,
-    /// The controller gave up until the spec changes.
-    Stalled,
-    /// `spec.suspend` is true.
-    Suspended,
-    /// Nothing to judge by.
-    Unknown,
-}
-
-impl Health {
-    /// Every value, in declaration order.
-    pub const ALL: [Health; 6] = [
-        Health::Ready,
-        Health::Progressing,
-        Health::Failed,
-        Health::Stalled,
-        Health::Suspended,
-        Health::Unknown,
-    ];
-
-    /// The lowercase name stored in the database and sent to clients.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Health::Ready => "ready",
-            Health::Progressing => "progressing",
-            Health::Failed => "failed",
-            Health::Stalled => "stalled",
-            Health::Suspended => "suspended",
-            Health::Unknown => "unknown",
-        }
-    }
-}
-
-impl fmt::Display for Health {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Health {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Health::ALL
-            .into_iter()
-            .find(|h| h.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| Error::UnknownHealth(s.to_owned()))
-    }
-}
+use super::vocabulary::Health;
 
 /// What [`summarize`] concludes about an object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -216,19 +216,6 @@ fn object_without_status_is_unknown() {
 }
 
 #[test]
-fn health_round_trips_through_its_name_and_serde() {
-    for h in Health::ALL {
-        assert_eq!(h.as_str().parse::<Health>(), Ok(h));
-        assert_eq!(serde_json::to_value(h).expect("json"), json!(h.as_str()));
-    }
-    assert_eq!("Failed".parse::<Health>(), Ok(Health::Failed));
-    assert_eq!(
-        "broken".parse::<Health>(),
-        Err(Error::UnknownHealth("broken".into()))
-    );
-}
-
-#[test]
 fn annotation_pointer_escapes_slashes() {
     let obj = fixture("bucket-suspended");
     let pointer = annotation_pointer(SUSPEND_REASON_ANNOTATION);

@@ -16,6 +16,7 @@
 //! | `actions` | the merge-patches the `flux` CLI sends: reconcile, suspend, resume, force, reset |
 //! | `diff` | what changed between two versions: fields by path, spec/status/metadata, Flux meanings |
 //! | `summary` | one line per change for history: "spec.interval 10m0s → 5m0s; reconcile requested" |
+//! | `vocabulary` | the domain's words, defined once: [`Health`] (with its severity order), [`ClusterState`], [`ChangeOp`], [`KindStatus`], [`EventType`] |
 
 mod actions;
 mod conditions;
@@ -30,6 +31,7 @@ mod snapshot;
 mod summary;
 #[cfg(test)]
 mod testdata;
+mod vocabulary;
 
 pub use actions::{
     Action, WithSource, allowed, check, force, go_rfc3339_nano, handled, handled_action, patch,
@@ -38,7 +40,7 @@ pub use actions::{
 pub use conditions::{Condition, conditions};
 pub use diff::{FieldChange, Meaning, PathSegment, Section, diff, path_text};
 pub use events::{FluxEvent, InvolvedObject, is_flux_event, normalize_event};
-pub use health::{Health, StatusSummary, is_static, is_suspended, summarize};
+pub use health::{StatusSummary, is_static, is_suspended, summarize};
 pub use inventory::{
     AppliedRef, InventoryItem, KindInventory, inventory, inventory_by_kind, parse_inventory_id,
 };
@@ -50,6 +52,7 @@ pub use refs::{ObjectRef, SourceRef, depends_on, source_ref};
 pub use revision::{Revisions, last_attempted_revision, revision, revisions};
 pub use snapshot::{ResourceSnapshot, sanitize, snapshot};
 pub use summary::{MAX_ITEMS, MAX_VALUE, summary};
+pub use vocabulary::{ChangeOp, ClusterState, EventType, Health, KindStatus};
 
 /// What changed from `before` to `after`, in one line (see [`summary`]); empty when nothing
 /// but `metadata.resourceVersion` changed.
@@ -82,9 +85,14 @@ pub enum Error {
         /// The object's kind.
         kind: String,
     },
-    /// A health name that is not one of the six.
-    #[error("unknown health {0:?}")]
-    UnknownHealth(String),
+    /// A word that is not in its vocabulary (see `vocabulary`), e.g. health `"red"`.
+    #[error("unknown {vocabulary} {word:?}")]
+    UnknownWord {
+        /// Which vocabulary, e.g. `health`, `cluster state`.
+        vocabulary: &'static str,
+        /// The refused word.
+        word: String,
+    },
     /// An action name that is not one of the known actions.
     #[error("unknown action {0:?}")]
     UnknownAction(String),

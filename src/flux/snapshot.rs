@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::conditions::str_at;
-use super::health::{Health, is_suspended, summarize};
+use super::health::{is_suspended, summarize};
 use super::kinds::{self, group_of, version_of};
 use super::refs::{ObjectRef, SourceRef, depends_on, source_ref};
 use super::revision::revisions;
+use super::vocabulary::Health;
 use super::{Error, LAST_APPLIED_ANNOTATION, Result};
 
 /// One Flux object, normalised: identity, health verdict, revision, references, and the

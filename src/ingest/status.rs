@@ -1,5 +1,5 @@
-//! A cluster's state from its watchers' states (pure, unit-tested), and the JSON per kind
-//! stored in `cluster_status.kinds`.
+//! A cluster's state from its watchers' states (pure, unit-tested), and the watch status per
+//! kind stored in `cluster_status.kinds`.
 //!
 //! The state says *why* a cluster is not ready, because each cause has a different fix:
 //! `unauthorized` (the credentials are refused: update the kubeconfig), `forbidden` (RBAC:
@@ -9,11 +9,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 use super::watch::WatchState;
 use crate::clusters::failure::Cause;
-use crate::flux;
+use crate::flux::{self, ClusterState, KindStatus};
+use crate::store::KindWatchStatus;
 
 /// State of one kind on one cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,43 +30,45 @@ pub enum KindState {
 }
 
 impl KindState {
-    /// The JSON stored per kind; `stalled` when the API server stopped answering while the
-    /// watcher still believes it is listing or watching.
-    pub fn to_json(&self, stalled: bool) -> serde_json::Value {
-        match self {
-            KindState::Absent => json!({"state": "absent"}),
-            KindState::Served { version, state } => match state {
-                WatchState::Listing | WatchState::Watching if stalled => {
-                    json!({"state": "stalled", "version": version})
-                }
-                WatchState::Listing => json!({"state": "listing", "version": version}),
-                WatchState::Watching => json!({"state": "watching", "version": version}),
-                WatchState::Failing {
-                    message,
-                    detail,
-                    cause,
-                    retry_at,
-                } => json!({
-                    "state": match cause {
-                        Cause::Unauthorized => "unauthorized",
-                        Cause::Forbidden => "forbidden",
-                        Cause::Unreachable | Cause::Server => "error",
-                    },
-                    "version": version,
-                    "message": message,
-                    "detail": detail,
-                    "retryAt": retry_at,
-                }),
-            },
-        }
+    /// The watch status stored per kind; `stalled` when the API server stopped answering while
+    /// the watcher still believes it is listing or watching.
+    pub fn to_watch(&self, stalled: bool) -> KindWatchStatus {
+        let (version, state) = match self {
+            KindState::Absent => return KindWatchStatus::new(KindStatus::Absent, None),
+            KindState::Served { version, state } => (Some(version.clone()), state),
+        };
+        let status = match state {
+            WatchState::Listing | WatchState::Watching if stalled => KindStatus::Stalled,
+            WatchState::Listing => KindStatus::Listing,
+            WatchState::Watching => KindStatus::Watching,
+            WatchState::Failing {
+                message,
+                detail,
+                cause,
+                retry_at,
+            } => {
+                let status = match cause {
+                    Cause::Unauthorized => KindStatus::Unauthorized,
+                    Cause::Forbidden => KindStatus::Forbidden,
+                    Cause::Unreachable | Cause::Server => KindStatus::Error,
+                };
+                return KindWatchStatus {
+                    message: Some(message.clone()),
+                    detail: Some(detail.clone()),
+                    retry_at: Some(*retry_at),
+                    ..KindWatchStatus::new(status, version)
+                };
+            }
+        };
+        KindWatchStatus::new(status, version)
     }
 }
 
 /// A cluster's state as its kinds make it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
-    /// `connecting`, `ready`, `degraded`, `unreachable`, `unauthorized` or `forbidden`.
-    pub state: &'static str,
+    /// The cluster's state.
+    pub state: ClusterState,
     /// One plain sentence (empty when ready).
     pub message: String,
     /// The soonest retry of a failing kind.
@@ -74,7 +76,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn new(state: &'static str, message: impl Into<String>) -> Summary {
+    fn new(state: ClusterState, message: impl Into<String>) -> Summary {
         Summary {
             state,
             message: message.into(),
@@ -127,13 +129,16 @@ pub fn cluster_state(kinds: &BTreeMap<&'static str, KindState>) -> Summary {
         })
         .collect();
     if served.is_empty() {
-        return Summary::new("ready", "no Flux kinds are served by this cluster");
+        return Summary::new(
+            ClusterState::Ready,
+            "no Flux kinds are served by this cluster",
+        );
     }
     let mut summary = if failing.is_empty() {
         if served.iter().any(|(_, s)| **s == WatchState::Listing) {
-            return Summary::new("connecting", "listing Flux objects");
+            return Summary::new(ClusterState::Connecting, "listing Flux objects");
         }
-        return Summary::new("ready", "");
+        return Summary::new(ClusterState::Ready, "");
     } else if failing.len() == served.len() {
         every_kind_failing(&failing)
     } else {
@@ -149,17 +154,20 @@ fn every_kind_failing(failing: &[Failing<'_>]) -> Summary {
     let all = |c: Cause| failing.iter().all(|f| f.2 == c);
     if all(Cause::Unauthorized) {
         return Summary::new(
-            "unauthorized",
+            ClusterState::Unauthorized,
             "the cluster refuses the credentials (401 Unauthorized): the token or certificate \
              expired, was revoked or is wrong — update the cluster's kubeconfig",
         );
     }
     if all(Cause::Forbidden) {
         let names: Vec<&str> = failing.iter().map(|f| f.0).collect();
-        return Summary::new("forbidden", permission_needed(&names));
+        return Summary::new(ClusterState::Forbidden, permission_needed(&names));
     }
     let (_, message, _, _) = failing[0];
-    Summary::new("unreachable", format!("every watch is failing: {message}"))
+    Summary::new(
+        ClusterState::Unreachable,
+        format!("every watch is failing: {message}"),
+    )
 }
 
 fn some_kinds_failing(failing: &[Failing<'_>]) -> Summary {
@@ -177,7 +185,7 @@ fn some_kinds_failing(failing: &[Failing<'_>]) -> Summary {
         let names: Vec<&str> = other.iter().map(|f| f.0).collect();
         parts.push(format!("{} failing ({first}: {message})", names.join(", ")));
     }
-    Summary::new("degraded", parts.join("; "))
+    Summary::new(ClusterState::Degraded, parts.join("; "))
 }
 
 #[cfg(test)]
@@ -207,7 +215,7 @@ mod tests {
             ("HelmRelease", served(WatchState::Listing)),
             ("Bucket", KindState::Absent),
         ]);
-        assert_eq!(cluster_state(&kinds).state, "connecting");
+        assert_eq!(cluster_state(&kinds).state, ClusterState::Connecting);
     }
 
     #[test]
@@ -216,7 +224,7 @@ mod tests {
             ("Kustomization", served(WatchState::Watching)),
             ("Bucket", KindState::Absent),
         ]);
-        assert_eq!(cluster_state(&kinds), Summary::new("ready", ""));
+        assert_eq!(cluster_state(&kinds), Summary::new(ClusterState::Ready, ""));
     }
 
     #[test]
@@ -229,7 +237,7 @@ mod tests {
             ),
         ]);
         let summary = cluster_state(&kinds);
-        assert_eq!(summary.state, "degraded");
+        assert_eq!(summary.state, ClusterState::Degraded);
         assert!(
             summary
                 .message
@@ -241,7 +249,10 @@ mod tests {
             "{}",
             summary.message
         );
-        assert_eq!(kinds["HelmRelease"].to_json(false)["state"], "forbidden");
+        assert_eq!(
+            kinds["HelmRelease"].to_watch(false).state,
+            KindStatus::Forbidden
+        );
         assert!(summary.next_retry_at.is_some());
     }
 
@@ -257,7 +268,7 @@ mod tests {
                 served(failing("connection refused", Cause::Unreachable)),
             ),
         ]);
-        assert_eq!(cluster_state(&kinds).state, "unreachable");
+        assert_eq!(cluster_state(&kinds).state, ClusterState::Unreachable);
     }
 
     #[test]
@@ -269,14 +280,14 @@ mod tests {
             ])
         };
         let unauthorized = cluster_state(&all(Cause::Unauthorized));
-        assert_eq!(unauthorized.state, "unauthorized");
+        assert_eq!(unauthorized.state, ClusterState::Unauthorized);
         assert!(
             unauthorized
                 .message
                 .contains("update the cluster's kubeconfig")
         );
         let forbidden = cluster_state(&all(Cause::Forbidden));
-        assert_eq!(forbidden.state, "forbidden");
+        assert_eq!(forbidden.state, ClusterState::Forbidden);
         assert!(
             forbidden
                 .message
@@ -294,14 +305,14 @@ mod tests {
                 served(failing("no route", Cause::Unreachable)),
             ),
         ]);
-        assert_eq!(cluster_state(&mixed).state, "unreachable");
+        assert_eq!(cluster_state(&mixed).state, ClusterState::Unreachable);
     }
 
     #[test]
     fn a_silent_api_server_shows_listing_and_watching_kinds_as_stalled() {
         let k = served(WatchState::Watching);
-        assert_eq!(k.to_json(true)["state"], "stalled");
-        assert_eq!(k.to_json(false)["state"], "watching");
-        assert_eq!(KindState::Absent.to_json(true)["state"], "absent");
+        assert_eq!(k.to_watch(true).state, KindStatus::Stalled);
+        assert_eq!(k.to_watch(false).state, KindStatus::Watching);
+        assert_eq!(KindState::Absent.to_watch(true).state, KindStatus::Absent);
     }
 }

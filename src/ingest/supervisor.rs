@@ -27,6 +27,7 @@ use super::status::{KindState, cluster_state};
 use super::watch::{WatchReport, WatchState};
 use crate::clusters::failure::Cause;
 use crate::clusters::{Failure, Registry, failure};
+use crate::flux::ClusterState;
 use crate::store::{ClusterRow, StatusUpdate, Store, WriteOp};
 use session::{Outcome, Session};
 
@@ -68,7 +69,7 @@ struct Status {
     event_dirty: bool,
     last_write: Instant,
     /// The state last written, to log changes (not every retry).
-    logged: String,
+    logged: Option<ClusterState>,
 }
 
 impl Status {
@@ -76,8 +77,7 @@ impl Status {
     fn new(replica: String, now: Instant) -> Status {
         Status {
             update: StatusUpdate {
-                state: "connecting".into(),
-                kinds: serde_json::json!({}),
+                state: ClusterState::Connecting,
                 watched_by: Some(replica),
                 ..StatusUpdate::default()
             },
@@ -86,7 +86,7 @@ impl Status {
             dirty: true,
             event_dirty: false,
             last_write: now,
-            logged: String::new(),
+            logged: None,
         }
     }
 
@@ -94,7 +94,7 @@ impl Status {
     fn connect_failed(&mut self, failure: Failure, delay: Duration, now: DateTime<Utc>) {
         self.kinds.clear();
         self.silent = None;
-        self.update.state = state_of(failure.cause).into();
+        self.update.state = state_of(failure.cause);
         self.update.message = failure.summary;
         self.update.detail = failure.detail;
         self.update.next_retry_at =
@@ -144,14 +144,14 @@ impl Status {
 
     /// Whether the cluster counts as unreachable now.
     fn unreachable(&self) -> bool {
-        self.update.state == "unreachable"
+        self.update.state == ClusterState::Unreachable
     }
 
     /// Bring the state and message in line with the kinds and the probe, and say whether a
     /// write is due (a state changed; or only event times, and the last write is old enough).
     fn due(&mut self, now: Instant) -> bool {
         if let Some((since, failure)) = &self.silent {
-            self.update.state = "unreachable".into();
+            self.update.state = ClusterState::Unreachable;
             self.update.message = format!(
                 "the API server has not answered since {} UTC ({}); its watches are stalled",
                 since.format("%H:%M:%S"),
@@ -162,7 +162,7 @@ impl Status {
         } else if !self.kinds.is_empty() {
             // Each failing kind carries its own detail.
             let summary = cluster_state(&self.kinds);
-            self.update.state = summary.state.to_string();
+            self.update.state = summary.state;
             self.update.message = summary.message;
             self.update.detail = String::new();
             self.update.next_retry_at = summary.next_retry_at;
@@ -172,12 +172,11 @@ impl Status {
             return false;
         }
         let silent = self.silent.is_some();
-        self.update.kinds = serde_json::Value::Object(
-            self.kinds
-                .iter()
-                .map(|(name, k)| (name.to_string(), k.to_json(silent)))
-                .collect(),
-        );
+        self.update.kinds = self
+            .kinds
+            .iter()
+            .map(|(name, k)| (name.to_string(), k.to_watch(silent)))
+            .collect();
         true
     }
 
@@ -275,25 +274,27 @@ impl Supervisor {
 
     /// Log a change of the cluster's state once — not every retry of a failing watch.
     fn log_state(&self, status: &mut Status) {
-        let state = &status.update.state;
-        if *state == status.logged {
+        let state = status.update.state;
+        if Some(state) == status.logged {
             return;
         }
         let message = &status.update.message;
-        match state.as_str() {
-            "ready" | "connecting" => tracing::info!(%state, "cluster state"),
+        match state {
+            ClusterState::Ready | ClusterState::Connecting => {
+                tracing::info!(%state, "cluster state")
+            }
             _ => tracing::warn!(%state, %message, "cluster state"),
         }
-        status.logged = state.clone();
+        status.logged = Some(state);
     }
 }
 
 /// The cluster state a failure to connect puts the cluster in.
-fn state_of(cause: Cause) -> &'static str {
+fn state_of(cause: Cause) -> ClusterState {
     match cause {
-        Cause::Unauthorized => "unauthorized",
-        Cause::Forbidden => "forbidden",
-        Cause::Unreachable | Cause::Server => "unreachable",
+        Cause::Unauthorized => ClusterState::Unauthorized,
+        Cause::Forbidden => ClusterState::Forbidden,
+        Cause::Unreachable | Cause::Server => ClusterState::Unreachable,
     }
 }
 

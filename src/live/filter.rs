@@ -6,20 +6,11 @@
 
 use uuid::Uuid;
 
-use crate::flux;
+use crate::flux::{self, Health};
+use crate::store::ChangeEntry;
 
 /// Most entries in one filter list: a filter is a selection, not a data set.
 pub const MAX_ENTRIES: usize = 1000;
-
-/// The health values the store writes.
-const HEALTH: [&str; 6] = [
-    "ready",
-    "progressing",
-    "failed",
-    "stalled",
-    "suspended",
-    "unknown",
-];
 
 /// Why a filter was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,9 +20,6 @@ pub enum FilterError {
         "unknown kind {0:?}: use a Flux kind such as Kustomization, its plural or its short name (ks)"
     )]
     UnknownKind(String),
-    /// Not one of the health values.
-    #[error("unknown health {0:?}: use ready, progressing, failed, stalled, suspended or unknown")]
-    UnknownHealth(String),
     /// A list longer than [`MAX_ENTRIES`].
     #[error("the {0} list has more than {MAX_ENTRIES} entries")]
     TooLong(&'static str),
@@ -50,25 +38,8 @@ pub struct Filter {
     clusters: Vec<ClusterSel>,
     kinds: Vec<&'static str>,
     namespaces: Vec<String>,
-    health: Vec<&'static str>,
+    health: Vec<Health>,
     name_prefix: String,
-}
-
-/// What a filter looks at in a change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeKey {
-    /// Cluster id.
-    pub cluster_id: Uuid,
-    /// Cluster name, if the cluster still exists.
-    pub cluster_name: Option<String>,
-    /// Kind (canonical spelling).
-    pub kind: String,
-    /// Namespace.
-    pub namespace: String,
-    /// Name.
-    pub name: String,
-    /// Health before and after the change (for events: the object's current health).
-    pub health: [Option<String>; 2],
 }
 
 fn check_len<T>(list: &[T], what: &'static str) -> Result<(), FilterError> {
@@ -86,7 +57,7 @@ impl Filter {
         clusters: &[String],
         kinds: &[String],
         namespaces: &[String],
-        health: &[String],
+        health: &[Health],
         name_prefix: &str,
     ) -> Result<Filter, FilterError> {
         check_len(clusters, "clusters")?;
@@ -107,21 +78,11 @@ impl Filter {
                     .ok_or_else(|| FilterError::UnknownKind(k.clone()))
             })
             .collect::<Result<_, _>>()?;
-        let health = health
-            .iter()
-            .map(|h| {
-                HEALTH
-                    .iter()
-                    .find(|v| **v == h)
-                    .copied()
-                    .ok_or_else(|| FilterError::UnknownHealth(h.clone()))
-            })
-            .collect::<Result<_, _>>()?;
         Ok(Filter {
             clusters,
             kinds,
             namespaces: namespaces.to_vec(),
-            health,
+            health: health.to_vec(),
             name_prefix: name_prefix.to_string(),
         })
     }
@@ -135,39 +96,55 @@ impl Filter {
             })
     }
 
-    /// Whether a change passes.
-    pub fn matches(&self, key: &ChangeKey) -> bool {
-        self.matches_cluster(key.cluster_id, key.cluster_name.as_deref())
-            && (self.kinds.is_empty() || self.kinds.iter().any(|k| *k == key.kind))
-            && (self.namespaces.is_empty() || self.namespaces.contains(&key.namespace))
-            && key.name.starts_with(&self.name_prefix)
+    /// Whether a change passes; `now` is the object's health now (an event's health clause
+    /// looks at it, see [`ChangeEntry::health_seen`]).
+    pub fn matches(&self, change: &ChangeEntry, now: Option<Health>) -> bool {
+        self.matches_cluster(change.cluster_id, change.cluster_name.as_deref())
+            && (self.kinds.is_empty() || self.kinds.iter().any(|k| *k == change.kind))
+            && (self.namespaces.is_empty() || self.namespaces.contains(&change.namespace))
+            && change.name.starts_with(&self.name_prefix)
             && (self.health.is_empty()
-                || key
-                    .health
+                || change
+                    .health_seen(now)
                     .iter()
                     .flatten()
-                    .any(|h| self.health.contains(&h.as_str())))
+                    .any(|h| self.health.contains(h)))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use chrono::DateTime;
 
-    fn key(
+    use super::*;
+    use crate::flux::ChangeOp;
+
+    fn change(
         kind: &str,
         ns: &str,
         name: &str,
-        before: Option<&str>,
-        after: Option<&str>,
-    ) -> ChangeKey {
-        ChangeKey {
+        before: Option<Health>,
+        after: Option<Health>,
+    ) -> ChangeEntry {
+        ChangeEntry {
+            seq: 1,
+            at: DateTime::default(),
             cluster_id: Uuid::from_u128(1),
             cluster_name: Some("prod".into()),
+            resource_id: Uuid::from_u128(2),
+            api_group: "g".into(),
             kind: kind.into(),
             namespace: ns.into(),
             name: name.into(),
-            health: [before.map(Into::into), after.map(Into::into)],
+            op: ChangeOp::Upsert,
+            health_before: before,
+            health_after: after,
+            event_type: None,
+            revision: None,
+            reason: None,
+            message: None,
+            version: None,
+            summary: None,
         }
     }
 
@@ -175,18 +152,23 @@ mod tests {
         items.iter().map(|s| s.to_string()).collect()
     }
 
+    /// A change of kind `kind` in namespace `a` named `x`, without health.
+    fn of_kind(kind: &str) -> ChangeEntry {
+        change(kind, "a", "x", None, None)
+    }
+
     #[test]
     fn an_empty_filter_matches_everything() {
-        assert!(Filter::default().matches(&key("Kustomization", "a", "x", None, None)));
+        assert!(Filter::default().matches(&of_kind("Kustomization"), None));
         assert!(Filter::default().matches_cluster(Uuid::nil(), None));
     }
 
     #[test]
     fn kinds_accept_plural_and_short_names_in_any_case() {
         let f = Filter::new(&[], &strings(&["ks", "HelmReleases"]), &[], &[], "").unwrap();
-        assert!(f.matches(&key("Kustomization", "a", "x", None, None)));
-        assert!(f.matches(&key("HelmRelease", "a", "x", None, None)));
-        assert!(!f.matches(&key("GitRepository", "a", "x", None, None)));
+        assert!(f.matches(&of_kind("Kustomization"), None));
+        assert!(f.matches(&of_kind("HelmRelease"), None));
+        assert!(!f.matches(&of_kind("GitRepository"), None));
     }
 
     #[test]
@@ -201,8 +183,8 @@ mod tests {
         .unwrap();
         let by_name = Filter::new(&strings(&["prod"]), &[], &[], &[], "").unwrap();
         let other = Filter::new(&strings(&["staging"]), &[], &[], &[], "").unwrap();
-        let k = key("Kustomization", "a", "x", None, None);
-        assert!(by_id.matches(&k) && by_name.matches(&k) && !other.matches(&k));
+        let k = of_kind("Kustomization");
+        assert!(by_id.matches(&k, None) && by_name.matches(&k, None) && !other.matches(&k, None));
         assert!(
             !by_name.matches_cluster(Uuid::from_u128(1), None),
             "a deleted cluster has no name"
@@ -211,54 +193,45 @@ mod tests {
 
     #[test]
     fn health_matches_before_or_after_so_recoveries_are_seen() {
-        let f = Filter::new(&[], &[], &[], &strings(&["failed"]), "").unwrap();
-        assert!(f.matches(&key(
-            "Kustomization",
-            "a",
-            "x",
-            Some("ready"),
-            Some("failed")
-        )));
-        assert!(f.matches(&key(
-            "Kustomization",
-            "a",
-            "x",
-            Some("failed"),
-            Some("ready")
-        )));
-        assert!(!f.matches(&key(
-            "Kustomization",
-            "a",
-            "x",
-            Some("ready"),
-            Some("progressing")
-        )));
-        assert!(!f.matches(&key("Kustomization", "a", "x", None, None)));
+        use Health::*;
+        let f = Filter::new(&[], &[], &[], &[Failed], "").unwrap();
+        let ks = |before, after| change("Kustomization", "a", "x", before, after);
+        assert!(f.matches(&ks(Some(Ready), Some(Failed)), None));
+        assert!(f.matches(&ks(Some(Failed), Some(Ready)), None));
+        assert!(!f.matches(&ks(Some(Ready), Some(Progressing)), None));
+        assert!(
+            !f.matches(&ks(None, None), Some(Failed)),
+            "the object's health now is for events"
+        );
+    }
+
+    #[test]
+    fn an_event_matches_by_the_health_of_its_object_now() {
+        let f = Filter::new(&[], &[], &[], &[Health::Failed], "").unwrap();
+        let event = ChangeEntry {
+            op: ChangeOp::Event,
+            event_type: Some(crate::flux::EventType::Warning),
+            ..of_kind("Kustomization")
+        };
+        assert!(f.matches(&event, Some(Health::Failed)));
+        assert!(!f.matches(&event, Some(Health::Ready)));
+        assert!(!f.matches(&event, None), "the object is gone");
     }
 
     #[test]
     fn namespaces_and_name_prefix_combine_with_and() {
         let f = Filter::new(&[], &[], &strings(&["apps", "infra"]), &[], "web-").unwrap();
-        assert!(f.matches(&key("Kustomization", "apps", "web-frontend", None, None)));
-        assert!(!f.matches(&key("Kustomization", "apps", "api", None, None)));
-        assert!(!f.matches(&key(
-            "Kustomization",
-            "flux-system",
-            "web-frontend",
-            None,
-            None
-        )));
+        let named = |ns: &str, name: &str| change("Kustomization", ns, name, None, None);
+        assert!(f.matches(&named("apps", "web-frontend"), None));
+        assert!(!f.matches(&named("apps", "api"), None));
+        assert!(!f.matches(&named("flux-system", "web-frontend"), None));
     }
 
     #[test]
-    fn unknown_kinds_and_health_values_are_refused() {
+    fn unknown_kinds_and_long_lists_are_refused() {
         assert_eq!(
             Filter::new(&[], &strings(&["Kustomizaton"]), &[], &[], ""),
             Err(FilterError::UnknownKind("Kustomizaton".into()))
-        );
-        assert_eq!(
-            Filter::new(&[], &[], &[], &strings(&["red"]), ""),
-            Err(FilterError::UnknownHealth("red".into()))
         );
         let many = vec!["ns".to_string(); MAX_ENTRIES + 1];
         assert_eq!(

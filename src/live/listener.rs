@@ -164,11 +164,7 @@ async fn catch_up(
 }
 
 fn publish_change(hub: &Hub, row: &ChangeRow) {
-    let item = ChangeItem {
-        seq: row.entry.seq,
-        key: ChangeItem::key(row),
-        frame: hub.codec().change(row),
-    };
+    let item = ChangeItem::new(row, hub.codec());
     // The head moves before the item is published: a subscription that reads head = N finds
     // every change above N in its receiver (see `Subscription::start`).
     hub.shared.head.store(row.entry.seq, Ordering::Release);

@@ -30,12 +30,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-pub use filter::{ChangeKey, Filter, FilterError, MAX_ENTRIES};
+pub use filter::{Filter, FilterError, MAX_ENTRIES};
 pub use metrics::{LiveMetrics, SubscriberGuard};
 pub use subscription::{Outgoing, ResyncReason, StartError, Subscription};
 
+use crate::flux::Health;
 use crate::metrics::Metrics;
-use crate::store::{ChangeRow, ClusterRow, ClusterStatusRow, Store};
+use crate::store::{ChangeEntry, ChangeRow, ClusterRow, ClusterStatusRow, Store};
 
 /// Which clusters a subscriber may see: all, or those whose labels match a credential's scope.
 /// A change of a cluster that cannot be placed (unknown, deleted) is not visible to a scoped
@@ -151,34 +152,31 @@ pub enum Item {
     Reset,
 }
 
-/// A change with what filters need and its encoded frame.
+/// A published change: the log entry and the object's health now (what filters look at), and
+/// its encoded frame. One per change, shared by every subscriber.
 #[derive(Debug)]
 pub struct ChangeItem {
-    /// Log position.
-    pub seq: i64,
-    /// Filter fields.
-    pub key: ChangeKey,
+    /// The log entry.
+    pub entry: ChangeEntry,
+    /// The object's health when the change was read; `None` when it no longer exists.
+    pub health_now: Option<Health>,
     /// The encoded `change` message.
     pub frame: Frame,
 }
 
 impl ChangeItem {
-    /// The filter key of a change row.
-    pub fn key(row: &ChangeRow) -> ChangeKey {
-        let e = &row.entry;
-        let current = row.resource.as_ref().map(|r| r.health.clone());
-        let health = match e.op.as_str() {
-            "event" => [current, None],
-            _ => [e.health_before.clone(), e.health_after.clone()],
-        };
-        ChangeKey {
-            cluster_id: e.cluster_id,
-            cluster_name: e.cluster_name.clone(),
-            kind: e.kind.clone(),
-            namespace: e.namespace.clone(),
-            name: e.name.clone(),
-            health,
+    /// Encode `row` with `codec` and keep what filters need.
+    pub fn new(row: &ChangeRow, codec: &dyn Codec) -> ChangeItem {
+        ChangeItem {
+            entry: row.entry.clone(),
+            health_now: row.health_now(),
+            frame: codec.change(row),
         }
+    }
+
+    /// Log position.
+    pub fn seq(&self) -> i64 {
+        self.entry.seq
     }
 }
 

@@ -12,7 +12,7 @@ use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use super::{ChangeItem, Filter, Frame, Hub, Item, Visibility};
+use super::{Filter, Frame, Hub, Item, Visibility};
 use crate::store;
 
 /// How many times in a row a subscription may fall back to the database after lagging.
@@ -199,9 +199,10 @@ impl Subscription {
         }
         for row in &rows {
             self.position = row.entry.seq;
-            let key = ChangeItem::key(row);
-            if self.filter.matches(&key)
-                && self.hub.cluster_visible(key.cluster_id, &self.visibility)
+            if self.filter.matches(&row.entry, row.health_now())
+                && self
+                    .hub
+                    .cluster_visible(row.entry.cluster_id, &self.visibility)
             {
                 let frame = self.hub.codec().change(row);
                 self.queue.push_back(Outgoing::Change {
@@ -226,19 +227,19 @@ impl Subscription {
     fn accept(&mut self, item: Item) -> Option<Outgoing> {
         match item {
             Item::Change(change) => {
-                if change.seq <= self.position {
+                if change.seq() <= self.position {
                     return None;
                 }
-                self.position = change.seq;
+                self.position = change.seq();
                 self.fresh = false;
                 self.catchups = 0;
                 let frame = change.frame.clone();
-                (self.filter.matches(&change.key)
+                (self.filter.matches(&change.entry, change.health_now)
                     && self
                         .hub
-                        .cluster_visible(change.key.cluster_id, &self.visibility))
+                        .cluster_visible(change.entry.cluster_id, &self.visibility))
                 .then_some(Outgoing::Change {
-                    seq: change.seq,
+                    seq: change.seq(),
                     frame,
                 })
             }

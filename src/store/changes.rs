@@ -1,18 +1,124 @@
-//! Reading the change log for live fan-out and replay, the log's bounds, and its retention.
+//! The change log (`resource_changes`): its entry type, reading it for live fan-out and replay,
+//! the log's bounds, and its retention.
 //!
 //! Retention deletes a *prefix* of the log (every seq up to a cut) and records the cut in
 //! `change_log_floor` in the same statement, so a reader can tell pruned history (replay
 //! impossible) from seq values that were never committed (rolled-back transactions).
+//!
+//! # One change, its types
+//!
+//! A change has one type per meaning, each a plain mapping of the one before:
+//!
+//! | type | what it is | written / read by |
+//! |------|------------|-------------------|
+//! | the writer's `Change` (`store::writer`) | a change about to be logged: borrows the batch's keys | the writer only |
+//! | [`ChangeEntry`] | a logged change, as stored: typed op, health and event type | history lists, the stream, the live filter |
+//! | [`ChangeRow`] | a logged change with its object as stored now | the stream (replay and live) |
+//! | `live::ChangeItem` | a published change: the entry, the object's health now, the encoded frame | the broadcast ring, every subscriber's filter |
+//! | `api::model::Change` | the wire form of a [`ChangeEntry`] (`GET /changes`, history, detail) | API clients |
+//! | `api::stream::messages::ChangeMessage` | the wire form of a [`ChangeRow`] (`{"type":"change"}`) | stream clients |
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tokio_postgres::{Client, Row};
 use uuid::Uuid;
 
-use super::queries::ChangeEntry;
 use super::resources::{RESOURCE_COLUMNS, ResourceRow};
+use super::types::column;
 use super::versions::prune_versions;
 use super::{Result, Store};
+use crate::flux::{ChangeOp, EventType, Health};
+
+/// One entry of the change log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeEntry {
+    /// Position in the log (commit order).
+    pub seq: i64,
+    /// When it was committed.
+    pub at: DateTime<Utc>,
+    /// Cluster.
+    pub cluster_id: Uuid,
+    /// Cluster name; `None` once the cluster is deleted.
+    pub cluster_name: Option<String>,
+    /// Resource id.
+    pub resource_id: Uuid,
+    /// API group.
+    pub api_group: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// What happened.
+    pub op: ChangeOp,
+    /// Health before (`None` for a new object and for events).
+    pub health_before: Option<Health>,
+    /// Health after (`None` for deletes and events).
+    pub health_after: Option<Health>,
+    /// The recorded event's type (only for [`ChangeOp::Event`]).
+    pub event_type: Option<EventType>,
+    /// Revision.
+    pub revision: Option<String>,
+    /// Reason.
+    pub reason: Option<String>,
+    /// Message.
+    pub message: Option<String>,
+    /// Content hash of the object version an upsert produced (see `store::versions`); `None`
+    /// for deletes, events and changes logged before versions were kept.
+    pub version: Option<Vec<u8>>,
+    /// What changed from the version before (`flux::change_summary`); `None` for a first
+    /// sight, deletes, events and changes logged before summaries were kept.
+    pub summary: Option<String>,
+}
+
+/// Columns for [`ChangeEntry::from_row_at`], with `h` aliasing `resource_changes` and `c`
+/// `clusters` (LEFT JOINed: the log outlives a cluster).
+pub const CHANGE_COLUMNS: &str = "h.seq, h.at, h.cluster_id, c.name, h.resource_id, h.api_group, h.kind, \
+     h.namespace, h.name, h.op, h.health_before, h.health_after, h.revision, h.reason, h.message, \
+     h.content_hash, h.summary";
+
+impl ChangeEntry {
+    /// Map a row selected with [`CHANGE_COLUMNS`] starting at column `at`.
+    pub fn from_row_at(r: &Row, at: usize) -> Result<ChangeEntry> {
+        let op: ChangeOp = column(r, at + 9)?;
+        // An event's `health_after` column holds the event's type.
+        let (health_after, event_type) = match op {
+            ChangeOp::Event => (None, column(r, at + 11)?),
+            ChangeOp::Upsert | ChangeOp::Delete => (column(r, at + 11)?, None),
+        };
+        Ok(ChangeEntry {
+            seq: r.get(at),
+            at: r.get(at + 1),
+            cluster_id: r.get(at + 2),
+            cluster_name: r.get(at + 3),
+            resource_id: r.get(at + 4),
+            api_group: r.get(at + 5),
+            kind: r.get(at + 6),
+            namespace: r.get(at + 7),
+            name: r.get(at + 8),
+            op,
+            health_before: column(r, at + 10)?,
+            health_after,
+            event_type,
+            revision: r.get(at + 12),
+            reason: r.get(at + 13),
+            message: r.get(at + 14),
+            version: r.get(at + 15),
+            summary: r.get(at + 16),
+        })
+    }
+
+    /// The health values a subscriber's health filter looks at: before and after the change;
+    /// for an event, the object's health `now` (its own columns hold none).
+    pub fn health_seen(&self, now: Option<Health>) -> [Option<Health>; 2] {
+        match self.op {
+            ChangeOp::Event => [now, None],
+            ChangeOp::Upsert | ChangeOp::Delete => [self.health_before, self.health_after],
+        }
+    }
+}
 
 /// One entry of `resource_changes`, with the object as it is stored now (if it still exists).
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +128,13 @@ pub struct ChangeRow {
     /// The object's current row: it may reflect later changes (`last_seq > seq`), and is `None`
     /// when the object no longer exists.
     pub resource: Option<ResourceRow>,
+}
+
+impl ChangeRow {
+    /// The object's health now, if it still exists.
+    pub fn health_now(&self) -> Option<Health> {
+        self.resource.as_ref().map(|r| r.health)
+    }
 }
 
 /// What one retention run deleted.
@@ -42,47 +155,25 @@ pub struct LogBounds {
     pub head: i64,
 }
 
-const CHANGE_COLUMNS: &str = "ch.seq, ch.at, ch.cluster_id, c.name, ch.resource_id, ch.api_group, ch.kind, \
-     ch.namespace, ch.name, ch.op, ch.health_before, ch.health_after, ch.revision, ch.reason, ch.message, \
-     ch.content_hash, ch.summary";
-
-fn change_from_row(row: &Row) -> ChangeRow {
+fn change_from_row(row: &Row) -> Result<ChangeRow> {
     // RESOURCE_COLUMNS come first (25 of them); `r.id` is NULL when the object is gone.
     let resource = row
         .get::<_, Option<Uuid>>(0)
-        .map(|_| ResourceRow::from_row(row));
-    let at = 25;
-    let entry = ChangeEntry {
-        seq: row.get(at),
-        at: row.get(at + 1),
-        cluster_id: row.get(at + 2),
-        cluster_name: row.get(at + 3),
-        resource_id: row.get(at + 4),
-        api_group: row.get(at + 5),
-        kind: row.get(at + 6),
-        namespace: row.get(at + 7),
-        name: row.get(at + 8),
-        op: row.get(at + 9),
-        health_before: row.get(at + 10),
-        health_after: row.get(at + 11),
-        revision: row.get(at + 12),
-        reason: row.get(at + 13),
-        message: row.get(at + 14),
-        version: row.get(at + 15),
-        summary: row.get(at + 16),
-    };
-    ChangeRow { entry, resource }
+        .map(|_| ResourceRow::from_row(row))
+        .transpose()?;
+    let entry = ChangeEntry::from_row_at(row, 25)?;
+    Ok(ChangeRow { entry, resource })
 }
 
 /// Up to `limit` changes with `seq > after`, in seq order, on `client` (pooled or dedicated).
 pub async fn read_changes(client: &Client, after: i64, limit: i64) -> Result<Vec<ChangeRow>> {
     let sql = format!(
-        "SELECT {RESOURCE_COLUMNS}, {CHANGE_COLUMNS} FROM resource_changes ch \
-         LEFT JOIN clusters c ON c.id = ch.cluster_id LEFT JOIN flux_resources r ON r.id = ch.resource_id \
-         WHERE ch.seq > $1 ORDER BY ch.seq LIMIT $2"
+        "SELECT {RESOURCE_COLUMNS}, {CHANGE_COLUMNS} FROM resource_changes h \
+         LEFT JOIN clusters c ON c.id = h.cluster_id LEFT JOIN flux_resources r ON r.id = h.resource_id \
+         WHERE h.seq > $1 ORDER BY h.seq LIMIT $2"
     );
     let rows = client.query(&sql, &[&after, &limit]).await?;
-    Ok(rows.iter().map(change_from_row).collect())
+    rows.iter().map(change_from_row).collect()
 }
 
 /// The replayable range of the log: `floor` from `change_log_floor`, `head` the highest seq

@@ -15,6 +15,7 @@ mod resources;
 mod status;
 mod target;
 mod tls;
+mod types;
 mod versions;
 mod writer;
 
@@ -22,7 +23,9 @@ use pools::MeasuredPool;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use auth::{EnvToken, NewSession, NewToken, SessionRow, TokenRow};
-pub use changes::{ChangeRow, LogBounds, Pruned, log_bounds, read_changes};
+pub use changes::{
+    CHANGE_COLUMNS, ChangeEntry, ChangeRow, LogBounds, Pruned, log_bounds, read_changes,
+};
 pub use claims::Claims;
 pub use clusters::{
     CLUSTERS_CHANNEL, ClusterRow, ClusterUpdate, Connection, NewCluster, SYNC_CHANNEL,
@@ -34,7 +37,9 @@ pub use resources::{
     BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, RESOURCE_COLUMNS, ResourceKey, ResourceRow, WriteOp,
     coalesce, content_hash, resource_id,
 };
-pub use status::{CLUSTER_STATUS_CHANNEL, ClusterStatusRow, STATUS_COLUMNS, StatusUpdate};
+pub use status::{
+    CLUSTER_STATUS_CHANNEL, ClusterStatusRow, KindWatchStatus, STATUS_COLUMNS, StatusUpdate,
+};
 pub use target::SslMode;
 use tls::DbTls;
 pub use tls::DbTlsStream;
@@ -68,6 +73,10 @@ pub enum Error {
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] tokio_postgres::Error),
+    /// A stored value cannot be read: a word this binary does not know (written by a newer
+    /// replica, or by hand), or JSON of another shape.
+    #[error("cannot read a stored value: {0}")]
+    Decode(#[source] tokio_postgres::Error),
     /// A row with the same unique key exists.
     #[error("{0} already exists")]
     Conflict(String),

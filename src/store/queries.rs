@@ -9,7 +9,7 @@
 //! | `filter` | resource filters and sort orders as SQL |
 //! | `list` | resource lists, counts, one resource |
 //! | `split` | the `health` and multi-health `updated` sorts, one health value at a time |
-//! | `history` | change log and events |
+//! | `history` | change log and events: one generic list of either |
 //! | `stats` | counts for the fleet overview |
 //! | `versions` | object versions: by object, by seq, their stored objects |
 
@@ -24,10 +24,8 @@ mod stats;
 mod versions;
 
 pub use cursor::{Cursor, CursorError, KeyType, KeyValue};
-pub use filter::{HEALTH_SEVERITY, ResourceFilter, ResourceOrder, SortField};
-pub use history::{
-    ChangeEntry, ChangeFilter, EventFilter, EventRow, decode_change_cursor, decode_event_cursor,
-};
+pub use filter::{ResourceFilter, ResourceOrder, SortField};
+pub use history::{ChangeFilter, EventFilter, EventRow, History, Subjects, history_statement};
 pub use list::{Page, ResourceDetailRow, Total};
 pub use selector::{
     LabelRequirement, MAX_REQUIREMENTS, MAX_SELECTOR_BYTES, MAX_SET_VALUES, SelectorError,

@@ -15,8 +15,9 @@ use sha2::{Digest, Sha256};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use super::types::column;
 use super::{Result, Store};
-use crate::flux::{FluxEvent, ResourceSnapshot};
+use crate::flux::{FluxEvent, Health, ResourceSnapshot};
 
 /// Advisory lock serialising commits to `resource_changes` ("fluxlog!" in ASCII).
 pub const LOG_LOCK: i64 = 0x666c_7578_6c6f_6721;
@@ -215,7 +216,7 @@ pub struct ResourceRow {
     /// Name.
     pub name: String,
     /// Health verdict.
-    pub health: String,
+    pub health: Health,
     /// Reason behind it.
     pub reason: Option<String>,
     /// Message behind it.
@@ -259,8 +260,8 @@ pub const RESOURCE_COLUMNS: &str = "r.id, r.cluster_id, c.name, r.api_group, r.a
 
 impl ResourceRow {
     /// Map a row selected with [`RESOURCE_COLUMNS`] (in that order, starting at column 0).
-    pub fn from_row(row: &Row) -> ResourceRow {
-        ResourceRow {
+    pub fn from_row(row: &Row) -> Result<ResourceRow> {
+        Ok(ResourceRow {
             id: row.get(0),
             cluster_id: row.get(1),
             cluster_name: row.get(2),
@@ -269,7 +270,7 @@ impl ResourceRow {
             kind: row.get(5),
             namespace: row.get(6),
             name: row.get(7),
-            health: row.get(8),
+            health: column(row, 8)?,
             reason: row.get(9),
             message: row.get(10),
             revision: row.get(11),
@@ -286,7 +287,7 @@ impl ResourceRow {
             last_transition_at: row.get(22),
             created_at: row.get(23),
             updated_at: row.get(24),
-        }
+        })
     }
 }
 
@@ -297,11 +298,11 @@ impl Store {
         let sql = format!(
             "SELECT {RESOURCE_COLUMNS} FROM flux_resources r JOIN clusters c ON c.id = r.cluster_id WHERE r.id = $1"
         );
-        Ok(conn
-            .query_opt(&sql, &[&id])
+        conn.query_opt(&sql, &[&id])
             .await?
             .as_ref()
-            .map(ResourceRow::from_row))
+            .map(ResourceRow::from_row)
+            .transpose()
     }
 
     /// The highest committed seq of the change log (0 when empty).

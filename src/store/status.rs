@@ -1,11 +1,17 @@
 //! `cluster_status`: written by the ingest supervisor that watches a cluster, read by the API.
 //! Every write notifies `cluster_status` with the cluster id, so live fan-out can push it.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use tokio_postgres::Row;
+use tokio_postgres::types::Json;
 use uuid::Uuid;
 
+use super::types::column;
 use super::{Result, Store};
+use crate::flux::{ClusterState, KindStatus};
 
 /// Channel announcing cluster status changes; the payload is the cluster id.
 pub const CLUSTER_STATUS_CHANNEL: &str = "cluster_status";
@@ -15,8 +21,8 @@ pub const CLUSTER_STATUS_CHANNEL: &str = "cluster_status";
 pub struct ClusterStatusRow {
     /// Cluster.
     pub cluster_id: Uuid,
-    /// `connecting`, `ready`, `degraded`, `unreachable`, `unauthorized` or `forbidden`.
-    pub state: String,
+    /// The connection state.
+    pub state: ClusterState,
     /// Why (empty when ready), in words every viewer may read: no text from the remote end.
     pub message: String,
     /// Why, in full: may quote the remote end's response, so the API shows it to admins only.
@@ -25,9 +31,8 @@ pub struct ClusterStatusRow {
     pub kubernetes_version: Option<String>,
     /// Flux version, from its namespace label.
     pub flux_version: Option<String>,
-    /// Per kind: `{"state": ..., "version": ..., "message": ..., "detail": ...}` (`detail` as
-    /// above: admins only).
-    pub kinds: serde_json::Value,
+    /// Per kind (plus `Event`): its watch status.
+    pub kinds: BTreeMap<String, KindWatchStatus>,
     /// Newest watch event received.
     pub last_event_at: Option<DateTime<Utc>>,
     /// Last completed backstop relist.
@@ -43,20 +48,55 @@ pub struct ClusterStatusRow {
     pub next_retry_at: Option<DateTime<Utc>>,
 }
 
-/// Columns for [`ClusterStatusRow::from_row`], aliasing `cluster_status` as `s`.
+/// One kind's watch status, as stored per kind in `cluster_status.kinds` (JSON, e.g.
+/// `{"state": "watching", "version": "v1"}`): written by the supervisor, read by the API and
+/// by actions (which patch at the watched `version`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KindWatchStatus {
+    /// The watch state.
+    pub state: KindStatus,
+    /// The API version watched (absent when the kind is not served).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Why it fails: the HTTP status and our words, never text the cluster's server sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Why it fails, in full: may quote the server's answer, so the API shows it to admins only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// When the failing watch is retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+impl KindWatchStatus {
+    /// A status without a failure.
+    pub fn new(state: KindStatus, version: Option<String>) -> KindWatchStatus {
+        KindWatchStatus {
+            state,
+            version,
+            message: None,
+            detail: None,
+            retry_at: None,
+        }
+    }
+}
+
+/// Columns for [`ClusterStatusRow::from_row_at`], aliasing `cluster_status` as `s`.
 pub const STATUS_COLUMNS: &str = "s.cluster_id, s.state, s.message, s.kubernetes_version, s.flux_version, \
      s.kinds, s.last_event_at, s.last_resync_at, s.resync_drift_total, s.watched_by, s.updated_at, s.detail, s.next_retry_at";
 
 impl ClusterStatusRow {
     /// Map a row selected with [`STATUS_COLUMNS`] starting at column `at`.
-    pub fn from_row_at(row: &Row, at: usize) -> ClusterStatusRow {
-        ClusterStatusRow {
+    pub fn from_row_at(row: &Row, at: usize) -> Result<ClusterStatusRow> {
+        Ok(ClusterStatusRow {
             cluster_id: row.get(at),
-            state: row.get(at + 1),
+            state: column(row, at + 1)?,
             message: row.get(at + 2),
             kubernetes_version: row.get(at + 3),
             flux_version: row.get(at + 4),
-            kinds: row.get(at + 5),
+            kinds: column::<Json<_>>(row, at + 5)?.0,
             last_event_at: row.get(at + 6),
             last_resync_at: row.get(at + 7),
             resync_drift_total: row.get(at + 8),
@@ -64,7 +104,7 @@ impl ClusterStatusRow {
             updated_at: row.get(at + 10),
             detail: row.get(at + 11),
             next_retry_at: row.get(at + 12),
-        }
+        })
     }
 }
 
@@ -72,7 +112,7 @@ impl ClusterStatusRow {
 #[derive(Debug, Clone, Default)]
 pub struct StatusUpdate {
     /// See [`ClusterStatusRow`].
-    pub state: String,
+    pub state: ClusterState,
     /// See [`ClusterStatusRow`].
     pub message: String,
     /// See [`ClusterStatusRow`].
@@ -82,7 +122,7 @@ pub struct StatusUpdate {
     /// See [`ClusterStatusRow`].
     pub flux_version: Option<String>,
     /// See [`ClusterStatusRow`].
-    pub kinds: serde_json::Value,
+    pub kinds: BTreeMap<String, KindWatchStatus>,
     /// See [`ClusterStatusRow`].
     pub last_event_at: Option<DateTime<Utc>>,
     /// See [`ClusterStatusRow`].
@@ -114,7 +154,7 @@ impl Store {
                     &s.message,
                     &s.kubernetes_version,
                     &s.flux_version,
-                    &s.kinds,
+                    &Json(&s.kinds),
                     &s.last_event_at,
                     &s.last_resync_at,
                     &s.watched_by,
@@ -137,10 +177,10 @@ impl Store {
     pub async fn cluster_status(&self, cluster_id: Uuid) -> Result<Option<ClusterStatusRow>> {
         let conn = self.conn().await?;
         let sql = format!("SELECT {STATUS_COLUMNS} FROM cluster_status s WHERE s.cluster_id = $1");
-        Ok(conn
-            .query_opt(&sql, &[&cluster_id])
+        conn.query_opt(&sql, &[&cluster_id])
             .await?
-            .map(|r| ClusterStatusRow::from_row_at(&r, 0)))
+            .map(|r| ClusterStatusRow::from_row_at(&r, 0))
+            .transpose()
     }
 
     /// Delete controller events last seen before `older_than` ago; returns how many.
@@ -159,11 +199,48 @@ impl Store {
     pub async fn cluster_statuses(&self) -> Result<Vec<ClusterStatusRow>> {
         let conn = self.conn().await?;
         let sql = format!("SELECT {STATUS_COLUMNS} FROM cluster_status s");
-        Ok(conn
-            .query(&sql, &[])
+        conn.query(&sql, &[])
             .await?
             .iter()
             .map(|r| ClusterStatusRow::from_row_at(r, 0))
-            .collect())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn kind_watches_are_stored_as_the_json_written_before_they_were_typed() {
+        let v = |w: &KindWatchStatus| serde_json::to_value(w).expect("json");
+        assert_eq!(
+            v(&KindWatchStatus::new(KindStatus::Absent, None)),
+            json!({"state": "absent"})
+        );
+        assert_eq!(
+            v(&KindWatchStatus::new(
+                KindStatus::Watching,
+                Some("v1".into())
+            )),
+            json!({"state": "watching", "version": "v1"})
+        );
+        let at = DateTime::from_timestamp(1_800_000_000, 0).expect("time");
+        let failing = KindWatchStatus {
+            message: Some("403 Forbidden".into()),
+            detail: Some("the server said no".into()),
+            retry_at: Some(at),
+            ..KindWatchStatus::new(KindStatus::Forbidden, Some("v2".into()))
+        };
+        let stored = json!({"state": "forbidden", "version": "v2", "message": "403 Forbidden",
+                            "detail": "the server said no", "retryAt": "2027-01-15T08:00:00Z"});
+        assert_eq!(v(&failing), stored);
+        assert_eq!(
+            serde_json::from_value::<KindWatchStatus>(stored).expect("read back"),
+            failing
+        );
+        assert!(serde_json::from_value::<KindWatchStatus>(json!({"state": "sleeping"})).is_err());
     }
 }

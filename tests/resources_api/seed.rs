@@ -186,7 +186,11 @@ pub fn event(target: &Seeded, uid: &str, warning: bool, minute: i64) -> WriteOp 
             name: target.name.clone(),
             uid: None,
         },
-        event_type: if warning { "Warning" } else { "Normal" }.into(),
+        event_type: if warning {
+            flux::EventType::Warning
+        } else {
+            flux::EventType::Normal
+        },
         reason: Some(
             if warning {
                 "HealthCheckFailed"

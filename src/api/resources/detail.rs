@@ -4,9 +4,8 @@ use chrono::{DateTime, Utc};
 use poem_openapi::Object;
 use serde_json::Value;
 
-use crate::api::changes::Change;
 use crate::api::events::Event;
-use crate::api::model::ResourceSummary;
+use crate::api::model::{Change, ResourceSummary};
 use crate::flux;
 
 /// One entry of `status.conditions`.

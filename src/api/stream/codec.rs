@@ -6,8 +6,7 @@ use super::messages::{
     ChangeMessage, ClusterMessage, ServerMessage, StreamError, SubscribeMessage,
 };
 use crate::api::Cluster;
-use crate::api::changes::Change;
-use crate::api::model::ResourceSummary;
+use crate::api::model::{Change, ResourceSummary};
 use crate::live::{self, ClusterView, Frame};
 use crate::store::ChangeRow;
 

@@ -5,16 +5,16 @@ use uuid::Uuid;
 use super::*;
 use crate::api::model::Health;
 use crate::api::stream::messages::{PositionMessage, ResyncMessage, ResyncReasonView};
+use crate::flux::{self, ChangeOp, ClusterState, EventType, KindStatus};
 use crate::live::ClusterView;
 use crate::live::Codec;
-use crate::store::queries::ChangeEntry;
-use crate::store::{ClusterRow, ClusterStatusRow, ResourceRow};
+use crate::store::{ChangeEntry, ClusterRow, ClusterStatusRow, KindWatchStatus, ResourceRow};
 
 fn at() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc.with_ymd_and_hms(2026, 5, 1, 10, 0, 0).unwrap()
 }
 
-fn row(op: &str, before: Option<&str>, after: Option<&str>) -> ChangeRow {
+fn row(op: ChangeOp, before: Option<flux::Health>, after: Option<flux::Health>) -> ChangeRow {
     let entry = ChangeEntry {
         seq: 42,
         at: at(),
@@ -25,14 +25,15 @@ fn row(op: &str, before: Option<&str>, after: Option<&str>) -> ChangeRow {
         kind: "Kustomization".into(),
         namespace: "flux-system".into(),
         name: "apps".into(),
-        op: op.into(),
-        health_before: before.map(Into::into),
-        health_after: after.map(Into::into),
+        op,
+        health_before: before,
+        health_after: after,
+        event_type: None,
         revision: Some("main@sha1:1a2b".into()),
         reason: Some("ReconciliationSucceeded".into()),
         message: Some("Applied revision".into()),
-        version: (op == "upsert").then(|| vec![0xab, 0x12]),
-        summary: (op == "upsert").then(|| "spec.interval 10m0s → 5m0s".into()),
+        version: (op == ChangeOp::Upsert).then(|| vec![0xab, 0x12]),
+        summary: (op == ChangeOp::Upsert).then(|| "spec.interval 10m0s → 5m0s".into()),
     };
     ChangeRow {
         entry,
@@ -50,7 +51,7 @@ fn resource() -> ResourceRow {
         kind: "Kustomization".into(),
         namespace: "flux-system".into(),
         name: "apps".into(),
-        health: "ready".into(),
+        health: flux::Health::Ready,
         reason: None,
         message: None,
         revision: Some("main@sha1:1a2b".into()),
@@ -76,7 +77,11 @@ fn decode(frame: Frame) -> Value {
 
 #[test]
 fn an_upsert_carries_both_healths_and_the_stored_summary() {
-    let mut r = row("upsert", Some("failed"), Some("ready"));
+    let mut r = row(
+        ChangeOp::Upsert,
+        Some(flux::Health::Failed),
+        Some(flux::Health::Ready),
+    );
     r.resource = Some(resource());
     let v = decode(StreamCodec.change(&r));
     assert_eq!(v["type"], "change");
@@ -105,7 +110,7 @@ fn an_upsert_carries_both_healths_and_the_stored_summary() {
 
 #[test]
 fn a_delete_has_a_null_resource_and_keeps_the_key_fields() {
-    let v = decode(StreamCodec.change(&row("delete", Some("ready"), None)));
+    let v = decode(StreamCodec.change(&row(ChangeOp::Delete, Some(flux::Health::Ready), None)));
     assert_eq!(v["op"], "delete");
     assert_eq!(v["resource"], Value::Null);
     assert_eq!(
@@ -125,7 +130,9 @@ fn a_delete_has_a_null_resource_and_keeps_the_key_fields() {
 
 #[test]
 fn an_event_reports_its_type_instead_of_health() {
-    let v = decode(StreamCodec.change(&row("event", None, Some("Warning"))));
+    let mut event = row(ChangeOp::Event, None, None);
+    event.entry.event_type = Some(EventType::Warning);
+    let v = decode(StreamCodec.change(&event));
     assert_eq!(v["op"], "event");
     assert_eq!(v["eventType"], "Warning");
     assert_eq!(v["healthAfter"], Value::Null);
@@ -147,12 +154,22 @@ fn cluster_messages_carry_the_registry_view_and_removal() {
     };
     let status = ClusterStatusRow {
         cluster_id: Uuid::from_u128(1),
-        state: "degraded".into(),
+        state: ClusterState::Degraded,
         message: "HelmRelease: forbidden".into(),
         detail: "the server said: SECRET-BODY".into(),
         kubernetes_version: Some("v1.31.2".into()),
         flux_version: None,
-        kinds: json!({"HelmRelease": {"state": "forbidden", "message": "no list", "detail": "SECRET-BODY"}}),
+        kinds: [(
+            "HelmRelease".to_string(),
+            KindWatchStatus {
+                state: KindStatus::Forbidden,
+                version: None,
+                message: Some("no list".into()),
+                detail: Some("SECRET-BODY".into()),
+                retry_at: None,
+            },
+        )]
+        .into(),
         last_event_at: None,
         last_resync_at: None,
         resync_drift_total: 0,

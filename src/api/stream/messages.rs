@@ -5,8 +5,7 @@ use poem_openapi::types::ToJSON;
 use poem_openapi::{Enum, Object, Union};
 
 use crate::api::Cluster;
-use crate::api::changes::Change;
-use crate::api::model::{Health, ResourceSummary};
+use crate::api::model::{Change, Health, ResourceSummary};
 use crate::live::{self, Frame};
 
 /// Every message a client may send.
@@ -75,18 +74,6 @@ pub enum ServerMessage {
     /// A client message was refused; the connection and subscription stay as they were.
     #[oai(mapping = "error")]
     Error(StreamError),
-}
-
-/// What a change-log entry records (shared by the history API and the stream).
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[oai(rename_all = "lowercase")]
-pub enum ChangeOp {
-    /// The object was created or changed.
-    Upsert,
-    /// The object was deleted (or found gone by a relist).
-    Delete,
-    /// A controller event about the object was recorded.
-    Event,
 }
 
 /// `{"type":"change"}`: one entry of the change log (the fields of the history API's `Change`)

@@ -16,6 +16,7 @@ use super::codec::parse_client;
 use super::messages::{PositionMessage, ResyncMessage, ServerMessage, StreamError};
 use crate::api::auth::Credential;
 use crate::auth::Auth;
+use crate::flux::Health;
 use crate::live::{
     Filter, Hub, Outgoing, ResyncReason, StartError, SubscriberGuard, Subscription, Visibility,
 };
@@ -138,8 +139,7 @@ impl Session {
                 }
                 Ok(m) => {
                     let f = &m.filter;
-                    let health: Vec<String> =
-                        f.health.iter().map(|h| h.as_str().to_string()).collect();
+                    let health: Vec<Health> = f.health.iter().map(|h| (*h).into()).collect();
                     match Filter::new(
                         &f.clusters,
                         &f.kinds,

@@ -1,5 +1,7 @@
 //! Which resources a list selects and in what order, turned into SQL (pure, unit-tested).
 
+use std::sync::LazyLock;
+
 use serde_json::json;
 use uuid::Uuid;
 
@@ -8,6 +10,7 @@ use super::selector::LabelRequirement;
 use super::sql::{
     Params, any_of, cluster_condition, contains_pattern, keyset, order_by, where_clause,
 };
+use crate::flux::Health;
 use crate::store::{RESOURCE_COLUMNS, ResourceRow};
 
 /// Resources to select; every non-empty field must match (values within a field are OR-ed).
@@ -19,8 +22,8 @@ pub struct ResourceFilter {
     pub kinds: Vec<String>,
     /// Namespaces.
     pub namespaces: Vec<String>,
-    /// Stored health values (`ready`, `failed`…).
-    pub health: Vec<String>,
+    /// Health values.
+    pub health: Vec<Health>,
     /// Label requirements, all of which must hold.
     pub labels: Vec<LabelRequirement>,
     /// Case-insensitive substring of the name or the message.
@@ -40,7 +43,7 @@ pub enum SortField {
     Cluster,
     /// Time of the last stored change.
     Updated,
-    /// Severity: failed, stalled, progressing, unknown, suspended, ready; then name.
+    /// Severity (`Health::SEVERITY`, worst first); then name.
     Health,
     /// Problems first: severity as [`SortField::Health`], then the most recently changed
     /// first (`updated_at`, then id, both descending). The directions differ per column, so
@@ -58,18 +61,14 @@ pub struct ResourceOrder {
     pub descending: bool,
 }
 
-/// Health values from worst to best: the `health` sort order.
-pub const HEALTH_SEVERITY: [&str; 6] = [
-    "failed",
-    "stalled",
-    "progressing",
-    "unknown",
-    "suspended",
-    "ready",
-];
-
-const HEALTH_RANK_SQL: &str = "(CASE r.health WHEN 'failed' THEN 0 WHEN 'stalled' THEN 1 WHEN 'progressing' THEN 2 \
-     WHEN 'unknown' THEN 3 WHEN 'suspended' THEN 4 WHEN 'ready' THEN 5 ELSE 6 END)";
+/// `r.health`'s rank in [`Health::SEVERITY`] (0 is the worst), as SQL.
+static HEALTH_RANK_SQL: LazyLock<String> = LazyLock::new(|| {
+    let ranks: Vec<String> = Health::SEVERITY
+        .iter()
+        .map(|h| format!("WHEN '{h}' THEN {} ", h.severity()))
+        .collect();
+    format!("(CASE r.health {}END)", ranks.concat())
+});
 
 /// A sort key column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +90,7 @@ impl Col {
             Col::Kind => ("r.kind", KeyType::Text),
             Col::Cluster => ("c.name", KeyType::Text),
             Col::Updated => ("r.updated_at", KeyType::Time),
-            Col::HealthRank => (HEALTH_RANK_SQL, KeyType::Int),
+            Col::HealthRank => (HEALTH_RANK_SQL.as_str(), KeyType::Int),
             Col::Id => ("r.id", KeyType::Uuid),
         }
     }
@@ -103,17 +102,10 @@ impl Col {
             Col::Kind => KeyValue::Text(row.kind.clone()),
             Col::Cluster => KeyValue::Text(row.cluster_name.clone()),
             Col::Updated => KeyValue::Time(Some(row.updated_at)),
-            Col::HealthRank => KeyValue::Int(health_rank(&row.health)),
+            Col::HealthRank => KeyValue::Int(row.health.severity() as i64),
             Col::Id => KeyValue::Uuid(row.id),
         }
     }
-}
-
-fn health_rank(health: &str) -> i64 {
-    HEALTH_SEVERITY
-        .iter()
-        .position(|h| *h == health)
-        .unwrap_or(HEALTH_SEVERITY.len()) as i64
 }
 
 impl SortField {

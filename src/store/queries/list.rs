@@ -89,7 +89,9 @@ impl Store {
         } else {
             let (sql, params) = list_statement(filter, &clusters, order, after, limit as i64 + 1);
             let rows = conn.query(&sql, &params.refs()).await?;
-            rows.iter().map(ResourceRow::from_row).collect()
+            rows.iter()
+                .map(ResourceRow::from_row)
+                .collect::<Result<_>>()?
         };
         Ok(Page::from_rows(rows, limit, |row| order.cursor_after(row)))
     }
@@ -122,10 +124,13 @@ impl Store {
         );
         let conn = self.api_conn().await?;
         let row = conn.query_opt(&sql, &[&id]).await?;
-        Ok(row.map(|r| ResourceDetailRow {
-            row: ResourceRow::from_row(&r),
-            object: r.get(25),
-        }))
+        row.map(|r| {
+            Ok(ResourceDetailRow {
+                row: ResourceRow::from_row(&r)?,
+                object: r.get(25),
+            })
+        })
+        .transpose()
     }
 
     /// The cluster a resource belongs to: from its row, or, once it is deleted, from the

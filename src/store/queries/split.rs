@@ -12,7 +12,8 @@ use tokio_postgres::Client;
 use uuid::Uuid;
 
 use super::cursor::Cursor;
-use super::filter::{HEALTH_SEVERITY, ResourceFilter, ResourceOrder, SortField, list_statement};
+use super::filter::{ResourceFilter, ResourceOrder, SortField, list_statement};
+use crate::flux::Health;
 use crate::store::{ResourceRow, Result};
 
 /// Whether [`list_split`] answers this request better than one statement.
@@ -24,13 +25,13 @@ pub fn splits(filter: &ResourceFilter, order: ResourceOrder) -> bool {
     }
 }
 
-/// The health values a split visits, in the order their parts are read.
-fn parts(filter: &ResourceFilter, order: ResourceOrder) -> Vec<(usize, &'static str)> {
-    let mut parts: Vec<(usize, &str)> = HEALTH_SEVERITY
-        .iter()
-        .copied()
-        .enumerate()
-        .filter(|(_, h)| filter.health.is_empty() || filter.health.iter().any(|f| f == h))
+/// The health values a split visits (with their severity rank), in the order their parts are
+/// read.
+fn parts(filter: &ResourceFilter, order: ResourceOrder) -> Vec<(usize, Health)> {
+    let mut parts: Vec<(usize, Health)> = Health::SEVERITY
+        .into_iter()
+        .filter(|h| filter.health.is_empty() || filter.health.contains(h))
+        .map(|h| (h.severity(), h))
         .collect();
     if order.descending {
         parts.reverse();
@@ -42,22 +43,22 @@ async fn part(
     client: &Client,
     filter: &ResourceFilter,
     clusters: &[Uuid],
-    health: &str,
+    health: Health,
     order: ResourceOrder,
     after: Option<&Cursor>,
     want: usize,
 ) -> Result<Vec<ResourceRow>> {
     let one = ResourceFilter {
-        health: vec![health.to_string()],
+        health: vec![health],
         ..filter.clone()
     };
     let (sql, params) = list_statement(&one, clusters, order, after, want as i64);
-    Ok(client
+    client
         .query(&sql, &params.refs())
         .await?
         .iter()
         .map(ResourceRow::from_row)
-        .collect())
+        .collect()
 }
 
 /// Up to `want` rows in `order` after `after` (see the module docs).
@@ -159,11 +160,11 @@ mod tests {
     #[test]
     fn health_sorts_always_split_and_updated_sorts_only_over_several_health_values() {
         let two = ResourceFilter {
-            health: vec!["failed".into(), "ready".into()],
+            health: vec![Health::Failed, Health::Ready],
             ..Default::default()
         };
         let one = ResourceFilter {
-            health: vec!["failed".into()],
+            health: vec![Health::Failed],
             ..Default::default()
         };
         assert!(splits(&ResourceFilter::default(), order("-health")));
@@ -181,24 +182,24 @@ mod tests {
         assert_eq!(within_part(order("-health")), order("-name"));
         assert_eq!(
             parts(&ResourceFilter::default(), order("-severity"))[0],
-            (5, "ready")
+            (5, Health::Ready)
         );
     }
 
     #[test]
     fn parts_follow_severity_and_the_health_filter() {
-        let all: Vec<&str> = parts(&ResourceFilter::default(), order("health"))
+        let all: Vec<Health> = parts(&ResourceFilter::default(), order("health"))
             .iter()
             .map(|p| p.1)
             .collect();
-        assert_eq!(all, HEALTH_SEVERITY);
+        assert_eq!(all, Health::SEVERITY);
         let two = ResourceFilter {
-            health: vec!["ready".into(), "stalled".into()],
+            health: vec![Health::Ready, Health::Stalled],
             ..Default::default()
         };
         assert_eq!(
             parts(&two, order("-health")),
-            [(5, "ready"), (1, "stalled")]
+            [(5, Health::Ready), (1, Health::Stalled)]
         );
     }
 }

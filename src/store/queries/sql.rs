@@ -124,8 +124,12 @@ where
     }
 }
 
-/// [`one_of`] for text values, when there are any.
-pub fn any_of(column: &str, values: &[String], params: &mut Params, out: &mut Vec<String>) {
+/// [`one_of`] for text values (strings or words of the vocabulary), when there are any.
+pub fn any_of<T>(column: &str, values: &[T], params: &mut Params, out: &mut Vec<String>)
+where
+    T: ToSql + Sync + Send + Clone + 'static,
+    Vec<T>: ToSql,
+{
     if !values.is_empty() {
         out.push(one_of(column, values, "text", params));
     }
@@ -223,7 +227,7 @@ mod tests {
         let sql = cluster_condition("r.cluster_id", &[Uuid::nil(), Uuid::max()], &mut params);
         assert_eq!(sql, "r.cluster_id = ANY($2::uuid[])");
         let mut out = Vec::new();
-        any_of("r.kind", &[], &mut params, &mut out);
+        any_of::<String>("r.kind", &[], &mut params, &mut out);
         assert!(out.is_empty());
     }
 }

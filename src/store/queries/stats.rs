@@ -3,6 +3,8 @@
 use tokio_postgres::IsolationLevel;
 use uuid::Uuid;
 
+use crate::flux::Health;
+use crate::store::types::column;
 use crate::store::{ClusterStatusRow, Result, STATUS_COLUMNS, Store};
 
 /// How many resources of one kind in one cluster have one health.
@@ -12,8 +14,8 @@ pub struct HealthCountRow {
     pub cluster_id: Uuid,
     /// Kind.
     pub kind: String,
-    /// Stored health value.
-    pub health: String,
+    /// Health.
+    pub health: Health,
     /// Number of resources.
     pub count: i64,
 }
@@ -62,24 +64,29 @@ impl Store {
         tx.commit().await?;
         let counts = counts
             .iter()
-            .map(|r| HealthCountRow {
-                cluster_id: r.get(0),
-                kind: r.get(1),
-                health: r.get(2),
-                count: r.get(3),
+            .map(|r| {
+                Ok(HealthCountRow {
+                    cluster_id: r.get(0),
+                    kind: r.get(1),
+                    health: column(r, 2)?,
+                    count: r.get(3),
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let clusters = clusters
             .iter()
-            .map(|r| ClusterOverviewRow {
-                id: r.get(0),
-                name: r.get(1),
-                // `s.cluster_id` is NULL when the LEFT JOIN found no status row.
-                status: r
-                    .get::<_, Option<Uuid>>(2)
-                    .map(|_| ClusterStatusRow::from_row_at(r, 2)),
+            .map(|r| {
+                Ok(ClusterOverviewRow {
+                    id: r.get(0),
+                    name: r.get(1),
+                    // `s.cluster_id` is NULL when the LEFT JOIN found no status row.
+                    status: r
+                        .get::<_, Option<Uuid>>(2)
+                        .map(|_| ClusterStatusRow::from_row_at(r, 2))
+                        .transpose()?,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Ok(FleetCounts { counts, clusters })
     }
 }

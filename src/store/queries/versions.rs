@@ -9,6 +9,8 @@ use uuid::Uuid;
 
 use super::cursor::{Cursor, CursorError, KeyType, KeyValue};
 use super::list::Page;
+use crate::flux::{ChangeOp, Health};
+use crate::store::types::column;
 use crate::store::{Result, Store};
 
 /// A version of an object, named by the change that produced it.
@@ -25,22 +27,24 @@ pub struct VersionRef {
     /// What changed from the version before (`flux::change_summary`), if recorded.
     pub summary: Option<String>,
     /// Health after the change.
-    pub health: Option<String>,
+    pub health: Option<Health>,
     /// The change created the object (or was its first sight): no version before it.
     pub created: bool,
 }
 
 impl VersionRef {
-    fn from_row(r: &Row) -> VersionRef {
-        VersionRef {
+    /// Map a row selected with [`COLUMNS`] (only upserts have a content hash, so `health_after`
+    /// is a health, never an event's type).
+    fn from_row(r: &Row) -> Result<VersionRef> {
+        Ok(VersionRef {
             seq: r.get(0),
             at: r.get(1),
             cluster_id: r.get(2),
             hash: r.get(3),
             summary: r.get(4),
-            health: r.get(5),
+            health: column(r, 5)?,
             created: r.get(6),
-        }
+        })
     }
 }
 
@@ -92,7 +96,10 @@ impl Store {
                 &[&id, &before, &(limit as i64 + 1)],
             )
             .await?;
-        let rows: Vec<VersionRef> = rows.iter().map(VersionRef::from_row).collect();
+        let rows = rows
+            .iter()
+            .map(VersionRef::from_row)
+            .collect::<Result<Vec<_>>>()?;
         let cursor = |v: &VersionRef| Cursor {
             sort: VERSION_SORT.into(),
             keys: vec![KeyValue::Int(v.seq)],
@@ -112,11 +119,11 @@ impl Store {
                 &[&id, &seq],
             )
             .await?;
-        let (logged, hash, op, floor): (Option<i64>, Option<Vec<u8>>, Option<String>, i64) =
-            (row.get(0), row.get(3), row.get(7), row.get(8));
-        Ok(match (logged, hash, op.as_deref()) {
-            (Some(_), Some(_), _) => VersionAt::Found(VersionRef::from_row(&row)),
-            (Some(_), None, Some("upsert")) => VersionAt::NotRecorded,
+        let (logged, hash, op, floor): (Option<i64>, Option<Vec<u8>>, Option<ChangeOp>, i64) =
+            (row.get(0), row.get(3), column(&row, 7)?, row.get(8));
+        Ok(match (logged, hash, op) {
+            (Some(_), Some(_), _) => VersionAt::Found(VersionRef::from_row(&row)?),
+            (Some(_), None, Some(ChangeOp::Upsert)) => VersionAt::NotRecorded,
             (None, ..) if seq <= floor => VersionAt::Pruned,
             _ => VersionAt::NotAVersion,
         })
@@ -134,7 +141,7 @@ impl Store {
                 &[&id, &seq],
             )
             .await?;
-        Ok(row.as_ref().map(VersionRef::from_row))
+        row.as_ref().map(VersionRef::from_row).transpose()
     }
 
     /// The object of version `hash` of object `id` (without `metadata.resourceVersion`), or

@@ -50,7 +50,7 @@ pub(super) async fn write_event(
         key: &key,
         op: "event",
         before: None,
-        after: Some(e.event_type.clone()),
+        after: Some(e.event_type.to_string()),
         revision: e.revision.as_deref(),
         reason: e.reason.as_deref(),
         message: e.message.as_deref(),

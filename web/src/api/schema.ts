@@ -1414,14 +1414,18 @@ export interface components {
              * @description When the failing watch is retried (`POST /clusters/{id}/sync` retries at once).
              */
             retryAt?: string;
-            /**
-             * @description `watching`, `listing`, `absent` (not served), `stalled` (the API server stopped
-             *     answering), `error`, `unauthorized` or `forbidden`.
-             */
-            state: string;
+            /** @description The watch state. */
+            state: components["schemas"]["KindWatchState"] & unknown;
             /** @description The API version watched. */
             version?: string;
         };
+        /**
+         * @description Watch state of one kind on one cluster: `listing`, `watching`, `absent` (not served),
+         *     `stalled` (the API server stopped answering), or failing — `error`, `unauthorized` (401),
+         *     `forbidden` (403) — and retried.
+         * @enum {string}
+         */
+        KindWatchState: "listing" | "watching" | "absent" | "stalled" | "error" | "unauthorized" | "forbidden";
         /**
          * LoginRequest
          * @description Log in with an API token.

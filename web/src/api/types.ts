@@ -45,7 +45,9 @@ export type ServerMessage =
 
 export type ListResourcesQuery = NonNullable<operations['listResources']['parameters']['query']>;
 
-export const HEALTHS: readonly Health[] = ['failed', 'stalled', 'progressing', 'suspended', 'unknown', 'ready'];
+/** Health from worst to best: `flux::Health::SEVERITY` (the server's `health` and `severity` sorts), checked by a test in
+ * `src/api/vocabulary.rs`. The one copy of this order in the UI. */
+export const HEALTHS: readonly Health[] = ['failed', 'stalled', 'progressing', 'unknown', 'suspended', 'ready'];
 
 export type Action = 'reconcile' | 'suspend' | 'resume' | 'force' | 'reset';
 

@@ -1,12 +1,10 @@
 // Counts per health as one stacked bar, worst first, with a legend for screen readers.
-import type { Health, HealthCounts } from '../api/types';
+import { HEALTHS, type HealthCounts } from '../api/types';
 import { HEALTH_LABEL } from '../lib/flux';
-
-const ORDER: Health[] = ['failed', 'stalled', 'progressing', 'suspended', 'unknown', 'ready'];
 
 export function HealthBar({ counts }: { counts: HealthCounts }) {
   const total = counts.total || 0;
-  const parts = ORDER.filter((h) => counts[h] > 0);
+  const parts = HEALTHS.filter((h) => counts[h] > 0);
   const text = parts.map((h) => `${counts[h]} ${HEALTH_LABEL[h].toLowerCase()}`).join(', ') || 'no objects';
   return (
     <div className="hbar" role="img" aria-label={text} title={text}>

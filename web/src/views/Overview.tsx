@@ -1,7 +1,7 @@
 // Fleet overview: totals, a card per cluster, and everything failing right now.
 import { Link } from 'react-router';
 import { useClusters, useFailing, useStats } from '../api/queries';
-import type { Cluster, ClusterStats, Health, HealthCounts } from '../api/types';
+import { HEALTHS, type Cluster, type ClusterStats, type HealthCounts } from '../api/types';
 import { HealthBar } from '../components/HealthBar';
 import { HealthBadge, HealthIcon, KindIcon } from '../components/icons';
 import { Empty, ErrorBox, Skeleton } from '../components/ui';
@@ -10,8 +10,6 @@ import { ago, when } from '../lib/time';
 import { changedRecently } from '../live/flash';
 import { Retry } from '../components/Retry';
 
-const TOTALS: Health[] = ['failed', 'stalled', 'progressing', 'suspended', 'unknown', 'ready'];
-
 function Totals({ counts }: { counts: HealthCounts }) {
   return (
     <div className="totals">
@@ -19,7 +17,7 @@ function Totals({ counts }: { counts: HealthCounts }) {
         <span className="total-n">{counts.total}</span>
         <span className="total-l">objects</span>
       </Link>
-      {TOTALS.map((h) => (
+      {HEALTHS.map((h) => (
         <Link key={h} className={`total h-${h}${counts[h] === 0 ? ' zero' : ''}`} to={`/resources?health=${h}`}>
           <span className="total-n">
             <HealthIcon health={h} size={14} /> {counts[h]}
