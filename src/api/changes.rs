@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::history::{self, HistoryPage};
 use super::model::{Change, ChangeOp};
-use super::resources::params::{self, MAX_LIMIT};
+use super::params::{self, MAX_LIMIT};
 use super::{ApiTags, AppState};
 use crate::store::queries::ChangeFilter;
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::history::{self, HistoryPage};
 use super::model::EventType;
-use super::resources::params;
+use super::params;
 use super::{ApiTags, AppState};
 use crate::store::queries::{EventFilter, EventRow};
 

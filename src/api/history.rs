@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
-use super::resources::params;
+use super::params;
 use crate::store::queries::{History, Subjects};
 
 /// A page of a history list as the API returns it (`ChangeList`, `EventList`).

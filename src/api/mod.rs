@@ -16,6 +16,7 @@ mod login;
 mod metrics;
 pub mod model;
 mod oidc;
+mod params;
 mod resources;
 pub mod routes;
 mod session;

@@ -2,7 +2,6 @@
 //! lists; one object in detail; its full change history and events.
 
 mod detail;
-pub(super) mod params;
 
 use std::sync::Arc;
 
@@ -20,6 +19,7 @@ use super::error::ApiError;
 use super::events::EventList;
 use super::history;
 use super::model::{Health, ResourceSummary};
+use super::params;
 use super::{ApiTags, AppState};
 use crate::auth::Principal;
 use crate::clusters;

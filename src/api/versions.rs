@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use super::model::Health;
-use super::resources::params::{self, MAX_LIMIT};
+use super::params::{self, MAX_LIMIT};
 use super::resources::{cluster_visible, visible};
 use super::{ApiTags, AppState};
 use crate::auth::Principal;

@@ -29,9 +29,57 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::backoff::{Backoff, FailureKind};
-use super::watch::{Target, WatchState};
-use crate::clusters::failure;
+use crate::clusters::failure::{self, Cause};
+use crate::flux::FluxKind;
 use crate::store::{ResourceKey, WriteOp};
+
+/// What a watcher watches.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// A Flux kind.
+    Kind(&'static FluxKind),
+    /// core/v1 Events (only those about Flux objects are kept).
+    Events,
+}
+
+impl Target {
+    /// The name used in cluster status and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Target::Kind(k) => k.kind,
+            Target::Events => "Event",
+        }
+    }
+}
+
+/// What a watcher tells its supervisor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchState {
+    /// Listing (first time or after a restart).
+    Listing,
+    /// Listed and watching.
+    Watching,
+    /// Failing; the message says why.
+    Failing {
+        /// Why, without text from the remote end (every viewer reads it).
+        message: String,
+        /// Why, in full (may quote the remote end's response; admins only).
+        detail: String,
+        /// Credentials (401), permissions (403), network, or the server.
+        cause: Cause,
+        /// When the watcher tries again (sooner on "retry now").
+        retry_at: chrono::DateTime<chrono::Utc>,
+    },
+}
+
+/// A state change of one watcher, sent to the supervisor.
+#[derive(Debug, Clone)]
+pub struct WatchReport {
+    /// Which watcher.
+    pub target: &'static str,
+    /// Its new state, or `None` when only an event arrived.
+    pub state: Option<WatchState>,
+}
 
 /// How long a retried watch must go without failing to count as re-established.
 pub const PROBATION: Duration = Duration::from_secs(1);

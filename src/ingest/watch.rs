@@ -28,58 +28,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::lifecycle::{Effect, Input, Lifecycle, Now};
+pub use super::lifecycle::{Target, WatchReport, WatchState};
 use super::metrics::ListMetrics;
-use crate::clusters::failure::Cause;
-use crate::flux::{self, FluxKind};
+use crate::flux;
 use crate::store::WriteOp;
-
-/// What a watcher watches.
-#[derive(Debug, Clone, Copy)]
-pub enum Target {
-    /// A Flux kind.
-    Kind(&'static FluxKind),
-    /// core/v1 Events (only those about Flux objects are kept).
-    Events,
-}
-
-impl Target {
-    /// The name used in cluster status and logs.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Target::Kind(k) => k.kind,
-            Target::Events => "Event",
-        }
-    }
-}
-
-/// What a watcher tells its supervisor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WatchState {
-    /// Listing (first time or after a restart).
-    Listing,
-    /// Listed and watching.
-    Watching,
-    /// Failing; the message says why.
-    Failing {
-        /// Why, without text from the remote end (every viewer reads it).
-        message: String,
-        /// Why, in full (may quote the remote end's response; admins only).
-        detail: String,
-        /// Credentials (401), permissions (403), network, or the server.
-        cause: Cause,
-        /// When the watcher tries again (sooner on "retry now").
-        retry_at: chrono::DateTime<chrono::Utc>,
-    },
-}
-
-/// A state change of one watcher, sent to the supervisor.
-#[derive(Debug, Clone)]
-pub struct WatchReport {
-    /// Which watcher.
-    pub target: &'static str,
-    /// Its new state, or `None` when only an event arrived.
-    pub state: Option<WatchState>,
-}
 
 /// Everything one watcher needs.
 pub struct KindWatch {

@@ -73,7 +73,10 @@ fn a_state_report_is_written_at_the_next_flush_and_only_when_it_changes() {
     );
     assert!(status.due(now));
     assert_eq!(status.update.state, ClusterState::Ready);
-    assert_eq!(status.update.kinds["Kustomization"].state, KindStatus::Watching);
+    assert_eq!(
+        status.update.kinds["Kustomization"].state,
+        KindStatus::Watching
+    );
 }
 
 #[test]
@@ -129,5 +132,8 @@ fn a_silent_server_makes_the_cluster_unreachable_and_its_watching_kinds_stalled(
         "{}",
         status.update.message
     );
-    assert_eq!(status.update.kinds["Kustomization"].state, KindStatus::Stalled);
+    assert_eq!(
+        status.update.kinds["Kustomization"].state,
+        KindStatus::Stalled
+    );
 }
