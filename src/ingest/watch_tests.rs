@@ -5,6 +5,7 @@ use kube::api::GroupVersionKind;
 use kube::core::Status;
 
 use super::*;
+use crate::clusters::failure::Cause;
 use crate::flux::by_group_kind;
 use crate::metrics::Metrics;
 
