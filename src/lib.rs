@@ -3,7 +3,6 @@
 //! # Layout
 //! | module       | owns |
 //! |--------------|------|
-//! | [`cli`]      | command line (clap): `serve`, `migrate`, `openapi`, `sim` |
 //! | [`config`]   | the one typed configuration read from flags and `FLUXO_*` env |
 //! | [`app`]      | start-up order, spawning and joining long-lived tasks, graceful shutdown |
 //! | [`flux`]     | knowledge of Flux: kinds catalogue, health from conditions, revisions, action patches (pure) |
@@ -16,7 +15,10 @@
 //! | [`auth`]     | roles, principals, API tokens, sessions, login rate limit, OIDC |
 //! | [`api`]      | REST handlers (poem-openapi), the live stream WebSocket, error mapping, probes, docs |
 //! | [`net`]      | the HTTP transport: connection caps, header and idle deadlines, trusted proxies |
-//! | [`sim`]      | Kubernetes API simulator for tests, benchmarks and the demo |
+//!
+//! The command line (`src/cli.rs`) belongs to the binary, and so does the Kubernetes API
+//! simulator its `sim` subcommand runs (the `fluxo-sim` crate, `crates/sim`): the library never
+//! compiles the simulator.
 //!
 //! Dependencies point one way: `api` → (`clusters`, `live`, `store`) → `flux` (pure); `live`
 //! reads through `store`.
@@ -24,7 +26,6 @@
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod cli;
 pub mod clusters;
 pub mod config;
 pub mod egress;
@@ -33,5 +34,4 @@ pub mod ingest;
 pub mod live;
 pub mod metrics;
 pub mod net;
-pub mod sim;
 pub mod store;
