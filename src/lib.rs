@@ -4,14 +4,14 @@
 //! | module       | owns |
 //! |--------------|------|
 //! | [`config`]   | the one typed configuration read from flags and `FLUXO_*` env |
-//! | [`app`]      | start-up order, spawning and joining long-lived tasks, graceful shutdown |
+//! | [`app`]      | start-up order, spawning and joining long-lived tasks, graceful shutdown; `spawn_app` |
 //! | [`flux`]     | knowledge of Flux: kinds catalogue, health from conditions, revisions, action patches (pure) |
 //! | [`store`]    | all SQL: pool, migrations from `sql/`, typed queries |
 //! | [`clusters`] | kubeconfig policy, credential encryption, building kube clients |
 //! | [`egress`]   | the outbound address policy: which IPs the server may connect to for users (pure), and its connect-time resolver |
 //! | [`ingest`]   | per-cluster supervisors, kube-runtime watchers, the batching writer, actions |
 //! | [`live`]     | LISTEN/NOTIFY listener, broadcast of committed changes, subscriptions with filters, replay, retention |
-//! | [`metrics`]  | the process-wide registry (`prometheus-client`): counters, gauges, histograms, rendered for `/metrics` |
+//! | [`metrics`]  | the server's registry (`prometheus-client`): counters, gauges, histograms, rendered for `/metrics` |
 //! | [`auth`]     | roles, principals, API tokens, sessions, login rate limit, OIDC |
 //! | [`api`]      | REST handlers (poem-openapi), the live stream WebSocket, error mapping, probes, docs |
 //! | [`net`]      | the HTTP transport: connection caps, header and idle deadlines, trusted proxies |
