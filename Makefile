@@ -36,7 +36,7 @@ web-test: web
 ## test: everything CI runs — formatting, lints, unit and integration tests, and the fleet
 ## benchmark in quick mode so it never rots (private PostgreSQL)
 test: lint web-test $(DEPLOY_VENV)/.installed $(TEST_VENV)/.installed $(TEST_OIDC)/.installed
-	scripts/with-pg.sh bash -c '$(CARGO) test --no-fail-fast && $(CARGO) test --bench fleet --bench hot'
+	scripts/with-pg.sh bash -c '$(CARGO) test --workspace --no-fail-fast && $(CARGO) test --bench fleet --bench hot'
 
 ## the pinned offline Kubernetes schema validator used by tests/deploy_manifests.rs
 $(DEPLOY_VENV)/.installed: deploy/requirements-test.txt
@@ -59,7 +59,7 @@ $(TEST_OIDC)/.installed: tests/oidc/package.json tests/oidc/package-lock.json
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

@@ -1,10 +1,13 @@
 //! Start-up order, the long-lived tasks, and graceful shutdown. The only place that spawns and
 //! joins background work.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
@@ -66,106 +69,227 @@ fn secret_key(config: &ServeConfig) -> anyhow::Result<SecretKey> {
 
 /// `flux-orchestrator serve`: run until SIGINT/SIGTERM or a fatal error.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let key = secret_key(&config)?;
-    let auth_settings = crate::auth::Settings::from_config(&config.auth, config.listen)
-        .map_err(|e| anyhow::anyhow!(e))?;
-    if !auth_settings.enabled {
-        tracing::warn!(
-            "AUTHENTICATION IS OFF (--auth=none): anyone who reaches {} is an admin",
-            config.listen
-        );
-    }
-    let store = Store::connect(&config.db).context("database configuration")?;
-    tracing::info!(
-        sslmode = ?store.ssl_mode(),
-        pool = config.db.db_pool_size,
-        api_pool = config.db.db_api_pool_size,
-        api_statement_timeout_ms = config.db.db_api_statement_timeout_ms,
-        "database connections"
-    );
-    let auth = Arc::new(crate::auth::Auth::new(store.clone(), auth_settings));
-    let egress = crate::egress::Policy::from_settings(
-        &config.egress.egress_allow,
-        &config.egress.egress_deny,
-    )
-    .context("FLUXO_EGRESS_ALLOW / FLUXO_EGRESS_DENY")?;
-    let registry = Registry::new(store.clone(), key, Arc::new(egress));
-    let shutdown = CancellationToken::new();
-    let metrics = Arc::new(Metrics::default());
-    metrics.collector(store.pool_metrics());
-    let ingest_metrics = ingest::IngestMetrics::register(&metrics);
-    let rest_metrics = api::RestMetrics::register(&metrics);
-    let codec = Arc::new(api::stream::StreamCodec);
-    let hub = live::Hub::new(
-        store.clone(),
-        live::Settings::from_config(&config.live),
-        codec,
-        &metrics,
-        shutdown.clone(),
-    );
-    let (ready_tx, ready) = tokio::sync::watch::channel(false);
-    let state = Arc::new(AppState {
-        actions: crate::actions::Actions::new(store.clone(), registry.clone()),
-        registry: registry.clone(),
-        store: store.clone(),
-        ready,
-        live: hub.clone(),
-        metrics,
-        rest_metrics,
-        auth,
-        streams: Default::default(),
-        resync_interval_secs: Some(config.ingest.resync_interval_secs).filter(|s| *s > 0),
-    });
-    let live = tokio::spawn(hub.run(became_ready(state.ready.clone(), shutdown.clone())));
-    let settings = ingest::Settings::from_config(&config.ingest);
-    let audit_retention = config.auth.audit_retention();
-    tracing::info!(replica = %settings.replica, "starting");
-    let background = {
-        let (state, shutdown) = (state.clone(), shutdown.clone());
-        tokio::spawn(async move {
-            if !prepare_database(&state, ready_tx, config.in_cluster, shutdown.clone()).await? {
-                return Ok(());
-            }
-            let audit = api::audit_retention(store.clone(), audit_retention, shutdown.clone());
-            let (ingest, ()) = tokio::join!(
-                ingest::spawn(store, registry, settings, ingest_metrics, shutdown),
-                audit
-            );
-            ingest.context("ingest task panicked")
-        })
-    };
-
-    let transport = net::Settings::from_config(&config.net).context("FLUXO_TRUSTED_PROXIES")?;
-    let server = net::Server::bind(config.listen, transport, state.metrics.clone())
-        .await
-        .context("HTTP server")?;
-    tracing::info!("listening on http://{}", server.local_addr());
-    let signal = {
-        let shutdown = shutdown.clone();
-        async move {
-            tokio::select! {
-                _ = termination() => tracing::info!("shutting down"),
-                _ = shutdown.cancelled() => {}
-            }
+    let app = spawn_app(config).await?;
+    let shutdown = app.shutdown_token();
+    tokio::select! {
+        _ = termination() => {
+            tracing::info!("shutting down");
             shutdown.cancel();
         }
+        _ = shutdown.cancelled() => {}
+    }
+    app.wait().await
+}
+
+/// A server started by [`spawn_app`]: where it listens, and how to stop it.
+pub struct RunningApp {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    done: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningApp {
+    /// The address the server accepts connections on (the port the system picked for port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Cancelling this token stops the server (it also fires when a fatal error stops it).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stop the server: in-flight requests get the grace period, background tasks are joined.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Wait until the server has stopped, by [`RunningApp::shutdown`] or a fatal error (an
+    /// unusable database schema, a failed bootstrap token).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.done.await.context("server task panicked")?
+    }
+}
+
+/// Start the server on the current tokio runtime and return once it listens on
+/// `config.listen` (port 0: a free port, see [`RunningApp::addr`]). Migrations and the
+/// bootstrap token follow in the background: `/readyz` answers 200 once they are done. Several
+/// apps may run in one process (the integration tests do): each has its own database pools,
+/// metrics registry and tasks; the tracing subscriber, which is global, is left to the caller.
+pub async fn spawn_app(config: ServeConfig) -> anyhow::Result<RunningApp> {
+    let parts = Parts::new(&config)?;
+    let shutdown = CancellationToken::new();
+    let (state, hub, ready_tx) = parts.state(&config, shutdown.clone());
+    let transport = parts.transport.clone();
+    let tasks = Tasks {
+        live: tokio::spawn(hub.run(became_ready(state.ready.clone(), shutdown.clone()))),
+        background: spawn_background(&config, &state, parts.ingest_metrics, ready_tx, &shutdown),
     };
+    let bound = net::Server::bind(config.listen, transport, state.metrics.clone());
+    let server = match bound.await {
+        Ok(server) => server,
+        Err(e) => {
+            shutdown.cancel();
+            return Err(e).context("HTTP server");
+        }
+    };
+    let addr = server.local_addr();
+    tracing::info!("listening on http://{addr}");
+    let app = api::app(state, body_limits(&config));
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    let bodies = api::BodyLimits {
+    let done = tokio::spawn(run(server, app, grace, tasks, shutdown.clone()));
+    Ok(RunningApp {
+        addr,
+        shutdown,
+        done,
+    })
+}
+
+/// The long-lived tasks besides the HTTP server: joined after it stops.
+struct Tasks {
+    live: JoinHandle<()>,
+    background: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Serve until `shutdown` (in-flight requests get `grace`), then stop and join the other tasks.
+async fn run(
+    server: net::Server,
+    app: impl poem::Endpoint + 'static,
+    grace: Duration,
+    tasks: Tasks,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    server
+        .run(app, shutdown.clone().cancelled_owned(), grace)
+        .await;
+    shutdown.cancel();
+    tasks.live.await.context("live fan-out task panicked")?;
+    tasks.background.await.context("database task panicked")?
+}
+
+/// How large and how slow request bodies may be.
+fn body_limits(config: &ServeConfig) -> api::BodyLimits {
+    api::BodyLimits {
         max_bytes: config.max_body_bytes,
         public_time: Duration::from_secs(config.net.header_read_timeout_secs),
-    };
-    server.run(api::app(state, bodies), signal, grace).await;
-    shutdown.cancel();
-    live.await.context("live fan-out task panicked")?;
-    background.await.context("database task panicked")?
+    }
+}
+
+/// What the server is built from, checked before anything starts: the credential key, the
+/// authentication settings, the database pools and the outbound address policy.
+struct Parts {
+    store: Store,
+    registry: Registry,
+    auth: Arc<crate::auth::Auth>,
+    metrics: Arc<Metrics>,
+    ingest_metrics: ingest::IngestMetrics,
+    rest_metrics: api::RestMetrics,
+    transport: net::Settings,
+}
+
+impl Parts {
+    fn new(config: &ServeConfig) -> anyhow::Result<Parts> {
+        let key = secret_key(config)?;
+        let auth_settings = crate::auth::Settings::from_config(&config.auth, config.listen)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let transport = net::Settings::from_config(&config.net).context("FLUXO_TRUSTED_PROXIES")?;
+        if !auth_settings.enabled {
+            tracing::warn!(
+                "AUTHENTICATION IS OFF (--auth=none): anyone who reaches {} is an admin",
+                config.listen
+            );
+        }
+        let store = Store::connect(&config.db).context("database configuration")?;
+        tracing::info!(
+            sslmode = ?store.ssl_mode(),
+            pool = config.db.db_pool_size,
+            api_pool = config.db.db_api_pool_size,
+            api_statement_timeout_ms = config.db.db_api_statement_timeout_ms,
+            "database connections"
+        );
+        let auth = Arc::new(crate::auth::Auth::new(store.clone(), auth_settings));
+        let egress = crate::egress::Policy::from_settings(
+            &config.egress.egress_allow,
+            &config.egress.egress_deny,
+        )
+        .context("FLUXO_EGRESS_ALLOW / FLUXO_EGRESS_DENY")?;
+        let registry = Registry::new(store.clone(), key, Arc::new(egress));
+        let metrics = Arc::new(Metrics::default());
+        metrics.collector(store.pool_metrics());
+        Ok(Parts {
+            ingest_metrics: ingest::IngestMetrics::register(&metrics),
+            rest_metrics: api::RestMetrics::register(&metrics),
+            store,
+            registry,
+            auth,
+            metrics,
+            transport,
+        })
+    }
+
+    /// The handlers' shared state, the live hub (not running yet) and the sender of the
+    /// readiness flag (owned by the start-up task).
+    fn state(
+        &self,
+        config: &ServeConfig,
+        shutdown: CancellationToken,
+    ) -> (Arc<AppState>, live::Hub, watch::Sender<bool>) {
+        let codec = Arc::new(api::stream::StreamCodec);
+        let hub = live::Hub::new(
+            self.store.clone(),
+            live::Settings::from_config(&config.live),
+            codec,
+            &self.metrics,
+            shutdown,
+        );
+        let (ready_tx, ready) = watch::channel(false);
+        let state = Arc::new(AppState {
+            actions: crate::actions::Actions::new(self.store.clone(), self.registry.clone()),
+            registry: self.registry.clone(),
+            store: self.store.clone(),
+            ready,
+            live: hub.clone(),
+            metrics: self.metrics.clone(),
+            rest_metrics: self.rest_metrics.clone(),
+            auth: self.auth.clone(),
+            streams: Default::default(),
+            resync_interval_secs: Some(config.ingest.resync_interval_secs).filter(|s| *s > 0),
+        });
+        (state, hub, ready_tx)
+    }
+}
+
+/// The start-up task (migrations, bootstrap token, readiness), then ingest and the audit log's
+/// retention until shutdown.
+fn spawn_background(
+    config: &ServeConfig,
+    state: &Arc<AppState>,
+    ingest_metrics: ingest::IngestMetrics,
+    ready_tx: watch::Sender<bool>,
+    shutdown: &CancellationToken,
+) -> JoinHandle<anyhow::Result<()>> {
+    let settings = ingest::Settings::from_config(&config.ingest);
+    let audit_retention = config.auth.audit_retention();
+    let in_cluster = config.in_cluster;
+    tracing::info!(replica = %settings.replica, "starting");
+    let (state, shutdown) = (state.clone(), shutdown.clone());
+    tokio::spawn(async move {
+        if !prepare_database(&state, ready_tx, in_cluster, shutdown.clone()).await? {
+            return Ok(());
+        }
+        let (store, registry) = (state.store.clone(), state.registry.clone());
+        let audit = api::audit_retention(store.clone(), audit_retention, shutdown.clone());
+        let (ingest, ()) = tokio::join!(
+            ingest::spawn(store, registry, settings, ingest_metrics, shutdown),
+            audit
+        );
+        ingest.context("ingest task panicked")
+    })
 }
 
 /// Resolves once the server is ready (true), or at shutdown (false).
-async fn became_ready(
-    mut ready: tokio::sync::watch::Receiver<bool>,
-    shutdown: CancellationToken,
-) -> bool {
+async fn became_ready(mut ready: watch::Receiver<bool>, shutdown: CancellationToken) -> bool {
     tokio::select! {
         r = ready.wait_for(|r| *r) => r.is_ok(),
         _ = shutdown.cancelled() => false,
@@ -176,7 +300,7 @@ async fn became_ready(
 /// Returns false when shutdown came first.
 async fn prepare_database(
     state: &AppState,
-    ready: tokio::sync::watch::Sender<bool>,
+    ready: watch::Sender<bool>,
     in_cluster: bool,
     shutdown: CancellationToken,
 ) -> anyhow::Result<bool> {

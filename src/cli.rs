@@ -1,8 +1,9 @@
-//! The command line: parses arguments and hands over to [`crate::app`]. No business logic here.
+//! The command line: parses arguments and hands over to the library's `app` (or, for `sim`, to
+//! the simulator crate). No business logic here.
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{DbConfig, LogConfig, ServeConfig};
+use flux_orchestrator::config::{DbConfig, LogConfig, ServeConfig};
 
 /// flux-orchestrator: watch and operate Flux CD across many Kubernetes clusters, live.
 #[derive(Parser, Debug)]
@@ -25,22 +26,22 @@ pub enum Command {
     /// Print the OpenAPI specification (JSON) to stdout.
     Openapi,
     /// Run simulated Kubernetes API servers with Flux objects (for demos and tests).
-    Sim(crate::sim::SimArgs),
+    Sim(fluxo_sim::SimArgs),
 }
 
 /// Parse the process arguments and run the chosen subcommand to completion.
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    crate::app::init_tracing(&cli.log);
+    flux_orchestrator::app::init_tracing(&cli.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Serve(config) => crate::app::serve(*config).await,
-            Command::Migrate(db) => crate::app::migrate(&db).await,
+            Command::Serve(config) => flux_orchestrator::app::serve(*config).await,
+            Command::Migrate(db) => flux_orchestrator::app::migrate(&db).await,
             Command::Openapi => print_spec(),
-            Command::Sim(args) => crate::sim::run(args).await,
+            Command::Sim(args) => fluxo_sim::run(args).await,
         }
     })
 }
@@ -52,7 +53,7 @@ fn print_spec() -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let written = out
-        .write_all(crate::api::spec_json().as_bytes())
+        .write_all(flux_orchestrator::api::spec_json().as_bytes())
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.flush());
     match written {

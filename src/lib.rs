@@ -3,9 +3,8 @@
 //! # Layout
 //! | module       | owns |
 //! |--------------|------|
-//! | [`cli`]      | command line (clap): `serve`, `migrate`, `openapi`, `sim` |
 //! | [`config`]   | the one typed configuration read from flags and `FLUXO_*` env |
-//! | [`app`]      | start-up order, spawning and joining long-lived tasks, graceful shutdown |
+//! | [`app`]      | start-up order, spawning and joining long-lived tasks, graceful shutdown; `spawn_app` |
 //! | [`flux`]     | knowledge of Flux: kinds catalogue, health from conditions, revisions, action patches; the domain's vocabulary (pure) |
 //! | [`store`]    | all SQL: pool, migrations from `sql/`, typed queries |
 //! | [`clusters`] | kubeconfig policy, credential encryption, building kube clients |
@@ -13,11 +12,14 @@
 //! | [`ingest`]   | per-cluster supervisors, kube-runtime watchers, the batching writer |
 //! | [`actions`]  | acting on Flux objects in their clusters (reconcile, suspend, resume, force, reset) |
 //! | [`live`]     | LISTEN/NOTIFY listener, broadcast of committed changes, subscriptions with filters, replay, retention |
-//! | [`metrics`]  | the process-wide registry (`prometheus-client`): counters, gauges, histograms, rendered for `/metrics` |
+//! | [`metrics`]  | the server's registry (`prometheus-client`): counters, gauges, histograms, rendered for `/metrics` |
 //! | [`auth`]     | roles, principals, API tokens, sessions, login rate limit, OIDC |
 //! | [`api`]      | REST handlers (poem-openapi), the live stream WebSocket, error mapping, probes, docs |
 //! | [`net`]      | the HTTP transport: connection caps, header and idle deadlines, trusted proxies |
-//! | [`sim`]      | Kubernetes API simulator for tests, benchmarks and the demo |
+//!
+//! The command line (`src/cli.rs`) belongs to the binary, and so does the Kubernetes API
+//! simulator its `sim` subcommand runs (the `fluxo-sim` crate, `crates/sim`): the library never
+//! compiles the simulator.
 //!
 //! Dependencies point one way: `api` → (`clusters`, `live`, `store`) → `flux` (pure); `live`
 //! reads through `store`.
@@ -26,7 +28,6 @@ pub mod actions;
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod cli;
 pub mod clusters;
 pub mod config;
 pub mod egress;
@@ -35,5 +36,4 @@ pub mod ingest;
 pub mod live;
 pub mod metrics;
 pub mod net;
-pub mod sim;
 pub mod store;

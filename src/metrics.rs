@@ -1,6 +1,6 @@
-//! The process-wide metrics registry: the official `prometheus-client` crate's [`Registry`]
-//! behind a lock, rendered at `GET /metrics` in the Prometheus text format, version 0.0.4 (what
-//! every Prometheus scrapes; the crate writes it, not us).
+//! The server's metrics registry (one per running app): the official `prometheus-client`
+//! crate's [`Registry`] behind a lock, rendered at `GET /metrics` in the Prometheus text format,
+//! version 0.0.4 (what every Prometheus scrapes; the crate writes it, not us).
 //!
 //! A module registers what it measures once, at start-up, and keeps the handles — the crate's
 //! [`Counter`], [`Gauge`], [`Histogram`] and [`Family`] (labelled series), cheap clones of an

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::fleet::{self, FAST_INGEST};
 use common::{TestDb, TestServer, token_kubeconfig};
-use flux_orchestrator::sim::{ChurnOptions, spawn_churn};
+use fluxo_sim::{ChurnOptions, spawn_churn};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -538,8 +538,9 @@ fn files_compiled_into_the_binary_are_copied_into_the_build_stage() {
         "build.rs is copied"
     );
     let mut embedded = Vec::new();
-    for file in files_under(Path::new("src"))
+    for file in ["src", "crates"]
         .into_iter()
+        .flat_map(|dir| files_under(Path::new(dir)))
         .filter(|p| p.extension().is_some_and(|e| e == "rs"))
     {
         let text = std::fs::read_to_string(repo().join(&file)).expect("read source");

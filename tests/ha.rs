@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::fleet::{register, sim, wait_for, wait_in_sync};
 use common::{TestDb, TestServer};
-use flux_orchestrator::sim::SimCluster;
+use fluxo_sim::SimCluster;
 use serde_json::json;
 use uuid::Uuid;
 

@@ -10,7 +10,7 @@ use common::fleet::{
 };
 use common::proxy::Proxy;
 use common::{TestDb, TestServer};
-use flux_orchestrator::sim::{FluxFlavor, Scenario, SimCluster, SimOptions, Verb};
+use fluxo_sim::{FluxFlavor, Scenario, SimCluster, SimOptions, Verb};
 use serde_json::{Value, json};
 
 const SYNC: Duration = Duration::from_secs(20);

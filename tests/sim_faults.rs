@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use flux_orchestrator::sim::{SimCluster, SimOptions, Verb};
+use fluxo_sim::{SimCluster, SimOptions, Verb};
 use futures::{Stream, StreamExt};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use kube::runtime::watcher;

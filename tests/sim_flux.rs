@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use flux_orchestrator::sim::{ChurnOptions, Health, Scenario, SimCluster, SimOptions, spawn_churn};
+use fluxo_sim::{ChurnOptions, Health, Scenario, SimCluster, SimOptions, spawn_churn};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use flux_orchestrator::sim::{KubeconfigAuth, Scenario, SimCluster, SimOptions};
+use fluxo_sim::{KubeconfigAuth, Scenario, SimCluster, SimOptions};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 

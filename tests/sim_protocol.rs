@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use flux_orchestrator::sim::{FluxFlavor, KubeconfigAuth, Scenario, SimCluster, SimOptions, Verb};
+use fluxo_sim::{FluxFlavor, KubeconfigAuth, Scenario, SimCluster, SimOptions, Verb};
 use futures::{Stream, StreamExt};
 use kube::api::{
     Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, WatchEvent,

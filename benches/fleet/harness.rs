@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use flux_orchestrator::sim::{Scenario, SimCluster, SimOptions};
+use fluxo_sim::{Scenario, SimCluster, SimOptions};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};

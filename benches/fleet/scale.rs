@@ -13,7 +13,7 @@
 
 use std::time::{Duration, Instant};
 
-use flux_orchestrator::sim::{ChurnOptions, spawn_churn};
+use fluxo_sim::{ChurnOptions, spawn_churn};
 use serde_json::Value;
 use uuid::Uuid;
 

@@ -1,4 +1,4 @@
-//! What live fan-out counts, registered in the process-wide [`Metrics`] registry.
+//! What live fan-out counts, registered in the server's [`Metrics`] registry.
 
 use crate::metrics::{self, Counter, Family, Gauge, Histogram, Label, Metrics};
 

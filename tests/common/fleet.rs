@@ -5,8 +5,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use flux_orchestrator::flux;
-use flux_orchestrator::sim::{Scenario, SimCluster, SimOptions};
 use flux_orchestrator::store::content_hash;
+use fluxo_sim::{Scenario, SimCluster, SimOptions};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

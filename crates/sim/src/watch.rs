@@ -61,30 +61,19 @@ pub fn start(
         .and_then(|t| t.parse::<u64>().ok())
         .unwrap_or(1800);
     let (tx, rx) = mpsc::channel(16);
-    let slot = shared.store.slot(route.ty);
-    let notify = slot.notify.subscribe();
-    let st = shared.store.read(route.ty);
-    let (cursor, initial, expired) = match rv {
-        Some(n) if !send_initial && n < st.floor => {
-            (n, Vec::new(), Some(ApiError::expired(n, st.floor)))
-        }
-        Some(n) if !send_initial => (n, Vec::new(), None),
-        _ => {
-            let objs = st
-                .objects
-                .iter()
-                .filter(|(k, o)| filter.matches(&k.0, &k.1, &o.labels, &o.bytes))
-                .map(|(_, o)| o.clone())
-                .collect();
-            (shared.store.current_rv(), objs, None)
+    let notify = shared.store.slot(route.ty).notify.subscribe();
+    let start = match rv {
+        Some(n) if !send_initial => since(&shared, &route, n),
+        _ => Ok(initial_objects(&shared, &route, &filter)),
+    };
+    let (cursor, initial) = match start {
+        Ok(start) => start,
+        Err(expired) => {
+            // The apiserver answers 200 and reports the expiry in-stream, then closes.
+            let _ = tx.try_send(Ok(Bytes::from(expired.watch_line())));
+            return Ok(streaming(rx));
         }
     };
-    drop(st);
-    if let Some(e) = expired {
-        // The apiserver answers 200 and reports the expiry in-stream, then closes.
-        let _ = tx.try_send(Ok(Bytes::from(e.watch_line())));
-        return Ok(streaming(rx));
-    }
     let w = Watch {
         dropped: shared.faults.drop_watches.subscribe(),
         shared,
@@ -102,6 +91,38 @@ pub fn start(
     };
     tokio::spawn(w.run());
     Ok(streaming(rx))
+}
+
+/// A watch from resourceVersion `n`: no initial objects, or 410 Expired when the type's history
+/// no longer reaches back to `n`.
+fn since(
+    shared: &Shared,
+    route: &ResourceRoute,
+    n: u64,
+) -> std::result::Result<(u64, Vec<Arc<Stored>>), ApiError> {
+    let floor = shared.store.read(route.ty).floor;
+    if n < floor {
+        return Err(ApiError::expired(n, floor));
+    }
+    Ok((n, Vec::new()))
+}
+
+/// The objects a watch without a resourceVersion (or with `sendInitialEvents`) starts with,
+/// and the resourceVersion they are current at: both read under the type's lock, so no write
+/// falls between them.
+fn initial_objects(
+    shared: &Shared,
+    route: &ResourceRoute,
+    filter: &Filter,
+) -> (u64, Vec<Arc<Stored>>) {
+    let st = shared.store.read(route.ty);
+    let objects = st
+        .objects
+        .iter()
+        .filter(|(k, o)| filter.matches(&k.0, &k.1, &o.labels, &o.bytes))
+        .map(|(_, o)| o.clone())
+        .collect();
+    (shared.store.current_rv(), objects)
 }
 
 enum Step {

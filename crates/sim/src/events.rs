@@ -27,7 +27,8 @@ pub struct EventSpec {
 #[derive(Debug, Default)]
 pub struct EventLog(Mutex<VecDeque<(String, String)>>);
 
-/// Record `ev` about `obj` as its controller would.
+/// Record `ev` about `obj` as its controller would: a repeat of an event bumps its count, a new
+/// one is created, and the oldest beyond `max_events` are deleted.
 pub fn record(shared: &Shared, obj: &Value, ev: &EventSpec) {
     let kind = obj["kind"].as_str().unwrap_or_default();
     let Some(ty) = shared.catalog.by_kind_name(kind) else {
@@ -55,6 +56,26 @@ pub fn record(shared: &Shared, obj: &Value, ev: &EventSpec) {
     if bumped.is_ok() {
         return;
     }
+    let event = event_object(obj, ev, &event_name, controller, &now);
+    if shared.store.create(et, event).is_ok() {
+        evict_oldest(shared, ns, event_name);
+    }
+}
+
+/// A core/v1 Event named `event_name` about `obj`, reported by `controller`, seen once at `now`.
+fn event_object(
+    obj: &Value,
+    ev: &EventSpec,
+    event_name: &str,
+    controller: &str,
+    now: &str,
+) -> Value {
+    let md = &obj["metadata"];
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    let (ns, name) = (
+        md["namespace"].as_str().unwrap_or("default"),
+        md["name"].as_str().unwrap_or_default(),
+    );
     let group = obj["apiVersion"]
         .as_str()
         .and_then(|a| a.split_once('/'))
@@ -63,7 +84,7 @@ pub fn record(shared: &Shared, obj: &Value, ev: &EventSpec) {
     if let Some(rev) = &ev.revision {
         annotations[format!("{group}/revision")] = json!(rev);
     }
-    let event = json!({
+    json!({
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {"name": event_name, "namespace": ns, "annotations": annotations},
@@ -81,16 +102,18 @@ pub fn record(shared: &Shared, obj: &Value, ev: &EventSpec) {
         "lastTimestamp": now,
         "count": 1,
         "eventTime": null,
-    });
-    if shared.store.create(et, event).is_err() {
-        return;
-    }
+    })
+}
+
+/// Note the created event `(ns, name)` and delete the oldest ones beyond `max_events`.
+fn evict_oldest(shared: &Shared, ns: &str, event_name: String) {
     let evict = {
         let mut log = shared.events.0.lock().unwrap_or_else(|e| e.into_inner());
         log.push_back((ns.to_string(), event_name));
         let over = log.len().saturating_sub(shared.opts.max_events.max(1));
         log.drain(..over).collect::<Vec<_>>()
     };
+    let et = shared.catalog.event_type();
     for (ens, ename) in evict {
         let _ = shared.store.delete(et, &ens, &ename);
     }

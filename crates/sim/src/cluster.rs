@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::catalog::{Catalog, FluxFlavor};
-use super::controller;
+use super::controller::{self, Notice};
 use super::counts::{CountState, RequestCounts};
 use super::faults::{FaultState, Faults};
 use super::kubeconfig;
@@ -31,61 +31,15 @@ impl SimCluster {
     /// Bind, generate certificates, create the default namespaces and start serving.
     pub async fn start(opts: SimOptions) -> anyhow::Result<SimCluster> {
         super::tls::ensure_crypto_provider();
-        let catalog = Arc::new(Catalog::new(opts.flavor));
-        let store = Store::new(catalog.clone(), opts.history_limit, opts.seed);
         let listener = TcpListener::bind((opts.listen, opts.port))
             .await
             .with_context(|| format!("bind {}:{}", opts.listen, opts.port))?;
         let addr = listener.local_addr().context("local address")?;
-        let tls = match opts.tls {
-            true => Some(
-                TlsMaterial::generate(&opts.name, opts.listen).context("generate certificates")?,
-            ),
-            false => None,
-        };
-        let token = opts.token.clone().unwrap_or_else(random_token);
-        let (ctl_tx, ctl_rx) = match opts.controller {
-            true => {
-                let (tx, rx) = mpsc::unbounded_channel();
-                (Some(tx), Some(rx))
-            }
-            false => (None, None),
-        };
-        let shared = Arc::new(Shared {
-            opts,
-            catalog,
-            store,
-            faults: FaultState::default(),
-            counts: CountState::default(),
-            tls,
-            token,
-            addr: OnceLock::new(),
-            controller: ctl_tx,
-            events: Default::default(),
-            shutdown: CancellationToken::new(),
-        });
+        let (shared, ctl_rx) = shared_state(opts)?;
         let _ = shared.addr.set(addr);
-        let objects = Objects {
+        install_flux_namespaces(&Objects {
             shared: shared.clone(),
-        };
-        for ns in ["default", "kube-system", "flux-system"] {
-            objects
-                .ensure_namespace(ns)
-                .map_err(|e| anyhow::anyhow!("create namespace {ns}: {e}"))?;
-        }
-        // `flux install` labels its namespace with the Flux version, as consumers read it.
-        let version = match shared.opts.flavor {
-            FluxFlavor::Flux29 => "v2.9.0",
-            FluxFlavor::Legacy => "v2.2.3",
-        };
-        let labels = serde_json::json!({"metadata": {"labels": {
-            "app.kubernetes.io/instance": "flux-system",
-            "app.kubernetes.io/part-of": "flux",
-            "app.kubernetes.io/version": version,
-        }}});
-        objects
-            .patch("Namespace", "", "flux-system", &labels)
-            .map_err(|e| anyhow::anyhow!("label namespace flux-system: {e}"))?;
+        })?;
         let mut tasks = vec![tokio::spawn(server::serve(shared.clone(), listener))];
         if let Some(rx) = ctl_rx {
             tasks.push(tokio::spawn(controller::run(shared.clone(), rx)));
@@ -193,6 +147,66 @@ impl Drop for SimCluster {
         // A cluster dropped without `shutdown()` still stops its tasks.
         self.shared.shutdown.cancel();
     }
+}
+
+/// The state of a new cluster (empty store, certificates when it serves TLS, its token), and
+/// the receiving end of the built-in controller's queue when it runs one.
+fn shared_state(
+    opts: SimOptions,
+) -> anyhow::Result<(Arc<Shared>, Option<mpsc::UnboundedReceiver<Notice>>)> {
+    let catalog = Arc::new(Catalog::new(opts.flavor));
+    let store = Store::new(catalog.clone(), opts.history_limit, opts.seed);
+    let tls = match opts.tls {
+        true => {
+            Some(TlsMaterial::generate(&opts.name, opts.listen).context("generate certificates")?)
+        }
+        false => None,
+    };
+    let token = opts.token.clone().unwrap_or_else(random_token);
+    let (ctl_tx, ctl_rx) = match opts.controller {
+        true => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        }
+        false => (None, None),
+    };
+    let shared = Arc::new(Shared {
+        opts,
+        catalog,
+        store,
+        faults: FaultState::default(),
+        counts: CountState::default(),
+        tls,
+        token,
+        addr: OnceLock::new(),
+        controller: ctl_tx,
+        events: Default::default(),
+        shutdown: CancellationToken::new(),
+    });
+    Ok((shared, ctl_rx))
+}
+
+/// The namespaces every cluster has, `flux-system` labelled the way `flux install` labels it
+/// (consumers read Flux's version from it).
+fn install_flux_namespaces(objects: &Objects) -> anyhow::Result<()> {
+    for ns in ["default", "kube-system", "flux-system"] {
+        objects
+            .ensure_namespace(ns)
+            .map_err(|e| anyhow::anyhow!("create namespace {ns}: {e}"))?;
+    }
+    let version = match objects.shared.opts.flavor {
+        FluxFlavor::Flux29 => "v2.9.0",
+        FluxFlavor::Legacy => "v2.2.3",
+    };
+    let labels = serde_json::json!({"metadata": {"labels": {
+        "app.kubernetes.io/instance": "flux-system",
+        "app.kubernetes.io/part-of": "flux",
+        "app.kubernetes.io/version": version,
+    }}});
+    objects
+        .patch("Namespace", "", "flux-system", &labels)
+        .map_err(|e| anyhow::anyhow!("label namespace flux-system: {e}"))?;
+    Ok(())
 }
 
 fn random_token() -> String {

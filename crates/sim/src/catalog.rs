@@ -100,25 +100,60 @@ pub struct Catalog {
     pub types: Vec<ResourceType>,
 }
 
-fn flux(
+/// One Flux kind as the simulator serves it: its names, its controller, and the versions served
+/// by each [`FluxFlavor`] (the first is the storage version; none: not served).
+struct FluxKindSpec {
     group: &'static str,
     kind: &'static str,
     plural: &'static str,
     short_names: &'static [&'static str],
     controller: &'static str,
-    versions: Vec<&'static str>,
-) -> ResourceType {
-    ResourceType {
+    /// Flux 2.9.
+    current: &'static [&'static str],
+    /// Flux 2.2: only GitRepository was promoted to source v1 (OCIRepository did not exist).
+    legacy: &'static [&'static str],
+}
+
+const SOURCE_CONTROLLER: &str = "source-controller";
+const NOTIFICATION_CONTROLLER: &str = "notification-controller";
+const IMAGE_REFLECTOR: &str = "image-reflector-controller";
+
+/// Every Flux kind, in the order a cluster serves them.
+#[rustfmt::skip]
+const FLUX_KINDS: &[FluxKindSpec] = &[
+    spec(groups::SOURCE, "GitRepository", "gitrepositories", &["gitrepo"], SOURCE_CONTROLLER, &["v1"], &["v1", "v1beta2"]),
+    spec(groups::SOURCE, "HelmRepository", "helmrepositories", &["helmrepo"], SOURCE_CONTROLLER, &["v1"], &["v1beta2"]),
+    spec(groups::SOURCE, "HelmChart", "helmcharts", &["hc"], SOURCE_CONTROLLER, &["v1"], &["v1beta2"]),
+    spec(groups::SOURCE, "OCIRepository", "ocirepositories", &["ocirepo"], SOURCE_CONTROLLER, &["v1"], &[]),
+    spec(groups::SOURCE, "Bucket", "buckets", &[], SOURCE_CONTROLLER, &["v1"], &["v1beta2"]),
+    spec(groups::KUSTOMIZE, "Kustomization", "kustomizations", &["ks"], "kustomize-controller", &["v1"], &["v1"]),
+    spec(groups::HELM, "HelmRelease", "helmreleases", &["hr"], "helm-controller", &["v2"], &["v2beta2"]),
+    spec(groups::NOTIFICATION, "Alert", "alerts", &[], NOTIFICATION_CONTROLLER, &["v1beta3"], &["v1beta3"]),
+    spec(groups::NOTIFICATION, "Provider", "providers", &[], NOTIFICATION_CONTROLLER, &["v1beta3"], &["v1beta3"]),
+    spec(groups::NOTIFICATION, "Receiver", "receivers", &[], NOTIFICATION_CONTROLLER, &["v1"], &["v1"]),
+    spec(groups::IMAGE, "ImageRepository", "imagerepositories", &[], IMAGE_REFLECTOR, &["v1"], &["v1beta2"]),
+    spec(groups::IMAGE, "ImagePolicy", "imagepolicies", &[], IMAGE_REFLECTOR, &["v1"], &["v1beta2"]),
+    spec(groups::IMAGE, "ImageUpdateAutomation", "imageupdateautomations", &[], "image-automation-controller", &["v1"], &["v1beta2"]),
+];
+
+/// A row of [`FLUX_KINDS`].
+const fn spec(
+    group: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    short_names: &'static [&'static str],
+    controller: &'static str,
+    current: &'static [&'static str],
+    legacy: &'static [&'static str],
+) -> FluxKindSpec {
+    FluxKindSpec {
         group,
         kind,
         plural,
-        singular: singular(kind),
-        namespaced: true,
         short_names,
-        versions,
-        // Alert and Provider v1beta3 carry no status in Flux 2.x.
-        has_status: !matches!(kind, "Alert" | "Provider"),
-        controller: Some(controller),
+        controller,
+        current,
+        legacy,
     }
 }
 
@@ -144,115 +179,29 @@ fn singular(kind: &'static str) -> &'static str {
         .map_or("", |(_, s)| s)
 }
 
+/// The Flux types a cluster of `flavor` serves.
 fn flux_types(flavor: FluxFlavor) -> Vec<ResourceType> {
-    use groups::*;
-    let legacy = flavor == FluxFlavor::Legacy;
-    // Legacy: Flux 2.2 promoted only GitRepository to source v1.
-    let src_v = if legacy { "v1beta2" } else { "v1" };
-    let git_versions = if legacy {
-        vec!["v1", "v1beta2"]
-    } else {
-        vec!["v1"]
-    };
-    let helm_v = if legacy { "v2beta2" } else { "v2" };
-    let image_v = if legacy { "v1beta2" } else { "v1" };
-    let (sc, nc) = ("source-controller", "notification-controller");
-    let (irc, iac) = ("image-reflector-controller", "image-automation-controller");
-    let mut t = vec![
-        flux(
-            SOURCE,
-            "GitRepository",
-            "gitrepositories",
-            &["gitrepo"],
-            sc,
-            git_versions,
-        ),
-        flux(
-            SOURCE,
-            "HelmRepository",
-            "helmrepositories",
-            &["helmrepo"],
-            sc,
-            vec![src_v],
-        ),
-        flux(SOURCE, "HelmChart", "helmcharts", &["hc"], sc, vec![src_v]),
-    ];
-    if !legacy {
-        t.push(flux(
-            SOURCE,
-            "OCIRepository",
-            "ocirepositories",
-            &["ocirepo"],
-            sc,
-            vec!["v1"],
-        ));
-    }
-    t.push(flux(SOURCE, "Bucket", "buckets", &[], sc, vec![src_v]));
-    t.push(flux(
-        KUSTOMIZE,
-        "Kustomization",
-        "kustomizations",
-        &["ks"],
-        "kustomize-controller",
-        vec!["v1"],
-    ));
-    t.push(flux(
-        HELM,
-        "HelmRelease",
-        "helmreleases",
-        &["hr"],
-        "helm-controller",
-        vec![helm_v],
-    ));
-    t.push(flux(
-        NOTIFICATION,
-        "Alert",
-        "alerts",
-        &[],
-        nc,
-        vec!["v1beta3"],
-    ));
-    t.push(flux(
-        NOTIFICATION,
-        "Provider",
-        "providers",
-        &[],
-        nc,
-        vec!["v1beta3"],
-    ));
-    t.push(flux(
-        NOTIFICATION,
-        "Receiver",
-        "receivers",
-        &[],
-        nc,
-        vec!["v1"],
-    ));
-    t.push(flux(
-        IMAGE,
-        "ImageRepository",
-        "imagerepositories",
-        &[],
-        irc,
-        vec![image_v],
-    ));
-    t.push(flux(
-        IMAGE,
-        "ImagePolicy",
-        "imagepolicies",
-        &[],
-        irc,
-        vec![image_v],
-    ));
-    t.push(flux(
-        IMAGE,
-        "ImageUpdateAutomation",
-        "imageupdateautomations",
-        &[],
-        iac,
-        vec![image_v],
-    ));
-    t
+    FLUX_KINDS
+        .iter()
+        .filter_map(|k| {
+            let versions = match flavor {
+                FluxFlavor::Flux29 => k.current,
+                FluxFlavor::Legacy => k.legacy,
+            };
+            (!versions.is_empty()).then(|| ResourceType {
+                group: k.group,
+                kind: k.kind,
+                plural: k.plural,
+                singular: singular(k.kind),
+                namespaced: true,
+                short_names: k.short_names,
+                versions: versions.to_vec(),
+                // Alert and Provider v1beta3 carry no status in Flux 2.x.
+                has_status: !matches!(k.kind, "Alert" | "Provider"),
+                controller: Some(k.controller),
+            })
+        })
+        .collect()
 }
 
 impl Catalog {

@@ -69,35 +69,20 @@ pub(super) fn helm_release_status(
         Health::Ready => {
             conds.push(cond("Released", "True", "UpgradeSucceeded", &format!("Helm upgrade succeeded for release {ns}/{name}.v{version} with chart podinfo@{}", r.revision)));
             if history.first().and_then(|h| h["version"].as_u64()) != Some(version) {
-                let first = history
-                    .last()
-                    .and_then(|h| h["firstDeployed"].as_str())
-                    .unwrap_or(r.now)
-                    .to_string();
-                for h in history.iter_mut() {
-                    h["status"] = json!("superseded");
-                }
-                history.insert(0, json!({
-                    "name": name, "namespace": ns, "version": version, "status": "deployed",
-                    "chartName": "podinfo", "chartVersion": r.revision, "configDigest": config_digest,
-                    "digest": format!("sha256:{}", hex_digest(&[ns, name, r.revision], 64)),
-                    "firstDeployed": first, "lastDeployed": r.now,
-                }));
-                history.truncate(5);
+                let release = Release {
+                    ns,
+                    name,
+                    version,
+                    config_digest: &config_digest,
+                };
+                deploy(&mut history, r, &release);
             }
         }
         Health::Failed {
             reason, message, ..
         } => {
             conds.push(cond("Released", "False", reason, message));
-            let failures = prev["failures"].as_i64().unwrap_or(0) + 1;
-            st["failures"] = json!(failures);
-            let key = if reason == "InstallFailed" {
-                "installFailures"
-            } else {
-                "upgradeFailures"
-            };
-            st[key] = json!(prev[key].as_i64().unwrap_or(0) + 1);
+            count_failure(prev, st, reason);
         }
         Health::Progressing => {}
     }
@@ -106,13 +91,61 @@ pub(super) fn helm_release_status(
     }
 }
 
+/// A Helm release of a HelmRelease.
+struct Release<'a> {
+    ns: &'a str,
+    name: &'a str,
+    version: u64,
+    config_digest: &'a str,
+}
+
+/// Record `release` as deployed at the head of `history` (the earlier ones superseded; five
+/// kept, as helm-controller keeps them).
+fn deploy(history: &mut Vec<Value>, r: &Render, release: &Release) {
+    let Release {
+        ns,
+        name,
+        version,
+        config_digest,
+    } = *release;
+    let first = history
+        .last()
+        .and_then(|h| h["firstDeployed"].as_str())
+        .unwrap_or(r.now)
+        .to_string();
+    for h in history.iter_mut() {
+        h["status"] = json!("superseded");
+    }
+    history.insert(
+        0,
+        json!({
+            "name": name, "namespace": ns, "version": version, "status": "deployed",
+            "chartName": "podinfo", "chartVersion": r.revision, "configDigest": config_digest,
+            "digest": format!("sha256:{}", hex_digest(&[ns, name, r.revision], 64)),
+            "firstDeployed": first, "lastDeployed": r.now,
+        }),
+    );
+    history.truncate(5);
+}
+
+/// Count a failed attempt: in total, and as an install or an upgrade failure.
+fn count_failure(prev: &Value, st: &mut Value, reason: &str) {
+    st["failures"] = json!(prev["failures"].as_i64().unwrap_or(0) + 1);
+    let key = if reason == "InstallFailed" {
+        "installFailures"
+    } else {
+        "upgradeFailures"
+    };
+    st[key] = json!(prev[key].as_i64().unwrap_or(0) + 1);
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use serde_json::Value;
 
-    use crate::sim::{ChurnOptions, Scenario, SimCluster, SimOptions, spawn_churn};
+    use crate::{ChurnOptions, Scenario, SimCluster, SimOptions, spawn_churn};
 
     fn patch_of(revision: &str) -> Option<u64> {
         revision.rsplit('.').next()?.parse().ok()

@@ -137,7 +137,7 @@ impl ContinueToken {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::catalog::{Catalog, FluxFlavor};
+    use crate::catalog::{Catalog, FluxFlavor};
 
     #[test]
     fn non_storage_versions_rewrite_only_the_top_level_api_version() {

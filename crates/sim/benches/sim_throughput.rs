@@ -2,11 +2,11 @@
 //! client, and watch events delivered per second to the real kube client — replaying a retained
 //! backlog, and live while a producer writes. Plain `main`, prints figures.
 //!
-//! `cargo bench --bench sim_throughput` (env `SIM_BENCH_OBJECTS`, `SIM_BENCH_EVENTS` to resize).
+//! `cargo bench -p fluxo-sim --bench sim_throughput` (env `SIM_BENCH_OBJECTS`, `SIM_BENCH_EVENTS` to resize).
 
 use std::time::{Duration, Instant};
 
-use flux_orchestrator::sim::{Scenario, SimCluster, SimOptions};
+use fluxo_sim::{Scenario, SimCluster, SimOptions};
 use futures::StreamExt;
 use kube::api::{
     Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, WatchEvent, WatchParams,
@@ -67,18 +67,27 @@ async fn main() -> anyhow::Result<()> {
         ..SimOptions::named("bench")
     };
     let sim = SimCluster::start(opts).await?;
+    populate(&sim, total)?;
+    let api = kustomizations(sim.client()?);
+    list_pages(&api).await?;
+    watch_replay(&sim, &api, events).await?;
+    watch_live(&sim, &api, events).await?;
+    println!("RSS at end: {:.0} MiB", rss_mib());
+    sim.shutdown().await;
+    Ok(())
+}
+
+/// Populate about `total` objects over every kind.
+fn populate(sim: &SimCluster, total: usize) -> anyhow::Result<()> {
     let kinds = sim.objects().kinds().len() - 2;
     let rss0 = rss_mib();
-
     let scenario = Scenario {
         namespaces: 20,
         objects_per_kind: total.div_ceil(kinds),
         events: false,
         ..Scenario::default()
     };
-    let report = scenario
-        .populate(&sim)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = scenario.populate(sim).map_err(|e| anyhow::anyhow!("{e}"))?;
     let secs = report.elapsed.as_secs_f64();
     println!(
         "populate: {} objects in {secs:.2} s ({:.0} objects/s), RSS {:.0} MiB (+{:.0} MiB)",
@@ -87,8 +96,11 @@ async fn main() -> anyhow::Result<()> {
         rss_mib(),
         rss_mib() - rss0
     );
+    Ok(())
+}
 
-    let api = kustomizations(sim.client()?);
+/// LIST every Kustomization in pages of 500.
+async fn list_pages(api: &Api<DynamicObject>) -> anyhow::Result<()> {
     let started = Instant::now();
     let (mut listed, mut lp) = (0usize, ListParams::default().limit(500));
     loop {
@@ -104,10 +116,18 @@ async fn main() -> anyhow::Result<()> {
         "list: {listed} Kustomizations in pages of 500 in {secs:.2} s ({:.0} objects/s)",
         listed as f64 / secs
     );
+    Ok(())
+}
 
-    // Replay: a retained backlog streamed to kube's watch client as fast as it parses.
+/// Replay: a retained backlog of `events` changes streamed to kube's watch client as fast as
+/// it parses.
+async fn watch_replay(
+    sim: &SimCluster,
+    api: &Api<DynamicObject>,
+    events: usize,
+) -> anyhow::Result<()> {
     let rv0 = sim.objects().resource_version();
-    let produced = produce(&sim, events).await?;
+    let produced = produce(sim, events).await?;
     println!(
         "produce: {events} status changes in {:.2} s ({:.0} writes/s)",
         produced.as_secs_f64(),
@@ -132,12 +152,19 @@ async fn main() -> anyhow::Result<()> {
         "watch replay: {seen} events to kube Api::watch in {secs:.2} s ({:.0} events/s)",
         seen as f64 / secs
     );
+    Ok(())
+}
 
-    // Live: kube-runtime watcher while a producer writes.
+/// Live: a kube-runtime watcher while a producer writes `events` changes.
+async fn watch_live(
+    sim: &SimCluster,
+    api: &Api<DynamicObject>,
+    events: usize,
+) -> anyhow::Result<()> {
     let mut w = watcher(api.clone(), watcher::Config::default()).boxed();
     while !matches!(w.next().await, Some(Ok(watcher::Event::InitDone))) {}
     let started = Instant::now();
-    let producer = produce(&sim, events);
+    let producer = produce(sim, events);
     let mut seen = 0usize;
     while seen < events {
         match tokio::time::timeout(Duration::from_secs(30), w.next()).await? {
@@ -153,7 +180,5 @@ async fn main() -> anyhow::Result<()> {
         seen as f64 / secs,
         events as f64 / produced.as_secs_f64()
     );
-    println!("RSS at end: {:.0} MiB", rss_mib());
-    sim.shutdown().await;
     Ok(())
 }

@@ -80,6 +80,33 @@ fn event_for(
     obj: &Value,
     revision: &str,
 ) -> Option<EventSpec> {
+    let (event_type, reason, message) = match after {
+        Health::Failed {
+            reason, message, ..
+        } => ("Warning", reason.clone(), message.clone()),
+        Health::Progressing => return None,
+        Health::Ready => {
+            let recovered = before.is_some_and(|b| *b != Health::Ready);
+            let (reason, message) = success_event(kind, obj, new_revision, recovered)?;
+            ("Normal", reason.to_string(), message)
+        }
+    };
+    Some(EventSpec {
+        event_type,
+        reason,
+        message,
+        revision: Some(revision.to_string()),
+    })
+}
+
+/// The reason and message of a successful reconciliation's Normal event: a Kustomization
+/// reports every run; the others a new revision or a recovery only.
+fn success_event(
+    kind: &str,
+    obj: &Value,
+    new_revision: bool,
+    recovered: bool,
+) -> Option<(&'static str, String)> {
     let ready_msg = || {
         obj["status"]["conditions"]
             .as_array()
@@ -88,55 +115,27 @@ fn event_for(
             .unwrap_or_default()
             .to_string()
     };
-    let spec = |event_type, reason: &str, message: String| {
-        Some(EventSpec {
-            event_type,
-            reason: reason.to_string(),
-            message,
-            revision: Some(revision.to_string()),
-        })
-    };
-    match after {
-        Health::Failed {
-            reason, message, ..
-        } => spec("Warning", reason, message.clone()),
-        Health::Progressing => None,
-        Health::Ready => {
-            let recovered = before.is_some_and(|b| *b != Health::Ready);
-            match kind {
-                "Kustomization" => {
-                    let interval = obj["spec"]["interval"].as_str().unwrap_or("10m0s");
-                    spec(
-                        "Normal",
-                        "ReconciliationSucceeded",
-                        format!("Reconciliation finished in 1.2s, next run in {interval}"),
-                    )
-                }
-                "HelmRelease" if new_revision || recovered => {
-                    spec("Normal", "UpgradeSucceeded", ready_msg())
-                }
-                "GitRepository" | "OCIRepository" | "Bucket" | "HelmRepository" | "HelmChart"
-                    if new_revision || recovered =>
-                {
-                    let reason = if kind == "HelmChart" {
-                        "ChartPullSucceeded"
-                    } else {
-                        "NewArtifact"
-                    };
-                    spec("Normal", reason, ready_msg())
-                }
-                "ImagePolicy" if new_revision => spec("Normal", "Succeeded", ready_msg()),
-                "ImageUpdateAutomation" if new_revision => spec(
-                    "Normal",
-                    "Succeeded",
-                    format!(
-                        "pushed commit '{}' to branch 'main'",
-                        &obj["status"]["lastPushCommit"].as_str().unwrap_or_default()
-                    ),
-                ),
-                _ if recovered => spec("Normal", "Succeeded", ready_msg()),
-                _ => None,
-            }
+    let changed = new_revision || recovered;
+    match kind {
+        "Kustomization" => {
+            let interval = obj["spec"]["interval"].as_str().unwrap_or("10m0s");
+            let message = format!("Reconciliation finished in 1.2s, next run in {interval}");
+            Some(("ReconciliationSucceeded", message))
         }
+        "HelmRelease" if changed => Some(("UpgradeSucceeded", ready_msg())),
+        "HelmChart" if changed => Some(("ChartPullSucceeded", ready_msg())),
+        "GitRepository" | "OCIRepository" | "Bucket" | "HelmRepository" if changed => {
+            Some(("NewArtifact", ready_msg()))
+        }
+        "ImagePolicy" if new_revision => Some(("Succeeded", ready_msg())),
+        "ImageUpdateAutomation" if new_revision => {
+            let commit = obj["status"]["lastPushCommit"].as_str().unwrap_or_default();
+            Some((
+                "Succeeded",
+                format!("pushed commit '{commit}' to branch 'main'"),
+            ))
+        }
+        _ if recovered => Some(("Succeeded", ready_msg())),
+        _ => None,
     }
 }

@@ -10,9 +10,10 @@ use super::fluxstatus::Health;
 
 /// Failure modes per kind: `(reason, message template)`; `{ns}`, `{name}` are substituted by
 /// [`failure`], `{rev}` (the attempted revision) by [`as_attempted`].
-fn failures(kind: &str) -> &'static [(&'static str, &'static str)] {
-    match kind {
-        "GitRepository" => &[
+const FAILURES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "GitRepository",
+        &[
             (
                 "GitOperationFailed",
                 "failed to checkout and determine revision: unable to clone 'https://github.com/acme/{name}': authentication required: Repository not found.",
@@ -22,20 +23,35 @@ fn failures(kind: &str) -> &'static [(&'static str, &'static str)] {
                 "failed to get secret '{ns}/git-credentials': secrets \"git-credentials\" not found",
             ),
         ],
-        "HelmRepository" => &[(
+    ),
+    (
+        "HelmRepository",
+        &[(
             "IndexationFailed",
             "failed to fetch Helm repository index: failed to cache index to temporary file: failed to fetch https://charts.acme.example/{name}/index.yaml : 404 Not Found",
         )],
-        "HelmChart" => &[(
+    ),
+    (
+        "HelmChart",
+        &[(
             "ChartPullError",
             "chart pull error: failed to get chart version for remote reference: no 'podinfo' chart with version matching '6.5.*' found",
         )],
-        "OCIRepository" => &[(
+    ),
+    (
+        "OCIRepository",
+        &[(
             "OCIArtifactPullFailed",
             "failed to pull artifact from 'oci://ghcr.io/acme/{name}': GET https://ghcr.io/v2/acme/{name}/manifests/latest: MANIFEST_UNKNOWN: manifest unknown",
         )],
-        "Bucket" => &[("BucketOperationFailed", "bucket 'flux-{name}' not found")],
-        "Kustomization" => &[
+    ),
+    (
+        "Bucket",
+        &[("BucketOperationFailed", "bucket 'flux-{name}' not found")],
+    ),
+    (
+        "Kustomization",
+        &[
             (
                 "HealthCheckFailed",
                 "health check failed after 4m59.9s: timeout waiting for: [Deployment/{ns}/{name} status: 'InProgress']",
@@ -53,7 +69,10 @@ fn failures(kind: &str) -> &'static [(&'static str, &'static str)] {
                 "Deployment/{ns}/{name} dry-run failed: failed to create typed patch object: .spec.template.spec.containers[0].ports: duplicate entries for key",
             ),
         ],
-        "HelmRelease" => &[
+    ),
+    (
+        "HelmRelease",
+        &[
             (
                 "UpgradeFailed",
                 "Helm upgrade failed for release {ns}/{name} with chart podinfo@{rev}: timed out waiting for the condition",
@@ -67,24 +86,46 @@ fn failures(kind: &str) -> &'static [(&'static str, &'static str)] {
                 "HelmChart '{ns}/{ns}-{name}' is not ready: chart pull error: failed to download chart for remote reference",
             ),
         ],
-        "Receiver" => &[(
+    ),
+    (
+        "Receiver",
+        &[(
             "SecretNotFound",
             "unable to read token from secret '{ns}/webhook-token': Secret \"webhook-token\" not found",
         )],
-        "ImageRepository" => &[(
+    ),
+    (
+        "ImageRepository",
+        &[(
             "ReconciliationFailed",
             "GET https://ghcr.io/v2/acme/{name}/tags/list: UNAUTHORIZED: authentication required",
         )],
-        "ImagePolicy" => &[(
+    ),
+    (
+        "ImagePolicy",
+        &[(
             "DependencyNotReady",
             "referenced ImageRepository '{ns}/{name}' has not been scanned yet",
         )],
-        "ImageUpdateAutomation" => &[(
+    ),
+    (
+        "ImageUpdateAutomation",
+        &[(
             "GitOperationFailed",
             "failed to push to remote: authentication required: permission denied",
         )],
-        _ => &[("ReconciliationFailed", "reconciliation failed")],
-    }
+    ),
+];
+
+/// A kind without failure modes of its own fails like this.
+const GENERIC_FAILURE: &[(&str, &str)] = &[("ReconciliationFailed", "reconciliation failed")];
+
+/// The failure modes of `kind`.
+fn failures(kind: &str) -> &'static [(&'static str, &'static str)] {
+    FAILURES
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(GENERIC_FAILURE, |(_, modes)| modes)
 }
 
 /// The `i`-th failure mode of a kind (wraps around). Its message may still name `{rev}`:

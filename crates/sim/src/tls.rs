@@ -60,61 +60,11 @@ impl TlsMaterial {
     /// Generate a CA named after the cluster and a serving certificate for `ip`, `localhost`
     /// and `127.0.0.1`.
     pub fn generate(cluster: &str, ip: IpAddr) -> anyhow::Result<Self> {
-        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-        ca_params.distinguished_name = dn(&format!("{cluster}-ca"), None);
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let issuer = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)
-            .context("self-sign CA")?;
+        let issuer = certificate_authority(cluster)?;
         let ca_der = issuer.der().to_vec();
         let ca_pem = issuer.pem();
-
-        let mut sans = vec![
-            "localhost".to_string(),
-            "127.0.0.1".to_string(),
-            "kubernetes.default.svc".to_string(),
-        ];
-        if ip.to_string() != "127.0.0.1" && !ip.is_unspecified() {
-            sans.push(ip.to_string());
-        }
-        let mut params = CertificateParams::new(sans)?;
-        params.distinguished_name = dn("kube-apiserver", None);
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
-        let key = KeyPair::generate()?;
-        let cert = params
-            .signed_by(&key, &issuer)
-            .context("sign serving certificate")?;
-
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(CertificateDer::from(ca_der.clone()))
-            .context("trust own CA")?;
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-            Arc::new(roots),
-            provider(),
-        )
-        .allow_unauthenticated()
-        .build()
-        .context("client certificate verifier")?;
-        let chain = vec![cert.der().clone(), CertificateDer::from(ca_der.clone())];
-        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        let mut server_config = rustls::ServerConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .context("TLS versions")?
-            .with_client_cert_verifier(verifier)
-            .with_single_cert(chain, key_der)
-            .context("serving certificate")?;
-        // HTTP/1.1 only: kubectl (Go) offers h2 and falls back; kube speaks HTTP/1.1.
-        server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
-
+        let (chain, key) = serving_certificate(&issuer, ip)?;
+        let server_config = server_config(&ca_der, chain, key)?;
         let mut material = Self {
             ca_pem,
             ca_der,
@@ -162,6 +112,79 @@ impl TlsMaterial {
             .get(cert_der)
             .cloned()
     }
+}
+
+/// A self-signed CA named after the cluster.
+fn certificate_authority(cluster: &str) -> anyhow::Result<CertifiedIssuer<'static, KeyPair>> {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.distinguished_name = dn(&format!("{cluster}-ca"), None);
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?).context("self-sign CA")
+}
+
+/// The apiserver's certificate chain (serving certificate, CA) for `localhost`, `127.0.0.1`,
+/// `kubernetes.default.svc` and `ip`, and its key.
+fn serving_certificate(
+    issuer: &CertifiedIssuer<'static, KeyPair>,
+    ip: IpAddr,
+) -> anyhow::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
+    let mut sans = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "kubernetes.default.svc".to_string(),
+    ];
+    if ip.to_string() != "127.0.0.1" && !ip.is_unspecified() {
+        sans.push(ip.to_string());
+    }
+    let mut params = CertificateParams::new(sans)?;
+    params.distinguished_name = dn("kube-apiserver", None);
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    let key = KeyPair::generate()?;
+    let cert = params
+        .signed_by(&key, issuer)
+        .context("sign serving certificate")?;
+    let chain = vec![
+        cert.der().clone(),
+        CertificateDer::from(issuer.der().to_vec()),
+    ];
+    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    Ok((chain, key_der))
+}
+
+/// The listener's rustls configuration: serves `chain`, and verifies client certificates
+/// against the cluster CA when a client presents one (token clients present none).
+fn server_config(
+    ca_der: &[u8],
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> anyhow::Result<rustls::ServerConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(ca_der.to_vec()))
+        .context("trust own CA")?;
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            .allow_unauthenticated()
+            .build()
+            .context("client certificate verifier")?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .context("TLS versions")?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .context("serving certificate")?;
+    // HTTP/1.1 only: kubectl (Go) offers h2 and falls back; kube speaks HTTP/1.1.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 fn dn(cn: &str, org: Option<&str>) -> DistinguishedName {

@@ -83,21 +83,7 @@ pub fn render(r: &Render) -> Value {
         st["lastHandledReconcileAt"] = at.clone();
     }
     let release_version = helm_release_version(prev, r);
-    let (ready_status, reason, message) = match r.health {
-        Health::Ready => (
-            "True",
-            success_reason(kind).to_string(),
-            success_message(kind, ns, name, r.revision, release_version),
-        ),
-        Health::Progressing => (
-            "Unknown",
-            "Progressing".to_string(),
-            "Reconciliation in progress".to_string(),
-        ),
-        Health::Failed {
-            reason, message, ..
-        } => ("False", reason.clone(), message.clone()),
-    };
+    let (ready_status, reason, message) = ready(r, kind, ns, name, release_version);
     let cond = |ty: &str, s: &str, reason: &str, msg: &str| {
         condition(prev, ty, s, reason, msg, generation, r.now)
     };
@@ -119,24 +105,68 @@ pub fn render(r: &Render) -> Value {
         Health::Progressing => prev.get("observedGeneration").cloned().unwrap_or(json!(-1)),
         _ => json!(generation),
     };
+    let this = Object {
+        kind,
+        ns,
+        name,
+        release_version,
+    };
+    kind_status(r, &this, &mut st, &mut conds, &cond);
+    st["conditions"] = Value::Array(conds);
+    st
+}
+
+/// The `Ready` condition's status, reason and message for the outcome.
+fn ready(
+    r: &Render,
+    kind: &str,
+    ns: &str,
+    name: &str,
+    release_version: u64,
+) -> (&'static str, String, String) {
+    match r.health {
+        Health::Ready => (
+            "True",
+            success_reason(kind).to_string(),
+            success_message(kind, ns, name, r.revision, release_version),
+        ),
+        Health::Progressing => (
+            "Unknown",
+            "Progressing".to_string(),
+            "Reconciliation in progress".to_string(),
+        ),
+        Health::Failed {
+            reason, message, ..
+        } => ("False", reason.clone(), message.clone()),
+    }
+}
+
+/// The object a status is rendered for.
+struct Object<'a> {
+    kind: &'a str,
+    ns: &'a str,
+    name: &'a str,
+    /// The release number a HelmRelease reaches (`helm_release_version`; unused by other kinds).
+    release_version: u64,
+}
+
+/// The fields only some kinds have (artifacts, inventories, release history, image scans).
+fn kind_status(r: &Render, o: &Object, st: &mut Value, conds: &mut Vec<Value>, cond: &Cond) {
+    let (kind, ns, name) = (o.kind, o.ns, o.name);
     if is_source(kind) {
-        source_status(r, kind, ns, name, &mut st, &mut conds, &cond);
+        source_status(r, kind, ns, name, st, conds, cond);
     }
     match kind {
-        "Kustomization" => kustomization_status(r, ns, name, &mut st, &mut conds, &cond),
-        "HelmRelease" => {
-            helm_release_status(r, ns, name, release_version, &mut st, &mut conds, &cond)
-        }
+        "Kustomization" => kustomization_status(r, ns, name, st, conds, cond),
+        "HelmRelease" => helm_release_status(r, ns, name, o.release_version, st, conds, cond),
         "Receiver" => {
             st["webhookPath"] = json!(format!("/hook/{}", hex_digest(&[ns, name, "token"], 64)))
         }
-        "ImageRepository" => image_repository_status(r, name, &mut st),
-        "ImagePolicy" => image_policy_status(r, name, &mut st),
-        "ImageUpdateAutomation" => image_automation_status(r, &mut st),
+        "ImageRepository" => image_repository_status(r, name, st),
+        "ImagePolicy" => image_policy_status(r, name, st),
+        "ImageUpdateAutomation" => image_automation_status(r, st),
         _ => {}
     }
-    st["conditions"] = Value::Array(conds);
-    st
 }
 
 pub(super) type Cond<'a> = dyn Fn(&str, &str, &str, &str) -> Value + 'a;
@@ -329,7 +359,7 @@ pub fn health_of(obj: &Value) -> Option<Health> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::fluxspec::{Refs, next_revision, object};
+    use crate::fluxspec::{Refs, next_revision, object};
 
     fn rendered(obj: &Value, health: &Health, revision: &str, now: &str) -> Value {
         let mut o = obj.clone();

@@ -100,6 +100,23 @@ pub fn prepare_create(rt: &ResourceType, obj: &mut Value, ids: &IdGen) -> Result
     let md = md
         .as_object_mut()
         .ok_or_else(|| ApiError::bad_request("metadata must be an object"))?;
+    let name = assign_name(rt, md, ids)?;
+    check_namespace(rt, md)?;
+    check_string_maps(rt, &name, md)?;
+    md.insert("uid".into(), Value::String(ids.uid()));
+    md.entry("creationTimestamp")
+        .or_insert_with(|| Value::String(now()));
+    md.remove("resourceVersion");
+    md.remove("deletionTimestamp");
+    if rt.is_flux() {
+        md.insert("generation".into(), json!(1));
+    }
+    Ok(())
+}
+
+/// The object's name: `metadata.name`, or `generateName` plus a random suffix; a valid
+/// RFC 1123 subdomain either way.
+fn assign_name(rt: &ResourceType, md: &mut Map<String, Value>, ids: &IdGen) -> Result<String> {
     if md
         .get("name")
         .and_then(Value::as_str)
@@ -127,6 +144,11 @@ pub fn prepare_create(rt: &ResourceType, obj: &mut Value, ids: &IdGen) -> Result
             "metadata.name: Invalid value: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'",
         ));
     }
+    Ok(name)
+}
+
+/// A namespaced object names its namespace; a cluster-scoped one loses any it names.
+fn check_namespace(rt: &ResourceType, md: &mut Map<String, Value>) -> Result<()> {
     if rt.namespaced {
         if md
             .get("namespace")
@@ -139,15 +161,6 @@ pub fn prepare_create(rt: &ResourceType, obj: &mut Value, ids: &IdGen) -> Result
         }
     } else {
         md.remove("namespace");
-    }
-    check_string_maps(rt, &name, md)?;
-    md.insert("uid".into(), Value::String(ids.uid()));
-    md.entry("creationTimestamp")
-        .or_insert_with(|| Value::String(now()));
-    md.remove("resourceVersion");
-    md.remove("deletionTimestamp");
-    if rt.is_flux() {
-        md.insert("generation".into(), json!(1));
     }
     Ok(())
 }
@@ -270,7 +283,7 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::catalog::{Catalog, FluxFlavor};
+    use crate::catalog::{Catalog, FluxFlavor};
 
     #[test]
     fn merge_patch_follows_rfc7386_examples() {

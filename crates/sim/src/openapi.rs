@@ -8,19 +8,12 @@ use super::catalog::api_version;
 use super::state::Shared;
 use super::status::ApiError;
 
-/// Answer `/openapi/{path}`.
+/// Answer `/openapi/{path}`: the v3 index, or one group-version's document.
 pub fn answer(shared: &Shared, path: &str) -> Result<Value, ApiError> {
     let mut groups: Vec<(String, String)> = vec![(String::new(), "v1".to_string())];
     for (g, versions) in shared.catalog.groups() {
         groups.extend(versions.iter().map(|v| (g.to_string(), v.to_string())));
     }
-    let gv_path = |g: &str, v: &str| {
-        if g.is_empty() {
-            format!("api/{v}")
-        } else {
-            format!("apis/{g}/{v}")
-        }
-    };
     if path == "v3" {
         let paths: Map<String, Value> = groups
             .iter()
@@ -40,6 +33,21 @@ pub fn answer(shared: &Shared, path: &str) -> Result<Value, ApiError> {
     else {
         return Err(ApiError::no_route(&format!("openapi/{path}")));
     };
+    Ok(group_version(shared, g, v))
+}
+
+/// `api/v1` or `apis/{group}/{version}`.
+fn gv_path(g: &str, v: &str) -> String {
+    if g.is_empty() {
+        format!("api/{v}")
+    } else {
+        format!("apis/{g}/{v}")
+    }
+}
+
+/// The OpenAPI v3 document of `g`/`v`: a PATCH operation per served kind, tagged with its
+/// group-version-kind (what kubectl reads for server-side field validation).
+fn group_version(shared: &Shared, g: &str, v: &str) -> Value {
     let mut paths = Map::new();
     for rt in shared
         .catalog
@@ -47,11 +55,7 @@ pub fn answer(shared: &Shared, path: &str) -> Result<Value, ApiError> {
         .into_iter()
         .map(|t| &shared.catalog.types[t])
     {
-        let base = if g.is_empty() {
-            format!("/api/{v}")
-        } else {
-            format!("/apis/{g}/{v}")
-        };
+        let base = format!("/{}", gv_path(g, v));
         let item = if rt.namespaced {
             format!("{base}/namespaces/{{namespace}}/{}/{{name}}", rt.plural)
         } else {
@@ -64,10 +68,10 @@ pub fn answer(shared: &Shared, path: &str) -> Result<Value, ApiError> {
         });
         paths.insert(item, json!({"patch": op}));
     }
-    Ok(json!({
+    json!({
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": api_version(g, v)},
         "paths": paths,
         "components": {"schemas": {}},
-    }))
+    })
 }

@@ -184,7 +184,7 @@ pub fn verb_of(method: &http::Method, route: &Route, query: &Query) -> Verb {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::catalog::FluxFlavor;
+    use crate::catalog::FluxFlavor;
 
     #[test]
     fn kube_style_urls_route_to_types() {
