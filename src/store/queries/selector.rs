@@ -12,22 +12,9 @@ pub const MAX_SET_VALUES: usize = 100;
 /// parsing, so an oversized selector costs nothing.
 pub const MAX_SELECTOR_BYTES: usize = 4096;
 
-/// One requirement of a selector; a selector is their conjunction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LabelRequirement {
-    /// `key=value` or `key==value`: the label exists with this value.
-    Equals(String, String),
-    /// `key!=value`: the label is absent or has another value (as kubectl matches it).
-    NotEquals(String, String),
-    /// `key in (a,b)`: the label exists with one of the values.
-    In(String, Vec<String>),
-    /// `key notin (a,b)`: the label is absent or has none of the values.
-    NotIn(String, Vec<String>),
-    /// `key`: the label exists.
-    Exists(String),
-    /// `!key`: the label is absent.
-    NotExists(String),
-}
+/// One requirement of a selector; a selector is their conjunction (the grammar is
+/// `fluxo-selector`'s, shared with the simulator).
+pub use fluxo_selector::Requirement as LabelRequirement;
 
 /// Why a selector was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +28,12 @@ impl fmt::Display for SelectorError {
 
 impl std::error::Error for SelectorError {}
 
+impl From<fluxo_selector::SyntaxError> for SelectorError {
+    fn from(e: fluxo_selector::SyntaxError) -> SelectorError {
+        SelectorError(e.0)
+    }
+}
+
 fn refuse<T>(message: String) -> Result<T, SelectorError> {
     Err(SelectorError(message))
 }
@@ -51,7 +44,8 @@ pub fn parse_selector(text: &str) -> Result<Vec<LabelRequirement>, SelectorError
 }
 
 /// Parse several selectors that must all hold (repeated `label` parameters), within the
-/// limits [`MAX_SELECTOR_BYTES`], [`MAX_REQUIREMENTS`] and [`MAX_SET_VALUES`].
+/// limits [`MAX_SELECTOR_BYTES`], [`MAX_REQUIREMENTS`] and [`MAX_SET_VALUES`], with keys and
+/// values as Kubernetes allows them in labels.
 pub fn parse_selectors(texts: &[impl AsRef<str>]) -> Result<Vec<LabelRequirement>, SelectorError> {
     let bytes: usize = texts.iter().map(|t| t.as_ref().len()).sum();
     if bytes > MAX_SELECTOR_BYTES {
@@ -61,7 +55,7 @@ pub fn parse_selectors(texts: &[impl AsRef<str>]) -> Result<Vec<LabelRequirement
     }
     let mut terms = Vec::new();
     for text in texts {
-        terms.extend(split_terms(text.as_ref())?);
+        terms.extend(fluxo_selector::split_terms(text.as_ref())?);
     }
     if terms.len() > MAX_REQUIREMENTS {
         return refuse(format!(
@@ -72,96 +66,27 @@ pub fn parse_selectors(texts: &[impl AsRef<str>]) -> Result<Vec<LabelRequirement
     terms.into_iter().map(parse_term).collect()
 }
 
-/// Split on the commas that are not inside a `( … )` value set.
-fn split_terms(text: &str) -> Result<Vec<&str>, SelectorError> {
-    let (mut terms, mut depth, mut start) = (Vec::new(), 0usize, 0usize);
-    for (i, ch) in text.char_indices() {
-        match ch {
-            '(' if depth == 0 => depth = 1,
-            ')' if depth == 1 => depth = 0,
-            '(' | ')' => return refuse(format!("unbalanced parentheses in {text:?}")),
-            ',' if depth == 0 => {
-                terms.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    if depth != 0 {
-        return refuse(format!("unbalanced parentheses in {text:?}"));
-    }
-    terms.push(&text[start..]);
-    Ok(terms)
-}
-
+/// One term, its key and values checked as label syntax.
 fn parse_term(term: &str) -> Result<LabelRequirement, SelectorError> {
-    let term = term.trim();
-    if term.is_empty() {
-        return refuse("empty requirement (two commas in a row, or a trailing comma?)".into());
-    }
-    if let Some(key) = term.strip_prefix('!') {
-        return Ok(LabelRequirement::NotExists(key_of(key.trim())?));
-    }
-    if let Some((key, value)) = term.split_once("!=") {
-        return Ok(LabelRequirement::NotEquals(
-            key_of(key.trim())?,
-            value_of(value.trim())?,
-        ));
-    }
-    if let Some((key, value)) = term.split_once("==").or_else(|| term.split_once('=')) {
-        return Ok(LabelRequirement::Equals(
-            key_of(key.trim())?,
-            value_of(value.trim())?,
-        ));
-    }
-    if term.contains('(') {
-        return parse_set(term);
-    }
-    Ok(LabelRequirement::Exists(key_of(term)?))
-}
-
-/// `key in (a, b)` / `key notin (a, b)`.
-fn parse_set(term: &str) -> Result<LabelRequirement, SelectorError> {
-    let bad = || {
-        SelectorError(format!(
-            "cannot parse {term:?}: expected `key in (v1,v2)` or `key notin (v1,v2)`"
-        ))
-    };
-    let (key, rest) = term.split_once(char::is_whitespace).ok_or_else(bad)?;
-    let rest = rest.trim_start();
-    let (negated, rest) = match rest.strip_prefix("notin") {
-        Some(rest) => (true, rest),
-        None => (false, rest.strip_prefix("in").ok_or_else(bad)?),
-    };
-    let inner = rest
-        .trim()
-        .strip_prefix('(')
-        .and_then(|r| r.strip_suffix(')'))
-        .ok_or_else(bad)?;
-    let count = inner.split(',').count();
-    if count > MAX_SET_VALUES {
+    let requirement = fluxo_selector::parse_term(term)?;
+    let values = requirement.values();
+    if values.len() > MAX_SET_VALUES {
         return refuse(format!(
-            "the set of {key:?} has {count} values; at most {MAX_SET_VALUES} are allowed in one \
-             `in`/`notin` set"
+            "the set of {:?} has {} values; at most {MAX_SET_VALUES} are allowed in one \
+             `in`/`notin` set",
+            requirement.key(),
+            values.len()
         ));
     }
-    let values = inner
-        .split(',')
-        .map(|v| value_of(v.trim()))
-        .collect::<Result<Vec<_>, _>>()?;
-    if values.iter().all(String::is_empty) {
-        return refuse(format!("{term:?}: the value set is empty"));
+    key_of(requirement.key())?;
+    for value in values {
+        value_of(value)?;
     }
-    let key = key_of(key)?;
-    Ok(if negated {
-        LabelRequirement::NotIn(key, values)
-    } else {
-        LabelRequirement::In(key, values)
-    })
+    Ok(requirement)
 }
 
 /// A label key: `[prefix/]name`, the prefix a DNS subdomain, the name a qualified name part.
-fn key_of(key: &str) -> Result<String, SelectorError> {
+fn key_of(key: &str) -> Result<(), SelectorError> {
     let (prefix, name) = key
         .rsplit_once('/')
         .map_or((None, key), |(p, n)| (Some(p), n));
@@ -170,15 +95,15 @@ fn key_of(key: &str) -> Result<String, SelectorError> {
     if !prefix_ok || name.is_empty() || name.len() > 63 || !name_part(name) {
         return refuse(format!("invalid label key {key:?}"));
     }
-    Ok(key.to_string())
+    Ok(())
 }
 
 /// A label value: empty, or up to 63 characters of `[A-Za-z0-9._-]` starting and ending alphanumeric.
-fn value_of(value: &str) -> Result<String, SelectorError> {
+fn value_of(value: &str) -> Result<(), SelectorError> {
     if value.len() > 63 || !(value.is_empty() || name_part(value)) {
         return refuse(format!("invalid label value {value:?}"));
     }
-    Ok(value.to_string())
+    Ok(())
 }
 
 fn name_part(s: &str) -> bool {
