@@ -38,19 +38,19 @@ web-test: web
 test: lint web-test $(DEPLOY_VENV)/.installed $(TEST_VENV)/.installed $(TEST_OIDC)/.installed
 	scripts/with-pg.sh bash -c '$(CARGO) test --workspace --no-fail-fast && $(CARGO) test --bench fleet --bench hot'
 
-## the pinned offline Kubernetes schema validator used by tests/deploy_manifests.rs
+## the pinned offline Kubernetes schema validator used by tests/it/deploy_manifests.rs
 $(DEPLOY_VENV)/.installed: deploy/requirements-test.txt
 	python3 -m venv $(DEPLOY_VENV)
 	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check -r deploy/requirements-test.txt
 	touch $@
 
-## schemathesis for tests/api_fuzz.rs (property-based API fuzzing), pinned
+## schemathesis for tests/it/api_fuzz.rs (property-based API fuzzing), pinned
 $(TEST_VENV)/.installed: tests/fuzz/requirements.txt
 	python3 -m venv $(TEST_VENV)
 	$(TEST_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/fuzz/requirements.txt
 	touch $@
 
-## node-oidc-provider (OpenID Certified) for tests/oidc_login.rs, pinned by its package-lock.json
+## node-oidc-provider (OpenID Certified) for tests/it/oidc_login.rs, pinned by its package-lock.json
 $(TEST_OIDC)/.installed: tests/oidc/package.json tests/oidc/package-lock.json
 	mkdir -p $(TEST_OIDC)
 	cp tests/oidc/package.json tests/oidc/package-lock.json $(TEST_OIDC)/

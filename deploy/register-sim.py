@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Register the simulator's clusters with the server (compose.yaml, profile `sim`).
+"""Register the simulator's clusters with the server: compose.yaml (profile `sim`) and `make demo`.
 
 Waits for EXPECTED_CLUSTERS kubeconfigs in KUBECONFIG_DIR and for SERVER_URL/readyz, then
 registers each kubeconfig as a cluster named after its file (`sim-1.yaml` -> `sim-1`) through
-`POST /api/v1/clusters`. A cluster that is already registered (409) is left as it is, so running
-it again is harmless. Standard library only: it runs in a stock Python image.
+`POST /api/v1/clusters`, with CLUSTER_LABELS (`k=v,k2=v2`) and CLUSTER_DESCRIPTION. A cluster that
+is already registered (409) is left as it is, so running it again is harmless; with
+REPLACE_EXISTING=1 its kubeconfig is replaced instead (PATCH), which `make demo` needs: its
+simulator writes kubeconfigs with a fresh CA on each start. Standard library only: it runs in a
+stock Python image.
 """
 
 import json
@@ -20,6 +23,13 @@ ADMIN_TOKEN = os.environ.get("ADMIN_TOKEN", "")
 KUBECONFIG_DIR = pathlib.Path(os.environ.get("KUBECONFIG_DIR", "/kubeconfigs"))
 EXPECTED = int(os.environ.get("EXPECTED_CLUSTERS", "1"))
 TIMEOUT_SECS = int(os.environ.get("TIMEOUT_SECS", "180"))
+REPLACE_EXISTING = os.environ.get("REPLACE_EXISTING", "") == "1"
+LABELS = dict(
+    pair.split("=", 1)
+    for pair in os.environ.get("CLUSTER_LABELS", "simulated=true").split(",")
+    if "=" in pair
+)
+DESCRIPTION = os.environ.get("CLUSTER_DESCRIPTION", "simulated cluster (compose profile sim)")
 
 
 def request(method, path, body=None):
@@ -57,26 +67,35 @@ def server_ready():
         return False
 
 
+def register(path):
+    """Register one kubeconfig; True when the cluster is registered afterwards."""
+    body = {
+        "name": path.stem,
+        "description": DESCRIPTION,
+        "labels": LABELS,
+        "kubeconfig": path.read_text(),
+    }
+    status, text = request("POST", "/api/v1/clusters", body)
+    if status == 409 and REPLACE_EXISTING:
+        status, text = request("PATCH", f"/api/v1/clusters/{path.stem}", {"kubeconfig": body["kubeconfig"]})
+        if status == 200:
+            print(f"register-sim: {path.stem}: kubeconfig replaced")
+            return True
+    elif status == 201:
+        print(f"register-sim: registered {path.stem}")
+        return True
+    elif status == 409:
+        print(f"register-sim: {path.stem} is already registered")
+        return True
+    print(f"register-sim: {path.stem}: HTTP {status}: {text}", file=sys.stderr)
+    return False
+
+
 def main():
     wait_for(f"{EXPECTED} kubeconfigs in {KUBECONFIG_DIR}", lambda: len(kubeconfigs()) >= EXPECTED)
     wait_for(f"{SERVER_URL}/readyz", server_ready)
     time.sleep(1)  # the simulator writes each kubeconfig in one call; let the last one finish
-    failed = 0
-    for path in kubeconfigs():
-        body = {
-            "name": path.stem,
-            "description": "simulated cluster (compose profile sim)",
-            "labels": {"simulated": "true"},
-            "kubeconfig": path.read_text(),
-        }
-        status, text = request("POST", "/api/v1/clusters", body)
-        if status == 201:
-            print(f"register-sim: registered {path.stem}")
-        elif status == 409:
-            print(f"register-sim: {path.stem} is already registered")
-        else:
-            print(f"register-sim: {path.stem}: HTTP {status}: {text}", file=sys.stderr)
-            failed += 1
+    failed = sum(not register(path) for path in kubeconfigs())
     sys.exit(1 if failed else 0)
 
 

@@ -5,7 +5,7 @@ Reads a multi-document YAML stream (`kubectl kustomize ...`) on stdin and checks
 strictly (an unknown field is an error), against each Kubernetes version given with -k. Unlike
 `kubernetes-validate`'s own command line, an object whose kind has no schema is an error, not a
 warning, and a requested version the package does not ship is an error, not a fallback to an
-older one. Used by tests/deploy_manifests.rs; needs the packages in requirements-test.txt.
+older one. Used by tests/it/deploy_manifests.rs; needs the packages in requirements-test.txt.
 
 Exit status: 0 when every object is valid against every version, 1 otherwise, 2 on bad setup.
 """

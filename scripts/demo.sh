@@ -44,7 +44,11 @@ token=$(cat "$data/admin-token")
 FLUXO_ADMIN_TOKEN="$token" "$bin" serve --listen "$listen" --database-url "$db" --dev-secret-key-file "$data/secret.key" &
 server=$!
 pids+=("$server")
-ADMIN_TOKEN="$token" python3 scripts/demo-register.py "http://$listen" "$data/kubeconfigs" "$clusters"
+# The simulator writes kubeconfigs with a fresh CA on each start: replace those of clusters the
+# database still has from the last demo.
+ADMIN_TOKEN="$token" SERVER_URL="http://$listen" KUBECONFIG_DIR="$data/kubeconfigs" \
+  EXPECTED_CLUSTERS="$clusters" REPLACE_EXISTING=1 CLUSTER_LABELS=env=demo \
+  CLUSTER_DESCRIPTION="Simulated cluster (flux-orchestrator sim)" python3 deploy/register-sim.py
 echo
 echo "  flux-orchestrator demo is running: http://$listen   (API docs: http://$listen/api/docs)"
 echo "  Sign in at http://$listen/signin with the admin token (kept in $data/admin-token):"

@@ -16,7 +16,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::harness::{self, Dist, Goal, Report};
-use crate::stream_support::{Client, Env, kustomization, setup, upsert, write, ws_request};
+use crate::support::db::TestDb;
+use crate::support::fleet::register_unreachable;
+use crate::support::process::ServerProcess;
+use crate::support::stream::{Client, WAIT, kustomization, upsert, write, ws_request};
 
 const SCENARIO: &str = "6 fan-out";
 
@@ -26,6 +29,34 @@ struct Frame<'a> {
     #[serde(rename = "type")]
     ty: &'a str,
     seq: Option<i64>,
+}
+
+/// The server (a process: its memory and CPU are read), a registered cluster whose changes
+/// the harness writes, and the writer.
+struct Env {
+    server: ServerProcess,
+    cluster: uuid::Uuid,
+    store: flux_orchestrator::store::Store,
+    _db: TestDb,
+}
+
+/// A fresh database and a server following its change log; every subscriber uses the one
+/// admin token, so the per-credential stream cap (32) is lifted.
+async fn setup() -> Env {
+    let db = TestDb::create().await;
+    let args = ["--stream-max-per-principal", "0"];
+    let mut server = ServerProcess::start(&db.url(), &args, &[harness::SERVER_LOG], None).await;
+    server.wait_ready().await;
+    server
+        .wait_for_log("live listener is following the change log", WAIT)
+        .await;
+    let cluster = register_unreachable(&server, "prod").await;
+    Env {
+        store: db.store(),
+        server,
+        cluster,
+        _db: db,
+    }
 }
 
 /// Connect and subscribe `n` clients (200 handshakes at a time) with small client buffers.
@@ -78,12 +109,8 @@ async fn receive(mut client: Client, mut until: watch::Receiver<i64>) -> Vec<(i6
 
 pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
     let (subscribers, rate, secs) = if quick { (200, 10, 3) } else { (5_000, 10, 20) };
-    // Every subscriber uses the one admin token: lift the per-credential stream cap (32).
-    let env = setup(&[harness::SERVER_LOG, ("FLUXO_STREAM_MAX_PER_PRINCIPAL", "0")]).await;
-    let pid = env
-        .server
-        .pid()
-        .ok_or_else(|| anyhow::anyhow!("server exited"))?;
+    let env = setup().await;
+    let pid = env.server.pid();
     let rss_before = harness::mem_kib(pid, "VmRSS");
     let clients = connect_all(&env, subscribers).await?;
     // Let connection set-up settle before reading memory.

@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::common::TestServer;
+use crate::support::process::ServerProcess;
 
 /// A goal a figure is held to.
 #[derive(Debug, Clone, Copy)]
@@ -372,9 +372,9 @@ pub const SERVER_LOG: (&str, &str) = (
 );
 
 /// Start the real server on `db_url`, ready.
-pub async fn server(db_url: &str, args: &[&str]) -> TestServer {
+pub async fn server(db_url: &str, args: &[&str]) -> ServerProcess {
     let all: Vec<&str> = SERVER_ARGS.iter().chain(args).copied().collect();
-    let server = TestServer::start_with(db_url, &all, &[SERVER_LOG]).await;
+    let server = ServerProcess::start(db_url, &all, &[SERVER_LOG], None).await;
     server.wait_ready().await;
     server
 }
@@ -441,7 +441,7 @@ impl Fleet {
     }
 
     /// Register every cluster with the server (16 requests in flight); cluster ids in order.
-    pub async fn register(&self, server: &TestServer) -> anyhow::Result<Vec<Uuid>> {
+    pub async fn register(&self, server: &ServerProcess) -> anyhow::Result<Vec<Uuid>> {
         let http = server.http();
         let requests = self.sims.iter().map(|sim| {
             let (http, url) = (http.clone(), server.url("/api/v1/clusters"));
@@ -502,7 +502,7 @@ where
 /// Ask every cluster in `ids` for a backstop relist and wait until each reports it done
 /// (`last_resync_at` after the request).
 pub async fn relist_all(
-    server: &TestServer,
+    server: &ServerProcess,
     db: &tokio_postgres::Client,
     ids: &[Uuid],
     timeout: Duration,
@@ -658,7 +658,11 @@ pub struct Subscribers {
 
 impl Subscribers {
     /// Connect `n` subscribers (64 handshakes in flight) and wait for each `subscribed`.
-    pub async fn connect(server: &TestServer, n: usize, marks: Arc<Marks>) -> anyhow::Result<Self> {
+    pub async fn connect(
+        server: &ServerProcess,
+        n: usize,
+        marks: Arc<Marks>,
+    ) -> anyhow::Result<Self> {
         let url = format!(
             "{}/api/v1/stream",
             server.base.replacen("http://", "ws://", 1)

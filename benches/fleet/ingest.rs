@@ -12,9 +12,8 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::common::TestDb;
 use crate::harness::{Dist, Goal, Report};
-use crate::stream_support;
+use crate::support::db::TestDb;
 
 const SCENARIO: &str = "3 ingest";
 
@@ -46,7 +45,7 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
         (10_000, 100_000)
     };
     let db = TestDb::create().await;
-    let store = stream_support::store(&db.url());
+    let store = db.store();
     store.migrate().await?;
     let cluster = Uuid::new_v4();
     db.client()

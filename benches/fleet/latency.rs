@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use crate::common::TestDb;
 use crate::harness::{self, Dist, Fleet, FleetSpec, Marks, Report, Subscribers};
+use crate::support::db::TestDb;
 
 const SCENARIO: &str = "1 latency";
 

@@ -17,10 +17,11 @@
 //! after a restart); goals are reported, not enforced, since the sizes are too small for them.
 //! Results go to `target/bench-results/fleet.json` (`fleet-quick.json` in quick mode).
 
-#[path = "../../tests/common/mod.rs"]
-mod common;
-#[path = "../../tests/stream_support/mod.rs"]
-mod stream_support;
+// The integration tests' helpers; the benchmark uses a part of them (the server as a process,
+// whose memory and CPU it reads, the databases, the stream client).
+#[path = "../../tests/it/support/mod.rs"]
+#[allow(dead_code)]
+mod support;
 
 mod fanout;
 mod harness;

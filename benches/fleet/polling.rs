@@ -28,9 +28,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::common::TestDb;
 use crate::harness::{self, Dist, Fleet, FleetSpec, Marks, Report, RowWatch};
-use crate::stream_support;
+use crate::support::db::TestDb;
 
 const SCENARIO: &str = "2 polling";
 
@@ -186,7 +185,7 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
 
     // Polling: list everything every `interval`, write through the same writer.
     let poll_db = TestDb::create().await;
-    let store = stream_support::store(&poll_db.url());
+    let store = poll_db.store();
     store.migrate().await?;
     let poll_client = poll_db.client().await;
     let mut clusters = Vec::new();

@@ -17,8 +17,9 @@ use fluxo_sim::{ChurnOptions, spawn_churn};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::common::{TestDb, TestServer};
 use crate::harness::{self, Dist, Fleet, FleetSpec, Goal, Marks, Report, RowWatch, RssPeak};
+use crate::support::db::TestDb;
+use crate::support::process::ServerProcess;
 
 /// Which of the fleet's scenarios run.
 #[derive(Clone, Copy)]
@@ -73,9 +74,7 @@ pub async fn run(report: &mut Report, quick: bool, parts: Parts) -> anyhow::Resu
     );
     let db = TestDb::create().await;
     let server = harness::server(&db.url(), &[]).await;
-    let pid = server
-        .pid()
-        .ok_or_else(|| anyhow::anyhow!("server exited"))?;
+    let pid = server.pid();
     let dbc = harness::db(&db.url()).await?;
 
     // 4. Initial sync.
@@ -206,7 +205,7 @@ pub async fn run(report: &mut Report, quick: bool, parts: Parts) -> anyhow::Resu
 /// 5: relist everything with nothing changed.
 async fn backstop(
     report: &mut Report,
-    server: &TestServer,
+    server: &ServerProcess,
     dbc: &tokio_postgres::Client,
     ids: &[Uuid],
     pid: u32,
@@ -283,7 +282,7 @@ async fn backstop(
 /// 8: REST list latency over the fleet's rows.
 async fn rest(
     report: &mut Report,
-    server: &TestServer,
+    server: &ServerProcess,
     dbc: &tokio_postgres::Client,
     clusters: usize,
     requests: usize,

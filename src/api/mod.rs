@@ -55,7 +55,7 @@ pub struct AppState {
     pub ready: tokio::sync::watch::Receiver<bool>,
     /// Live fan-out: `/api/v1/stream` subscribes to it; `app` runs and joins it.
     pub live: crate::live::Hub,
-    /// Process-wide counters and gauges (registered at start-up; read by `/metrics`).
+    /// The server's counters and gauges (registered at start-up; read by `/metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
     /// REST latency per operation (registered in `metrics` at start-up; written by the guard).
     pub rest_metrics: RestMetrics,
@@ -146,7 +146,7 @@ pub fn spec_json() -> String {
 fn docs_page(page: String) -> impl Endpoint {
     let raw = raw_spec();
     if !page.contains(&raw) {
-        // Only if poem-openapi stopped embedding its spec verbatim; tests/api_docs.rs fails.
+        // Only if poem-openapi stopped embedding its spec verbatim; tests/it/api_docs.rs fails.
         tracing::warn!("the Swagger UI page does not embed the generated spec; docs unannotated");
     }
     // `</` inside a string would end the inline <script>; `<\/` is the same JSON string.

@@ -1,0 +1,27 @@
+//! Helpers shared by the integration tests (and, through `#[path]`, the fleet benchmark).
+//!
+//! | module | what |
+//! |---|---|
+//! | [`db`] | a fresh PostgreSQL database per test, dropped afterwards; a `Store` on it |
+//! | [`app`] | the server in this process (`spawn_app`), its own runtime and log |
+//! | [`process`] | the server binary as a child process; running the command line |
+//! | [`endpoint`] | what both kinds of server offer: URLs, admin clients, tokens, kubeconfigs |
+//! | [`logs`] | one log per in-process server under the one global tracing subscriber |
+//! | [`fleet`] | simulated clusters, registration, waiting for sync and cluster states |
+//! | [`stream`] | the live stream: a protocol client, Flux objects written through the writer |
+//! | [`seed`] | many distinct objects and events from the Flux fixtures, for the read API |
+//! | [`proxy`] | a TCP proxy that cuts the database off |
+//! | [`raw`] | raw TCP clients for the transport tests; free ports |
+//! | [`files`] | the repository's files, for the deployment tests |
+
+pub mod app;
+pub mod db;
+pub mod endpoint;
+pub mod files;
+pub mod fleet;
+pub mod logs;
+pub mod process;
+pub mod proxy;
+pub mod raw;
+pub mod seed;
+pub mod stream;
