@@ -53,7 +53,8 @@ function recordTable() {
   window.__tableTimer = setInterval(tick, 20);
 }
 
-const HEALTHS = ['failed', 'stalled', 'progressing', 'suspended', 'unknown', 'ready'];
+// The UI's chip order: the severity order the server sorts by (flux::Health::SEVERITY).
+const HEALTHS = ['failed', 'stalled', 'progressing', 'unknown', 'suspended', 'ready'];
 
 /** The table as a fresh REST read says it should be: rows, count, and each health chip's count. */
 async function restSignature(query) {
