@@ -151,30 +151,32 @@ async fn catch_up(
         if !unknown.is_empty() {
             publish_clusters(hub, unknown).await?;
         }
-        for row in &rows {
-            publish_change(hub, row);
+        let read = rows.len() as i64;
+        for row in rows {
             last = row.entry.seq;
+            publish_change(hub, row);
             *position = Some(last);
         }
-        if (rows.len() as i64) < page {
+        if read < page {
             hub.metrics().broadcast_lag.set((announced - last).max(0));
             return Ok(());
         }
     }
 }
 
-fn publish_change(hub: &Hub, row: &ChangeRow) {
+fn publish_change(hub: &Hub, row: ChangeRow) {
+    let (seq, at) = (row.entry.seq, row.entry.at);
     let item = ChangeItem::new(row, hub.codec());
     // The head moves before the item is published: a subscription that reads head = N finds
     // every change above N in its receiver (see `Subscription::start`).
-    hub.shared.head.store(row.entry.seq, Ordering::Release);
+    hub.shared.head.store(seq, Ordering::Release);
     let metrics = hub.metrics();
-    metrics.head_seq.set(row.entry.seq);
+    metrics.head_seq.set(seq);
     metrics.published.inc();
     publish(hub, Item::Change(Arc::new(item)));
     // Measured once the frame is handed over. `at` is the database's clock: a clock ahead of
     // ours reads as no delay rather than a negative one.
-    let delay = (chrono::Utc::now() - row.entry.at).max(chrono::TimeDelta::zero());
+    let delay = (chrono::Utc::now() - at).max(chrono::TimeDelta::zero());
     metrics.publish_delay_ms.set(delay.num_milliseconds());
     metrics
         .change_to_frame

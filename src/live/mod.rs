@@ -165,12 +165,14 @@ pub struct ChangeItem {
 }
 
 impl ChangeItem {
-    /// Encode `row` with `codec` and keep what filters need.
-    pub fn new(row: &ChangeRow, codec: &dyn Codec) -> ChangeItem {
+    /// Encode `row` with `codec` and keep what filters need: the entry is moved, not copied,
+    /// and the object's row is dropped (the frame carries it).
+    pub fn new(row: ChangeRow, codec: &dyn Codec) -> ChangeItem {
+        let frame = codec.change(&row);
         ChangeItem {
-            entry: row.entry.clone(),
             health_now: row.health_now(),
-            frame: codec.change(row),
+            entry: row.entry,
+            frame,
         }
     }
 
