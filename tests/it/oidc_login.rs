@@ -12,12 +12,13 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::support::app::TestServer;
-use crate::support::db::TestDb;
-use crate::support::raw::free_port;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+use crate::support::app::TestServer;
+use crate::support::db::TestDb;
+use crate::support::raw::free_port;
 
 const GROUPS: &str = r#"{"alice": ["platform"], "bob": ["sre", "devs"], "eve": ["visitors"]}"#;
 
