@@ -2,11 +2,12 @@
 
 use std::time::Duration;
 
+use serde_json::{Value, json};
+use uuid::Uuid;
+
 use crate::support::app::TestServer;
 use crate::support::db::TestDb;
 use crate::support::fleet::{FAST_INGEST, register, sim, wait_for, wait_in_sync, wait_state};
-use serde_json::{Value, json};
-use uuid::Uuid;
 
 const SYNC: Duration = Duration::from_secs(20);
 

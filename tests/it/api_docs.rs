@@ -1,9 +1,10 @@
 //! The API docs page (Swagger UI at /api/docs) as a browser loads it: the spec it shows is the
 //! one we serve, with the security schemes that make Swagger UI offer "Authorize".
 
+use serde_json::Value;
+
 use crate::support::app::TestServer;
 use crate::support::db::TestDb;
-use serde_json::Value;
 
 /// The spec a Swagger UI page hands to `SwaggerUIBundle` (`let spec = {...};`).
 fn embedded_spec(page: &str) -> Value {

@@ -9,10 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
+
 use crate::support::app::TestServer;
 use crate::support::db::TestDb;
 use crate::support::fleet::{register, sim};
-use serde_json::Value;
 
 fn schemathesis() -> PathBuf {
     let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/schemathesis");

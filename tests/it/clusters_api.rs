@@ -1,9 +1,10 @@
 //! The cluster registry through the real server and a fresh database.
 
+use serde_json::{Value, json};
+
 use crate::support::app::TestServer;
 use crate::support::db::TestDb;
 use crate::support::endpoint::{json_of, token_kubeconfig};
-use serde_json::{Value, json};
 
 const TOKEN: &str = "sekret-token-7f3a9c1d0e";
 

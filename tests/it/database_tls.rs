@@ -5,11 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+
 use crate::support::app::TestServer;
 use crate::support::db::TestDb;
 use crate::support::process::run_bin;
 use crate::support::raw::free_port;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 
 const PASSWORD: &str = "tls-test-secret";
 /// The only name in the server's certificate; tests reach it with `hostaddr=127.0.0.1`.

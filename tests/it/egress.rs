@@ -5,15 +5,16 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
 use crate::support::app::TestServer;
 use crate::support::db::TestDb;
 use crate::support::endpoint::{client_with, create_token, json_of, token_kubeconfig};
 use crate::support::fleet::{
     FAST_INGEST, cluster_status, register, sim, wait_for, wait_in_sync, wait_state,
 };
-use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use uuid::Uuid;
 
 const TOKEN: &str = "sekret-token-7f3a9c1d0e";
 const SYNC: Duration = Duration::from_secs(20);

@@ -6,14 +6,15 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
+use fluxo_sim::SimCluster;
+use serde_json::json;
+use uuid::Uuid;
+
 use crate::support::app::TestServer;
 use crate::support::db::TestDb;
 use crate::support::fleet::{FAST_INGEST, register, sim, wait_for, wait_in_sync};
 use crate::support::process::ServerProcess;
 use crate::support::stream;
-use fluxo_sim::SimCluster;
-use serde_json::json;
-use uuid::Uuid;
 
 /// The credential key shared by the replicas of one installation.
 fn shared_key() -> std::path::PathBuf {

@@ -2,6 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+use fluxo_sim::{FluxFlavor, Scenario, SimCluster, SimOptions, Verb};
+use serde_json::{Value, json};
+
 use crate::support::app::TestServer;
 use crate::support::db::TestDb;
 use crate::support::fleet::{
@@ -9,8 +12,6 @@ use crate::support::fleet::{
     wait_state,
 };
 use crate::support::proxy::Proxy;
-use fluxo_sim::{FluxFlavor, Scenario, SimCluster, SimOptions, Verb};
-use serde_json::{Value, json};
 
 const SYNC: Duration = Duration::from_secs(20);
 

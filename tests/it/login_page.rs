@@ -2,9 +2,10 @@
 //! page (one sign-in page, not a bare second form), and a form POST still signs in without
 //! JavaScript.
 
+use reqwest::redirect::Policy;
+
 use crate::support::app::TestServer;
 use crate::support::db::TestDb;
-use reqwest::redirect::Policy;
 
 async fn started() -> (TestDb, TestServer) {
     let db = TestDb::create().await;

@@ -6,11 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use flux_orchestrator::flux;
+use serde_json::Value;
+
 use crate::support::app::TestServer;
 use crate::support::db::TestDb;
 use crate::support::fleet::{FAST_INGEST, register, sim, wait_in_sync};
-use flux_orchestrator::flux;
-use serde_json::Value;
 
 /// Series that existed before the registry moved to `prometheus-client`: dashboards and alerts
 /// use these names, so each must still be there.

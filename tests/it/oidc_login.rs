@@ -9,29 +9,37 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::OnceLock;
 use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
 
 use crate::support::app::TestServer;
 use crate::support::db::TestDb;
 use crate::support::raw::free_port;
-use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 const GROUPS: &str = r#"{"alice": ["platform"], "bob": ["sre", "devs"], "eve": ["visitors"]}"#;
 
+/// `target/test-oidc` with the provider script copied in, once per test binary (tests start
+/// providers in parallel, and one must not read the script while another rewrites it).
 fn provider_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-oidc");
-    assert!(
-        dir.join("node_modules/oidc-provider").exists(),
-        "{} lacks oidc-provider. Install it (make test does this):\n  mkdir -p target/test-oidc && \
-         cp tests/oidc/package.json tests/oidc/package-lock.json target/test-oidc/ && \
-         (cd target/test-oidc && npm ci)",
-        dir.display()
-    );
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc/provider.mjs");
-    std::fs::copy(script, dir.join("provider.mjs")).expect("copy provider.mjs");
-    dir
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-oidc");
+        assert!(
+            dir.join("node_modules/oidc-provider").exists(),
+            "{} lacks oidc-provider. Install it (make test does this):\n  mkdir -p target/test-oidc && \
+             cp tests/oidc/package.json tests/oidc/package-lock.json target/test-oidc/ && \
+             (cd target/test-oidc && npm ci)",
+            dir.display()
+        );
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc/provider.mjs");
+        std::fs::copy(script, dir.join("provider.mjs")).expect("copy provider.mjs");
+        dir
+    })
+    .clone()
 }
 
 /// The provider process; killed on drop.
@@ -51,11 +59,12 @@ impl Provider {
             .env("GROUPS", GROUPS)
             .env("CLOCK_OFFSET_SECS", clock_offset.to_string())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("start node");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut stderr = child.stderr.take().unwrap();
         let ready = tokio::time::timeout(Duration::from_secs(20), async {
             while let Ok(Some(line)) = lines.next_line().await {
                 if line.contains("listening") {
@@ -64,12 +73,16 @@ impl Provider {
             }
             false
         });
-        assert!(
-            ready.await.unwrap_or(false),
-            "the OIDC provider did not start"
-        );
+        if !ready.await.unwrap_or(false) {
+            let _ = child.start_kill();
+            let mut why = String::new();
+            let read = stderr.read_to_string(&mut why);
+            let _ = tokio::time::timeout(Duration::from_secs(2), read).await;
+            panic!("the OIDC provider did not start on port {port}:\n{why}");
+        }
         // Keep reading: node dies of EPIPE when it logs into a closed pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        tokio::spawn(async move { tokio::io::copy(&mut stderr, &mut tokio::io::sink()).await });
         Provider { _child: child }
     }
 }

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use crate::support::stream::*;
 use futures::SinkExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
+
+use crate::support::stream::*;
 
 #[tokio::test]
 async fn a_subscriber_receives_only_the_changes_its_filter_matches() {

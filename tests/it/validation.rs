@@ -2,9 +2,10 @@
 //! what it must be (enum values and bounds from the spec) and echoes what was sent — never the
 //! framework's internals (`param0`, `string_uuid`, `occurred while parsing "list_Health"`).
 
+use serde_json::{Value, json};
+
 use crate::support::app::TestServer;
 use crate::support::db::TestDb;
-use serde_json::{Value, json};
 
 async fn answer(r: reqwest::RequestBuilder) -> (u16, Value) {
     let r = r.send().await.expect("request");

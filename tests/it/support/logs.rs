@@ -10,6 +10,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -78,7 +80,9 @@ pub fn install() {
         let filter = tracing_subscriber::EnvFilter::new(flux_orchestrator::app::log_filter(FILTER));
         let layer = tracing_subscriber::fmt::layer()
             .with_ansi(false)
-            .with_writer(ThreadWriter);
+            .with_writer(ThreadWriter)
+            // Events of threads no server owns (the tests', the simulators') are not formatted.
+            .with_filter(filter_fn(|_| attached()));
         // A test binary that installed another subscriber first keeps it; its servers' logs
         // are then empty, which the tests reading them would report.
         let _ = tracing_subscriber::registry()
@@ -91,6 +95,11 @@ pub fn install() {
             default(info);
         }));
     });
+}
+
+/// Whether this thread belongs to a server.
+fn attached() -> bool {
+    CURRENT.with(|c| c.borrow().is_some())
 }
 
 fn with_current(f: impl FnOnce(&LogBuffer)) {
@@ -130,5 +139,44 @@ impl Drop for LineWriter {
     fn drop(&mut self) {
         let text = String::from_utf8_lossy(&self.0);
         with_current(|buffer| buffer.push(&text));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Run `f` on a thread of its own attached to `buffer`, as a server's threads are.
+    fn on_server_thread(buffer: &LogBuffer, f: impl FnOnce() + Send + 'static) {
+        let buffer = buffer.clone();
+        let _ = std::thread::spawn(move || {
+            attach(&buffer);
+            f();
+        })
+        .join();
+    }
+
+    #[test]
+    fn each_server_thread_logs_into_its_own_buffer_and_other_threads_nowhere() {
+        install();
+        let (a, b) = (LogBuffer::default(), LogBuffer::default());
+        on_server_thread(&a, || tracing::info!("written by a"));
+        on_server_thread(&b, || tracing::info!("written by b"));
+        tracing::info!("written by the test");
+        assert!(a.text().contains("written by a") && !a.text().contains("by b"));
+        assert!(b.text().contains("written by b") && !b.text().contains("by a"));
+        assert!(!a.text().contains("by the test") && !b.text().contains("by the test"));
+    }
+
+    #[test]
+    fn a_panic_on_a_server_thread_is_written_to_its_log() {
+        install();
+        let buffer = LogBuffer::default();
+        on_server_thread(&buffer, || panic!("the server broke"));
+        let text = buffer.text();
+        assert!(
+            text.contains("panicked") && text.contains("the server broke"),
+            "{text}"
+        );
     }
 }

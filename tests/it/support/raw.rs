@@ -11,10 +11,21 @@ use tokio::net::{TcpSocket, TcpStream};
 use super::endpoint::Endpoint;
 use super::process::ServerProcess;
 
-/// A TCP port on 127.0.0.1 that is free now.
+/// A TCP port on 127.0.0.1 that is free now, for a server the test starts itself (PostgreSQL,
+/// the OIDC provider) after configuring another with its address. It comes from below the
+/// system's ephemeral range: the ports the system hands out by itself (a bind to port 0, an
+/// outgoing connection) never do, so the port stays free while the other servers of this
+/// process open their sockets; a port from port 0 was taken by one of them now and then.
 pub fn free_port() -> u16 {
-    let socket = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    socket.local_addr().expect("addr").port()
+    let below = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768)
+        .max(20_000);
+    (0..1_000)
+        .map(|_| rand::random_range(10_000..below))
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port below the ephemeral range")
 }
 
 /// 127.0.0.`last`: another client address on the loopback network.
