@@ -353,11 +353,14 @@ pub fn machine() -> Value {
 
 // ---- the server and simulated fleets ---------------------------------------------------
 
-/// Server flags for benchmark runs: no periodic backstop (scenarios trigger it themselves), and
+/// Server flags for benchmark runs: no periodic backstop (scenarios trigger it themselves),
 /// connection caps above the 5,000 subscribers of the fan-out scenario, which all connect from
-/// 127.0.0.1.
+/// 127.0.0.1, and no per-credential stream cap (32 by default): every subscriber of a scenario
+/// uses the one admin token, where real browsers would each have their own session.
 pub const SERVER_ARGS: &[&str] = &[
     "--resync-interval-secs",
+    "0",
+    "--stream-max-per-principal",
     "0",
     "--max-connections",
     "20000",
