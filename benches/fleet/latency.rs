@@ -17,6 +17,12 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
         } else {
             (&[100.0, 500.0, 2_000.0], 10.0, 100, 4, 150)
         };
+    // FLEET_LATENCY_RATES=100,500 runs some rates only (profiling one rate at a time).
+    let chosen: Vec<f64> = std::env::var("FLEET_LATENCY_RATES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|r| r.trim().parse().ok()).collect())
+        .unwrap_or_default();
+    let rates: &[f64] = if chosen.is_empty() { rates } else { &chosen };
     let kinds = ["Kustomization", "HelmRelease", "GitRepository"];
     let fleet = Fleet::start(FleetSpec {
         prefix: "latency",

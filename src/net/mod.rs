@@ -184,7 +184,12 @@ impl Server {
             match accepted {
                 Ok((tcp, peer)) => match admit(&caps, &shared.proxies, peer, &mut warned) {
                     Some(permit) => {
-                        let _ = tcp.set_nodelay(true);
+                        // Nagle's algorithm stays on (no TCP_NODELAY): hyper writes each
+                        // response whole, and stream frames written while earlier ones are
+                        // unacknowledged share a segment. With NODELAY every frame was a
+                        // packet: at 500 changes/s to 100 subscribers the server spent 45%
+                        // more CPU, mostly in the loopback TCP path, and at 2,000/s it fell
+                        // seconds behind (docs/benchmarks.md, check of 2026-12-07).
                         tracker.spawn(conn::run(shared.clone(), tcp, peer, permit));
                     }
                     // Refused: closed at once, before a byte is read.
