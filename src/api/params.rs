@@ -31,12 +31,15 @@ pub fn page_size(limit: Option<u32>) -> usize {
     limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) as usize
 }
 
-/// Decode the `continue` token with the decoder of the list it belongs to.
+/// Decode the `continue` token with the decoder of the list it belongs to. An empty token is
+/// none (the first page), as the spec allows: a client that always sends the parameter sends
+/// the empty string before it has a cursor.
 pub fn cursor(
     token: Option<&str>,
     decode: impl FnOnce(&str) -> Result<Cursor, CursorError>,
 ) -> Result<Option<Cursor>, ApiError> {
     token
+        .filter(|t| !t.is_empty())
         .map(|t| decode(t).map_err(|e| bad_param("continue", e)))
         .transpose()
 }
@@ -156,6 +159,17 @@ mod tests {
             assert_eq!(body.0.code, "invalid_selector");
             assert!(body.0.message.contains("`label`"), "{}", body.0.message);
         }
+    }
+
+    #[test]
+    fn an_empty_continue_is_the_first_page_and_a_made_up_one_is_refused() {
+        let never = |_: &str| -> Result<Cursor, CursorError> { Err(CursorError::Malformed) };
+        assert!(cursor(None, never).unwrap().is_none());
+        assert!(cursor(Some(""), never).unwrap().is_none());
+        let ApiError::BadRequest(body) = cursor(Some("x"), never).unwrap_err() else {
+            panic!("not 400")
+        };
+        assert!(body.0.message.contains("`continue`"), "{}", body.0.message);
     }
 
     #[test]
