@@ -45,10 +45,11 @@ pub fn cursor(
 }
 
 /// Resolve kinds as users type them (`Kustomization`, `kustomization`, `kustomizations`, `ks`)
-/// to the catalogue's spelling.
+/// to the catalogue's spelling. An empty value filters nothing, as for the other filters.
 pub fn kinds(values: &[String]) -> Result<Vec<String>, ApiError> {
     values
         .iter()
+        .filter(|v| !v.trim().is_empty())
         .map(|v| {
             flux::lookup(v.trim())
                 .map(|k| k.kind.to_string())
@@ -66,10 +67,16 @@ pub fn kinds(values: &[String]) -> Result<Vec<String>, ApiError> {
         .collect()
 }
 
-/// Parse every `label` parameter; all requirements of all of them must hold. A malformed
-/// selector or one over a limit is 400 `invalid_selector`.
+/// Parse every `label` parameter; all requirements of all of them must hold. An empty one
+/// selects everything (as an empty Kubernetes selector does). A malformed selector or one over
+/// a limit is 400 `invalid_selector`.
 pub fn labels(values: &[String]) -> Result<Vec<LabelRequirement>, ApiError> {
-    parse_selectors(values).map_err(|e| {
+    let values: Vec<&str> = values
+        .iter()
+        .map(String::as_str)
+        .filter(|v| !v.trim().is_empty())
+        .collect();
+    parse_selectors(&values).map_err(|e| {
         ApiError::bad_request(
             "invalid_selector",
             format!("failed to parse parameter `label`: {e}"),
@@ -120,6 +127,13 @@ mod tests {
                 "Kustomization"
             ]
         );
+    }
+
+    #[test]
+    fn empty_kind_and_label_values_filter_nothing() {
+        assert!(kinds(&["".into(), " ".into()]).unwrap().is_empty());
+        assert!(labels(&["".into()]).unwrap().is_empty());
+        assert_eq!(labels(&["".into(), "a=b".into()]).unwrap().len(), 1);
     }
 
     #[test]

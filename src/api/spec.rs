@@ -5,9 +5,9 @@
 //! its own:
 //!
 //! - **Nullability.** poem-openapi serialises an absent `Option` field as `null` but declares it
-//!   only as not required. Every property that is neither required nor has a default is an
-//!   `Option` (poem-openapi makes no other kind of optional property), so it is declared
-//!   `nullable`; a property with a default (`#[oai(default)]`) is never sent as `null`.
+//!   only as not required, and it reads `null` for any property that is not required (an
+//!   `Option`'s `None`, an `#[oai(default)]` field's default). So every property that is not
+//!   required is declared `nullable`.
 //! - **References.** poem-openapi writes a field whose type is a named schema, with the field's
 //!   own description, as `allOf: [{$ref}, {description}]`. OpenAPI 3.0 ignores siblings of a
 //!   `$ref`, and generators refuse an `allOf` that mixes an enum with an object ("Cannot take
@@ -15,6 +15,9 @@
 //!   description); an optional one becomes `allOf: [{$ref}]` with `nullable` and its
 //!   description beside it — the one 3.0 spelling of "this schema or null". Parameters whose
 //!   type is a named schema (`sort`) are unwrapped the same way.
+//! - **Request bodies** refuse unknown fields (every request type is
+//!   `#[oai(deny_unknown_fields)]`), so their schemas say `additionalProperties: false`; the
+//!   conformance run (`tests/it/api_fuzz.rs`) fails for a new body type that accepts them.
 //! - **Statuses.** Every operation documents the answers the shared layers around the handlers
 //!   can give it (the guard: 401, 403, 404, 429, 503 `starting`; parameter and body parsing:
 //!   400, 415; body limits: 408, 413), derived from the access rule the guard applies
@@ -27,8 +30,14 @@ use super::auth::policy::{Access, Target, rule_of};
 
 /// Finish the spec (see the module doc).
 pub fn finish(spec: &mut Value) {
+    let bodies = request_bodies(spec);
     if let Some(schemas) = spec["components"]["schemas"].as_object_mut() {
         schemas.values_mut().for_each(properties);
+        for name in bodies {
+            if let Some(body) = schemas.get_mut(&name).and_then(Value::as_object_mut) {
+                body.entry("additionalProperties").or_insert(json!(false));
+            }
+        }
     }
     let Some(paths) = spec["paths"].as_object_mut() else {
         return;
@@ -46,11 +55,24 @@ pub fn finish(spec: &mut Value) {
 /// Parameters whose type is a named schema (`sort`), unwrapped like properties. A parameter
 /// is never `null` (an absent one is absent).
 fn parameters(op: &mut Value) {
-    for param in op["parameters"].as_array_mut().into_iter().flatten() {
+    let params = op.get_mut("parameters").and_then(Value::as_array_mut);
+    for param in params.into_iter().flatten() {
         if let Some(fields) = param["schema"].as_object_mut() {
             param["schema"] = property(std::mem::take(fields), false);
         }
     }
+}
+
+/// The schemas that operations take as JSON request bodies.
+fn request_bodies(spec: &Value) -> Vec<String> {
+    let ops = spec["paths"].as_object().into_iter().flatten();
+    ops.flat_map(|(_, ops)| ops.as_object().into_iter().flatten())
+        .filter_map(|(_, op)| op.get("requestBody")?["content"].as_object())
+        .flat_map(|content| content.values())
+        .filter_map(|media| media["schema"]["$ref"].as_str())
+        .filter_map(|r| r.strip_prefix("#/components/schemas/"))
+        .map(String::from)
+        .collect()
 }
 
 /// Nullability and references of an object schema's properties.
@@ -71,7 +93,7 @@ fn properties(schema: &mut Value) {
         let Some(fields) = prop.as_object_mut() else {
             continue;
         };
-        let nullable = !required.contains(name) && !fields.contains_key("default");
+        let nullable = !required.contains(name);
         *prop = property(std::mem::take(fields), nullable);
     }
 }
@@ -218,7 +240,7 @@ mod tests {
     }
 
     #[test]
-    fn optional_properties_without_default_are_nullable_and_the_rest_are_not() {
+    fn optional_properties_are_nullable_and_required_ones_are_not() {
         let mut s = schema(
             json!({
                 "a": {"type": "string"},
@@ -235,7 +257,7 @@ mod tests {
         );
         assert_eq!(
             s["properties"]["c"],
-            json!({"type": "boolean", "default": false})
+            json!({"type": "boolean", "default": false, "nullable": true})
         );
     }
 
@@ -274,7 +296,7 @@ mod tests {
     }
 
     #[test]
-    fn a_model_default_is_dropped_and_the_property_is_not_nullable() {
+    fn a_model_default_is_dropped() {
         let filter = json!({"allOf": [{"$ref": "#/components/schemas/StreamFilter"},
                                       {"default": {"kinds": []}}],
                             "default": {"kinds": []}, "description": "d"});
@@ -282,7 +304,8 @@ mod tests {
         properties(&mut s);
         assert_eq!(
             s["properties"]["filter"],
-            json!({"$ref": "#/components/schemas/StreamFilter"})
+            json!({"allOf": [{"$ref": "#/components/schemas/StreamFilter"}],
+                   "description": "d", "nullable": true})
         );
     }
 
@@ -295,6 +318,22 @@ mod tests {
         let mut s = schema(json!({ "m": merged.clone() }), &["m"]);
         properties(&mut s);
         assert_eq!(s["properties"]["m"], merged);
+    }
+
+    #[test]
+    fn request_body_schemas_refuse_unknown_fields() {
+        let mut spec = json!({
+            "paths": {"/x": {"post": {"requestBody": {"content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/In"}}}}, "responses": {}}}},
+            "components": {"schemas": {"In": {"type": "object"}, "Out": {"type": "object"}}}
+        });
+        finish(&mut spec);
+        assert_eq!(
+            spec["components"]["schemas"]["In"]["additionalProperties"],
+            false
+        );
+        assert!(spec["components"]["schemas"]["Out"]["additionalProperties"].is_null());
+        assert!(spec["paths"]["/x"]["post"].get("parameters").is_none());
     }
 
     fn statuses(op: &Value) -> Vec<&str> {
