@@ -44,7 +44,8 @@ $(DEPLOY_VENV)/.installed: deploy/requirements-test.txt
 	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check -r deploy/requirements-test.txt
 	touch $@
 
-## schemathesis for tests/it/api_fuzz.rs (property-based API fuzzing), pinned
+## schemathesis for tests/it/api_fuzz.rs (API fuzzing and conformance) and openapi-python-client
+## for tests/it/clients.rs (a generated client driven against the server), pinned
 $(TEST_VENV)/.installed: tests/fuzz/requirements.txt
 	python3 -m venv $(TEST_VENV)
 	$(TEST_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/fuzz/requirements.txt

@@ -9,7 +9,7 @@ use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::types::ToJSON;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi, ResponseContent};
 use tokio_util::sync::CancellationToken;
 
 use super::error::ApiError;
@@ -81,8 +81,39 @@ pub struct AuditList {
 #[derive(ApiResponse)]
 enum ExportResponse {
     /// Every entry in the range, oldest first, one JSON `AuditRecord` per line.
-    #[oai(status = 200, content_type = "application/x-ndjson")]
-    Ok(Binary<Body>, #[oai(header = "Content-Disposition")] String),
+    #[oai(status = 200)]
+    Ok(ExportBody, #[oai(header = "Content-Disposition")] String),
+}
+
+/// The export's bytes: NDJSON, or the same bytes labelled `application/octet-stream` for a
+/// client that asks for that alone (generated clients that cannot read NDJSON take a download).
+#[derive(ResponseContent)]
+enum ExportBody {
+    #[oai(content_type = "application/x-ndjson")]
+    Ndjson(Binary<Body>),
+    Download(Binary<Body>),
+}
+
+impl ExportBody {
+    /// The body labelled as `accept` prefers.
+    fn labelled(body: Body, accept: Option<&str>) -> ExportBody {
+        if download_only(accept) {
+            ExportBody::Download(Binary(body))
+        } else {
+            ExportBody::Ndjson(Binary(body))
+        }
+    }
+}
+
+/// True when an `Accept` header names `application/octet-stream` and not NDJSON.
+fn download_only(accept: Option<&str>) -> bool {
+    let types: Vec<&str> = accept
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|t| t.split(';').next())
+        .map(str::trim)
+        .collect();
+    types.contains(&"application/octet-stream") && !types.contains(&"application/x-ndjson")
 }
 
 /// Rows read per page of an export.
@@ -168,32 +199,29 @@ impl AuditApi {
     ///
     /// Every entry at or after `from` and before `to` (both optional, RFC 3339), oldest first,
     /// one JSON object per line (the `AuditRecord` schema), for archiving beyond the retention
-    /// period (`FLUXO_AUDIT_RETENTION_DAYS`) or a SIEM.
+    /// period (`FLUXO_AUDIT_RETENTION_DAYS`) or a SIEM. A `from` after `to` is an empty range.
+    /// Sent as `application/x-ndjson`, or as `application/octet-stream` to a client whose
+    /// `Accept` names only that.
     #[oai(path = "/export", method = "get", operation_id = "exportAudit")]
     async fn export(
         &self,
         state: Data<&Arc<AppState>>,
+        req: &poem::Request,
         /// Entries at or after this time.
         from: Query<Option<DateTime<Utc>>>,
         /// Entries before this time.
         to: Query<Option<DateTime<Utc>>>,
     ) -> Result<ExportResponse, ApiError> {
-        if let (Some(f), Some(t)) = (from.0, to.0)
-            && f > t
-        {
-            return Err(ApiError::bad_request(
-                "invalid_range",
-                "`from` is after `to`; both are RFC 3339 times, e.g. 2026-12-01T00:00:00Z",
-            ));
-        }
         let name = format!(
             "attachment; filename=\"audit-{}.ndjson\"",
             Utc::now().format("%Y%m%dT%H%M%SZ")
         );
-        Ok(ExportResponse::Ok(
-            Binary(export_body(state.0.clone(), from.0, to.0)),
-            name,
-        ))
+        let accept = req
+            .headers()
+            .get(poem::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok());
+        let body = export_body(state.0.clone(), from.0, to.0);
+        Ok(ExportResponse::Ok(ExportBody::labelled(body, accept), name))
     }
 }
 
@@ -221,5 +249,24 @@ pub async fn retention(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::download_only;
+
+    #[test]
+    fn the_export_is_a_download_only_for_clients_that_accept_nothing_else() {
+        assert!(!download_only(None));
+        assert!(!download_only(Some("*/*")));
+        assert!(!download_only(Some("application/x-ndjson")));
+        assert!(download_only(Some("application/octet-stream")));
+        assert!(download_only(Some(
+            "text/plain, application/octet-stream;q=0.9"
+        )));
+        assert!(!download_only(Some(
+            "application/octet-stream, application/x-ndjson"
+        )));
     }
 }

@@ -20,6 +20,7 @@ mod params;
 mod resources;
 pub mod routes;
 mod session;
+mod spec;
 mod stats;
 pub mod stream;
 mod tokens;
@@ -129,12 +130,14 @@ pub(crate) fn raw_spec() -> String {
 }
 
 /// The OpenAPI specification as pretty JSON (what `openapi/openapi.json` holds), with each
-/// operation's required role (`x-required-role`) and the security schemes.
+/// operation's required role (`x-required-role`) and the security schemes, finished for
+/// client generators and the shared layers' answers ([`spec`]).
 pub fn spec_json() -> String {
     static SPEC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     SPEC.get_or_init(|| {
         let mut spec: serde_json::Value = serde_json::from_str(&raw_spec()).unwrap_or_default();
         auth::policy::annotate(&mut spec);
+        spec::finish(&mut spec);
         serde_json::to_string_pretty(&spec).unwrap_or_default()
     })
     .clone()

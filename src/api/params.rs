@@ -31,21 +31,25 @@ pub fn page_size(limit: Option<u32>) -> usize {
     limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) as usize
 }
 
-/// Decode the `continue` token with the decoder of the list it belongs to.
+/// Decode the `continue` token with the decoder of the list it belongs to. An empty token is
+/// none (the first page), as the spec allows: a client that always sends the parameter sends
+/// the empty string before it has a cursor.
 pub fn cursor(
     token: Option<&str>,
     decode: impl FnOnce(&str) -> Result<Cursor, CursorError>,
 ) -> Result<Option<Cursor>, ApiError> {
     token
+        .filter(|t| !t.is_empty())
         .map(|t| decode(t).map_err(|e| bad_param("continue", e)))
         .transpose()
 }
 
 /// Resolve kinds as users type them (`Kustomization`, `kustomization`, `kustomizations`, `ks`)
-/// to the catalogue's spelling.
+/// to the catalogue's spelling. An empty value filters nothing, as for the other filters.
 pub fn kinds(values: &[String]) -> Result<Vec<String>, ApiError> {
     values
         .iter()
+        .filter(|v| !v.trim().is_empty())
         .map(|v| {
             flux::lookup(v.trim())
                 .map(|k| k.kind.to_string())
@@ -63,10 +67,16 @@ pub fn kinds(values: &[String]) -> Result<Vec<String>, ApiError> {
         .collect()
 }
 
-/// Parse every `label` parameter; all requirements of all of them must hold. A malformed
-/// selector or one over a limit is 400 `invalid_selector`.
+/// Parse every `label` parameter; all requirements of all of them must hold. An empty one
+/// selects everything (as an empty Kubernetes selector does). A malformed selector or one over
+/// a limit is 400 `invalid_selector`.
 pub fn labels(values: &[String]) -> Result<Vec<LabelRequirement>, ApiError> {
-    parse_selectors(values).map_err(|e| {
+    let values: Vec<&str> = values
+        .iter()
+        .map(String::as_str)
+        .filter(|v| !v.trim().is_empty())
+        .collect();
+    parse_selectors(&values).map_err(|e| {
         ApiError::bad_request(
             "invalid_selector",
             format!("failed to parse parameter `label`: {e}"),
@@ -120,6 +130,13 @@ mod tests {
     }
 
     #[test]
+    fn empty_kind_and_label_values_filter_nothing() {
+        assert!(kinds(&["".into(), " ".into()]).unwrap().is_empty());
+        assert!(labels(&["".into()]).unwrap().is_empty());
+        assert_eq!(labels(&["".into(), "a=b".into()]).unwrap().len(), 1);
+    }
+
+    #[test]
     fn an_unknown_kind_is_a_bad_request_naming_the_parameter() {
         let ApiError::BadRequest(body) = kinds(&["Deployment".into()]).unwrap_err() else {
             panic!("not 400")
@@ -156,6 +173,17 @@ mod tests {
             assert_eq!(body.0.code, "invalid_selector");
             assert!(body.0.message.contains("`label`"), "{}", body.0.message);
         }
+    }
+
+    #[test]
+    fn an_empty_continue_is_the_first_page_and_a_made_up_one_is_refused() {
+        let never = |_: &str| -> Result<Cursor, CursorError> { Err(CursorError::Malformed) };
+        assert!(cursor(None, never).unwrap().is_none());
+        assert!(cursor(Some(""), never).unwrap().is_none());
+        let ApiError::BadRequest(body) = cursor(Some("x"), never).unwrap_err() else {
+            panic!("not 400")
+        };
+        assert!(body.0.message.contains("`continue`"), "{}", body.0.message);
     }
 
     #[test]

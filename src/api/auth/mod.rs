@@ -335,6 +335,13 @@ fn no_route(method: &Method, path: &str) -> Response {
     resp
 }
 
+/// True for a request the guard answers itself with [`no_route`]: an API path that no
+/// operation serves (after authentication), or any method a path of the spec does not serve
+/// (public paths too: `TRACE /healthz` gets 405 with `Allow`, not the router's bare 405).
+fn unrouted(rule: Rule, path: &str) -> bool {
+    rule.op.is_empty() && (rule.access != Access::Public || !routes::methods_at(path).is_empty())
+}
+
 /// The guard around the whole application (see the module doc). It also times every request
 /// by operation, since it is where the operation is known.
 pub async fn guard<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
@@ -389,9 +396,7 @@ async fn guarded<E: Endpoint>(
     let known = matched.is_some() || path == "/login";
     let param = matched.and_then(|(_, p)| p);
     let (resp, by_guard) = match authorize(state, &mut req, rule, param.as_deref(), &audit).await {
-        Ok(()) if rule.op.is_empty() && rule.access != Access::Public => {
-            (no_route(&method, &path), true)
-        }
+        Ok(()) if unrouted(rule, &path) => (no_route(&method, &path), true),
         Ok(()) => match next.call(req).await {
             Ok(r) => (r.into_response(), false),
             Err(e) => (super::error::to_json(e).await, false),

@@ -38,7 +38,9 @@ export interface paths {
          * Export the audit log (NDJSON)
          * @description Every entry at or after `from` and before `to` (both optional, RFC 3339), oldest first,
          *     one JSON object per line (the `AuditRecord` schema), for archiving beyond the retention
-         *     period (`FLUXO_AUDIT_RETENTION_DAYS`) or a SIEM.
+         *     period (`FLUXO_AUDIT_RETENTION_DAYS`) or a SIEM. A `from` after `to` is an empty range.
+         *     Sent as `application/x-ndjson`, or as `application/octet-stream` to a client whose
+         *     `Accept` names only that.
          *
          *     Needs role `admin` or higher.
          */
@@ -694,7 +696,7 @@ export interface components {
              * Format: date-time
              * @description When it stops working; null: never.
              */
-            expiresAt?: string;
+            expiresAt?: string | null;
             /** @description The secret's first characters, to recognise it. */
             hint: string;
             /**
@@ -706,20 +708,19 @@ export interface components {
              * Format: date-time
              * @description Last use (to the minute).
              */
-            lastUsedAt?: string;
+            lastUsedAt?: string | null;
             /** @description Name given at creation. */
             name: string;
             /**
              * Format: date-time
              * @description When it was revoked.
              */
-            revokedAt?: string;
-            /** @description What it may do. */
-            role: components["schemas"]["RoleName"] & unknown;
+            revokedAt?: string | null;
+            role: components["schemas"]["RoleName"];
             /** @description Cluster labels it is limited to (every one must match); null: every cluster. */
             scope?: {
                 [key: string]: string;
-            };
+            } | null;
             /** @description `api`, `env` (FLUXO_ADMIN_TOKEN) or `generated` (first start). */
             source: string;
         };
@@ -742,11 +743,11 @@ export interface components {
              * Format: date-time
              * @description When.
              */
-            at?: string;
+            at?: string | null;
             /** @description `token`, `session`, `oidc`, `none` or `anonymous`. */
             authMethod: string;
             /** @description Cluster acted on. */
-            cluster?: string;
+            cluster?: string | null;
             /**
              * Format: int64
              * @description Increasing id; pass the last one as `before` for the next page.
@@ -755,19 +756,19 @@ export interface components {
             /** @description HTTP method. */
             method: string;
             /** @description Object acted on, e.g. `Kustomization/apps/podinfo`. */
-            object?: string;
+            object?: string | null;
             /** @description Operation id, e.g. `suspendResource`. */
             operation: string;
             /** @description Request path. */
             path: string;
             /** @description The reason given (suspend). */
-            reason?: string;
+            reason?: string | null;
             /** @description Client address. */
             remote: string;
             /** @description `ok`, `denied`, `refused`, `rate_limited` or `failed`. */
             result: string;
             /** @description The actor's role. */
-            role?: string;
+            role?: string | null;
             /**
              * Format: int32
              * @description HTTP status of the answer.
@@ -787,37 +788,36 @@ export interface components {
              */
             at: string;
             /** @description Cluster name; null once the cluster is deleted. */
-            cluster?: string;
+            cluster?: string | null;
             /**
              * Format: uuid
              * @description Cluster id.
              */
             clusterId: string;
             /** @description Type of the recorded event (only for `event`). */
-            eventType?: components["schemas"]["EventType"] & unknown;
+            eventType?: components["schemas"]["EventType"] | null;
             /** @description Health after (null for deletes and events). */
-            healthAfter?: components["schemas"]["Health"] & unknown;
+            healthAfter?: components["schemas"]["Health"] | null;
             /** @description Health before (null for a new object and for events). */
-            healthBefore?: components["schemas"]["Health"] & unknown;
+            healthBefore?: components["schemas"]["Health"] | null;
             /** @description Kind. */
             kind: string;
             /** @description Condition or event message. */
-            message?: string;
+            message?: string | null;
             /** @description Name. */
             name: string;
             /** @description Namespace. */
             namespace: string;
-            /** @description What happened. */
-            op: components["schemas"]["ChangeOp"] & unknown;
+            op: components["schemas"]["ChangeOp"];
             /** @description Condition or event reason. */
-            reason?: string;
+            reason?: string | null;
             /**
              * Format: uuid
              * @description Resource id.
              */
             resourceId: string;
             /** @description Revision at the change. */
-            revision?: string;
+            revision?: string | null;
             /**
              * Format: int64
              * @description Position in the change log; seq order is commit order (the live stream's `seq`).
@@ -828,13 +828,13 @@ export interface components {
              *     Ready True → False (HealthCheckFailed); reconcile requested`. Null for a first sight,
              *     deletes, events, and changes logged before summaries were kept.
              */
-            summary?: string;
+            summary?: string | null;
             /**
              * @description The object version this change produced (hex content hash; the versions and diff
              *     endpoints take the change's `seq`); null for deletes, events, and changes logged before
              *     versions were kept.
              */
-            version?: string;
+            version?: string | null;
         };
         /**
          * ChangeList
@@ -842,7 +842,7 @@ export interface components {
          */
         ChangeList: {
             /** @description Pass as `continue` to get the next (older) page; null on the last page. */
-            continue?: string;
+            continue?: string | null;
             /** @description The entries, highest seq first. */
             items: components["schemas"]["Change"][];
         };
@@ -860,42 +860,41 @@ export interface components {
              */
             at: string;
             /** @description Cluster name; null once the cluster is deleted. */
-            cluster?: string;
+            cluster?: string | null;
             /**
              * Format: uuid
              * @description Cluster id.
              */
             clusterId: string;
             /** @description Type of the recorded event (only for `event`). */
-            eventType?: components["schemas"]["EventType"] & unknown;
+            eventType?: components["schemas"]["EventType"] | null;
             /** @description Health after (null for deletes and events). */
-            healthAfter?: components["schemas"]["Health"] & unknown;
+            healthAfter?: components["schemas"]["Health"] | null;
             /** @description Health before (null for a new object and for events). */
-            healthBefore?: components["schemas"]["Health"] & unknown;
+            healthBefore?: components["schemas"]["Health"] | null;
             /** @description Kind. */
             kind: string;
             /** @description Condition or event message. */
-            message?: string;
+            message?: string | null;
             /** @description Name. */
             name: string;
             /** @description Namespace. */
             namespace: string;
-            /** @description What happened. */
-            op: components["schemas"]["ChangeOp"] & unknown;
+            op: components["schemas"]["ChangeOp"];
             /** @description Condition or event reason. */
-            reason?: string;
+            reason?: string | null;
             /**
              * @description The object as stored when the server read the change (`resource.seq` ≥ `seq`: it may
              *     already include later changes); null when the object no longer exists.
              */
-            resource?: components["schemas"]["ResourceSummary"] & unknown;
+            resource?: components["schemas"]["ResourceSummary"] | null;
             /**
              * Format: uuid
              * @description Resource id.
              */
             resourceId: string;
             /** @description Revision at the change. */
-            revision?: string;
+            revision?: string | null;
             /**
              * Format: int64
              * @description Position in the change log; seq order is commit order (the live stream's `seq`).
@@ -906,13 +905,13 @@ export interface components {
              *     Ready True → False (HealthCheckFailed); reconcile requested`. Null for a first sight,
              *     deletes, events, and changes logged before summaries were kept.
              */
-            summary?: string;
+            summary?: string | null;
             /**
              * @description The object version this change produced (hex content hash; the versions and diff
              *     endpoints take the change's `seq`); null for deletes, events, and changes logged before
              *     versions were kept.
              */
-            version?: string;
+            version?: string | null;
         };
         /**
          * @description What a change-log entry records (shared by the history API and the stream).
@@ -964,10 +963,9 @@ export interface components {
             name: string;
             /** @description The API server URL. */
             serverUrl: string;
-            /** @description How it is reached. */
-            source: components["schemas"]["ClusterSource"] & unknown;
+            source: components["schemas"]["ClusterSource"];
             /** @description Connection and watch status, once a replica has started watching it. */
-            status?: components["schemas"]["ClusterStatus"] & unknown;
+            status?: components["schemas"]["ClusterStatus"] | null;
             /**
              * Format: date-time
              * @description When it was last changed.
@@ -986,7 +984,7 @@ export interface components {
              * @description Seconds between backstop relists of every watched kind (`FLUXO_RESYNC_INTERVAL_SECS`);
              *     null when periodic relists are off. The first one runs this long after watching starts.
              */
-            resyncIntervalSecs?: number;
+            resyncIntervalSecs?: number | null;
         };
         /**
          * ClusterMessage
@@ -994,8 +992,7 @@ export interface components {
          *     clusters API returns). Sent for every matching cluster when a subscription starts.
          */
         ClusterMessage: {
-            /** @description The cluster. */
-            cluster: components["schemas"]["Cluster"] & unknown;
+            cluster: components["schemas"]["Cluster"];
             /** @description The cluster was removed from the registry. */
             removed: boolean;
         };
@@ -1014,8 +1011,7 @@ export interface components {
          * @description One cluster in the overview.
          */
         ClusterStats: {
-            /** @description Its resources per health. */
-            health: components["schemas"]["HealthCounts"] & unknown;
+            health: components["schemas"]["HealthCounts"];
             /**
              * Format: uuid
              * @description Cluster id.
@@ -1026,7 +1022,7 @@ export interface components {
             /** @description Cluster name. */
             name: string;
             /** @description Connection and watch status; null until the ingest has reported on the cluster. */
-            status?: components["schemas"]["ClusterStatus"] & unknown;
+            status?: components["schemas"]["ClusterStatus"] | null;
         };
         /**
          * ClusterStatus
@@ -1037,25 +1033,25 @@ export interface components {
              * @description Why, in full (may quote the server's answer; empty when `kinds` carry the reasons).
              *     Only for unscoped admins (null for other callers and on the live stream).
              */
-            detail?: string;
+            detail?: string | null;
             /** @description Flux version (from the `flux-system` namespace label), when readable. */
-            fluxVersion?: string;
+            fluxVersion?: string | null;
             /** @description Per kind (plus `Event`): watch state and version. */
             kinds: {
                 [key: string]: components["schemas"]["KindStatus"];
             };
             /** @description Kubernetes version (`gitVersion`). */
-            kubernetesVersion?: string;
+            kubernetesVersion?: string | null;
             /**
              * Format: date-time
              * @description Newest watch event received.
              */
-            lastEventAt?: string;
+            lastEventAt?: string | null;
             /**
              * Format: date-time
              * @description Last completed backstop relist.
              */
-            lastResyncAt?: string;
+            lastResyncAt?: string | null;
             /**
              * @description Why (empty when ready): the HTTP status and our words, never text the cluster's server
              *     sent, so it is safe for every viewer.
@@ -1066,21 +1062,20 @@ export interface components {
              * @description When the watching replica tries again, if it waits after a failure;
              *     `POST /clusters/{id}/sync` retries at once.
              */
-            nextRetryAt?: string;
+            nextRetryAt?: string | null;
             /**
              * Format: int64
              * @description Objects backstop relists had to correct, ever (0 when the watches miss nothing).
              */
             resyncDriftTotal: number;
-            /** @description Connection state. */
-            state: components["schemas"]["ClusterState"] & unknown;
+            state: components["schemas"]["ClusterState"];
             /**
              * Format: date-time
              * @description Last status change.
              */
             updatedAt: string;
             /** @description The replica watching it. */
-            watchedBy?: string;
+            watchedBy?: string | null;
         };
         /**
          * CreateCluster
@@ -1091,11 +1086,11 @@ export interface components {
              * @description Allow `insecure-skip-tls-verify` and plain `http://` servers.
              * @default false
              */
-            allowInsecure?: boolean;
+            allowInsecure?: boolean | null;
             /** @description Context to use; default: the kubeconfig's current-context. */
-            context?: string;
+            context?: string | null;
             /** @description Free text. */
-            description?: string;
+            description?: string | null;
             /**
              * @description Kubeconfig YAML. Only the chosen context's cluster and user are kept. Refused: exec
              *     plugins, auth-providers, file paths, basic auth; and unless `allowInsecure`,
@@ -1105,7 +1100,7 @@ export interface components {
             /** @description Labels, e.g. `team: payments`. */
             labels?: {
                 [key: string]: string;
-            };
+            } | null;
             /** @description Unique name: a DNS-1123 label such as `prod-eu-1`. */
             name: string;
         };
@@ -1118,15 +1113,14 @@ export interface components {
              * Format: date-time
              * @description When it stops working (must be in the future); omitted: never.
              */
-            expiresAt?: string;
+            expiresAt?: string | null;
             /** @description A name saying who or what uses it, e.g. `ci-deploy`. */
             name: string;
-            /** @description What it may do. */
-            role: components["schemas"]["RoleName"] & unknown;
+            role: components["schemas"]["RoleName"];
             /** @description Limit it to clusters having all these labels, e.g. `{"team": "payments"}`. */
             scope?: {
                 [key: string]: string;
-            };
+            } | null;
         };
         /**
          * CreatedToken
@@ -1144,7 +1138,7 @@ export interface components {
              * Format: date-time
              * @description When it stops working; null: never.
              */
-            expiresAt?: string;
+            expiresAt?: string | null;
             /** @description The secret's first characters, to recognise it. */
             hint: string;
             /**
@@ -1156,20 +1150,19 @@ export interface components {
              * Format: date-time
              * @description Last use (to the minute).
              */
-            lastUsedAt?: string;
+            lastUsedAt?: string | null;
             /** @description Name given at creation. */
             name: string;
             /**
              * Format: date-time
              * @description When it was revoked.
              */
-            revokedAt?: string;
-            /** @description What it may do. */
-            role: components["schemas"]["RoleName"] & unknown;
+            revokedAt?: string | null;
+            role: components["schemas"]["RoleName"];
             /** @description Cluster labels it is limited to (every one must match); null: every cluster. */
             scope?: {
                 [key: string]: string;
-            };
+            } | null;
             /** @description `api`, `env` (FLUXO_ADMIN_TOKEN) or `generated` (first start). */
             source: string;
             /** @description The secret: shown this once, stored only as a hash. Send it as `Authorization: Bearer`. */
@@ -1208,7 +1201,7 @@ export interface components {
              * Format: date-time
              * @description First occurrence.
              */
-            firstSeen?: string;
+            firstSeen?: string | null;
             /**
              * Format: int64
              * @description Stable id of the stored event.
@@ -1220,26 +1213,25 @@ export interface components {
              * Format: date-time
              * @description Latest occurrence.
              */
-            lastSeen?: string;
+            lastSeen?: string | null;
             /** @description Message. */
-            message?: string;
+            message?: string | null;
             /** @description Name of that object. */
             name: string;
             /** @description Namespace of that object. */
             namespace: string;
             /** @description Reason, e.g. `ReconciliationSucceeded`. */
-            reason?: string;
+            reason?: string | null;
             /** @description The controller that reported it, e.g. `kustomize-controller`. */
-            reportingController?: string;
+            reportingController?: string | null;
             /**
              * Format: uuid
              * @description Id of the Flux object the event is about.
              */
             resourceId: string;
             /** @description The revision the controller attached. */
-            revision?: string;
-            /** @description `Normal` or `Warning`. */
-            type: components["schemas"]["EventType"] & unknown;
+            revision?: string | null;
+            type: components["schemas"]["EventType"];
         };
         /**
          * EventList
@@ -1247,7 +1239,7 @@ export interface components {
          */
         EventList: {
             /** @description Pass as `continue` to get the next (older) page; null on the last page. */
-            continue?: string;
+            continue?: string | null;
             /** @description The events, latest occurrence first. */
             items: components["schemas"]["Event"][];
         };
@@ -1268,7 +1260,7 @@ export interface components {
             /** @description The value in `from` (absent when added). */
             before?: unknown;
             /** @description What it means to Flux, if more than its values. */
-            meaning?: components["schemas"]["FieldMeaning"] & unknown;
+            meaning?: components["schemas"]["FieldMeaning"] | null;
             /**
              * @description The field, e.g. `spec.interval`, `metadata.annotations["reconcile.fluxcd.io/requestedAt"]`,
              *     `status.conditions[Ready].status` (list elements by `type`, `id`, `version` or `name`, else
@@ -1277,8 +1269,7 @@ export interface components {
             path: string;
             /** @description True when the field is gone in `to`. */
             removed: boolean;
-            /** @description Spec, status or metadata. */
-            section: components["schemas"]["FieldSection"] & unknown;
+            section: components["schemas"]["FieldSection"];
         };
         /**
          * @description What a change means to Flux, beyond its values.
@@ -1297,8 +1288,7 @@ export interface components {
         FleetStats: {
             /** @description Every registered cluster, by name, with its counts. */
             clusters: components["schemas"]["ClusterStats"][];
-            /** @description All resources per health. */
-            health: components["schemas"]["HealthCounts"] & unknown;
+            health: components["schemas"]["HealthCounts"];
             /** @description All resources per kind and health, by kind. */
             kinds: components["schemas"]["KindCounts"][];
         };
@@ -1392,8 +1382,7 @@ export interface components {
          * @description Counts of one kind.
          */
         KindCounts: {
-            /** @description Its resources per health. */
-            health: components["schemas"]["HealthCounts"] & unknown;
+            health: components["schemas"]["HealthCounts"];
             /** @description Kind, e.g. `Kustomization`. */
             kind: string;
         };
@@ -1406,18 +1395,17 @@ export interface components {
              * @description Why it fails, in full (may quote the server's answer). Only for unscoped admins (null
              *     for other callers and on the live stream).
              */
-            detail?: string;
+            detail?: string | null;
             /** @description Why it fails: the HTTP status and our words, never text the cluster's server sent. */
-            message?: string;
+            message?: string | null;
             /**
              * Format: date-time
              * @description When the failing watch is retried (`POST /clusters/{id}/sync` retries at once).
              */
-            retryAt?: string;
-            /** @description The watch state. */
-            state: components["schemas"]["KindWatchState"] & unknown;
+            retryAt?: string | null;
+            state: components["schemas"]["KindWatchState"];
             /** @description The API version watched. */
-            version?: string;
+            version?: string | null;
         };
         /**
          * @description Watch state of one kind on one cluster: `listing`, `watching`, `absent` (not served),
@@ -1472,16 +1460,16 @@ export interface components {
              * Format: date-time
              * @description When the status last changed.
              */
-            lastTransitionTime?: string;
+            lastTransitionTime?: string | null;
             /** @description Human-readable message. */
-            message?: string;
+            message?: string | null;
             /**
              * Format: int64
              * @description The generation the condition was computed for.
              */
-            observedGeneration?: number;
+            observedGeneration?: number | null;
             /** @description Machine-readable reason, e.g. `HealthCheckFailed`. */
-            reason?: string;
+            reason?: string | null;
             /** @description `True`, `False` or `Unknown`. */
             status: string;
             /** @description Condition type: `Ready`, `Reconciling`, `Stalled`, `Healthy`, `Released`… */
@@ -1507,9 +1495,9 @@ export interface components {
              * Format: int64
              * @description `metadata.generation`.
              */
-            generation?: number;
+            generation?: number | null;
             /** @description `status.inventory` of a Kustomization; null for other kinds or before the first apply. */
-            inventory?: components["schemas"]["Inventory"] & unknown;
+            inventory?: components["schemas"]["Inventory"] | null;
             /**
              * @description The object as last seen, without `metadata.managedFields` and without kubectl's
              *     last-applied-configuration annotation.
@@ -1519,11 +1507,10 @@ export interface components {
              * Format: int64
              * @description `status.observedGeneration`.
              */
-            observedGeneration?: number;
-            /** @description The summary, as lists show it. */
-            resource: components["schemas"]["ResourceSummary"] & unknown;
+            observedGeneration?: number | null;
+            resource: components["schemas"]["ResourceSummary"];
             /** @description Kind-specific revision context, e.g. the chart version of a HelmRelease. */
-            revisionDetail?: string;
+            revisionDetail?: string | null;
         };
         /**
          * ResourceList
@@ -1538,7 +1525,7 @@ export interface components {
              *     can move past the cursor (seen twice) or behind it (not seen): the live stream carries
              *     such changes.
              */
-            continue?: string;
+            continue?: string | null;
             /** @description The resources, in the requested order. */
             items: components["schemas"]["ResourceSummary"][];
             /**
@@ -1547,7 +1534,7 @@ export interface components {
              *     pages). Counting stops at 10,000: when more match, `total` is 10,000 and `totalCapped`
              *     is true.
              */
-            total?: number;
+            total?: number | null;
             /** @description More than `total` resources match. */
             totalCapped: boolean;
         };
@@ -1574,8 +1561,7 @@ export interface components {
             clusterId: string;
             /** @description Objects it depends on. */
             dependsOn: components["schemas"]["ObjectRefView"][];
-            /** @description Health verdict. */
-            health: components["schemas"]["Health"] & unknown;
+            health: components["schemas"]["Health"];
             /**
              * Format: uuid
              * @description Stable id (UUIDv5 of cluster, group, kind, namespace, name).
@@ -1588,31 +1574,31 @@ export interface components {
                 [key: string]: string;
             };
             /** @description Last attempted revision, where the kind records it. */
-            lastAttemptedRevision?: string;
+            lastAttemptedRevision?: string | null;
             /** @description The last reconcile request the controller handled (`status.lastHandledReconcileAt`). */
-            lastHandledReconcileAt?: string;
+            lastHandledReconcileAt?: string | null;
             /**
              * Format: date-time
              * @description When the condition behind the verdict last changed.
              */
-            lastTransitionAt?: string;
+            lastTransitionAt?: string | null;
             /** @description Message of the condition behind the verdict. */
-            message?: string;
+            message?: string | null;
             /** @description Name. */
             name: string;
             /** @description Namespace. */
             namespace: string;
             /** @description Reason of the condition behind the verdict, e.g. `HealthCheckFailed`. */
-            reason?: string;
+            reason?: string | null;
             /** @description Applied revision, e.g. `main@sha1:1a2b3c…`. */
-            revision?: string;
+            revision?: string | null;
             /**
              * Format: int64
              * @description seq of the change that last wrote this object.
              */
             seq: number;
             /** @description The source it consumes. */
-            sourceRef?: components["schemas"]["SourceRefView"] & unknown;
+            sourceRef?: components["schemas"]["SourceRefView"] | null;
             /** @description `spec.suspend`. */
             suspended: boolean;
             /**
@@ -1632,7 +1618,7 @@ export interface components {
              */
             at: string;
             /** @description Health after the change. */
-            health?: components["schemas"]["Health"] & unknown;
+            health?: components["schemas"]["Health"] | null;
             /**
              * Format: int64
              * @description seq of the change that produced it (pass as `from`/`to` to the diff).
@@ -1642,7 +1628,7 @@ export interface components {
              * @description What changed from the version before; null for a first sight (and for versions logged
              *     before summaries were kept).
              */
-            summary?: string;
+            summary?: string | null;
             /**
              * @description Content hash (hex) of the sanitized object without `resourceVersion`: equal hashes are
              *     the same content (an object flipping between two states shows two hashes in turn).
@@ -1654,8 +1640,7 @@ export interface components {
          * @description `{"type":"resync"}`: the subscription ended; refetch over REST and subscribe again.
          */
         ResyncMessage: {
-            /** @description Why. */
-            reason: components["schemas"]["ResyncReasonView"] & unknown;
+            reason: components["schemas"]["ResyncReasonView"];
         };
         /**
          * @description Why a resync is needed.
@@ -1750,21 +1735,20 @@ export interface components {
              * Format: date-time
              * @description When the credential stops working, if known.
              */
-            expiresAt?: string;
+            expiresAt?: string | null;
             /** @description `token`, `session`, `oidc` or `none`. */
             method: string;
             /** @description True when OIDC login is configured (`GET /auth/oidc/login`). */
             oidc: boolean;
-            /** @description What they may do. */
-            role: components["schemas"]["RoleName"] & unknown;
+            role: components["schemas"]["RoleName"];
             /** @description Cluster labels they are limited to; null: every cluster. */
             scope?: {
                 [key: string]: string;
-            };
+            } | null;
             /** @description Token name or OIDC user (`anonymous` without authentication). */
             subject: string;
             /** @description A banner the UI must show, e.g. that authentication is off. */
-            warning?: string;
+            warning?: string | null;
         };
         /**
          * SourceRefView
@@ -1772,7 +1756,7 @@ export interface components {
          */
         SourceRefView: {
             /** @description Pinned apiVersion, when the reference has one. */
-            apiVersion?: string;
+            apiVersion?: string | null;
             /** @description Kind, e.g. `GitRepository`. */
             kind: string;
             /** @description Name. */
@@ -1802,60 +1786,49 @@ export interface components {
              * @description Cluster ids or names.
              * @default []
              */
-            clusters?: string[];
+            clusters?: string[] | null;
             /**
              * @description Health before *or* after the change (so a recovery out of `failed` still arrives).
              * @default []
              */
-            health?: components["schemas"]["Health"][];
+            health?: components["schemas"]["Health"][] | null;
             /**
              * @description Flux kinds (`Kustomization`), plurals (`kustomizations`) or short names (`ks`).
              * @default []
              */
-            kinds?: string[];
+            kinds?: string[] | null;
             /**
              * @description Object names starting with this text.
              * @default
              */
-            namePrefix?: string;
+            namePrefix?: string | null;
             /**
              * @description Namespaces.
              * @default []
              */
-            namespaces?: string[];
+            namespaces?: string[] | null;
         };
         /**
          * StreamProtocol
          * @description Not a response body: the messages exchanged over the WebSocket, for generated clients.
          */
         StreamProtocol: {
-            /** @description What a client may send. */
-            client: Omit<components["schemas"]["ClientMessage"], "type"> & unknown;
-            /** @description What the server sends. */
-            server: Omit<components["schemas"]["ServerMessage"], "type"> & unknown;
+            client: components["schemas"]["ClientMessage"];
+            server: components["schemas"]["ServerMessage"];
         };
         /**
          * SubscribeMessage
          * @description `{"type":"subscribe"}`: start a subscription, or replace the current one on this connection.
          */
         SubscribeMessage: {
-            /**
-             * @description Which changes to receive; absent or empty lists match everything.
-             * @default {
-             *       "clusters": [],
-             *       "health": [],
-             *       "kinds": [],
-             *       "namePrefix": "",
-             *       "namespaces": []
-             *     }
-             */
-            filter?: components["schemas"]["StreamFilter"] & unknown;
+            /** @description Which changes to receive; absent or empty lists match everything. */
+            filter?: components["schemas"]["StreamFilter"] | null;
             /**
              * Format: int64
              * @description Replay every matching change after this seq, then continue live. Without it: the first
              *     subscription starts at the live head; a later one continues where the previous one was.
              */
-            since?: number;
+            since?: number | null;
         };
         /**
          * SuspendRequest
@@ -1866,7 +1839,7 @@ export interface components {
              * @description Why it is suspended; stored on the object as `suspend.toolkit.fluxcd.io/reason`
              *     (as `flux suspend --reason` does) and shown as its message.
              */
-            reason?: string;
+            reason?: string | null;
         };
         /**
          * TokenList
@@ -1885,19 +1858,19 @@ export interface components {
              * @description Allow insecure settings in the new kubeconfig.
              * @default false
              */
-            allowInsecure?: boolean;
+            allowInsecure?: boolean | null;
             /** @description Context of the new kubeconfig. */
-            context?: string;
+            context?: string | null;
             /** @description New description. */
-            description?: string;
+            description?: string | null;
             /** @description New kubeconfig YAML (same policy as on create). */
-            kubeconfig?: string;
+            kubeconfig?: string | null;
             /** @description New labels (replace all labels). */
             labels?: {
                 [key: string]: string;
-            };
+            } | null;
             /** @description New unique name. */
-            name?: string;
+            name?: string | null;
         };
         /**
          * VersionDiff
@@ -1909,12 +1882,10 @@ export interface components {
              *     is never a change.
              */
             changes: components["schemas"]["FieldDiff"][];
-            /** @description The older side (or whichever `from` named). */
-            from: components["schemas"]["VersionSide"] & unknown;
+            from: components["schemas"]["VersionSide"];
             /** @description The changes in one line, as history entries show them. */
             summary: string;
-            /** @description The other side. */
-            to: components["schemas"]["VersionSide"] & unknown;
+            to: components["schemas"]["VersionSide"];
         };
         /**
          * VersionList
@@ -1922,7 +1893,7 @@ export interface components {
          */
         VersionList: {
             /** @description Pass as `continue` to get the next (older) page; null on the last page. */
-            continue?: string;
+            continue?: string | null;
             /** @description The versions, highest seq first. */
             items: components["schemas"]["ResourceVersion"][];
         };
@@ -1937,7 +1908,7 @@ export interface components {
              */
             at: string;
             /** @description Health after the change. */
-            health?: components["schemas"]["Health"] & unknown;
+            health?: components["schemas"]["Health"] | null;
             /** @description The object as stored (sanitized: no `managedFields`, no kubectl last-applied annotation). */
             object: unknown;
             /**
@@ -1949,7 +1920,7 @@ export interface components {
              * @description What changed from the version before; null for a first sight (and for versions logged
              *     before summaries were kept).
              */
-            summary?: string;
+            summary?: string | null;
             /**
              * @description Content hash (hex) of the sanitized object without `resourceVersion`: equal hashes are
              *     the same content (an object flipping between two states shows two hashes in turn).
@@ -2119,6 +2090,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/octet-stream": string;
                     "application/x-ndjson": string;
                 };
             };
@@ -2577,6 +2549,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Too many attempts (logins); retry later. */
             429: {
                 headers: {
@@ -2951,6 +2932,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Too many attempts (logins); retry later. */
             429: {
                 headers: {
@@ -3276,7 +3266,7 @@ export interface operations {
                 /** @description Case-insensitive substring of the name or the status message. */
                 q?: string;
                 /** @description Sort order (default `name`). */
-                sort?: components["schemas"]["ResourceSort"] & unknown;
+                sort?: components["schemas"]["ResourceSort"];
                 /** @description Page size, 1–1000 (default 100). */
                 limit?: number;
                 /** @description The `continue` value of the previous page. */
@@ -4500,6 +4490,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Too many attempts (logins); retry later. */
             429: {
                 headers: {
@@ -4685,6 +4684,42 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SessionInfo"];
                 };
             };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role or cluster scope does not allow this, or a cookie-authenticated request came from another origin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many unknown credentials or login attempts from this address; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server is starting (`starting`) or the database is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     createSession: {
@@ -4749,6 +4784,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description An unauthenticated body did not arrive in time. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The object conflicts with an existing one. */
             409: {
                 headers: {
@@ -4769,6 +4813,15 @@ export interface operations {
             };
             /** @description The request body is larger than the limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as `application/json`. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5389,6 +5442,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Too many attempts (logins); retry later. */
             429: {
                 headers: {
@@ -5860,6 +5922,42 @@ export interface operations {
                 };
                 content: {
                     "text/plain; version=0.0.4; charset=utf-8": string;
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role or cluster scope does not allow this, or a cookie-authenticated request came from another origin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many unknown credentials or login attempts from this address; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server is starting (`starting`) or the database is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -266,6 +266,6 @@ export class LiveCache {
 
 function addToTotal(data: ListData, delta: number): ListData {
   const first = data.pages[0];
-  if (!delta || !first || first.total === undefined || first.totalCapped) return data;
+  if (!delta || !first || first.total == null || first.totalCapped) return data;
   return { ...data, pages: [{ ...first, total: Math.max(0, first.total + delta) }, ...data.pages.slice(1)] };
 }
