@@ -329,6 +329,11 @@ async fn prepare_database(
         }
         delay = (delay * 2).min(Duration::from_secs(5));
     }
+    if let Err(e) = backfill_edges(&state.store).await {
+        tracing::error!(error = %e, "cannot compute the edges of objects stored before them");
+        shutdown.cancel();
+        return Err(e).context("edges backfill");
+    }
     if let Err(e) = state.auth.bootstrap().await {
         tracing::error!(error = %e, "cannot install the bootstrap admin token");
         shutdown.cancel();
@@ -339,6 +344,25 @@ async fn prepare_database(
         tracing::error!(error = %e, "cannot register the in-cluster cluster");
     }
     Ok(true)
+}
+
+/// Compute the edges of objects stored before migration 0011 (once; nothing to do afterwards).
+async fn backfill_edges(store: &Store) -> Result<(), crate::store::Error> {
+    let mut total = 0;
+    loop {
+        let taken = store.backfill_edges(1_000).await?;
+        if taken == 0 {
+            break;
+        }
+        total += taken;
+    }
+    if total > 0 {
+        tracing::info!(
+            objects = total,
+            "computed the edges of objects stored before them"
+        );
+    }
+    Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -10,6 +10,7 @@ mod clusters;
 pub mod error;
 mod events;
 mod explain;
+mod graph;
 mod health;
 mod history;
 mod login;
@@ -108,6 +109,7 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             actions::ActionsApi,
             resources::ResourcesApi,
             versions::VersionsApi,
+            graph::GraphApi,
             changes::ChangesApi,
             events::EventsApi,
             stats::StatsApi,

@@ -24,6 +24,29 @@ pub enum Health {
     Unknown,
 }
 
+/// What an edge of a graph means; it points from upstream to downstream.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "camelCase", remote = "flux::EdgeType")]
+pub enum EdgeType {
+    /// Source → consumer (`spec.sourceRef`, a HelmRelease's chart source, an
+    /// ImageUpdateAutomation's Git repository).
+    Source,
+    /// HelmChart → the HelmRelease it was made for (`status.helmChart`).
+    Chart,
+    /// Dependency → dependant (`spec.dependsOn`).
+    DependsOn,
+    /// Kustomization → an object it applied (`status.inventory`).
+    Inventory,
+    /// ImageRepository → ImagePolicy.
+    ImageRepository,
+    /// Provider → Alert.
+    Provider,
+    /// An object whose events an Alert forwards → the Alert.
+    EventSource,
+    /// Receiver → an object its webhook reconciles.
+    Receiver,
+}
+
 /// What a change-log entry records (shared by the history API and the stream).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "lowercase", remote = "flux::ChangeOp")]
@@ -114,6 +137,7 @@ mod tests {
         mirrors::<flux::EventType, EventType>(flux::EventType::ALL);
         mirrors::<flux::ClusterState, ClusterState>(flux::ClusterState::ALL);
         mirrors::<flux::KindStatus, KindWatchState>(flux::KindStatus::ALL);
+        mirrors::<flux::EdgeType, EdgeType>(flux::EdgeType::ALL);
     }
 
     /// The web UI's one copy of the severity order (`HEALTHS`), which TypeScript cannot read

@@ -11,6 +11,7 @@
 //! | `health` | [`Health`] and [`summarize`]: the verdict and its rules |
 //! | `revision` | per-kind revision extraction |
 //! | `refs` | `sourceRef` and `dependsOn` |
+//! | `edges` | the edges an object declares: source, chart, dependsOn, inventory, image, alert, receiver |
 //! | `snapshot` | [`sanitize`] and the normalised [`ResourceSnapshot`] |
 //! | `events` | the controllers' Kubernetes events, normalised to [`FluxEvent`] |
 //! | `actions` | the merge-patches the `flux` CLI sends: reconcile, suspend, resume, force, reset |
@@ -21,6 +22,7 @@
 mod actions;
 mod conditions;
 mod diff;
+mod edges;
 mod events;
 mod health;
 mod inventory;
@@ -39,6 +41,7 @@ pub use actions::{
 };
 pub use conditions::{Condition, conditions};
 pub use diff::{FieldChange, Meaning, PathSegment, Section, diff, path_text};
+pub use edges::{Edge, edges, source_identity};
 pub use events::{FluxEvent, InvolvedObject, is_flux_event, normalize_event};
 pub use health::{StatusSummary, is_static, is_suspended, summarize};
 pub use inventory::{
@@ -52,7 +55,7 @@ pub use refs::{ObjectRef, SourceRef, depends_on, source_ref};
 pub use revision::{Revisions, last_attempted_revision, revision, revisions};
 pub use snapshot::{ResourceSnapshot, sanitize, snapshot};
 pub use summary::{MAX_ITEMS, MAX_VALUE, summary};
-pub use vocabulary::{ChangeOp, ClusterState, EventType, Health, KindStatus};
+pub use vocabulary::{ChangeOp, ClusterState, EdgeType, EventType, Health, KindStatus};
 
 /// What changed from `before` to `after`, in one line (see [`summary`]); empty when nothing
 /// but `metadata.resourceVersion` changed.

@@ -22,7 +22,7 @@ macro_rules! vocabulary {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $word)] $variant,)+
         }
@@ -173,6 +173,40 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// Type of an edge between two objects of one cluster (`resource_edges.type`); an edge
+    /// points from upstream to downstream: from what an object needs to the object, or from a
+    /// parent to what it applied (see `flux::edges`).
+    EdgeType ("edge type") {
+        /// Source → consumer (`spec.sourceRef`, a HelmRelease's chart template source or
+        /// `spec.chartRef`, an ImageUpdateAutomation's Git repository).
+        Source = "source",
+        /// HelmChart → the HelmRelease it was made for (`status.helmChart` of the release).
+        Chart = "chart",
+        /// Dependency → dependant (`spec.dependsOn`).
+        DependsOn = "dependsOn",
+        /// Kustomization → an object it applied (`status.inventory`).
+        Inventory = "inventory",
+        /// ImageRepository → ImagePolicy (`spec.imageRepositoryRef`).
+        ImageRepository = "imageRepository",
+        /// Provider → Alert (`spec.providerRef`).
+        Provider = "provider",
+        /// An object whose events an Alert forwards → the Alert (`spec.eventSources`).
+        EventSource = "eventSource",
+        /// Receiver → an object its webhook reconciles (`spec.resources`).
+        Receiver = "receiver",
+    }
+}
+
+impl EdgeType {
+    /// The object that declares an edge of this type is its upstream end (`from`): a parent
+    /// lists its inventory, a Receiver its resources; every other edge is declared by its
+    /// downstream end, the object that references what it needs.
+    pub fn declared_upstream(self) -> bool {
+        matches!(self, EdgeType::Inventory | EdgeType::Receiver)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -203,6 +237,7 @@ mod tests {
         round_trips(ChangeOp::ALL);
         round_trips(KindStatus::ALL);
         round_trips(EventType::ALL);
+        round_trips(EdgeType::ALL);
     }
 
     fn words<V: fmt::Display>(all: &[V]) -> String {
@@ -228,6 +263,10 @@ mod tests {
         );
         assert_eq!(words(ChangeOp::ALL), "upsert delete event");
         assert_eq!(words(EventType::ALL), "Normal Warning");
+        assert_eq!(
+            words(EdgeType::ALL),
+            "source chart dependsOn inventory imageRepository provider eventSource receiver"
+        );
     }
 
     #[test]

@@ -79,6 +79,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "resource_versions",
         sql: include_str!("../../sql/0010_resource_versions.sql"),
     },
+    Migration {
+        version: 11,
+        name: "resource_edges",
+        sql: include_str!("../../sql/0011_resource_edges.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).

@@ -7,6 +7,8 @@ mod binding;
 mod changes;
 mod claims;
 mod clusters;
+mod edges;
+mod graph;
 mod listen;
 mod migrate;
 mod pools;
@@ -30,6 +32,7 @@ pub use claims::Claims;
 pub use clusters::{
     CLUSTERS_CHANNEL, ClusterRow, ClusterUpdate, Connection, NewCluster, SYNC_CHANNEL,
 };
+pub use graph::{Direction, Graph, GraphEdge, GraphNode, NodeState};
 pub use listen::{Channel, Listener, Notification};
 pub use migrate::{MIGRATIONS, Migration};
 pub use pools::PoolCollector;

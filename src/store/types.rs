@@ -12,7 +12,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 
 use super::{Error, Result};
-use crate::flux::{ChangeOp, ClusterState, EventType, Health, KindStatus};
+use crate::flux::{ChangeOp, ClusterState, EdgeType, EventType, Health, KindStatus};
 
 /// Column `idx` of `row` as a `T`; a value `T` cannot hold is [`Error::Decode`].
 pub(crate) fn column<'a, T: FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T> {
@@ -51,7 +51,14 @@ macro_rules! text_column {
     )+};
 }
 
-text_column!(Health, ClusterState, ChangeOp, KindStatus, EventType);
+text_column!(
+    Health,
+    ClusterState,
+    ChangeOp,
+    KindStatus,
+    EventType,
+    EdgeType
+);
 
 #[cfg(test)]
 mod tests {
@@ -78,6 +85,8 @@ mod tests {
         assert_eq!(checked_words(resources, "op"), words(ChangeOp::ALL));
         let states = include_str!("../../sql/0009_cluster_states.sql");
         assert_eq!(checked_words(states, "state"), words(ClusterState::ALL));
+        let edges = include_str!("../../sql/0011_resource_edges.sql");
+        assert_eq!(checked_words(edges, "type"), words(EdgeType::ALL));
     }
 
     #[test]

@@ -366,6 +366,8 @@ async fn no_spelling_of_a_path_reaches_a_cluster_outside_the_scope() {
         ("GET", "/api/v1/resources", theirs.to_string(), ""),
         ("GET", "/api/v1/resources", theirs.to_string(), "/changes"),
         ("GET", "/api/v1/resources", theirs.to_string(), "/events"),
+        ("GET", "/api/v1/resources", theirs.to_string(), "/graph"),
+        ("GET", "/api/v1/resources", theirs.to_string(), "/impact"),
         ("POST", "/api/v1/resources", theirs.to_string(), "/suspend"),
         (
             "POST",

@@ -22,6 +22,7 @@ mod deploy_compose;
 mod deploy_dockerfile;
 mod deploy_manifests;
 mod egress;
+mod graph;
 mod ha;
 mod hardening;
 mod ingest;

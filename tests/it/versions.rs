@@ -616,7 +616,18 @@ async fn upgrading_moves_each_stored_object_into_its_current_version() {
         .unwrap();
 
     let store = db.store();
-    assert_eq!(store.migrate().await.expect("migrate"), 1);
+    let pending = flux_orchestrator::store::MIGRATIONS
+        .iter()
+        .filter(|m| m.version >= 10)
+        .count();
+    assert_eq!(store.migrate().await.expect("migrate"), pending);
+    // Migration 0011 lists the stored object for the edges backfill.
+    let listed: i64 = client
+        .query_one("SELECT count(*) FROM resource_edges_backfill", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(listed, 1);
     let mut want = snapshot.object.clone();
     want["metadata"]
         .as_object_mut()

@@ -235,6 +235,47 @@ test('history says what each change changed, live, and shows two versions side b
   await page.getByTestId('version-diff').getByText(`#${oldest}`, { exact: true }).waitFor();
 });
 
+function setHelmRelease(name, ready) {
+  const condition = ready
+    ? { type: 'Ready', status: 'True', reason: 'UpgradeSucceeded', message: 'Helm upgrade succeeded' }
+    : { type: 'Ready', status: 'False', reason: 'UpgradeFailed', message: 'Helm upgrade failed: timed out waiting for the condition' };
+  condition.lastTransitionTime = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  stack.kubectl(['-n', 'apps', 'patch', 'helmrelease', name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { conditions: [condition] } })]);
+}
+
+test("a Kustomization's graph shows a child turning Failed live, and clicks through to it", async () => {
+  // app-0 applied the HelmRelease release-0 (a nested Flux object) and a few workloads.
+  const entries = ['apps_release-0_helm.toolkit.fluxcd.io_HelmRelease', 'apps_app-0_apps_Deployment', 'apps_app-0__Service', 'apps_app-0__ConfigMap'];
+  const inventory = { entries: entries.map((id) => ({ id, v: 'v1' })) };
+  stack.kubectl(['-n', 'apps', 'patch', 'kustomization', 'app-0', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { inventory } })]);
+  setHelmRelease('release-0', true);
+  const ks = await resourceId('Kustomization', 'apps', 'app-0');
+  const hr = await resourceId('HelmRelease', 'apps', 'release-0');
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const g = (await stack.api(`/api/v1/resources/${ks}/graph?depth=1`)).body;
+    if (g.nodes?.some((n) => n.id === hr && n.health === 'ready')) break;
+    assert.ok(Date.now() < until, `release-0 is a ready child of app-0: ${JSON.stringify(g)}`);
+    await page.waitForTimeout(100);
+  }
+  await page.goto(`/resources/${ks}?tab=graph`);
+  const child = page.locator('[data-testid=graph-node][data-name=release-0]');
+  await child.waitFor();
+  assert.equal(await child.getAttribute('data-health'), 'ready');
+  await page.locator('[data-testid=graph-node][data-kind=GitRepository]').first().waitFor();
+  await shoot('detail-graph');
+  setHelmRelease('release-0', false);
+  const ms = await timeUntil(page, () => document.querySelector('[data-testid=graph-node][data-name=release-0]')?.getAttribute('data-health') === 'failed');
+  assert.ok(ms < 5_000, `recoloured in ${ms} ms`);
+  await child.click();
+  await page.waitForURL((u) => u.pathname === `/resources/${hr}`);
+  await page.locator('[data-testid=detail-head][data-health=failed]').waitFor();
+  await page.goto(`/resources/${ks}?tab=impact`);
+  await page.locator('[data-testid=impact-cluster]').first().waitFor();
+  await page.goto(`/resources/${ks}?tab=inventory`);
+  await page.locator('li[data-health=failed]', { hasText: 'release-0' }).waitFor();
+});
+
 test('suspend with a reason', async () => {
   const id = await resourceId('Kustomization', 'apps', 'app-1');
   await page.goto(`/resources/${id}`);

@@ -77,6 +77,8 @@ pub const RULES: &[Rule] = &[
     rule("listResourceEvents", VIEWER, Target::Resource),
     rule("listResourceVersions", VIEWER, Target::Resource),
     rule("diffResourceVersions", VIEWER, Target::Resource),
+    rule("getResourceGraph", VIEWER, Target::Resource),
+    rule("getResourceImpact", VIEWER, Target::Resource),
     rule("reconcileResource", OPERATOR, Target::Resource),
     rule("suspendResource", OPERATOR, Target::Resource),
     rule("resumeResource", OPERATOR, Target::Resource),

@@ -12,8 +12,10 @@
 //! 3. **Only real changes are written.** Ops are coalesced per object (the last wins). An
 //!    upsert whose content hash equals the stored one writes nothing (`upserts`); a real change
 //!    writes its row, one change-log entry (`changelog`) with the version it produced and what
-//!    changed, and that version (`super::versions`: the object lives there). A stored object's
-//!    version is read only when the hashes differ, so an unchanged relist reads no objects.
+//!    changed, and that version (`super::versions`: the object lives there), and makes the
+//!    object's edges those of the new version (`super::edges`). A stored object's version is
+//!    read only when the hashes differ, so an unchanged relist reads no objects and writes no
+//!    edges.
 //! 4. **A sweep is a barrier.** What came before it in the batch is written first; then every
 //!    stored object of the kind that the relist did not see is deleted and logged (`sweep`).
 //! 5. **Drift is counted where it is found.** Rows a backstop relist changed or removed are

@@ -1,6 +1,6 @@
 //! Upserts of Flux objects: compare content hashes, and for the objects that really changed
-//! store the version produced, log the change, and write the `flux_resources` row with the seq
-//! of its change.
+//! store the version produced, log the change, write the `flux_resources` row with the seq
+//! of its change, and make its edges those of the new version (`store::edges`).
 
 use std::collections::HashMap;
 
@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::changelog::{self, Change};
 use crate::flux::{self, ResourceSnapshot};
 use crate::store::Result;
+use crate::store::edges::{self, Declaring};
 use crate::store::resources::{BatchOutcome, ResourceKey, content_hash};
 use crate::store::versions::{Existing, NewVersion, read_existing, store_versions};
 
@@ -103,6 +104,15 @@ async fn write_changed(
         );
     }
     rows.upsert(tx).await?;
+    let declaring: Vec<Declaring> = changed
+        .iter()
+        .map(|c| Declaring {
+            id: c.id,
+            cluster_id: c.upsert.cluster_id,
+            object: &c.upsert.snapshot.object,
+        })
+        .collect();
+    edges::write(tx, &declaring).await?;
     out.upserted += changed.len();
     Ok(changed
         .iter()

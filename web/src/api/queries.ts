@@ -5,7 +5,7 @@ import { freshen, freshenClusters, freshenOne, freshStatus } from '../live/lates
 import { withEdge } from '../live/lists';
 import { toQuery, withoutHealth, type ResourceFilter } from '../lib/filters';
 import { api } from './client';
-import type { ChangeList, ClusterList, EventList, FleetStats, Health, ResourceDetail, ResourceList } from './types';
+import type { ChangeList, ClusterList, EventList, FleetStats, GraphDirection, Health, Impact, ResourceDetail, ResourceGraph, ResourceList } from './types';
 import { HEALTHS } from './types';
 
 export const PAGE = 500;
@@ -96,5 +96,22 @@ export function useResourceEvents(id: string) {
       api<EventList>(`/api/v1/resources/${encodeURIComponent(id)}/events`, { signal, query: { limit: 100, continue: pageParam } }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.continue ?? undefined,
+  });
+}
+
+/** The objects around one object (kept current by the live cache: health patched, shape re-read). */
+export function useGraph(id: string, depth: number, direction: GraphDirection, enabled = true) {
+  return useQuery({
+    queryKey: keys.graph(id, depth, direction),
+    queryFn: ({ signal }) => api<ResourceGraph>(`/api/v1/resources/${encodeURIComponent(id)}/graph`, { signal, query: { depth, direction } }),
+    enabled,
+  });
+}
+
+/** What is downstream of an object, by cluster. */
+export function useImpact(id: string) {
+  return useQuery({
+    queryKey: keys.impact(id),
+    queryFn: ({ signal }) => api<Impact>(`/api/v1/resources/${encodeURIComponent(id)}/impact`, { signal }),
   });
 }

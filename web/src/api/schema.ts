@@ -311,6 +311,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/resources/{id}/graph": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a resource's graph
+         * @description The objects around one Flux object, up to `depth` edges away: downstream (what it feeds,
+         *     applies, and what depends on it), upstream (its sources, parents and dependencies), or
+         *     both. Objects only named by an edge — not seen yet, or of kinds that are not watched —
+         *     are nodes too (`stored: false`). At most 1,000 nodes (`truncated`).
+         *
+         *     Needs role `viewer` or higher.
+         */
+        get: operations["getResourceGraph"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/{id}/impact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a resource's impact
+         * @description Everything transitively downstream of one Flux object — consumers, what they applied,
+         *     their dependants — grouped by cluster, with health. For a source (GitRepository,
+         *     OCIRepository, HelmRepository, Bucket) also the sources on every cluster that fetch from
+         *     the same place (same URL and ref; same bucket) and what is downstream of them: what else
+         *     breaks when that repository breaks. Clusters outside the caller's scope are left out. At
+         *     most 1,000 nodes (`truncated`).
+         *
+         *     Needs role `viewer` or higher.
+         */
+        get: operations["getResourceImpact"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/resources/{id}/reconcile": {
         parameters: {
             query?: never;
@@ -1169,6 +1221,11 @@ export interface components {
             token: string;
         };
         /**
+         * @description What an edge of a graph means; it points from upstream to downstream.
+         * @enum {string}
+         */
+        EdgeType: "source" | "chart" | "dependsOn" | "inventory" | "imageRepository" | "provider" | "eventSource" | "receiver";
+        /**
          * ErrorBody
          * @description The body of every error response.
          */
@@ -1293,6 +1350,79 @@ export interface components {
             kinds: components["schemas"]["KindCounts"][];
         };
         /**
+         * @description Which edges a graph follows from its root.
+         * @enum {string}
+         */
+        GraphDirection: "down" | "up" | "both";
+        /**
+         * GraphEdgeView
+         * @description An edge of a graph, from upstream to downstream.
+         */
+        GraphEdgeView: {
+            /**
+             * Format: uuid
+             * @description Upstream node's id.
+             */
+            from: string;
+            /**
+             * Format: uuid
+             * @description Downstream node's id.
+             */
+            to: string;
+            /** @description What the edge means. */
+            type: components["schemas"]["EdgeType"] & unknown;
+        };
+        /**
+         * GraphNodeView
+         * @description One object of a graph.
+         */
+        GraphNodeView: {
+            /** @description API group (empty for the core group). */
+            apiGroup: string;
+            /** @description Cluster name. */
+            cluster: string;
+            /**
+             * Format: uuid
+             * @description Cluster id.
+             */
+            clusterId: string;
+            /**
+             * Format: uint32
+             * @description Edges from the root (0 for the root; in an impact, for each cluster's sources).
+             */
+            depth: number;
+            /** @description Health; `unknown` when not stored. */
+            health: components["schemas"]["Health"] & unknown;
+            /**
+             * Format: uuid
+             * @description The object's id (UUIDv5 of cluster, group, kind, namespace, name): `GET
+             *     /api/v1/resources/{id}` answers it when `stored`.
+             */
+            id: string;
+            /** @description Kind. */
+            kind: string;
+            /** @description Message behind the health. */
+            message?: string;
+            /** @description Name. */
+            name: string;
+            /** @description Namespace (empty for cluster-scoped objects). */
+            namespace: string;
+            /** @description Reason behind the health. */
+            reason?: string;
+            /** @description Applied revision. */
+            revision?: string;
+            /**
+             * @description The object is stored: a Flux object that was seen. False for objects only named by an
+             *     edge: a Flux object not seen (yet, or any more) or an object of a kind not watched.
+             */
+            stored: boolean;
+            /**
+             * @description Its kind is watched (a Flux kind). Objects of other kinds (Deployments, ConfigMaps, …)
+             *     appear as leaves with health `unknown`.
+             */
+            watched: boolean;
+        };
+        /**
          * @description Health of a Flux object, derived from its conditions (see `flux::summarize`).
          * @enum {string}
          */
@@ -1337,6 +1467,41 @@ export interface components {
              * @description Unknown.
              */
             unknown: number;
+        };
+        /**
+         * Impact
+         * @description Everything that fails when an object fails, across the fleet.
+         */
+        Impact: {
+            /** @description Per cluster, the object's own cluster first, then by name. */
+            clusters: components["schemas"]["ImpactCluster"][];
+            /** @description The edges between the nodes. */
+            edges: components["schemas"]["GraphEdgeView"][];
+            /**
+             * Format: uuid
+             * @description The object's id.
+             */
+            root: string;
+            /** @description More nodes were downstream than the 1,000 returned. */
+            truncated: boolean;
+        };
+        /**
+         * ImpactCluster
+         * @description What is downstream of a source on one cluster.
+         */
+        ImpactCluster: {
+            /** @description Cluster name. */
+            cluster: string;
+            /**
+             * Format: uuid
+             * @description Cluster id.
+             */
+            clusterId: string;
+            /**
+             * @description The object itself or, on other clusters, the sources fetching from the same place
+             *     (depth 0), then everything downstream of them.
+             */
+            nodes: components["schemas"]["GraphNodeView"][];
         };
         /**
          * Inventory
@@ -1511,6 +1676,23 @@ export interface components {
             resource: components["schemas"]["ResourceSummary"];
             /** @description Kind-specific revision context, e.g. the chart version of a HelmRelease. */
             revisionDetail?: string | null;
+        };
+        /**
+         * ResourceGraph
+         * @description An object's graph.
+         */
+        ResourceGraph: {
+            /** @description The edges between the nodes. */
+            edges: components["schemas"]["GraphEdgeView"][];
+            /** @description The nodes: the root first, then by distance from it. */
+            nodes: components["schemas"]["GraphNodeView"][];
+            /**
+             * Format: uuid
+             * @description The root's id.
+             */
+            root: string;
+            /** @description More nodes were within the depth than the 1,000 returned. */
+            truncated: boolean;
         };
         /**
          * ResourceList
@@ -3920,6 +4102,259 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ActionAccepted"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getResourceGraph: {
+        parameters: {
+            query?: {
+                /** @description Edges from the root to follow, 1–10 (default 3). */
+                depth?: number;
+                /** @description Which way to follow edges (default `down`). */
+                direction?: components["schemas"]["GraphDirection"] & unknown;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The graph. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ResourceGraph"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getResourceImpact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What is downstream, by cluster. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Impact"];
                 };
             };
             /** @description The request is malformed or refused by policy. */

@@ -59,3 +59,11 @@ export type CreateToken = S['CreateToken'];
 export type CreatedToken = S['CreatedToken'];
 export type AuditRecord = S['AuditRecord'];
 export type AuditList = S['AuditList'];
+
+export type ResourceGraph = S['ResourceGraph'];
+export type GraphNode = S['GraphNodeView'];
+export type GraphEdge = S['GraphEdgeView'];
+export type EdgeType = S['EdgeType'];
+export type GraphDirection = S['GraphDirection'];
+export type Impact = S['Impact'];
+export type ImpactCluster = S['ImpactCluster'];

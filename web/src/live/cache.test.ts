@@ -1,8 +1,8 @@
 import { QueryClient, type InfiniteData } from '@tanstack/react-query';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ChangeMessage, Health, Resource } from '../api/types';
+import type { ChangeMessage, GraphNode, Health, Impact, Resource, ResourceGraph } from '../api/types';
 import { parseFilter, type ResourceFilter } from '../lib/filters';
-import { keys, LiveCache, SETTLE_MAX_MS, SETTLE_MS } from './cache';
+import { keys, LiveCache, SETTLE_MAX_MS, SETTLE_MS, withNodeState } from './cache';
 import { changedRecently } from './flash';
 import { forgetLatest, freshen, freshenClusters, freshStatus } from './latest';
 import { withEdge, type ListData, type ListPage } from './lists';
@@ -188,5 +188,32 @@ describe('REST answers read before a change committed', () => {
     const rest = [{ ...base, status: status('connecting', '2025-01-01T00:00:01Z') }];
     expect(freshenClusters(rest)[0]?.status?.state).toBe('ready');
     expect(freshStatus({ id: 'c9', status: status('connecting', '2025-01-01T00:00:01Z') }).status?.state).toBe('ready');
+  });
+});
+
+describe('LiveCache and graphs', () => {
+  const node = (id: string, health: Health = 'ready'): GraphNode => ({
+    id, clusterId: 'c', cluster: 'c', apiGroup: 'g', kind: 'Kustomization', namespace: 'n', name: id, stored: true, watched: true, health, depth: 1,
+  });
+
+  it('recolours a graph node at once and re-reads the graph soon', () => {
+    vi.useFakeTimers();
+    const qc = new QueryClient();
+    const graph: ResourceGraph = { root: 'a', nodes: [node('a'), node('b')], edges: [{ from: 'a', to: 'b', type: 'inventory' }], truncated: false };
+    qc.setQueryData(keys.graph('a', 3, 'both'), graph);
+    const refetch = vi.spyOn(qc, 'invalidateQueries');
+    new LiveCache(qc).change(msg('b', 2, r('b', 2, { health: 'failed', message: 'boom' })));
+    const after = qc.getQueryData<ResourceGraph>(keys.graph('a', 3, 'both'))!;
+    expect(after.nodes.map((n) => `${n.id}:${n.health}`)).toEqual(['a:ready', 'b:failed']);
+    expect(after.nodes[1]!.message).toBe('boom');
+    vi.advanceTimersByTime(2000);
+    expect(refetch).toHaveBeenCalledWith({ queryKey: keys.graph('a', 3, 'both') });
+  });
+
+  it('marks a deleted node as not stored, in impacts too, and leaves unrelated answers alone', () => {
+    const impact: Impact = { root: 'a', edges: [], truncated: false, clusters: [{ clusterId: 'c', cluster: 'c', nodes: [node('a'), node('b')] }] };
+    const gone = withNodeState(impact, msg('b', 3, null, 'delete'));
+    expect(gone.clusters[0]!.nodes[1]).toMatchObject({ stored: false, health: 'unknown' });
+    expect(withNodeState(impact, msg('z', 3, r('z', 3)))).toBe(impact);
   });
 });

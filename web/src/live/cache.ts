@@ -10,7 +10,7 @@
 //   under filters) is refetched once the stream has been quiet for a moment: `settle`.
 import type { InfiniteData, QueryClient, QueryKey } from '@tanstack/react-query';
 import { api } from '../api/client';
-import type { Change, ChangeList, ChangeMessage, Cluster, ClusterList, ClusterMessage, FleetStats, ResourceDetail, ResourceList } from '../api/types';
+import type { Change, ChangeList, ChangeMessage, Cluster, ClusterList, ClusterMessage, FleetStats, Impact, ResourceDetail, ResourceGraph, ResourceList } from '../api/types';
 import { matches, toQuery, type ResourceFilter } from '../lib/filters';
 import { kindOf } from '../lib/flux';
 import { tracker } from './actions';
@@ -48,6 +48,8 @@ export const keys = {
   resource: (id: string) => ['resource', id] as const,
   changes: (id: string) => ['resource', id, 'changes'] as const,
   events: (id: string) => ['resource', id, 'events'] as const,
+  graph: (id: string, depth: number, direction: string) => ['graph', id, depth, direction] as const,
+  impact: (id: string) => ['impact', id] as const,
 };
 
 /**
@@ -130,8 +132,24 @@ export class LiveCache {
       this.recountHealth(m);
     }
     this.patchDetail(m);
+    if (m.op !== 'event') this.patchGraphs(m);
     this.soon(keys.stats, 1000);
     this.soon(keys.failing, 1000);
+  }
+
+  /**
+   * Graphs and impacts that show the object: its node takes the new health at once; the graph
+   * is read again soon, since the change may have added or removed edges (a new inventory).
+   */
+  private patchGraphs(m: ChangeMessage): void {
+    for (const q of this.qc.getQueryCache().findAll({ predicate: (q) => q.queryKey[0] === 'graph' || q.queryKey[0] === 'impact' })) {
+      const data = q.state.data as ResourceGraph | Impact | undefined;
+      if (!data) continue;
+      const next = withNodeState(data, m);
+      if (next === data) continue;
+      this.qc.setQueryData(q.queryKey, next);
+      this.soon(q.queryKey, 1500);
+    }
   }
 
   private patchLists(m: ChangeMessage): void {
@@ -268,4 +286,36 @@ function addToTotal(data: ListData, delta: number): ListData {
   const first = data.pages[0];
   if (!delta || !first || first.total == null || first.totalCapped) return data;
   return { ...data, pages: [{ ...first, total: Math.max(0, first.total + delta) }, ...data.pages.slice(1)] };
+}
+
+type Node = ResourceGraph['nodes'][number];
+
+/** `node` as the change leaves it: the new state, or not stored once deleted. */
+function nodeAfter(node: Node, m: ChangeMessage): Node {
+  const r = m.resource;
+  if (!r) return { ...node, stored: false, health: 'unknown', reason: undefined, message: undefined, revision: undefined };
+  return { ...node, stored: true, watched: true, health: r.health, reason: r.reason, message: r.message, revision: r.revision };
+}
+
+/** A graph or impact with the changed object's node updated; the same object when it has none. */
+export function withNodeState<T extends ResourceGraph | Impact>(data: T, m: ChangeMessage): T {
+  const patch = (nodes: Node[]) => {
+    const i = nodes.findIndex((n) => n.id === m.resourceId);
+    if (i < 0) return nodes;
+    const next = nodes.slice();
+    next[i] = nodeAfter(nodes[i]!, m);
+    return next;
+  };
+  if ('nodes' in data) {
+    const nodes = patch(data.nodes);
+    return nodes === data.nodes ? data : { ...data, nodes };
+  }
+  let changed = false;
+  const clusters = data.clusters.map((c) => {
+    const nodes = patch(c.nodes);
+    if (nodes === c.nodes) return c;
+    changed = true;
+    return { ...c, nodes };
+  });
+  return changed ? { ...data, clusters } : data;
 }

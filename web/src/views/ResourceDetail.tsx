@@ -1,6 +1,6 @@
 // One Flux object: header with health and actions, then tabs (in the URL) for its summary,
 // conditions, events, inventory, history and YAML. Everything updates live.
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { ApiError } from '../api/client';
 import { api } from '../api/client';
@@ -15,7 +15,10 @@ import { Actions } from './detail/Actions';
 import { History } from './detail/History';
 import { Conditions, Events, InventoryView, Yaml } from './detail/Sections';
 
-const TABS = ['summary', 'conditions', 'events', 'inventory', 'history', 'yaml'] as const;
+const GraphTab = lazy(() => import('./detail/Graph').then((m) => ({ default: m.GraphTab })));
+const ImpactTab = lazy(() => import('./detail/Graph').then((m) => ({ default: m.ImpactTab })));
+
+const TABS = ['summary', 'conditions', 'events', 'inventory', 'graph', 'impact', 'history', 'yaml'] as const;
 type Tab = (typeof TABS)[number];
 
 function refLink(clusterId: string, kind: string, namespace: string, name: string) {
@@ -148,7 +151,11 @@ export default function ResourceDetail() {
         {tab === 'summary' && <Summary d={d} />}
         {tab === 'conditions' && <Conditions conditions={d.conditions} />}
         {tab === 'events' && <Events id={id} />}
-        {tab === 'inventory' && <InventoryView inventory={d.inventory} clusterId={r.clusterId} />}
+        {tab === 'inventory' && <InventoryView id={id} inventory={d.inventory} clusterId={r.clusterId} />}
+        <Suspense fallback={<Skeleton rows={6} />}>
+          {tab === 'graph' && <GraphTab id={id} />}
+          {tab === 'impact' && <ImpactTab id={id} />}
+        </Suspense>
         {tab === 'history' && <History id={id} />}
         {tab === 'yaml' && <Yaml detail={d} />}
       </section>

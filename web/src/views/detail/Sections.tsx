@@ -1,8 +1,9 @@
 // The detail page's sections: conditions, events, inventory, YAML (history: History.tsx).
 import { useMemo } from 'react';
 import { Link } from 'react-router';
-import { useResourceEvents } from '../../api/queries';
-import type { Condition, Inventory, ResourceDetail } from '../../api/types';
+import { useGraph, useResourceEvents } from '../../api/queries';
+import type { Condition, GraphNode, Inventory, ResourceDetail } from '../../api/types';
+import { HealthIcon } from '../../components/icons';
 import { Empty, ErrorBox, Skeleton } from '../../components/ui';
 import { ago, when } from '../../lib/time';
 import { toYaml } from '../../lib/yaml';
@@ -80,7 +81,14 @@ export function Events({ id }: { id: string }) {
   );
 }
 
-export function InventoryView({ inventory, clusterId }: { inventory: Inventory | null | undefined; clusterId: string }) {
+/** Health of the inventory's entries that are stored objects, by `group/kind/namespace/name`. */
+function useEntryHealth(id: string, enabled: boolean): Map<string, GraphNode> {
+  const q = useGraph(id, 1, 'down', enabled);
+  return useMemo(() => new Map((q.data?.nodes ?? []).filter((n) => n.stored).map((n) => [`${n.apiGroup}/${n.kind}/${n.namespace}/${n.name}`, n])), [q.data]);
+}
+
+export function InventoryView({ id, inventory, clusterId }: { id: string; inventory: Inventory | null | undefined; clusterId: string }) {
+  const stored = useEntryHealth(id, !!inventory);
   if (!inventory) return <Empty title="No inventory">Only Kustomizations record what they applied, after their first apply.</Empty>;
   return (
     <div className="inventory">
@@ -94,9 +102,18 @@ export function InventoryView({ inventory, clusterId }: { inventory: Inventory |
             {g.entries.map((e) => {
               const flux = g.group.endsWith('toolkit.fluxcd.io');
               const name = e.namespace ? `${e.namespace}/${e.name}` : e.name;
+              const node = stored.get(`${g.group}/${g.kind}/${e.namespace}/${e.name}`);
               return (
-                <li key={e.id}>
-                  {flux ? <Link to={`/resources/ref/${clusterId}/${g.kind}/${e.namespace || '-'}/${e.name}`}>{name}</Link> : name}
+                <li key={e.id} data-health={node?.health}>
+                  {node && <HealthIcon health={node.health} />}{' '}
+                  {node ? (
+                    <Link to={`/resources/${node.id}`}>{name}</Link>
+                  ) : flux ? (
+                    <Link to={`/resources/ref/${clusterId}/${g.kind}/${e.namespace || '-'}/${e.name}`}>{name}</Link>
+                  ) : (
+                    name
+                  )}
+                  {!flux && <span className="muted small"> not watched</span>}
                   <span className="muted"> {e.version}</span>
                 </li>
               );
