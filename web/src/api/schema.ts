@@ -1369,8 +1369,7 @@ export interface components {
              * @description Downstream node's id.
              */
             to: string;
-            /** @description What the edge means. */
-            type: components["schemas"]["EdgeType"] & unknown;
+            type: components["schemas"]["EdgeType"];
         };
         /**
          * GraphNodeView
@@ -1391,8 +1390,7 @@ export interface components {
              * @description Edges from the root (0 for the root; in an impact, for each cluster's sources).
              */
             depth: number;
-            /** @description Health; `unknown` when not stored. */
-            health: components["schemas"]["Health"] & unknown;
+            health: components["schemas"]["Health"];
             /**
              * Format: uuid
              * @description The object's id (UUIDv5 of cluster, group, kind, namespace, name): `GET
@@ -1402,15 +1400,15 @@ export interface components {
             /** @description Kind. */
             kind: string;
             /** @description Message behind the health. */
-            message?: string;
+            message?: string | null;
             /** @description Name. */
             name: string;
             /** @description Namespace (empty for cluster-scoped objects). */
             namespace: string;
             /** @description Reason behind the health. */
-            reason?: string;
+            reason?: string | null;
             /** @description Applied revision. */
-            revision?: string;
+            revision?: string | null;
             /**
              * @description The object is stored: a Flux object that was seen. False for objects only named by an
              *     edge: a Flux object not seen (yet, or any more) or an object of a kind not watched.
@@ -4214,7 +4212,7 @@ export interface operations {
                 /** @description Edges from the root to follow, 1–10 (default 3). */
                 depth?: number;
                 /** @description Which way to follow edges (default `down`). */
-                direction?: components["schemas"]["GraphDirection"] & unknown;
+                direction?: components["schemas"]["GraphDirection"];
             };
             header?: never;
             path: {
