@@ -258,7 +258,7 @@ pub struct ContainerImage {
 
 /// Where a kind keeps its pod spec: the template of the controllers, the CronJob's job
 /// template, a Pod's own spec. Other kinds run no containers.
-fn pod_spec<'a>(obj: &'a Value) -> Option<&'a Value> {
+fn pod_spec(obj: &Value) -> Option<&Value> {
     let spec = &obj["spec"];
     let pod = match obj["kind"].as_str()? {
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {

@@ -277,7 +277,7 @@ async fn every_simulated_image_parses_and_is_found_by_tag_and_by_digest() {
     let sim = populated(FluxFlavor::Flux29, scenario(80)).await;
     let images: Vec<flux::ImageRef> = workloads(&sim)
         .iter()
-        .flat_map(|w| flux::workload_images(w))
+        .flat_map(flux::workload_images)
         .map(|c| c.parsed.unwrap_or_else(|e| panic!("{}: {e}", c.image)))
         .collect();
     assert!(
@@ -436,7 +436,7 @@ async fn churn_rolls_workloads_out_to_new_images_and_some_get_stuck() {
     let images = |sim: &SimCluster| -> BTreeSet<String> {
         workloads(sim)
             .iter()
-            .flat_map(|w| flux::workload_images(w))
+            .flat_map(flux::workload_images)
             .map(|c| c.image)
             .collect()
     };
