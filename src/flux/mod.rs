@@ -17,6 +17,8 @@
 //! | `actions` | the merge-patches the `flux` CLI sends: reconcile, suspend, resume, force, reset |
 //! | `diff` | what changed between two versions: fields by path, spec/status/metadata, Flux meanings |
 //! | `summary` | one line per change for history: "spec.interval 10m0s → 5m0s; reconcile requested" |
+//! | `kstatus`, `kstatus_rules` | health of what Flux applies (Deployments, Jobs, PVCs...) as kstatus computes it, mapped to [`Health`] |
+//! | `images` | container image references: parse and normalise, search terms, a workload's images |
 //! | `vocabulary` | the domain's words, defined once: [`Health`] (with its severity order), [`ClusterState`], [`ChangeOp`], [`KindStatus`], [`EventType`] |
 
 mod actions;
@@ -25,8 +27,11 @@ mod diff;
 mod edges;
 mod events;
 mod health;
+mod images;
 mod inventory;
 mod kinds;
+mod kstatus;
+mod kstatus_rules;
 mod refs;
 mod revision;
 mod snapshot;
@@ -44,6 +49,7 @@ pub use diff::{FieldChange, Meaning, PathSegment, Section, diff, path_text};
 pub use edges::{Edge, edges, source_identity};
 pub use events::{FluxEvent, InvolvedObject, is_flux_event, normalize_event};
 pub use health::{StatusSummary, is_static, is_suspended, summarize};
+pub use images::{ContainerImage, ImageQuery, ImageRef, workload_images};
 pub use inventory::{
     AppliedRef, InventoryItem, KindInventory, inventory, inventory_by_kind, parse_inventory_id,
 };
@@ -51,6 +57,7 @@ pub use kinds::{
     FLUX_GROUPS, FLUX_KINDS, FluxKind, by_api_version_kind, by_group_kind, by_kind, by_plural,
     by_short, group_of, is_flux_group, lookup, pick_version, version_of,
 };
+pub use kstatus::{KStatus, Replicas, WorkloadStatus, compute as workload_status};
 pub use refs::{ObjectRef, SourceRef, depends_on, source_ref};
 pub use revision::{Revisions, last_attempted_revision, revision, revisions};
 pub use snapshot::{ResourceSnapshot, sanitize, snapshot};
@@ -116,6 +123,14 @@ pub enum Error {
     /// Reconcile with source was asked of an object without a source reference.
     #[error("object has no source reference")]
     NoSource,
+    /// A container image reference (or an image search term) no registry would accept.
+    #[error("invalid image reference {image:?}: {why}")]
+    InvalidImage {
+        /// The reference as given.
+        image: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
 }
 
 /// Result of this module.

@@ -36,6 +36,7 @@ mod sim_faults;
 mod sim_flux;
 mod sim_kubectl;
 mod sim_protocol;
+mod sim_workloads;
 mod stream_basic;
 mod stream_faults;
 mod validation;

@@ -1,13 +1,14 @@
 //! `kubectl` (Go client, TLS with the simulator's CA) works against the simulator: get, get -o
 //! yaml, get --watch, patch --type merge, apply, delete, annotate, wait; with token and
-//! client-certificate auth.
+//! client-certificate auth; workloads listed by their owners' labels, a rollout watched and
+//! waited for (`rollout status`).
 //! Skipped with a notice when `kubectl` is not on PATH.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use fluxo_sim::{KubeconfigAuth, Scenario, SimCluster, SimOptions};
+use fluxo_sim::{KubeconfigAuth, Scenario, SimCluster, SimOptions, Verb, WorkloadStep};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -51,7 +52,7 @@ impl Kubectl {
     }
 }
 
-async fn setup(dir: &Path, auth: KubeconfigAuth) -> (SimCluster, Kubectl) {
+async fn setup(dir: &Path, auth: KubeconfigAuth, workloads: usize) -> (SimCluster, Kubectl) {
     let sim = SimCluster::start(SimOptions {
         controller_delay: Duration::from_millis(20),
         kubeconfig_auth: auth,
@@ -65,6 +66,7 @@ async fn setup(dir: &Path, auth: KubeconfigAuth) -> (SimCluster, Kubectl) {
         failure_ratio: 0.0,
         progressing_ratio: 0.0,
         suspended_ratio: 0.0,
+        workloads,
         ..Scenario::default()
     }
     .populate(&sim)
@@ -87,7 +89,7 @@ async fn kubectl_gets_watches_patches_and_annotates_flux_objects() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (sim, k) = setup(dir.path(), KubeconfigAuth::Token).await;
+    let (sim, k) = setup(dir.path(), KubeconfigAuth::Token, 0).await;
 
     let table = k.run(&["get", "kustomizations", "-A"]).await;
     assert!(table.lines().next().unwrap().contains("READY"), "{table}");
@@ -214,9 +216,118 @@ async fn kubectl_authenticates_with_the_client_certificate_kubeconfig() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (sim, k) = setup(dir.path(), KubeconfigAuth::ClientCert).await;
+    let (sim, k) = setup(dir.path(), KubeconfigAuth::ClientCert, 0).await;
     let out = k.run(&["get", "namespaces", "-o", "name"]).await;
     assert!(out.contains("namespace/apps"), "{out}");
     assert!(!sim.kubeconfig_yaml().contains("token"));
+    sim.shutdown().await;
+}
+
+/// The next line of a running `kubectl ... --watch` that satisfies `want`.
+async fn next_matching(
+    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    want: impl Fn(&str) -> bool,
+) -> String {
+    loop {
+        let line = tokio::time::timeout(T, lines.next_line())
+            .await
+            .expect("watch output in time")
+            .unwrap()
+            .expect("watch continues");
+        if want(&line) {
+            return line;
+        }
+    }
+}
+
+#[tokio::test]
+async fn kubectl_lists_workloads_by_owner_label_and_watches_a_rollout() {
+    if kubectl_path().is_none() {
+        eprintln!("NOTICE: kubectl is not on PATH; skipping the kubectl test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, k) = setup(dir.path(), KubeconfigAuth::Token, 20).await;
+    let owned = sim
+        .objects()
+        .list("Deployment", None)
+        .iter()
+        .filter(|d| d["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/name"].is_string())
+        .count();
+    let label = "kustomize.toolkit.fluxcd.io/name";
+    let table = k.run(&["get", "deployments", "-A", "-l", label]).await;
+    let header = table.lines().next().unwrap();
+    assert!(
+        header.contains("READY") && header.contains("UP-TO-DATE"),
+        "{table}"
+    );
+    assert_eq!(
+        (table.lines().count() - 1, owned > 0),
+        (owned, true),
+        "{table}"
+    );
+    assert!(table.contains("3/3"), "{table}");
+
+    // get --watch sees a rollout start (generation 2, 1 of 3 updated) and complete.
+    let jsonpath = r#"jsonpath={.metadata.generation} {.status.updatedReplicas} {.status.conditions[1].reason}{"\n"}"#;
+    let mut child = k
+        .command(&[
+            "get",
+            "deployment",
+            "app-0-web",
+            "-n",
+            "apps",
+            "--watch",
+            "-o",
+            jsonpath,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    next_matching(&mut lines, |l| l == "1 3 NewReplicaSetAvailable").await;
+    // kubectl GETs, prints, then watches from resourceVersion 0 and skips the first event (the
+    // object as it is then): a change made before its WATCH arrives is never printed.
+    let counts = sim.request_counts();
+    while counts.get(Verb::Watch, "deployments") == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let objects = sim.objects();
+    objects
+        .workload("Deployment", "apps", "app-0-web", WorkloadStep::Rollout)
+        .unwrap();
+    next_matching(&mut lines, |l| l == "2 1 ReplicaSetUpdated").await;
+    objects
+        .workload("Deployment", "apps", "app-0-web", WorkloadStep::Complete)
+        .unwrap();
+    next_matching(&mut lines, |l| l == "2 3 NewReplicaSetAvailable").await;
+    child.kill().await.unwrap();
+
+    // A patched image is rolled out by the simulated deployment controller.
+    let patch = r#"[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"ghcr.io/acme/app-0:7.0.0"}]"#;
+    k.run(&[
+        "patch",
+        "deployment",
+        "app-0-web",
+        "-n",
+        "apps",
+        "--type",
+        "json",
+        "-p",
+        patch,
+    ])
+    .await;
+    let status = k
+        .run(&[
+            "rollout",
+            "status",
+            "deployment/app-0-web",
+            "-n",
+            "apps",
+            "--timeout=20s",
+        ])
+        .await;
+    assert!(status.contains("successfully rolled out"), "{status}");
     sim.shutdown().await;
 }

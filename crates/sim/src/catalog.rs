@@ -1,5 +1,7 @@
 //! The kinds a simulated cluster serves, per [`FluxFlavor`]: group, served versions, plural,
 //! scope. Discovery, routing and the object store all index by [`TypeId`] into one [`Catalog`].
+//! Core Namespace and Event come first, then the Flux kinds, then the workload kinds Flux
+//! applies (`workloads.rs`), which every flavor serves.
 
 use serde::{Deserialize, Serialize};
 
@@ -30,9 +32,26 @@ impl std::str::FromStr for FluxFlavor {
 /// Index of a resource type in its cluster's [`Catalog`].
 pub type TypeId = usize;
 
+/// What a served type is to the simulator: who writes its status, whether churn touches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// core/v1 Namespace and Event: plumbing.
+    Core,
+    /// A Flux kind: reconciled by the simulated Flux controllers.
+    Flux,
+    /// A Kubernetes kind Flux applies (Deployment, Service, ...): rolled out by the simulated
+    /// workload controllers (`workloadctl.rs`).
+    Workload,
+}
+
 /// One served resource type.
 #[derive(Debug, Clone)]
 pub struct ResourceType {
+    /// Core plumbing, Flux kind or workload kind.
+    pub class: Class,
+    /// Whether the apiserver keeps `metadata.generation` (set to 1 on create, bumped when
+    /// `spec` changes): Flux kinds and most workloads do; Service and PVC do not.
+    pub generation: bool,
     /// API group; empty for core/v1.
     pub group: &'static str,
     /// Kind, e.g. `Kustomization`.
@@ -64,9 +83,14 @@ impl ResourceType {
         api_version(self.group, self.version())
     }
 
-    /// Whether this is a Flux kind (anything outside the core group).
+    /// Whether this is a Flux kind.
     pub fn is_flux(&self) -> bool {
-        !self.group.is_empty()
+        self.class == Class::Flux
+    }
+
+    /// Whether this is a workload kind (Deployment, Service, ...).
+    pub fn is_workload(&self) -> bool {
+        self.class == Class::Workload
     }
 }
 
@@ -189,6 +213,8 @@ fn flux_types(flavor: FluxFlavor) -> Vec<ResourceType> {
                 FluxFlavor::Legacy => k.legacy,
             };
             (!versions.is_empty()).then(|| ResourceType {
+                class: Class::Flux,
+                generation: true,
                 group: k.group,
                 kind: k.kind,
                 plural: k.plural,
@@ -209,6 +235,8 @@ impl Catalog {
     pub fn new(flavor: FluxFlavor) -> Self {
         let mut types = vec![
             ResourceType {
+                class: Class::Core,
+                generation: false,
                 group: "",
                 kind: "Namespace",
                 plural: "namespaces",
@@ -220,6 +248,8 @@ impl Catalog {
                 controller: None,
             },
             ResourceType {
+                class: Class::Core,
+                generation: false,
                 group: "",
                 kind: "Event",
                 plural: "events",
@@ -232,6 +262,7 @@ impl Catalog {
             },
         ];
         types.extend(flux_types(flavor));
+        types.extend(super::workloads::types());
         Self { types }
     }
 

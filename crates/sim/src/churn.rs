@@ -1,4 +1,5 @@
-//! Churn: status changes at a steady rate, plus optional create/delete waves. Seeded.
+//! Churn: status changes at a steady rate, plus optional create/delete waves. Seeded. Workloads,
+//! when the cluster has any, take `workload_share` of the changes (`workloadctl::churn_steps`).
 //!
 //! Each change draws the object's next state from the configured mix, whatever its state now
 //! (Ready → Ready at the next revision, → Reconciling, → failing with a real reason; failing →
@@ -17,7 +18,7 @@ use serde_json::json;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::catalog::TypeId;
+use super::catalog::{ResourceType, TypeId};
 use super::cluster::SimCluster;
 use super::fluxreasons::failure;
 use super::fluxspec::{Refs, object};
@@ -26,6 +27,7 @@ use super::reconcile::{Step, reconcile};
 use super::scenario::namespace_name;
 use super::state::Shared;
 use super::store::Key;
+use super::workloadctl::{self, CHURNED, churn_steps};
 
 /// How to churn.
 #[derive(Debug, Clone)]
@@ -43,6 +45,10 @@ pub struct ChurnOptions {
     pub wave_every: Option<Duration>,
     /// Objects per wave.
     pub wave_size: usize,
+    /// Share of the changes that go to workloads, when the cluster has any (Deployments,
+    /// StatefulSets, DaemonSets, CronJobs, Jobs): rollouts to new images, some stuck past
+    /// their deadline, scaling; with the same failing and progressing mix.
+    pub workload_share: f64,
 }
 
 impl Default for ChurnOptions {
@@ -54,6 +60,7 @@ impl Default for ChurnOptions {
             progressing_ratio: 0.04,
             wave_every: None,
             wave_size: 10,
+            workload_share: 0.5,
         }
     }
 }
@@ -94,6 +101,7 @@ pub fn spawn_churn(cluster: &SimCluster, opts: ChurnOptions) -> ChurnHandle {
         shared: cluster.shared().clone(),
         rng: StdRng::seed_from_u64(opts.seed),
         keys: Vec::new(),
+        workload_keys: Vec::new(),
         wave: 0,
         last_wave: Vec::new(),
         changes: changes.clone(),
@@ -114,6 +122,8 @@ struct Churn {
     /// Keys per churnable type, refreshed every few seconds (picking the n-th key of a
     /// BTreeMap is linear, so churn keeps its own index).
     keys: Vec<(TypeId, Vec<Key>)>,
+    /// The same for the churned workload kinds.
+    workload_keys: Vec<(TypeId, Vec<Key>)>,
     wave: u64,
     /// Objects created by the previous wave (deleted by the next).
     last_wave: Vec<Key>,
@@ -148,25 +158,25 @@ impl Churn {
 
     fn refresh_keys(&mut self) {
         let cat = self.shared.catalog.clone();
-        self.keys = (0..cat.types.len())
-            .filter(|&t| cat.types[t].is_flux() && cat.types[t].has_status)
-            .map(|t| {
-                (
-                    t,
-                    self.shared
-                        .store
-                        .read(t)
-                        .objects
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>(),
-                )
-            })
-            .filter(|(_, keys)| !keys.is_empty())
-            .collect();
+        let keys_of = |keep: &dyn Fn(&ResourceType) -> bool| -> Vec<(TypeId, Vec<Key>)> {
+            (0..cat.types.len())
+                .filter(|&t| keep(&cat.types[t]))
+                .map(|t| {
+                    let keys = self.shared.store.read(t).objects.keys().cloned().collect();
+                    (t, keys)
+                })
+                .filter(|(_, keys): &(TypeId, Vec<Key>)| !keys.is_empty())
+                .collect()
+        };
+        self.keys = keys_of(&|t| t.is_flux() && t.has_status);
+        self.workload_keys = keys_of(&|t| t.is_workload() && CHURNED.contains(&t.kind));
     }
 
     fn change_one(&mut self) {
+        // No draw without workloads: churn of a cluster without them stays what it was.
+        if !self.workload_keys.is_empty() && self.rng.random::<f64>() < self.opts.workload_share {
+            return self.change_workload();
+        }
         if self.keys.is_empty() {
             return;
         }
@@ -186,6 +196,24 @@ impl Churn {
             return;
         };
         if reconcile(&self.shared, ty, &ns, &name, step, |_| {}).is_ok() {
+            self.changes.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// One workload goes to its next state, drawn from the mix (`workloadctl::churn_steps`).
+    fn change_workload(&mut self) {
+        let (ty, keys) = &self.workload_keys[self.rng.random_range(0..self.workload_keys.len())];
+        let (ty, (ns, name)) = (*ty, keys[self.rng.random_range(0..keys.len())].clone());
+        let Some(stored) = self.shared.store.get(ty, &ns, &name) else {
+            return;
+        };
+        let Ok(obj) = serde_json::from_slice::<serde_json::Value>(&stored.bytes) else {
+            return;
+        };
+        let (draw, coin) = (self.rng.random::<f64>(), self.rng.random::<bool>());
+        let (failure, progressing) = (self.opts.failure_ratio, self.opts.progressing_ratio);
+        let steps = churn_steps(&obj, draw, failure, progressing, coin);
+        if !steps.is_empty() && workloadctl::step(&self.shared, ty, &ns, &name, &steps).is_ok() {
             self.changes.fetch_add(1, Ordering::Relaxed);
         }
     }

@@ -29,6 +29,10 @@ pub struct SimArgs {
     /// Flux objects per kind per cluster (spread over the namespaces).
     #[arg(long, default_value_t = 200, env = "FLUXO_SIM_OBJECTS")]
     pub objects: usize,
+    /// Workloads per cluster (Deployments, Services, StatefulSets...), spread over the
+    /// Kustomizations and HelmReleases and listed in their inventories; 0 for none.
+    #[arg(long, default_value_t = 0, env = "FLUXO_SIM_WORKLOADS")]
+    pub workloads: usize,
     /// Namespaces per cluster.
     #[arg(long, default_value_t = 4, env = "FLUXO_SIM_NAMESPACES")]
     pub namespaces: usize,
@@ -180,6 +184,7 @@ async fn start_one(args: &SimArgs, i: usize) -> anyhow::Result<Managed> {
         seed,
         failure_ratio: args.failing_percent / 100.0,
         progressing_ratio: args.progressing_percent / 100.0,
+        workloads: args.workloads,
         ..Scenario::default()
     };
     let report = scenario
@@ -191,10 +196,11 @@ async fn start_one(args: &SimArgs, i: usize) -> anyhow::Result<Managed> {
     let churn_options = args.churn_options(seed);
     let churn = (args.churn > 0.0).then(|| spawn_churn(&cluster, churn_options.clone()));
     println!(
-        "{name}: {} ({} objects, {} failing), kubeconfig {}",
+        "{name}: {} ({} objects, {} failing, {} workloads), kubeconfig {}",
         cluster.url(),
         report.objects,
         report.failing,
+        report.workloads,
         path.display()
     );
     Ok(Managed {

@@ -2,7 +2,8 @@
 //! does, after [`SimOptions::controller_delay`](super::SimOptions): `Reconciling` first, then
 //! Ready (or the failure the object is pinned to), with `observedGeneration`,
 //! `lastHandledReconcileAt` and HelmRelease `lastHandledForceAt`/`lastHandledResetAt` updated.
-//! Suspended objects are left alone.
+//! Suspended objects are left alone. Workloads changed by API clients are answered by the
+//! simulated workload controllers (`workloadctl.rs`).
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use super::fluxreasons::failure;
 use super::fluxstatus::Health;
 use super::reconcile::{Step, reconcile};
 use super::state::Shared;
+use super::workloadctl;
 
 /// Annotation that requests a reconciliation (`flux reconcile`).
 pub const REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
@@ -22,7 +24,8 @@ pub const FORCE_AT: &str = "reconcile.fluxcd.io/forceAt";
 /// HelmRelease: reset the failure counters.
 pub const RESET_AT: &str = "reconcile.fluxcd.io/resetAt";
 /// Simulator-only annotation: pin the outcome of every reconciliation to this failure reason
-/// (e.g. `HealthCheckFailed`); remove it to let the object recover.
+/// (e.g. `HealthCheckFailed`); remove it to let the object recover. On a workload (any value)
+/// it makes the rollout stuck (`ProgressDeadlineExceeded`, a failed Job) until removed.
 pub const FAIL_ANNOTATION: &str = "sim.flux-orchestrator.io/fail";
 
 /// An API client changed a Flux object.
@@ -117,6 +120,9 @@ fn outcome(obj: &Value) -> Health {
 
 async fn handle(shared: &Shared, n: &Notice, delay: std::time::Duration) {
     let rt = shared.store.rt(n.ty);
+    if rt.is_workload() {
+        return workloadctl::handle(shared, n, delay).await;
+    }
     if !rt.has_status || !rt.is_flux() {
         return;
     }

@@ -59,7 +59,9 @@ pub(super) fn helm_release_status(
     st["lastAttemptedGeneration"] = r.obj["metadata"]["generation"].clone();
     st["lastAttemptedConfigDigest"] = json!(config_digest);
     st["lastAttemptedReleaseAction"] = json!(release_action(prev, r.health, version));
-    for key in ["lastHandledForceAt", "lastHandledResetAt"] {
+    // `inventory` (helm-controller ≥ 1.5, Flux 2.8) lists the release's objects; `Scenario`
+    // records it when it creates a HelmRelease's workloads, and it lasts until the next one.
+    for key in ["lastHandledForceAt", "lastHandledResetAt", "inventory"] {
         if let Some(v) = prev.get(key) {
             st[key] = v.clone();
         }

@@ -252,11 +252,15 @@ fn kustomization_status(
     };
     if let Some(a) = applied {
         st["lastAppliedRevision"] = a;
-        let entries: Vec<Value> = [("apps", "Deployment"), ("", "Service"), ("", "ConfigMap"), ("autoscaling", "HorizontalPodAutoscaler")]
-            .iter()
-            .map(|(g, k)| json!({"id": format!("{ns}_{name}_{g}_{k}"), "v": if *k == "HorizontalPodAutoscaler" { "v2" } else { "v1" }}))
-            .collect();
-        st["inventory"] = json!({"entries": entries});
+        // The inventory stays what the last apply recorded: the workloads `Scenario` created
+        // for it, or else four entries named after the Kustomization.
+        st["inventory"] = prev.get("inventory").cloned().unwrap_or_else(|| {
+            let entries: Vec<Value> = [("apps", "Deployment"), ("", "Service"), ("", "ConfigMap"), ("autoscaling", "HorizontalPodAutoscaler")]
+                .iter()
+                .map(|(g, k)| json!({"id": format!("{ns}_{name}_{g}_{k}"), "v": if *k == "HorizontalPodAutoscaler" { "v2" } else { "v1" }}))
+                .collect();
+            json!({"entries": entries})
+        });
     }
     if r.flavor == FluxFlavor::Flux29 && !matches!(r.health, Health::Progressing) {
         st["history"] = snapshot_history(prev, r);

@@ -122,7 +122,7 @@ fn create(shared: &Shared, r: &ResourceRoute, mut body: Value) -> Result<Respons
         ensure_namespace(shared, ns)?;
     }
     if rt.has_status
-        && rt.is_flux()
+        && (rt.is_flux() || rt.is_workload())
         && let Some(m) = body.as_object_mut()
     {
         // Status is the controllers' to write; the apiserver drops it on create.
@@ -195,8 +195,14 @@ enum PatchKind {
     Json,
 }
 
+/// Whether the built-in controllers answer changes to objects of this type.
+fn controlled(shared: &Shared, r: &ResourceRoute) -> bool {
+    let rt = shared.store.rt(r.ty);
+    rt.is_flux() || rt.is_workload()
+}
+
 fn after_create(shared: &Shared, r: &ResourceRoute, obj: &Stored) {
-    if !shared.store.rt(r.ty).is_flux() {
+    if !controlled(shared, r) {
         return;
     }
     if let Ok(v) = serde_json::from_slice::<Value>(&obj.bytes) {
@@ -206,7 +212,7 @@ fn after_create(shared: &Shared, r: &ResourceRoute, obj: &Stored) {
 }
 
 fn after_write(shared: &Shared, r: &ResourceRoute, scope: Scope, changed: bool) {
-    if changed && scope == Scope::Main && shared.store.rt(r.ty).is_flux() {
+    if changed && scope == Scope::Main && controlled(shared, r) {
         shared.notify_controller(r.ty, ns(r), r.name.as_deref().unwrap_or_default());
     }
 }

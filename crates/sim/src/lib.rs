@@ -1,5 +1,5 @@
-//! Kubernetes API simulator: list/watch/patch with real protocol semantics for Flux kinds,
-//! scenarios and fault injection. Used by tests, benchmarks and `make demo`; never by production paths.
+//! Kubernetes API simulator: list/watch/patch with real protocol semantics for Flux kinds and
+//! the workloads Flux applies, scenarios and fault injection. Used by tests, benchmarks and `make demo`; never by production paths.
 
 mod admin;
 pub mod catalog;
@@ -35,6 +35,10 @@ mod store;
 mod table;
 pub mod tls;
 mod watch;
+mod workloadctl;
+pub mod workloads;
+pub mod workloadstatus;
+mod workloadtable;
 
 pub use catalog::FluxFlavor;
 pub use churn::{ChurnHandle, ChurnOptions, spawn_churn};
@@ -49,3 +53,5 @@ pub use options::{KubeconfigAuth, SimOptions};
 pub use scenario::{PopulateReport, Scenario};
 pub use status::ApiError;
 pub use tls::ClientIdentity;
+pub use workloadctl::WorkloadStep;
+pub use workloadstatus::Phase;

@@ -108,7 +108,7 @@ pub fn prepare_create(rt: &ResourceType, obj: &mut Value, ids: &IdGen) -> Result
         .or_insert_with(|| Value::String(now()));
     md.remove("resourceVersion");
     md.remove("deletionTimestamp");
-    if rt.is_flux() {
+    if rt.generation {
         md.insert("generation".into(), json!(1));
     }
     Ok(())
@@ -210,7 +210,7 @@ pub fn finish_update(rt: &ResourceType, old: &Value, new: &mut Value, scope: Sco
     if let Some(md) = new_md.as_object() {
         check_string_maps(rt, &name, md)?;
     }
-    if rt.is_flux() && old.get("spec") != new.get("spec") {
+    if rt.generation && old.get("spec") != new.get("spec") {
         let generation = old["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
         new["metadata"]["generation"] = json!(generation);
     }

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::catalog::TypeId;
+use super::catalog::{ResourceType, TypeId};
 use super::fluxstatus::Health;
 use super::meta::{Scope, key_of, merge_patch};
 use super::reconcile;
 use super::state::Shared;
 use super::status::{ApiError, Result};
+use super::workloadctl::{self, WorkloadStep};
 
 /// Handle to the object store of one cluster (cheap to clone).
 #[derive(Clone)]
@@ -214,14 +215,33 @@ impl Objects {
             .sum()
     }
 
-    /// `(apiVersion, kind)` of every served kind, storage version.
+    /// `(apiVersion, kind)` of core/v1 Namespace and Event and of every served Flux kind,
+    /// storage version (the workload kinds are [`workload_kinds`](Self::workload_kinds)).
     pub fn kinds(&self) -> Vec<(String, &'static str)> {
+        self.kinds_where(|t| !t.is_workload())
+    }
+
+    /// `(apiVersion, kind)` of the workload kinds (Deployment, StatefulSet, DaemonSet, Job,
+    /// CronJob, Service, PersistentVolumeClaim, Ingress).
+    pub fn workload_kinds(&self) -> Vec<(String, &'static str)> {
+        self.kinds_where(ResourceType::is_workload)
+    }
+
+    fn kinds_where(&self, keep: impl Fn(&ResourceType) -> bool) -> Vec<(String, &'static str)> {
         self.shared
             .catalog
             .types
             .iter()
+            .filter(|t| keep(t))
             .map(|t| (t.api_version(), t.kind))
             .collect()
+    }
+
+    /// Simulate one step of a workload's rollout by its Kubernetes controller (a new image
+    /// rolling out, done, stuck past its deadline, scaled) in one write; see [`WorkloadStep`].
+    pub fn workload(&self, kind: &str, ns: &str, name: &str, step: WorkloadStep) -> Result<Value> {
+        let ty = self.type_of(kind)?;
+        workloadctl::step(&self.shared, ty, ns, name, &[step])
     }
 }
 

@@ -12,7 +12,10 @@ use super::events::{self, EventSpec};
 use super::fluxreasons::{as_attempted, failure};
 use super::fluxspec::{Refs, initial_revision, next_revision, object};
 use super::fluxstatus::{Health, Render, render};
+use super::objects::Objects;
 use super::status::Result;
+use super::workloads::{self, Owner, planned};
+use super::workloadstatus::{self, Phase};
 
 /// What to populate. Object counts are per kind, spread round-robin over the namespaces.
 #[derive(Debug, Clone)]
@@ -37,6 +40,10 @@ pub struct Scenario {
     pub kinds: Option<Vec<String>>,
     /// Emit the Warning Events of failing objects.
     pub events: bool,
+    /// Workloads (Deployments, Services, StatefulSets...) in all, spread round-robin over the
+    /// Kustomizations and HelmReleases that applied something, labelled as theirs and listed in
+    /// their inventories; a share of them stuck or rolling out like the Flux objects (0: none).
+    pub workloads: usize,
 }
 
 impl Default for Scenario {
@@ -52,6 +59,7 @@ impl Default for Scenario {
             consumers_per_source: 3,
             kinds: None,
             events: true,
+            workloads: 0,
         }
     }
 }
@@ -112,6 +120,8 @@ pub struct PopulateReport {
     pub failing: usize,
     /// Of which suspended.
     pub suspended: usize,
+    /// Workloads created (not counted in `objects`).
+    pub workloads: usize,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -174,8 +184,58 @@ impl Scenario {
                 }
             }
         }
+        report.workloads = self.populate_workloads(cluster)?;
         report.elapsed = started.elapsed();
         Ok(report)
+    }
+
+    /// Create the workloads, round-robin over the owners that applied something, and record
+    /// each owner's in its inventory (Kustomizations; HelmReleases of Flux29, which since Flux
+    /// 2.8 have one). Their own random stream keeps the Flux objects as they were without.
+    fn populate_workloads(&self, cluster: &SimCluster) -> Result<usize> {
+        let objects = cluster.objects();
+        let owners = applied_owners(&objects);
+        if self.workloads == 0 || owners.is_empty() {
+            return Ok(0);
+        }
+        let mut rng = StdRng::seed_from_u64(self.seed ^ 0x776f_726b_6c6f_6164);
+        let mut inventories: Vec<Vec<Value>> = vec![Vec::new(); owners.len()];
+        let now = super::meta::now();
+        for i in 0..self.workloads {
+            let (k, owner) = (i % owners.len(), &owners[i % owners.len()]);
+            let p = planned(&owner.name, i / owners.len());
+            let mut obj = workloads::object(&p, &owner.namespace, owner);
+            if objects
+                .type_of(p.kind)
+                .is_ok_and(|t| cluster.shared().catalog.types[t].generation)
+            {
+                obj["metadata"]["generation"] = json!(1);
+            }
+            let draw: f64 = rng.random();
+            let phase = if draw < self.failure_ratio {
+                Phase::Stuck
+            } else if draw < self.failure_ratio + self.progressing_ratio {
+                Phase::Progressing
+            } else {
+                Phase::Complete
+            };
+            obj["status"] = workloadstatus::render(&obj, phase, &now);
+            objects.create(obj)?;
+            inventories[k].push(workloads::inventory_entry(
+                p.kind,
+                &owner.namespace,
+                &p.name,
+            ));
+        }
+        let legacy = cluster.shared().opts.flavor == FluxFlavor::Legacy;
+        for (owner, entries) in owners.iter().zip(inventories) {
+            if entries.is_empty() || (legacy && owner.kind == "HelmRelease") {
+                continue;
+            }
+            let patch = json!({"status": {"inventory": {"entries": entries}}});
+            objects.patch(owner.kind, &owner.namespace, &owner.name, &patch)?;
+        }
+        Ok(self.workloads)
     }
 
     fn refs(&self, kind: &str, ns: &str, j: usize, kinds: &[&str], namespaces: usize) -> Refs {
@@ -256,4 +316,36 @@ impl Scenario {
         obj["status"] = status;
         (obj, health)
     }
+}
+
+/// Kustomizations that applied a revision and HelmReleases that released one: the owners of
+/// workloads.
+fn applied_owners(objects: &Objects) -> Vec<Owner> {
+    let applied = |kind: &'static str, o: &Value| {
+        let st = &o["status"];
+        let has = match kind {
+            "Kustomization" => st["lastAppliedRevision"].is_string(),
+            _ => st["history"].as_array().is_some_and(|h| !h.is_empty()),
+        };
+        has.then(|| Owner {
+            kind,
+            namespace: o["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            name: o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        })
+    };
+    ["Kustomization", "HelmRelease"]
+        .into_iter()
+        .flat_map(|kind| {
+            objects
+                .list(kind, None)
+                .into_iter()
+                .filter_map(move |o| applied(kind, &o))
+        })
+        .collect()
 }

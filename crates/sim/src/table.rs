@@ -1,5 +1,6 @@
 //! Server-side printing (`Accept: application/json;as=Table;g=meta.k8s.io;v=v1`), with the
-//! columns Flux's CRDs declare, so `kubectl get` looks like it does against a real cluster.
+//! columns Flux's CRDs declare (and kubectl's own for the workload kinds), so `kubectl get`
+//! looks like it does against a real cluster.
 
 use bytes::Bytes;
 use http::{HeaderMap, Response, header};
@@ -8,6 +9,7 @@ use serde_json::{Value, json};
 use super::catalog::ResourceType;
 use super::list::Page;
 use super::server::{Body, json_typed};
+use super::workloadtable;
 
 const TABLE_CT: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
 
@@ -30,6 +32,11 @@ fn col(name: &str, ty: &str, format: &str) -> Value {
 /// Column definitions for a type.
 pub fn columns(rt: &ResourceType) -> Value {
     let mut cols = vec![col("Name", "string", "name")];
+    if rt.is_workload() {
+        let names = workloadtable::columns(rt.kind);
+        cols.extend(names.iter().map(|n| col(n, "string", "")));
+        return Value::Array(cols);
+    }
     match rt.kind {
         "Namespace" => cols.extend([col("Status", "string", ""), col("Age", "string", "")]),
         "Event" => cols.extend(
@@ -82,6 +89,11 @@ fn cells(rt: &ResourceType, obj: &Value) -> Vec<Value> {
     let md = &obj["metadata"];
     let name = md["name"].clone();
     let created = age(md["creationTimestamp"].as_str().unwrap_or_default());
+    if rt.is_workload() {
+        let mut out = vec![name];
+        out.extend(workloadtable::cells(rt.kind, obj, created));
+        return out;
+    }
     let (ready, message) = ready(obj);
     match rt.kind {
         "Namespace" => vec![name, obj["status"]["phase"].clone(), created.into()],
