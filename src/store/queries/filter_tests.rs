@@ -32,6 +32,8 @@ fn row(name: &str, health: Health) -> ResourceRow {
         last_transition_at: None,
         created_at: at,
         updated_at: at,
+        workload: None,
+        workload_health: None,
     }
 }
 
