@@ -28,6 +28,7 @@ mod tokens;
 mod ui;
 mod versions;
 pub mod vocabulary;
+mod workloads;
 
 use std::sync::Arc;
 
@@ -99,6 +100,8 @@ pub enum ApiTags {
     Audit,
     /// OIDC login (browser redirects).
     Oidc,
+    /// The objects Flux applies (Deployments, Services, …): owner, health, replicas, images.
+    Workloads,
 }
 
 fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
@@ -110,6 +113,7 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             resources::ResourcesApi,
             versions::VersionsApi,
             graph::GraphApi,
+            workloads::WorkloadsApi,
             changes::ChangesApi,
             events::EventsApi,
             stats::StatsApi,

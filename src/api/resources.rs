@@ -77,7 +77,7 @@ pub enum ResourceSort {
 }
 
 impl ResourceSort {
-    fn order(self) -> ResourceOrder {
+    pub(super) fn order(self) -> ResourceOrder {
         use ResourceSort::*;
         let (field, descending) = match self {
             Name => (SortField::Name, false),
@@ -150,7 +150,7 @@ enum EventsResponse {
 }
 
 /// A page and, on the first page, the total, read concurrently.
-async fn list_page(
+pub(super) async fn list_page(
     state: &AppState,
     filter: &ResourceFilter,
     order: ResourceOrder,
@@ -192,8 +192,20 @@ async fn detail(state: &AppState, id: Uuid) -> Result<ResourceDetail, ApiError> 
         state.store.history(&events, None, limit)
     )?;
     let row = found.row;
+    let inventory = match Inventory::of(row.cluster_id, &found.object) {
+        Some(inventory) => {
+            let healths = state.store.healths(&inventory.ids()).await?;
+            Some(inventory.with_health(&healths))
+        }
+        None => None,
+    };
+    let mut resource = ResourceSummary::from(row.clone());
+    if let Some(w) = resource.workload.as_mut() {
+        let images = state.store.workload_images(&[id]).await?.remove(&id);
+        w.images = Some(images.unwrap_or_default().into_iter().map(Into::into).collect());
+    }
     Ok(ResourceDetail {
-        revision_detail: row.revision_detail.clone(),
+        revision_detail: row.revision_detail,
         generation: row.generation,
         observed_generation: row.observed_generation,
         created_at: row.created_at,
@@ -201,9 +213,9 @@ async fn detail(state: &AppState, id: Uuid) -> Result<ResourceDetail, ApiError> 
             .into_iter()
             .map(ResourceCondition::from)
             .collect(),
-        inventory: Inventory::of(&found.object),
+        inventory,
         object: found.object,
-        resource: row.into(),
+        resource,
         changes: changes.items.into_iter().map(Into::into).collect(),
         events: events.items.into_iter().map(Into::into).collect(),
     })
@@ -270,6 +282,10 @@ impl ResourcesApi {
         /// Health (repeatable, up to 100).
         #[oai(default)]
         health: Query<Vec<Health>>,
+        /// Roll-up of the workloads it applied (`workloadHealth`), e.g. `failed`: objects
+        /// with a failed workload, whatever their own health (repeatable, up to 100).
+        #[oai(default, name = "workloadHealth")]
+        workload_health: Query<Vec<Health>>,
         /// Label selector as kubectl's `-l`: `key=value`, `key!=value`, `key`, `!key`,
         /// `key in (a,b)`, `key notin (a,b)`, comma-separated; repeated parameters AND together.
         /// At most 20 requirements and 4,096 bytes in all, 100 values per set
@@ -293,6 +309,7 @@ impl ResourcesApi {
             ("kind", kind.0.len()),
             ("namespace", namespace.0.len()),
             ("health", health.0.len()),
+            ("workloadHealth", workload_health.0.len()),
         ])?;
         let order = sort.0.order();
         let filter = ResourceFilter {
@@ -302,6 +319,8 @@ impl ResourcesApi {
             health: health.0.into_iter().map(Into::into).collect(),
             labels: params::labels(&label.0)?,
             text: q.0.filter(|q| !q.is_empty()),
+            workload_health: workload_health.0.into_iter().map(Into::into).collect(),
+            ..Default::default()
         };
         let after = params::cursor(continue_.0.as_deref(), |t| order.decode_cursor(t))?;
         let list = list_page(&state, &filter, order, after, params::page_size(limit.0)).await?;

@@ -19,6 +19,7 @@ mod target;
 mod tls;
 mod types;
 mod versions;
+mod workloads;
 mod writer;
 
 use pools::MeasuredPool;
