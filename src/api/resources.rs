@@ -202,7 +202,13 @@ async fn detail(state: &AppState, id: Uuid) -> Result<ResourceDetail, ApiError> 
     let mut resource = ResourceSummary::from(row.clone());
     if let Some(w) = resource.workload.as_mut() {
         let images = state.store.workload_images(&[id]).await?.remove(&id);
-        w.images = Some(images.unwrap_or_default().into_iter().map(Into::into).collect());
+        w.images = Some(
+            images
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        );
     }
     Ok(ResourceDetail {
         revision_detail: row.revision_detail,

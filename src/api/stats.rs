@@ -221,9 +221,15 @@ mod tests {
         let rows = FleetCounts {
             counts: vec![
                 count(1, "Kustomization", Health::Ready, 2),
-                of(count(1, "Deployment", Health::Failed, 1), Counted::Workloads),
+                of(
+                    count(1, "Deployment", Health::Failed, 1),
+                    Counted::Workloads,
+                ),
                 of(count(1, "Service", Health::Ready, 4), Counted::Workloads),
-                of(count(1, "Kustomization", Health::Failed, 1), Counted::RollUp),
+                of(
+                    count(1, "Kustomization", Health::Failed, 1),
+                    Counted::RollUp,
+                ),
             ],
             clusters: vec![cluster(1, "a", None)],
         };

@@ -50,8 +50,6 @@ impl Store {
                 &[&ids],
             )
             .await?;
-        rows.iter()
-            .map(|r| Ok((r.get(0), column(r, 1)?)))
-            .collect()
+        rows.iter().map(|r| Ok((r.get(0), column(r, 1)?))).collect()
     }
 }

@@ -41,3 +41,4 @@ mod stream_basic;
 mod stream_faults;
 mod validation;
 mod versions;
+mod workloads;

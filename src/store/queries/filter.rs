@@ -6,8 +6,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::cursor::{Cursor, KeyType, KeyValue};
-use super::selector::LabelRequirement;
 use super::images::image_condition;
+use super::selector::LabelRequirement;
 use super::sql::{
     Params, any_of, cluster_condition, contains_pattern, keyset, one_of, order_by, where_clause,
 };
@@ -241,7 +241,12 @@ pub fn filter_conditions(
     any_of("r.kind", &filter.kinds, params, &mut out);
     any_of("r.namespace", &filter.namespaces, params, &mut out);
     any_of("r.health", &filter.health, params, &mut out);
-    any_of("r.workload_health", &filter.workload_health, params, &mut out);
+    any_of(
+        "r.workload_health",
+        &filter.workload_health,
+        params,
+        &mut out,
+    );
     if !filter.owners.is_empty() {
         out.push(one_of("r.owner_id", &filter.owners, "uuid", params));
     }

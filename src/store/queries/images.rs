@@ -30,7 +30,10 @@ fn starts_with(column: &str, prefix: &str, params: &mut Params) -> String {
 
 /// `i.repository` is `repository` or below it (`ghcr.io/acme` finds `ghcr.io/acme/web`).
 fn repository_condition(repository: &str, params: &mut Params) -> String {
-    let exact = format!("i.repository = {}::text", params.bind(repository.to_string()));
+    let exact = format!(
+        "i.repository = {}::text",
+        params.bind(repository.to_string())
+    );
     let below = starts_with("i.repository", &format!("{repository}/"), params);
     format!("({exact} OR {below})")
 }
@@ -76,7 +79,10 @@ mod tests {
     #[test]
     fn a_prefix_ends_just_above_its_last_character() {
         assert_eq!(prefix_end("sha256:ab").as_deref(), Some("sha256:ac"));
-        assert_eq!(prefix_end("ghcr.io/acme/").as_deref(), Some("ghcr.io/acme0"));
+        assert_eq!(
+            prefix_end("ghcr.io/acme/").as_deref(),
+            Some("ghcr.io/acme0")
+        );
         assert_eq!(prefix_end(""), None);
     }
 
@@ -84,7 +90,10 @@ mod tests {
     fn a_reference_with_a_tag_matches_the_repository_or_below_and_the_exact_tag() {
         let (sql, n) = sql("nginx:1.25.3");
         assert!(sql.contains("i.repository = $1::text"), "{sql}");
-        assert!(sql.contains("i.repository ~>=~ $2::text AND i.repository ~<~ $3::text"), "{sql}");
+        assert!(
+            sql.contains("i.repository ~>=~ $2::text AND i.repository ~<~ $3::text"),
+            "{sql}"
+        );
         assert!(sql.contains("i.tag = $4::text"), "{sql}");
         assert_eq!(n, 4);
     }
@@ -92,7 +101,10 @@ mod tests {
     #[test]
     fn a_digest_prefix_is_a_range_and_a_tag_alone_is_an_equality() {
         let (digest, n) = sql("sha256:9f86d0");
-        assert!(digest.contains("i.digest ~>=~ $1::text AND i.digest ~<~ $2::text"), "{digest}");
+        assert!(
+            digest.contains("i.digest ~>=~ $1::text AND i.digest ~<~ $2::text"),
+            "{digest}"
+        );
         assert_eq!(n, 2);
         let (tag, n) = sql(":1.25.3");
         assert!(tag.ends_with("WHERE i.tag = $1::text)"), "{tag}");
