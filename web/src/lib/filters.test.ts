@@ -12,7 +12,7 @@ describe('filters', () => {
   it('round-trips through the URL and drops unknown values', () => {
     const p = new URLSearchParams('health=failed&health=bogus&kind=HelmRelease&q=web&sort=-updated&cluster=prod&label=team%3Dpayments');
     const f = parseFilter(p);
-    expect(f).toEqual({ cluster: ['prod'], kind: ['HelmRelease'], namespace: [], health: ['failed'], label: ['team=payments'], q: 'web', sort: '-updated' });
+    expect(f).toEqual({ cluster: ['prod'], kind: ['HelmRelease'], namespace: [], health: ['failed'], workloadHealth: [], label: ['team=payments'], q: 'web', sort: '-updated' });
     expect(parseFilter(filterToParams(f))).toEqual(f);
     expect(parseFilter(new URLSearchParams('sort=nope')).sort).toBe('severity');
     expect(filterToParams(parseFilter(new URLSearchParams())).toString()).toBe('');

@@ -139,7 +139,7 @@ describe('LiveCache and filtered lists', () => {
     qc.setQueryData(keys.clusters, { items: [] });
     const cluster = {
       id: 'c1', name: 'sim-1', description: '', labels: {}, source: 'kubeconfig' as const, serverUrl: 'https://x', context: 'sim-1',
-      insecure: false, createdAt: '2025-01-01T00:00:00Z', updatedAt: '2025-01-01T00:00:00Z',
+      insecure: false, watchWorkloads: true, createdAt: '2025-01-01T00:00:00Z', updatedAt: '2025-01-01T00:00:00Z',
     };
     const cache = new LiveCache(qc);
     cache.cluster({ cluster, removed: false });
@@ -181,7 +181,7 @@ describe('REST answers read before a change committed', () => {
     const cache = new LiveCache(new QueryClient());
     const base = {
       id: 'c9', name: 'sim-9', description: '', labels: {}, source: 'kubeconfig' as const, serverUrl: 'https://x', context: 'sim-9',
-      insecure: false, createdAt: '2025-01-01T00:00:00Z', updatedAt: '2025-01-01T00:00:00Z',
+      insecure: false, watchWorkloads: true, createdAt: '2025-01-01T00:00:00Z', updatedAt: '2025-01-01T00:00:00Z',
     };
     const status = (state: 'connecting' | 'ready', at: string) => ({ state, message: '', kinds: {}, resyncDriftTotal: 0, updatedAt: at });
     cache.cluster({ cluster: { ...base, status: status('ready', '2025-01-01T00:00:05Z') }, removed: false });

@@ -103,6 +103,21 @@ interface RowProps {
   onSelect: (ids: string[], on: boolean) => void;
 }
 
+/** The roll-up of the workloads the object applied, when not ready: "workloads failed". */
+export function RollUp({ r }: { r: Resource }) {
+  if (!r.workloadHealth || r.workloadHealth === 'ready') return null;
+  return (
+    <Link
+      className={`rollup h-${r.workloadHealth}`}
+      to={`/workloads?owner=${r.id}`}
+      title={`A workload it applied is ${r.workloadHealth}`}
+      data-testid="rollup"
+    >
+      workloads {r.workloadHealth}
+    </Link>
+  );
+}
+
 /** One row; memoised, so scrolling renders only the rows that come into view. */
 const Row = memo(function Row({ r, index, start, selected, flash, onSelect }: RowProps) {
   return (
@@ -119,6 +134,7 @@ const Row = memo(function Row({ r, index, start, selected, flash, onSelect }: Ro
       </span>
       <span className="rcell c-health" role="cell">
         <HealthBadge health={r.health} />
+        <RollUp r={r} />
       </span>
       <span className="rcell c-kind" role="cell" title={`${r.apiGroup}/${r.apiVersion}`}>
         <KindIcon kind={r.kind} /> {r.kind}
