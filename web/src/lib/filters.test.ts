@@ -35,6 +35,15 @@ describe('filters', () => {
     expect(matches({ ...f, q: 'zzz' }, r)).toBe(false);
   });
 
+  it('keeps workloads out of resource lists and filters by the workloads roll-up', () => {
+    const f = parseFilter(new URLSearchParams('workloadHealth=failed'));
+    expect(f.workloadHealth).toEqual(['failed']);
+    expect(matches(f, r)).toBe(false);
+    expect(matches(f, { ...r, workloadHealth: 'failed' })).toBe(true);
+    const all = parseFilter(new URLSearchParams());
+    expect(matches(all, { ...r, workload: { kstatus: 'Current' } })).toBe(false);
+  });
+
   it('resolves kinds by plural and short name, as the server does', () => {
     const f = parseFilter(new URLSearchParams());
     for (const k of ['ks', 'KS', 'kustomizations', 'Kustomization']) expect(matches({ ...f, kind: [k] }, r)).toBe(true);

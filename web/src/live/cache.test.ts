@@ -2,7 +2,7 @@ import { QueryClient, type InfiniteData } from '@tanstack/react-query';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ChangeMessage, GraphNode, Health, Impact, Resource, ResourceGraph } from '../api/types';
 import { parseFilter, type ResourceFilter } from '../lib/filters';
-import { keys, LiveCache, SETTLE_MAX_MS, SETTLE_MS, withNodeState } from './cache';
+import { isWorkload, keys, LiveCache, SETTLE_MAX_MS, SETTLE_MS, withNodeState, withWorkload } from './cache';
 import { changedRecently } from './flash';
 import { forgetLatest, freshen, freshenClusters, freshStatus } from './latest';
 import { withEdge, type ListData, type ListPage } from './lists';
@@ -215,5 +215,32 @@ describe('LiveCache and graphs', () => {
     const gone = withNodeState(impact, msg('b', 3, null, 'delete'));
     expect(gone.clusters[0]!.nodes[1]).toMatchObject({ stored: false, health: 'unknown' });
     expect(withNodeState(impact, msg('z', 3, r('z', 3)))).toBe(impact);
+  });
+});
+
+describe('workload lists', () => {
+  const image = { container: 'app', init: false, image: 'nginx:1.25.3', repository: 'docker.io/library/nginx', tag: '1.25.3' };
+  const deployment = (seq: number, health: Health, images?: (typeof image)[]): Resource =>
+    r('d1', seq, { apiGroup: 'apps', kind: 'Deployment', health, workload: { kstatus: health === 'failed' ? 'Failed' : 'Current', images } });
+  const data = (items: Resource[]): InfiniteData<ListPage> => ({ pages: [pageOf(items)], pageParams: [undefined] });
+
+  it('replace a listed workload by a newer version, keeping its images, and drop a deleted one', () => {
+    const list = data([deployment(1, 'ready', [image])]);
+    const change = { ...msg('d1', 2, deployment(2, 'failed')), apiGroup: 'apps', kind: 'Deployment' };
+    expect(isWorkload(change)).toBe(true);
+    const next = withWorkload(list, change);
+    expect(next.pages[0]!.items[0]!.health).toBe('failed');
+    expect(next.pages[0]!.items[0]!.workload?.images).toEqual([image]);
+    expect(withWorkload(next, change)).toBe(next);
+    const gone = withWorkload(next, { ...change, seq: 3, op: 'delete', resource: undefined });
+    expect(gone.pages[0]!.items).toEqual([]);
+  });
+
+  it('never place a workload change in a resource list', () => {
+    const qc = new QueryClient();
+    const f = parseFilter(new URLSearchParams());
+    qc.setQueryData(keys.resources(f), data([r('a', 1)]));
+    new LiveCache(qc).change({ ...msg('d1', 2, deployment(2, 'failed'), 'upsert', undefined), apiGroup: 'apps', kind: 'Deployment' });
+    expect(view(qc, f)).toEqual([['a:ready']]);
   });
 });

@@ -60,7 +60,7 @@ export const keys = {
  */
 export function mayConcern(f: ResourceFilter, m: ChangeMessage): boolean {
   // Workloads (Deployments, Services, …) are never in resource lists.
-  if (!isFluxGroup(m.apiGroup)) return false;
+  if (isWorkload(m)) return false;
   if (f.cluster.length && m.cluster && !f.cluster.some((c) => c.trim() === m.clusterId || c.trim() === m.cluster)) return false;
   if (f.kind.length && !f.kind.some((k) => kindOf(k) === m.kind)) return false;
   if (f.namespace.length && !f.namespace.some((n) => n.trim() === m.namespace)) return false;
@@ -137,7 +137,7 @@ export class LiveCache {
     }
     this.patchDetail(m);
     if (m.op !== 'event') this.patchGraphs(m);
-    if (!isFluxGroup(m.apiGroup)) this.patchWorkloads(m);
+    if (isWorkload(m)) this.patchWorkloads(m);
     this.soon(keys.stats, 1000);
     this.soon(keys.failing, 1000);
   }
@@ -306,9 +306,12 @@ function addToTotal(data: ListData, delta: number): ListData {
   return { ...data, pages: [{ ...first, total: Math.max(0, first.total + delta) }, ...data.pages.slice(1)] };
 }
 
-/** Whether an API group is one of Flux's (`*.toolkit.fluxcd.io`, `fluxcd.controlplane.io`). */
-export function isFluxGroup(group: string): boolean {
-  return group.endsWith('fluxcd.io');
+/** The API groups of the workload kinds (src/flux/workloads.rs); no Flux kind is in them. */
+const WORKLOAD_GROUPS: ReadonlySet<string> = new Set(['', 'apps', 'batch', 'networking.k8s.io']);
+
+/** Whether a change is about a workload (a delete carries no object: its group tells). */
+export function isWorkload(m: ChangeMessage): boolean {
+  return !!m.resource?.workload || WORKLOAD_GROUPS.has(m.apiGroup);
 }
 
 /** A workload list with the changed workload's row replaced (images kept) or dropped when deleted. */

@@ -10,7 +10,7 @@ import { ago, when } from '../lib/time';
 import { changedRecently } from '../live/flash';
 import { Retry } from '../components/Retry';
 
-function Totals({ counts }: { counts: HealthCounts }) {
+function Totals({ counts, workloads, rollUp }: { counts: HealthCounts; workloads: HealthCounts; rollUp: HealthCounts }) {
   return (
     <div className="totals">
       <Link className="total" to="/resources">
@@ -25,6 +25,16 @@ function Totals({ counts }: { counts: HealthCounts }) {
           <span className="total-l">{HEALTH_LABEL[h].toLowerCase()}</span>
         </Link>
       ))}
+      <Link className="total" to="/workloads">
+        <span className="total-n">{workloads.total}</span>
+        <span className="total-l">workloads</span>
+      </Link>
+      <Link className={`total h-failed${rollUp.failed === 0 ? ' zero' : ''}`} to="/resources?workloadHealth=failed" data-testid="rollup-total">
+        <span className="total-n">
+          <HealthIcon health="failed" size={14} /> {rollUp.failed}
+        </span>
+        <span className="total-l">with failed workloads</span>
+      </Link>
     </div>
   );
 }
@@ -56,6 +66,15 @@ function ClusterCard({ s, cluster }: { s: ClusterStats; cluster?: Cluster }) {
           {s.health.failed + s.health.stalled > 0 && (
             <Link className="bad" to={`/resources?cluster=${encodeURIComponent(s.name)}&health=failed&health=stalled`}>
               {' '}· {s.health.failed + s.health.stalled} failing
+            </Link>
+          )}
+        </dd>
+        <dt>Workloads</dt>
+        <dd>
+          {s.workloads.total}
+          {s.workloadHealth.failed > 0 && (
+            <Link className="bad" data-testid="rollup-failed" to={`/resources?cluster=${encodeURIComponent(s.name)}&workloadHealth=failed`}>
+              {' '}· {s.workloadHealth.failed} owner{s.workloadHealth.failed === 1 ? '' : 's'} with failed workloads
             </Link>
           )}
         </dd>
@@ -96,7 +115,7 @@ export default function Overview() {
         </Empty>
       ) : (
         <>
-          <Totals counts={stats.data.health} />
+          <Totals counts={stats.data.health} workloads={stats.data.workloads} rollUp={stats.data.workloadHealth} />
           <section aria-labelledby="clusters-h">
             <h2 id="clusters-h" className="section-h">
               Clusters <span className="muted">{stats.data.clusters.length}</span>
