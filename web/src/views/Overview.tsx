@@ -29,7 +29,7 @@ function Totals({ counts, workloads, rollUp }: { counts: HealthCounts; workloads
         <span className="total-n">{workloads.total}</span>
         <span className="total-l">workloads</span>
       </Link>
-      <Link className={`total h-failed${rollUp.failed === 0 ? ' zero' : ''}`} to="/resources?workloadHealth=failed" data-testid="rollup-total">
+      <Link className={`total total-rollup${rollUp.failed === 0 ? ' zero' : ''}`} to="/resources?workloadHealth=failed" data-testid="rollup-total">
         <span className="total-n">
           <HealthIcon health="failed" size={14} /> {rollUp.failed}
         </span>
