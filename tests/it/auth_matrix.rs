@@ -275,7 +275,11 @@ async fn a_scoped_token_lists_only_the_clusters_and_objects_in_its_scope() {
         .json()
         .await
         .unwrap();
-    assert_eq!(workloads["items"].as_array().unwrap().len(), 1, "{workloads}");
+    assert_eq!(
+        workloads["items"].as_array().unwrap().len(),
+        1,
+        "{workloads}"
+    );
     assert_eq!(
         get("/api/v1/workloads?cluster=search")
             .await

@@ -771,7 +771,12 @@ fn the_cluster_role_reads_and_patches_flux_objects_reads_their_workloads_and_not
         for k in &flux_orchestrator::flux::WORKLOAD_KINDS {
             for v in ["list", "watch"] {
                 let g = (k.group.to_owned(), k.plural.to_owned(), v.to_owned());
-                assert!(grants.contains(&g), "{overlay}: {v} {}/{}", k.group, k.plural);
+                assert!(
+                    grants.contains(&g),
+                    "{overlay}: {v} {}/{}",
+                    k.group,
+                    k.plural
+                );
             }
         }
         for (g, r, v) in [
