@@ -5,6 +5,7 @@ import { memo, useEffect, useRef } from 'react';
 import { Link } from 'react-router';
 import type { Resource, ResourceSort } from '../../api/types';
 import { HealthBadge, KindIcon } from '../../components/icons';
+import { RollUp } from '../../components/RollUp';
 import { shortRevision } from '../../lib/flux';
 import { ago, when } from '../../lib/time';
 import { changedRecently } from '../../live/flash';
@@ -101,21 +102,6 @@ interface RowProps {
   selected: boolean;
   flash: boolean;
   onSelect: (ids: string[], on: boolean) => void;
-}
-
-/** The roll-up of the workloads the object applied, when not ready: "workloads failed". */
-export function RollUp({ r }: { r: Resource }) {
-  if (!r.workloadHealth || r.workloadHealth === 'ready') return null;
-  return (
-    <Link
-      className={`rollup h-${r.workloadHealth}`}
-      to={`/workloads?owner=${r.id}`}
-      title={`A workload it applied is ${r.workloadHealth}`}
-      data-testid="rollup"
-    >
-      workloads {r.workloadHealth}
-    </Link>
-  );
 }
 
 /** One row; memoised, so scrolling renders only the rows that come into view. */
