@@ -182,7 +182,7 @@ async fn images(
         ":1.36".to_string(),
         "docker.io/library/postgres".to_string(),
         "ghcr.io/acme".to_string(),
-        "registry.acme.internal:5000".to_string(),
+        ":1.4.1".to_string(),
         digest[..19].to_string(),
     ];
     let mut all = Vec::new();
