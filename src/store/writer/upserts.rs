@@ -10,7 +10,7 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::changelog::{self, Change};
-use crate::flux::{self, ResourceSnapshot};
+use crate::flux::{self, ChangeOp, ResourceSnapshot};
 use crate::store::Result;
 use crate::store::edges::{self, Declaring};
 use crate::store::resources::{BatchOutcome, ResourceKey, content_hash};
@@ -133,9 +133,9 @@ fn change<'a>(
         .map(|o| flux::change_summary(o, &s.object));
     Change {
         key,
-        op: "upsert",
+        op: ChangeOp::Upsert,
         before: old.map(|e| e.health),
-        after: Some(s.health.as_str().to_string()),
+        after: Some(s.health.as_str()),
         revision: s.revision.as_deref(),
         reason: s.reason.as_deref(),
         message: s.message.as_deref(),
