@@ -289,8 +289,8 @@ mod tests {
     #[test]
     fn the_summary_fails_when_any_target_failed() {
         let action = Action::Reconcile { with_source: false };
-        assert!(summary(&action, 3, &[]).is_ok());
-        let err = summary(&action, 3, &["Kustomization/a/b on c".into()]).unwrap_err();
+        assert!(super::summary(&action, 3, &[]).is_ok());
+        let err = super::summary(&action, 3, &["Kustomization/a/b on c".into()]).unwrap_err();
         assert_eq!(err.to_string(), "reconcile failed: Kustomization/a/b on c");
     }
 }

@@ -191,7 +191,7 @@ pub(crate) mod tests {
     fn cluster(name: &str, labels: serde_json::Value) -> Cluster {
         serde_json::from_value(json!({
             "id": Uuid::new_v4(), "name": name, "description": "", "labels": labels,
-            "source": "api", "serverUrl": "https://x", "context": "c", "insecure": false,
+            "source": "kubeconfig", "serverUrl": "https://x", "context": "c", "insecure": false,
             "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z",
         }))
         .unwrap()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use fluxo_client::types::{
     ClientMessageSubscribeMessage, ClientMessageSubscribeMessageType, ResourceSummary,
-    ServerMessage, ServerMessageChangeMessage, StreamFilter,
+    ServerMessageChangeMessage, ServerMessageStreamError, StreamFilter,
 };
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
@@ -143,17 +143,39 @@ async fn subscribe(socket: &mut Socket, query: &Query) -> Result<()> {
         .map_err(|e| Error::Stream(e.to_string()))
 }
 
-async fn next_message(socket: &mut Socket) -> Result<Option<ServerMessage>> {
+/// A message of the stream, by its `type`: typed where the CLI reads it, the rest skipped.
+enum Incoming {
+    Change(Box<ServerMessageChangeMessage>),
+    Position,
+    Resync(String),
+    Failed(String),
+    Other,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T> {
+    serde_json::from_value(value).map_err(|e| Error::Stream(format!("unexpected message: {e}")))
+}
+
+/// Read one message (`None`: the server closed the stream).
+async fn next_message(socket: &mut Socket) -> Result<Option<Incoming>> {
     while let Some(frame) = socket.next().await {
-        match frame.map_err(|e| Error::Stream(e.to_string()))? {
-            Message::Text(text) => {
-                return serde_json::from_str(&text)
-                    .map(Some)
-                    .map_err(|e| Error::Stream(format!("unexpected message: {e}")));
-            }
+        let text = match frame.map_err(|e| Error::Stream(e.to_string()))? {
+            Message::Text(text) => text,
             Message::Close(_) => return Ok(None),
-            _ => {}
-        }
+            _ => continue,
+        };
+        let value: serde_json::Value = decode(serde_json::from_str(&text).unwrap_or_default())?;
+        let message = match value["type"].as_str().unwrap_or_default() {
+            "change" => Incoming::Change(Box::new(decode(value)?)),
+            "subscribed" | "heartbeat" => Incoming::Position,
+            "resync" => Incoming::Resync(value["reason"].as_str().unwrap_or_default().to_string()),
+            "error" => {
+                let e: ServerMessageStreamError = decode(value)?;
+                Incoming::Failed(format!("{}: {}", e.code, e.message))
+            }
+            _ => Incoming::Other,
+        };
+        return Ok(Some(message));
     }
     Ok(None)
 }
@@ -161,10 +183,8 @@ async fn next_message(socket: &mut Socket) -> Result<Option<ServerMessage>> {
 async fn wait_subscribed(socket: &mut Socket) -> Result<()> {
     loop {
         match next_message(socket).await? {
-            Some(ServerMessage::Variant2(_) | ServerMessage::Variant3(_)) => return Ok(()),
-            Some(ServerMessage::Variant5(e)) => {
-                return Err(Error::Stream(format!("{}: {}", e.code, e.message)));
-            }
+            Some(Incoming::Position) => return Ok(()),
+            Some(Incoming::Failed(e)) => return Err(Error::Stream(e)),
             Some(_) => {}
             None => return Err(Error::Stream("the server closed the stream".into())),
         }
@@ -181,22 +201,19 @@ async fn follow(
 ) -> Result<()> {
     loop {
         match next_message(socket).await? {
-            Some(ServerMessage::Variant0(change)) => {
-                if let Some(row) = changed_row(change, query, last) {
+            Some(Incoming::Change(change)) => {
+                if let Some(row) = changed_row(*change, query, last) {
                     print(&format_line(&resource_row(&row, kind, wide), widths))?;
                 }
             }
-            Some(ServerMessage::Variant4(resync)) => {
+            Some(Incoming::Resync(reason)) => {
                 progress(&format!(
-                    "the stream asked for a resync ({:?}); subscribing again",
-                    resync.reason
+                    "the stream asked for a resync ({reason}); subscribing again"
                 ));
                 subscribe(socket, query).await?;
             }
-            Some(ServerMessage::Variant5(e)) => {
-                return Err(Error::Stream(format!("{}: {}", e.code, e.message)));
-            }
-            Some(_) => {}
+            Some(Incoming::Failed(e)) => return Err(Error::Stream(e)),
+            Some(Incoming::Position | Incoming::Other) => {}
             None => return Err(Error::Stream("the server closed the stream".into())),
         }
     }
