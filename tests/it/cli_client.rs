@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::support::app::TestServer;
 use crate::support::db::TestDb;
-use crate::support::fleet::{FAST_INGEST, register, sim, wait_for, wait_in_sync, wait_state};
+use crate::support::fleet::{FAST_INGEST, register, sim, wait_in_sync, wait_state};
 use crate::support::process::BIN;
 use crate::support::raw::free_port;
 
@@ -327,7 +327,7 @@ async fn get_prints_every_output_format_and_gates_ci_on_failures() {
         gate.stderr
     );
     assert!(
-        gate.stdout.contains(&name),
+        gate.stdout.contains(name),
         "the table is printed too: {}",
         gate.stdout
     );
@@ -451,7 +451,14 @@ async fn reconcile_waits_until_handled_and_get_watch_prints_the_change() {
     );
     let r = cli
         .run(
-            &["reconcile", "ks", "--selector", "", "--cluster", "cli-act"],
+            &[
+                "reconcile",
+                "ks",
+                "--selector",
+                "app.kubernetes.io/part-of=flux-sim",
+                "--cluster",
+                "cli-act",
+            ],
             &env,
         )
         .await;

@@ -65,22 +65,8 @@ pub async fn run(api: &Api, args: &ClusterAddArgs) -> Result<()> {
         .map(str::to_string)
         .or(local_ca);
     let kubeconfig = manifests::kubeconfig(&name, &server, ca.as_deref(), insecure, &token);
-    let body = CreateCluster {
-        name: name.clone(),
-        kubeconfig,
-        context: None,
-        description: Some(format!(
-            "added with `flux-orchestrator cluster add {}`",
-            args.context
-        )),
-        labels: Some(
-            labels
-                .into_iter()
-                .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
-                .collect(),
-        ),
-        allow_insecure: Some(insecure || server.starts_with("http://")),
-    };
+    let allow_insecure = insecure || server.starts_with("http://");
+    let body = create_body(args, name, kubeconfig, labels, allow_insecure);
     let created = api
         .client
         .create_cluster()
@@ -93,6 +79,31 @@ pub async fn run(api: &Api, args: &ClusterAddArgs) -> Result<()> {
         "cluster {} registered ({}): {server}\n",
         created.name, created.id
     ))
+}
+
+/// The registration: the built kubeconfig, labels, and a description naming the context.
+fn create_body(
+    args: &ClusterAddArgs,
+    name: String,
+    kubeconfig: String,
+    labels: serde_json::Map<String, Value>,
+    allow_insecure: bool,
+) -> CreateCluster {
+    let labels = labels
+        .into_iter()
+        .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+        .collect();
+    CreateCluster {
+        name,
+        kubeconfig,
+        context: None,
+        description: Some(format!(
+            "added with `flux-orchestrator cluster add {}`",
+            args.context
+        )),
+        labels: Some(labels),
+        allow_insecure: Some(allow_insecure),
+    }
 }
 
 /// The local kubeconfig's context, resolved here (exec plugins and all).
