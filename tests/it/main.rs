@@ -13,6 +13,7 @@ mod api_fuzz;
 mod auth;
 mod auth_matrix;
 mod cli;
+mod cli_client;
 mod clients;
 mod clusters_api;
 mod database;
