@@ -24,6 +24,7 @@ mod session;
 mod spec;
 mod stats;
 pub mod stream;
+mod timeline;
 mod tokens;
 mod ui;
 mod versions;
@@ -87,6 +88,8 @@ pub enum ApiTags {
     Events,
     /// Counts for the fleet overview.
     Stats,
+    /// What happened across the fleet, by time, with bursts grouped.
+    Timeline,
     /// The live stream of committed changes (WebSocket).
     Stream,
     /// Prometheus metrics.
@@ -113,6 +116,7 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             changes::ChangesApi,
             events::EventsApi,
             stats::StatsApi,
+            timeline::TimelineApi,
             stream::StreamApi,
             metrics::MetricsApi,
             session::SessionApi,
