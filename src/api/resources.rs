@@ -204,13 +204,16 @@ async fn list_page(
 
 /// What a list of the fleet at a moment cannot do: filter by labels (the log keeps none) or
 /// sort by severity (answered one health at a time from the live table's index); then 410
-/// when `at` is before the retained history.
+/// when `at` is before the retained history. Without `at` (the live list) all is allowed.
 async fn as_of_allowed(
     state: &AppState,
-    at: DateTime<Utc>,
+    at: Option<DateTime<Utc>>,
     labels: &[String],
     sort: ResourceSort,
 ) -> Result<(), ApiError> {
+    let Some(at) = at else {
+        return Ok(());
+    };
     if labels.iter().any(|l| !l.trim().is_empty()) {
         return Err(params::bad_param(
             "label",
@@ -338,15 +341,12 @@ impl ResourcesApi {
         /// The `continue` value of the previous page.
         #[oai(name = "continue")]
         continue_: Query<Option<String>>,
-        /// Show the fleet as it was at this time (RFC 3339), rebuilt from the change log:
-        /// each object's health, revision and message then. Not with `label` or a
-        /// `severity` sort (400); before the oldest retained change 410 `history_pruned`.
+        /// The fleet as it was at this time (RFC 3339), from the change log; not with `label`
+        /// or `sort=severity` (400); before the oldest retained change 410 `history_pruned`.
         #[oai(name = "asOf")]
         as_of: Query<Option<DateTime<Utc>>>,
     ) -> Result<ListResponse, ApiError> {
-        if let Some(at) = as_of.0 {
-            as_of_allowed(&state, at, &label.0, sort.0).await?;
-        }
+        as_of_allowed(&state, as_of.0, &label.0, sort.0).await?;
         params::at_most(&[
             ("cluster", cluster.0.len()),
             ("kind", kind.0.len()),
@@ -364,8 +364,9 @@ impl ResourcesApi {
         };
         let after = params::cursor(continue_.0.as_deref(), |t| order.decode_cursor(t))?;
         let limit = params::page_size(limit.0);
-        let list = list_page(&state, &filter, order, after, limit, as_of.0).await?;
-        Ok(ListResponse::Ok(Json(list)))
+        Ok(ListResponse::Ok(Json(
+            list_page(&state, &filter, order, after, limit, as_of.0).await?,
+        )))
     }
 
     /// Get a resource

@@ -202,7 +202,7 @@ fn entry(slot: Slot) -> TimelineEntry {
         Slot::One(e) => TimelineEntry {
             entry_type: EntryType::Change,
             at: e.at,
-            change: Some(e.into()),
+            change: Some((*e).into()),
             burst: None,
         },
         Slot::Burst(b) => TimelineEntry {
@@ -319,8 +319,7 @@ impl TimelineApi {
         /// Cluster id or name (repeatable, up to 100).
         #[oai(default)]
         cluster: Query<Vec<String>>,
-        /// Cluster-label selector, kubectl's `-l` syntax over the clusters' labels
-        /// (repeatable; AND).
+        /// Cluster-label selector, kubectl's `-l` syntax on cluster labels (repeatable; AND).
         #[oai(default, name = "clusterLabel")]
         cluster_label: Query<Vec<String>>,
         /// Kind, plural or short name (repeatable, up to 100).
@@ -352,42 +351,88 @@ impl TimelineApi {
         #[oai(name = "continue")]
         continue_: Query<Option<String>>,
     ) -> Result<TimelineResponse, ApiError> {
+        let request = Request {
+            from: from.0,
+            to: to.0,
+            cluster: cluster.0,
+            cluster_label: cluster_label.0,
+            kind: kind.0,
+            namespace: namespace.0,
+            becomes: becomes.0,
+            was: was.0,
+            op: op.0,
+            q: q.0,
+            group: group.0,
+        };
+        let filter = request.filter(&state).await?;
+        let (cursor, window) = paging(continue_.0, window.0, &filter)?;
+        let page = read(&state, &filter, cursor.as_ref(), window, limit.0).await?;
+        Ok(TimelineResponse::Ok(Json(page)))
+    }
+}
+
+/// The decoded `continue` token, and the grouping window (none for a burst's members, which
+/// are listed as they are).
+fn paging(
+    token: Option<String>,
+    window: Option<u32>,
+    filter: &TimelineFilter,
+) -> Result<(Option<TimelineCursor>, Option<Duration>), ApiError> {
+    let cursor = token
+        .filter(|t| !t.is_empty())
+        .map(|t| TimelineCursor::decode(&t).map_err(|e| bad_param("continue", e)))
+        .transpose()?;
+    let window = match filter.between {
+        Some(_) => None,
+        None => Some(Duration::from_secs(window.unwrap_or(60).into())),
+    };
+    Ok((cursor, window))
+}
+
+/// The filter parameters of a timeline request.
+struct Request {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    cluster: Vec<String>,
+    cluster_label: Vec<String>,
+    kind: Vec<String>,
+    namespace: Vec<String>,
+    becomes: Vec<Health>,
+    was: Vec<Health>,
+    op: Vec<ChangeOp>,
+    q: Option<String>,
+    group: Option<String>,
+}
+
+impl Request {
+    /// The store's filter; 400 for what cannot be used.
+    async fn filter(self, state: &AppState) -> Result<TimelineFilter, ApiError> {
         params::at_most(&[
-            ("cluster", cluster.0.len()),
-            ("kind", kind.0.len()),
-            ("namespace", namespace.0.len()),
-            ("becomes", becomes.0.len()),
-            ("was", was.0.len()),
+            ("cluster", self.cluster.len()),
+            ("kind", self.kind.len()),
+            ("namespace", self.namespace.len()),
+            ("becomes", self.becomes.len()),
+            ("was", self.was.len()),
         ])?;
-        time_range(from.0, to.0)?;
-        let group = group.0.filter(|g| !g.is_empty());
+        time_range(self.from, self.to)?;
+        let group = self.group.filter(|g| !g.is_empty());
         let group = group
             .map(|g| {
                 Group::decode(&g).ok_or_else(|| bad_param("group", "not a burst's `group` value"))
             })
             .transpose()?;
-        let filter = TimelineFilter {
-            subjects: history::subjects(vec![], cluster.0, &kind.0, namespace.0, vec![])?,
-            cluster_ids: labelled_clusters(&state, &cluster_label.0).await?,
-            becomes: becomes.0.into_iter().map(Into::into).collect(),
-            was: was.0.into_iter().map(Into::into).collect(),
-            ops: op.0.into_iter().map(Into::into).collect(),
-            text: q.0.filter(|q| !q.is_empty()),
-            from: from.0,
-            to: to.0,
+        Ok(TimelineFilter {
+            subjects: history::subjects(vec![], self.cluster, &self.kind, self.namespace, vec![])?,
+            cluster_ids: labelled_clusters(state, &self.cluster_label).await?,
+            becomes: self.becomes.into_iter().map(Into::into).collect(),
+            was: self.was.into_iter().map(Into::into).collect(),
+            ops: self.op.into_iter().map(Into::into).collect(),
+            text: self.q.filter(|q| !q.is_empty()),
+            from: self.from,
+            to: self.to,
             between: group.map(|g| (g.oldest, g.newest)),
             transition: group.map(|g| g.transition),
-        };
-        let cursor = continue_.0.filter(|t| !t.is_empty());
-        let cursor = cursor
-            .map(|t| TimelineCursor::decode(&t).map_err(|e| bad_param("continue", e)))
-            .transpose()?;
-        let window = match group {
-            Some(_) => None,
-            None => Some(Duration::from_secs(window.0.unwrap_or(60).into())),
-        };
-        let page = read(&state, &filter, cursor.as_ref(), window, limit.0).await?;
-        Ok(TimelineResponse::Ok(Json(page)))
+        })
     }
 }
 
@@ -407,7 +452,11 @@ async fn read(
     let (older, newer) = cursors(&rows, cursor);
     let slots = match window {
         Some(w) => bursts::group(rows.items, w),
-        None => rows.items.into_iter().map(Slot::One).collect(),
+        None => rows
+            .items
+            .into_iter()
+            .map(|e| Slot::One(Box::new(e)))
+            .collect(),
     };
     let reaches_back = match (filter.from, retained.oldest) {
         (Some(from), Some(oldest)) => from < oldest,

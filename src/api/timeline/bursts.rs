@@ -18,8 +18,8 @@ use crate::store::queries::{Position, Transition};
 /// One timeline entry: a single change or a burst.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Slot {
-    /// One change or event.
-    One(ChangeEntry),
+    /// One change or event (boxed: a burst is a vector, an entry 300 bytes).
+    One(Box<ChangeEntry>),
     /// Several objects' entries of one transition.
     Burst(Burst),
 }
@@ -81,7 +81,7 @@ pub fn group(entries: Vec<ChangeEntry>, window: Duration) -> Vec<Slot> {
                     }));
                 }
             },
-            None => slots.push(Slot::One(e)),
+            None => slots.push(Slot::One(Box::new(e))),
         }
     }
     slots

@@ -3601,9 +3601,8 @@ export interface operations {
                 /** @description The `continue` value of the previous page. */
                 continue?: string;
                 /**
-                 * @description Show the fleet as it was at this time (RFC 3339), rebuilt from the change log:
-                 *     each object's health, revision and message then. Not with `label` or a
-                 *     `severity` sort (400); before the oldest retained change 410 `history_pruned`.
+                 * @description The fleet as it was at this time (RFC 3339), from the change log; not with `label`
+                 *     or `sort=severity` (400); before the oldest retained change 410 `history_pruned`.
                  */
                 asOf?: string;
             };
@@ -5835,10 +5834,7 @@ export interface operations {
                 to?: string;
                 /** @description Cluster id or name (repeatable, up to 100). */
                 cluster?: string[];
-                /**
-                 * @description Cluster-label selector, kubectl's `-l` syntax over the clusters' labels
-                 *     (repeatable; AND).
-                 */
+                /** @description Cluster-label selector, kubectl's `-l` syntax on cluster labels (repeatable; AND). */
                 clusterLabel?: string[];
                 /** @description Kind, plural or short name (repeatable, up to 100). */
                 kind?: string[];
