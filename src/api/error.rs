@@ -18,6 +18,17 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// The body of a 410: what is gone, and since when history is kept.
+#[derive(Object, Debug, Clone)]
+pub struct GoneBody {
+    /// Stable machine-readable code, e.g. `history_pruned`.
+    pub code: String,
+    /// What is gone and why.
+    pub message: String,
+    /// Time of the oldest retained change, where that is what the request reached past.
+    pub oldest: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// An API error; handlers return it with `?`.
 #[derive(ApiResponse, Debug)]
 pub enum ApiError {
@@ -39,7 +50,7 @@ pub enum ApiError {
     Conflict(Json<ErrorBody>),
     /// What was asked for existed but is no longer kept (pruned by retention).
     #[oai(status = 410)]
-    Gone(Json<ErrorBody>),
+    Gone(Json<GoneBody>),
     /// The request body is larger than the limit.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
@@ -82,7 +93,30 @@ impl ApiError {
 
     /// 410 with a code and message.
     pub fn gone(code: &str, message: impl Into<String>) -> ApiError {
-        ApiError::Gone(body(code, message))
+        ApiError::Gone(Json(GoneBody {
+            code: code.to_string(),
+            message: message.into(),
+            oldest: None,
+        }))
+    }
+
+    /// 410 `history_pruned`: `at` is before `oldest`, the oldest retained change (`None`:
+    /// retention emptied the log).
+    pub fn history_pruned(
+        at: chrono::DateTime<chrono::Utc>,
+        oldest: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> ApiError {
+        let since = oldest.map_or("no change is retained".to_string(), |o| {
+            format!("the oldest retained change is from {}", o.to_rfc3339())
+        });
+        ApiError::Gone(Json(GoneBody {
+            code: "history_pruned".into(),
+            message: format!(
+                "the change log no longer reaches back to {}: retention removed it; {since}",
+                at.to_rfc3339()
+            ),
+            oldest,
+        }))
     }
 
     /// 401 with a message.

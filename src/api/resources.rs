@@ -5,6 +5,7 @@ mod detail;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -119,6 +120,8 @@ pub struct ResourceList {
     pub total: Option<i64>,
     /// More than `total` resources match.
     pub total_capped: bool,
+    /// The time the list shows the fleet at (`asOf`); null for the live fleet.
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 #[derive(ApiResponse)]
@@ -149,21 +152,44 @@ enum EventsResponse {
     Ok(Json<EventList>),
 }
 
-/// A page and, on the first page, the total, read concurrently.
+/// A page and, on the first page, the total, read concurrently; of the fleet as it was at
+/// `as_of` when given.
 async fn list_page(
     state: &AppState,
     filter: &ResourceFilter,
     order: ResourceOrder,
     after: Option<Cursor>,
     limit: usize,
+    as_of: Option<DateTime<Utc>>,
 ) -> Result<ResourceList, ApiError> {
-    let page = state
-        .store
-        .list_resources(filter, order, after.as_ref(), limit);
+    let store = &state.store;
+    let page = async {
+        match as_of {
+            Some(at) => {
+                store
+                    .list_resources_as_of(at, filter, order, after.as_ref(), limit)
+                    .await
+            }
+            None => {
+                store
+                    .list_resources(filter, order, after.as_ref(), limit)
+                    .await
+            }
+        }
+    };
     let (page, total) = if after.is_some() {
         (page.await?, None)
     } else {
-        let count = state.store.count_resources(filter, params::TOTAL_CAP);
+        let count = async {
+            match as_of {
+                Some(at) => {
+                    store
+                        .count_resources_as_of(at, filter, params::TOTAL_CAP)
+                        .await
+                }
+                None => store.count_resources(filter, params::TOTAL_CAP).await,
+            }
+        };
         let (page, total) = futures::try_join!(page, count)?;
         (page, Some(total))
     };
@@ -172,7 +198,35 @@ async fn list_page(
         continue_: page.next.map(|c| c.encode()),
         total: total.map(|t| t.count),
         total_capped: total.is_some_and(|t| t.capped),
+        as_of,
     })
+}
+
+/// What a list of the fleet at a moment cannot do: filter by labels (the log keeps none) or
+/// sort by severity (answered one health at a time from the live table's index); then 410
+/// when `at` is before the retained history. Without `at` (the live list) all is allowed.
+async fn as_of_allowed(
+    state: &AppState,
+    at: Option<DateTime<Utc>>,
+    labels: &[String],
+    sort: ResourceSort,
+) -> Result<(), ApiError> {
+    let Some(at) = at else {
+        return Ok(());
+    };
+    if labels.iter().any(|l| !l.trim().is_empty()) {
+        return Err(params::bad_param(
+            "label",
+            "not supported with `asOf`: the change log keeps no labels",
+        ));
+    }
+    if matches!(sort, ResourceSort::Severity | ResourceSort::SeverityDesc) {
+        return Err(params::bad_param(
+            "sort",
+            "`severity` is not supported with `asOf`; use `health`, `updated` or a name order",
+        ));
+    }
+    history::reachable(state, at).await
 }
 
 async fn detail(state: &AppState, id: Uuid) -> Result<ResourceDetail, ApiError> {
@@ -287,7 +341,12 @@ impl ResourcesApi {
         /// The `continue` value of the previous page.
         #[oai(name = "continue")]
         continue_: Query<Option<String>>,
+        /// The fleet as it was at this time (RFC 3339), from the change log; not with `label`
+        /// or `sort=severity` (400); before the oldest retained change 410 `history_pruned`.
+        #[oai(name = "asOf")]
+        as_of: Query<Option<DateTime<Utc>>>,
     ) -> Result<ListResponse, ApiError> {
+        as_of_allowed(&state, as_of.0, &label.0, sort.0).await?;
         params::at_most(&[
             ("cluster", cluster.0.len()),
             ("kind", kind.0.len()),
@@ -304,8 +363,10 @@ impl ResourcesApi {
             text: q.0.filter(|q| !q.is_empty()),
         };
         let after = params::cursor(continue_.0.as_deref(), |t| order.decode_cursor(t))?;
-        let list = list_page(&state, &filter, order, after, params::page_size(limit.0)).await?;
-        Ok(ListResponse::Ok(Json(list)))
+        let limit = params::page_size(limit.0);
+        Ok(ListResponse::Ok(Json(
+            list_page(&state, &filter, order, after, limit, as_of.0).await?,
+        )))
     }
 
     /// Get a resource

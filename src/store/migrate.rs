@@ -84,6 +84,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "resource_edges",
         sql: include_str!("../../sql/0011_resource_edges.sql"),
     },
+    Migration {
+        version: 12,
+        name: "timeline",
+        sql: include_str!("../../sql/0012_timeline.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).

@@ -40,5 +40,6 @@ mod sim_protocol;
 mod sim_workloads;
 mod stream_basic;
 mod stream_faults;
+mod timeline;
 mod validation;
 mod versions;
