@@ -72,7 +72,7 @@ bench:
 
 ## openapi: regenerate the committed spec from the code
 openapi:
-	$(CARGO) run --quiet -- openapi > openapi/openapi.json
+	$(CARGO) run --quiet -- openapi > openapi/openapi.json.tmp && mv openapi/openapi.json.tmp openapi/openapi.json
 
 ## screenshots: copy the main views' light-theme screenshots of the last `npm run e2e` into docs/
 SHOTS := overview resources-default resources-failed detail-history detail-graph clusters-watches signin

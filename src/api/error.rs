@@ -16,16 +16,10 @@ pub struct ErrorBody {
     pub code: String,
     /// What went wrong and, where it helps, what to do about it.
     pub message: String,
-}
-
-/// The body of a 410: what is gone, and since when history is kept.
-#[derive(Object, Debug, Clone)]
-pub struct GoneBody {
-    /// Stable machine-readable code, e.g. `history_pruned`.
-    pub code: String,
-    /// What is gone and why.
-    pub message: String,
-    /// Time of the oldest retained change, where that is what the request reached past.
+    /// A 410 `history_pruned` only: time of the oldest retained change, which the request
+    /// reached past. Absent on every other error. (One body type for every error status, so
+    /// that generated clients such as progenitor's see one error type per operation.)
+    #[oai(skip_serializing_if_is_none)]
     pub oldest: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -50,7 +44,7 @@ pub enum ApiError {
     Conflict(Json<ErrorBody>),
     /// What was asked for existed but is no longer kept (pruned by retention).
     #[oai(status = 410)]
-    Gone(Json<GoneBody>),
+    Gone(Json<ErrorBody>),
     /// The request body is larger than the limit.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
@@ -72,6 +66,7 @@ fn body(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
     Json(ErrorBody {
         code: code.to_string(),
         message: message.into(),
+        oldest: None,
     })
 }
 
@@ -93,11 +88,7 @@ impl ApiError {
 
     /// 410 with a code and message.
     pub fn gone(code: &str, message: impl Into<String>) -> ApiError {
-        ApiError::Gone(Json(GoneBody {
-            code: code.to_string(),
-            message: message.into(),
-            oldest: None,
-        }))
+        ApiError::Gone(body(code, message))
     }
 
     /// 410 `history_pruned`: `at` is before `oldest`, the oldest retained change (`None`:
@@ -109,7 +100,7 @@ impl ApiError {
         let since = oldest.map_or("no change is retained".to_string(), |o| {
             format!("the oldest retained change is from {}", o.to_rfc3339())
         });
-        ApiError::Gone(Json(GoneBody {
+        ApiError::Gone(Json(ErrorBody {
             code: "history_pruned".into(),
             message: format!(
                 "the change log no longer reaches back to {}: retention removed it; {since}",
