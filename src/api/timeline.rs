@@ -252,13 +252,13 @@ async fn labelled_clusters(
     }))
 }
 
-/// 400 unless `from` is before `to`.
+/// 400 when `from` is after `to` (an inverted range; equal ends are one instant).
 fn time_range(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<(), ApiError> {
     match (from, to) {
-        (Some(f), Some(t)) if f >= t => Err(bad_param(
+        (Some(f), Some(t)) if f > t => Err(bad_param(
             "from",
             format!(
-                "must be before `to` ({} is not before {}); both are {TIME_FORMAT}",
+                "must not be after `to` ({} is after {}); both are {TIME_FORMAT}",
                 f.to_rfc3339(),
                 t.to_rfc3339()
             ),
