@@ -254,6 +254,7 @@ impl Parts {
             live: hub.clone(),
             metrics: self.metrics.clone(),
             rest_metrics: self.rest_metrics.clone(),
+            fleet_gauges: Arc::new(api::FleetGauges::register(&self.metrics)),
             auth: self.auth.clone(),
             streams: Default::default(),
             resync_interval_secs: Some(config.ingest.resync_interval_secs).filter(|s| *s > 0),

@@ -1,7 +1,10 @@
-//! The command line: parses arguments and hands over to the library's `app` (or, for `sim`, to
-//! the simulator crate). No business logic here.
+//! The command line: parses arguments and hands over to the library's `app` (server
+//! subcommands), to the simulator crate (`sim`) or to the fleet CLI crate (`fluxo-cli`: login,
+//! cluster, get, reconcile, …). No business logic here.
 
-use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
 
 use flux_orchestrator::config::{DbConfig, LogConfig, ServeConfig};
 
@@ -27,23 +30,58 @@ pub enum Command {
     Openapi,
     /// Run simulated Kubernetes API servers with Flux objects (for demos and tests).
     Sim(fluxo_sim::SimArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  flux-orchestrator completion bash > /etc/bash_completion.d/flux-orchestrator\n  flux-orchestrator completion zsh > \"${fpath[1]}/_flux-orchestrator\"\n  flux-orchestrator completion fish > ~/.config/fish/completions/flux-orchestrator.fish"
+    )]
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    #[command(flatten)]
+    Client(fluxo_cli::ClientCommand),
 }
 
-/// Parse the process arguments and run the chosen subcommand to completion.
-pub fn main() -> anyhow::Result<()> {
+/// Parse the process arguments and run the chosen subcommand to completion. Server
+/// subcommands end like `main` returning an error did before (`Error: …`, exit code 1);
+/// client subcommands print one line and exit 1, or 2 when the server is unreachable.
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
     flux_orchestrator::app::init_tracing(&cli.log);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
-    runtime.block_on(async move {
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return failed(e.into()),
+    };
+    let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve(config) => flux_orchestrator::app::serve(*config).await,
             Command::Migrate(db) => flux_orchestrator::app::migrate(&db).await,
             Command::Openapi => print_spec(),
             Command::Sim(args) => fluxo_sim::run(args).await,
+            Command::Completion { shell } => {
+                let mut command = Cli::command();
+                clap_complete::generate(
+                    shell,
+                    &mut command,
+                    "flux-orchestrator",
+                    &mut std::io::stdout(),
+                );
+                Ok(())
+            }
+            Command::Client(command) => return Ok(ExitCode::from(fluxo_cli::run(command).await)),
         }
-    })
+        .map(|()| ExitCode::SUCCESS)
+    });
+    result.unwrap_or_else(failed)
+}
+
+/// How `fn main() -> anyhow::Result<()>` reports an error: `Error: ` and the chain, code 1.
+fn failed(e: anyhow::Error) -> ExitCode {
+    eprintln!("Error: {e:?}");
+    ExitCode::FAILURE
 }
 
 /// Print the spec. A reader that stops early (`openapi | head -c 200`) closes the pipe: that

@@ -1,5 +1,6 @@
 //! The `flux-orchestrator` binary: parses the command line ([`cli`]) and hands over to the
-//! library; the `sim` subcommand runs the simulator crate (`fluxo-sim`).
+//! library; the `sim` subcommand runs the simulator crate (`fluxo-sim`), the client
+//! subcommands (`login`, `get`, `reconcile`, …) the fleet CLI crate (`fluxo-cli`).
 
 mod cli;
 
@@ -8,6 +9,6 @@ mod cli;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     cli::main()
 }

@@ -9,8 +9,9 @@
 //! handle, so handles can be re-created freely.
 //!
 //! Labels are bounded by construction: label values are `&'static str` from code (a reason, an
-//! operation id of the spec, a kind of the Flux catalogue, a status class), never a cluster,
-//! object or user.
+//! operation id of the spec, a kind of the Flux catalogue, a status class), never an object or
+//! user. The one exception is the fleet gauges (`api/fleet_gauges.rs`): per registered
+//! cluster by name, bounded by the registry.
 //!
 //! ```
 //! use flux_orchestrator::metrics::Metrics;

@@ -16,6 +16,11 @@ pub struct ErrorBody {
     pub code: String,
     /// What went wrong and, where it helps, what to do about it.
     pub message: String,
+    /// A 410 `history_pruned` only: time of the oldest retained change, which the request
+    /// reached past. Absent on every other error. (One body type for every error status, so
+    /// that generated clients such as progenitor's see one error type per operation.)
+    #[oai(skip_serializing_if_is_none)]
+    pub oldest: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// An API error; handlers return it with `?`.
@@ -61,6 +66,7 @@ fn body(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
     Json(ErrorBody {
         code: code.to_string(),
         message: message.into(),
+        oldest: None,
     })
 }
 
@@ -83,6 +89,25 @@ impl ApiError {
     /// 410 with a code and message.
     pub fn gone(code: &str, message: impl Into<String>) -> ApiError {
         ApiError::Gone(body(code, message))
+    }
+
+    /// 410 `history_pruned`: `at` is before `oldest`, the oldest retained change (`None`:
+    /// retention emptied the log).
+    pub fn history_pruned(
+        at: chrono::DateTime<chrono::Utc>,
+        oldest: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> ApiError {
+        let since = oldest.map_or("no change is retained".to_string(), |o| {
+            format!("the oldest retained change is from {}", o.to_rfc3339())
+        });
+        ApiError::Gone(Json(ErrorBody {
+            code: "history_pruned".into(),
+            message: format!(
+                "the change log no longer reaches back to {}: retention removed it; {since}",
+                at.to_rfc3339()
+            ),
+            oldest,
+        }))
     }
 
     /// 401 with a message.

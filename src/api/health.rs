@@ -54,6 +54,7 @@ impl HealthApi {
             ReadyResponse::NotReady(Json(ErrorBody {
                 code: code.into(),
                 message,
+                oldest: None,
             }))
         };
         if !*state.ready.borrow() {

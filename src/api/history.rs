@@ -1,7 +1,8 @@
 //! What the history endpoints share — `/changes`, `/events` and their per-resource forms
 //! (`/resources/{id}/changes`, `/events`): the objects a request selects, and reading one page
-//! of a history list as its API list type.
+//! of a history list as its API list type; whether the fleet at a moment can be rebuilt.
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::AppState;
@@ -52,4 +53,14 @@ pub(super) fn subjects(
         namespaces: params::values(namespaces),
         names: params::values(names),
     })
+}
+
+/// The fleet at `at` can be rebuilt from the change log: 410 `history_pruned` when retention
+/// has removed changes and `at` is before the oldest one kept.
+pub(super) async fn reachable(state: &AppState, at: DateTime<Utc>) -> Result<(), ApiError> {
+    let retained = state.store.retained().await?;
+    if retained.pruned && retained.oldest.is_none_or(|oldest| at < oldest) {
+        return Err(ApiError::history_pruned(at, retained.oldest));
+    }
+    Ok(())
 }

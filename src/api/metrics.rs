@@ -1,5 +1,6 @@
 //! `GET /metrics`: every registered series in the Prometheus text format (0.0.4), and what the
-//! HTTP layer measures: each request's latency by operation and status class.
+//! HTTP layer measures: each request's latency by operation and status class; the fleet's
+//! objects by health are counted first (`fleet_gauges`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,15 @@ impl MetricsApi {
     /// Prometheus metrics
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self, state: Data<&Arc<AppState>>) -> MetricsResponse {
+        let gauges = &state.fleet_gauges;
+        let _one_scrape = gauges.scrape.lock().await;
+        match state.store.fleet_counts().await {
+            Ok(counts) => gauges.set(&counts),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot count the fleet for /metrics; its gauges are left out");
+                gauges.clear();
+            }
+        }
         MetricsResponse::Ok(PlainText(state.metrics.render()))
     }
 }

@@ -10,6 +10,7 @@ mod clusters;
 pub mod error;
 mod events;
 mod explain;
+mod fleet_gauges;
 mod graph;
 mod health;
 mod history;
@@ -24,6 +25,7 @@ mod session;
 mod spec;
 mod stats;
 pub mod stream;
+mod timeline;
 mod tokens;
 mod ui;
 mod versions;
@@ -42,6 +44,7 @@ pub use auditlog::retention as audit_retention;
 pub use body::Limits as BodyLimits;
 pub use clusters::{Cluster, ClusterList, CreateCluster, UpdateCluster};
 pub use error::{ApiError, ErrorBody};
+pub use fleet_gauges::FleetGauges;
 pub use metrics::RestMetrics;
 
 /// Shared state of the HTTP layer.
@@ -62,6 +65,9 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// REST latency per operation (registered in `metrics` at start-up; written by the guard).
     pub rest_metrics: RestMetrics,
+    /// The fleet's objects by health (registered in `metrics` at start-up; counted and
+    /// rendered by `/metrics`).
+    pub fleet_gauges: Arc<FleetGauges>,
     /// Authentication: tokens, sessions, OIDC (read by the guard and the auth endpoints).
     pub auth: Arc<crate::auth::Auth>,
     /// Open streams per principal (the stream endpoint's cap).
@@ -88,6 +94,8 @@ pub enum ApiTags {
     Events,
     /// Counts for the fleet overview.
     Stats,
+    /// What happened across the fleet, by time, with bursts grouped.
+    Timeline,
     /// The live stream of committed changes (WebSocket).
     Stream,
     /// Prometheus metrics.
@@ -112,11 +120,13 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             actions::ActionsApi,
             resources::ResourcesApi,
             versions::VersionsApi,
-            graph::GraphApi,
-            workloads::WorkloadsApi,
+            // poem-openapi implements `OpenApi` for tuples of up to 16: the graph and the
+            // workloads (what Flux objects applied) are one element.
+            (graph::GraphApi, workloads::WorkloadsApi),
             changes::ChangesApi,
             events::EventsApi,
             stats::StatsApi,
+            timeline::TimelineApi,
             stream::StreamApi,
             metrics::MetricsApi,
             session::SessionApi,

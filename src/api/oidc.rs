@@ -102,6 +102,7 @@ fn oidc_error(e: oidc::Error) -> ApiError {
         E::Unreachable(_) => ApiError::BadGateway(poem_openapi::payload::Json(ErrorBody {
             code: "oidc_unreachable".into(),
             message,
+            oldest: None,
         })),
     }
 }

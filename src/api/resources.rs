@@ -5,6 +5,7 @@ mod detail;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -119,6 +120,8 @@ pub struct ResourceList {
     pub total: Option<i64>,
     /// More than `total` resources match.
     pub total_capped: bool,
+    /// The time the list shows the fleet at (`asOf`); null for the live fleet.
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 #[derive(ApiResponse)]
@@ -149,21 +152,44 @@ enum EventsResponse {
     Ok(Json<EventList>),
 }
 
-/// A page and, on the first page, the total, read concurrently.
+/// A page and, on the first page, the total, read concurrently; of the fleet as it was at
+/// `as_of` when given.
 pub(super) async fn list_page(
     state: &AppState,
     filter: &ResourceFilter,
     order: ResourceOrder,
     after: Option<Cursor>,
     limit: usize,
+    as_of: Option<DateTime<Utc>>,
 ) -> Result<ResourceList, ApiError> {
-    let page = state
-        .store
-        .list_resources(filter, order, after.as_ref(), limit);
+    let store = &state.store;
+    let page = async {
+        match as_of {
+            Some(at) => {
+                store
+                    .list_resources_as_of(at, filter, order, after.as_ref(), limit)
+                    .await
+            }
+            None => {
+                store
+                    .list_resources(filter, order, after.as_ref(), limit)
+                    .await
+            }
+        }
+    };
     let (page, total) = if after.is_some() {
         (page.await?, None)
     } else {
-        let count = state.store.count_resources(filter, params::TOTAL_CAP);
+        let count = async {
+            match as_of {
+                Some(at) => {
+                    store
+                        .count_resources_as_of(at, filter, params::TOTAL_CAP)
+                        .await
+                }
+                None => store.count_resources(filter, params::TOTAL_CAP).await,
+            }
+        };
         let (page, total) = futures::try_join!(page, count)?;
         (page, Some(total))
     };
@@ -172,7 +198,35 @@ pub(super) async fn list_page(
         continue_: page.next.map(|c| c.encode()),
         total: total.map(|t| t.count),
         total_capped: total.is_some_and(|t| t.capped),
+        as_of,
     })
+}
+
+/// What a list of the fleet at a moment cannot do: filter by labels (the log keeps none) or
+/// sort by severity (answered one health at a time from the live table's index); then 410
+/// when `at` is before the retained history. Without `at` (the live list) all is allowed.
+async fn as_of_allowed(
+    state: &AppState,
+    at: Option<DateTime<Utc>>,
+    labels: &[String],
+    sort: ResourceSort,
+) -> Result<(), ApiError> {
+    let Some(at) = at else {
+        return Ok(());
+    };
+    if labels.iter().any(|l| !l.trim().is_empty()) {
+        return Err(params::bad_param(
+            "label",
+            "not supported with `asOf`: the change log keeps no labels",
+        ));
+    }
+    if matches!(sort, ResourceSort::Severity | ResourceSort::SeverityDesc) {
+        return Err(params::bad_param(
+            "sort",
+            "`severity` is not supported with `asOf`; use `health`, `updated` or a name order",
+        ));
+    }
+    history::reachable(state, at).await
 }
 
 async fn detail(state: &AppState, id: Uuid) -> Result<ResourceDetail, ApiError> {
@@ -261,6 +315,63 @@ pub(super) async fn cluster_visible(
     }
 }
 
+/// The filters the resource and the workload lists share, as the query gave them.
+pub(super) struct SharedFilters {
+    pub cluster: Vec<String>,
+    pub namespace: Vec<String>,
+    pub health: Vec<Health>,
+    pub label: Vec<String>,
+    pub q: Option<String>,
+}
+
+impl SharedFilters {
+    /// The values as the query gave them.
+    pub(super) fn new(
+        cluster: Vec<String>,
+        namespace: Vec<String>,
+        health: Vec<Health>,
+        label: Vec<String>,
+        q: Option<String>,
+    ) -> SharedFilters {
+        SharedFilters {
+            cluster,
+            namespace,
+            health,
+            label,
+            q,
+        }
+    }
+
+    /// The filter with the shared values set, after the repeat limits (`kinds`: how many
+    /// `kind` values came, which the caller resolves).
+    pub(super) fn filter(self, kinds: usize) -> Result<ResourceFilter, ApiError> {
+        params::at_most(&[
+            ("cluster", self.cluster.len()),
+            ("kind", kinds),
+            ("namespace", self.namespace.len()),
+            ("health", self.health.len()),
+        ])?;
+        Ok(ResourceFilter {
+            clusters: params::values(self.cluster),
+            namespaces: params::values(self.namespace),
+            health: self.health.into_iter().map(Into::into).collect(),
+            labels: params::labels(&self.label)?,
+            text: self.q.filter(|q| !q.is_empty()),
+            ..Default::default()
+        })
+    }
+
+    /// Another repeatable health filter (`name`), within the repeat limit.
+    pub(super) fn healths(
+        &self,
+        name: &str,
+        values: Vec<Health>,
+    ) -> Result<Vec<flux::Health>, ApiError> {
+        params::at_most(&[(name, values.len())])?;
+        Ok(values.into_iter().map(Into::into).collect())
+    }
+}
+
 /// The resources endpoints.
 pub struct ResourcesApi;
 
@@ -309,28 +420,24 @@ impl ResourcesApi {
         /// The `continue` value of the previous page.
         #[oai(name = "continue")]
         continue_: Query<Option<String>>,
+        /// The fleet as it was at this time (RFC 3339), from the change log; not with `label`
+        /// or `sort=severity` (400); before the oldest retained change 410 `history_pruned`.
+        #[oai(name = "asOf")]
+        as_of: Query<Option<DateTime<Utc>>>,
     ) -> Result<ListResponse, ApiError> {
-        params::at_most(&[
-            ("cluster", cluster.0.len()),
-            ("kind", kind.0.len()),
-            ("namespace", namespace.0.len()),
-            ("health", health.0.len()),
-            ("workloadHealth", workload_health.0.len()),
-        ])?;
+        as_of_allowed(&state, as_of.0, &label.0, sort.0).await?;
         let order = sort.0.order();
+        let shared = SharedFilters::new(cluster.0, namespace.0, health.0, label.0, q.0);
         let filter = ResourceFilter {
-            clusters: params::values(cluster.0),
             kinds: params::kinds(&kind.0)?,
-            namespaces: params::values(namespace.0),
-            health: health.0.into_iter().map(Into::into).collect(),
-            labels: params::labels(&label.0)?,
-            text: q.0.filter(|q| !q.is_empty()),
-            workload_health: workload_health.0.into_iter().map(Into::into).collect(),
-            ..Default::default()
+            workload_health: shared.healths("workloadHealth", workload_health.0)?,
+            ..shared.filter(kind.0.len())?
         };
         let after = params::cursor(continue_.0.as_deref(), |t| order.decode_cursor(t))?;
-        let list = list_page(&state, &filter, order, after, params::page_size(limit.0)).await?;
-        Ok(ListResponse::Ok(Json(list)))
+        let limit = params::page_size(limit.0);
+        Ok(ListResponse::Ok(Json(
+            list_page(&state, &filter, order, after, limit, as_of.0).await?,
+        )))
     }
 
     /// Get a resource

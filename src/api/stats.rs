@@ -4,13 +4,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use poem::web::Data;
+use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::clusters::ClusterStatus;
 use super::error::ApiError;
+use super::history;
 use super::{ApiTags, AppState};
 use crate::flux::Health;
 use crate::store::queries::{ClusterOverviewRow, Counted, FleetCounts, HealthCountRow};
@@ -92,6 +95,10 @@ pub struct FleetStats {
     pub workload_health: HealthCounts,
     /// Every registered cluster, by name, with its counts.
     pub clusters: Vec<ClusterStats>,
+    /// The time the counts show the fleet at (`asOf`; clusters then have no status); null
+    /// for the live fleet.
+    #[oai(rename = "asOf")]
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 fn kind_list(kinds: BTreeMap<String, HealthCounts>) -> Vec<KindCounts> {
@@ -155,6 +162,7 @@ pub fn fleet_stats(rows: FleetCounts) -> FleetStats {
         workloads: f.workloads,
         workload_health: f.workload_health,
         clusters,
+        as_of: None,
     }
 }
 
@@ -173,14 +181,25 @@ impl StatsApi {
     /// Fleet overview
     ///
     /// Resource counts by cluster, kind and health, read in one consistent snapshot, with each
-    /// cluster's watch status.
+    /// cluster's watch status; with `asOf`, of the fleet as it was then (rebuilt from the
+    /// change log, without cluster status).
     #[oai(path = "/", method = "get", operation_id = "getStats")]
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
         principal: Data<&crate::auth::Principal>,
+        /// Count the fleet as it was at this time (RFC 3339); before the oldest retained
+        /// change 410 `history_pruned`.
+        #[oai(name = "asOf")]
+        as_of: Query<Option<DateTime<Utc>>>,
     ) -> Result<StatsResponse, ApiError> {
-        let mut rows = state.store.fleet_counts().await?;
+        let mut rows = match as_of.0 {
+            Some(at) => {
+                history::reachable(&state, at).await?;
+                state.store.fleet_counts_as_of(at).await?
+            }
+            None => state.store.fleet_counts().await?,
+        };
         if let Some(scope) = principal.scope.as_ref() {
             // A scoped caller's fleet is the clusters in its scope.
             let allowed: std::collections::HashSet<uuid::Uuid> = state
@@ -194,7 +213,11 @@ impl StatsApi {
             rows.clusters.retain(|c| allowed.contains(&c.id));
             rows.counts.retain(|r| allowed.contains(&r.cluster_id));
         }
-        Ok(StatsResponse::Ok(Json(fleet_stats(rows))))
+        let stats = FleetStats {
+            as_of: as_of.0,
+            ..fleet_stats(rows)
+        };
+        Ok(StatsResponse::Ok(Json(stats)))
     }
 }
 

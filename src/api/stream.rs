@@ -109,6 +109,7 @@ impl StreamApi {
                         "{} already has {max} streams open; close one (each browser tab holds one)",
                         principal.subject
                     ),
+                    oldest: None,
                 }))
             })?;
         let caller = session::Caller {

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::model::{Health, ImageView};
 use super::params::{self, bad_param};
-use super::resources::{ResourceList, ResourceSort, list_page};
+use super::resources::{ResourceList, ResourceSort, SharedFilters, list_page};
 use super::{ApiTags, AppState};
 use crate::flux::{self, ImageQuery};
 use crate::store::queries::{Class, ResourceFilter};
@@ -120,28 +120,19 @@ impl WorkloadsApi {
         #[oai(name = "continue")]
         continue_: Query<Option<String>>,
     ) -> Result<ListResponse, ApiError> {
-        params::at_most(&[
-            ("cluster", cluster.0.len()),
-            ("kind", kind.0.len()),
-            ("namespace", namespace.0.len()),
-            ("health", health.0.len()),
-            ("owner", owner.0.len()),
-        ])?;
+        params::at_most(&[("owner", owner.0.len())])?;
         let order = sort.0.order();
+        let shared = SharedFilters::new(cluster.0, namespace.0, health.0, label.0, q.0);
         let filter = ResourceFilter {
-            clusters: params::values(cluster.0),
             kinds: kinds(&kind.0)?,
-            namespaces: params::values(namespace.0),
-            health: health.0.into_iter().map(Into::into).collect(),
-            labels: params::labels(&label.0)?,
-            text: q.0.filter(|q| !q.is_empty()),
             class: Class::Workloads,
             image: image_query(image.0)?,
             owners: owner.0,
-            workload_health: Vec::new(),
+            ..shared.filter(kind.0.len())?
         };
         let after = params::cursor(continue_.0.as_deref(), |t| order.decode_cursor(t))?;
-        let list = list_page(&state, &filter, order, after, params::page_size(limit.0)).await?;
+        let limit = params::page_size(limit.0);
+        let list = list_page(&state, &filter, order, after, limit, None).await?;
         Ok(ListResponse::Ok(Json(with_images(&state, list).await?)))
     }
 }

@@ -86,8 +86,13 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 12,
+        name: "timeline",
+        sql: include_str!("../../sql/0012_timeline.sql"),
+    },
+    Migration {
+        version: 13,
         name: "workloads",
-        sql: include_str!("../../sql/0012_workloads.sql"),
+        sql: include_str!("../../sql/0013_workloads.sql"),
     },
 ];
 

@@ -12,8 +12,11 @@
 //! | `split` | the `health` and multi-health `updated` sorts, one health value at a time |
 //! | `history` | change log and events: one generic list of either |
 //! | `stats` | counts for the fleet overview |
+//! | `timeline` | the fleet timeline: the change log by time, filtered, paged both ways |
+//! | `asof` | the fleet at a moment, rebuilt from the change log for lists and counts |
 //! | `versions` | object versions: by object, by seq, their stored objects |
 
+mod asof;
 mod cursor;
 mod filter;
 mod history;
@@ -23,6 +26,7 @@ mod selector;
 mod split;
 mod sql;
 mod stats;
+mod timeline;
 mod versions;
 
 pub use cursor::{Cursor, CursorError, KeyType, KeyValue};
@@ -34,4 +38,8 @@ pub use selector::{
     parse_selector, parse_selectors,
 };
 pub use stats::{ClusterOverviewRow, Counted, FleetCounts, HealthCountRow};
+pub use timeline::{
+    Direction, Position, Retained, TimelineCursor, TimelineFilter, TimelineRows, Transition,
+    timeline_statement,
+};
 pub use versions::{VersionAt, VersionRef, decode_version_cursor};

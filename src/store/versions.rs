@@ -27,13 +27,14 @@ use uuid::Uuid;
 
 use super::Result;
 use super::resources::LOG_LOCK;
+use crate::flux::Health;
 
 /// The stored row of an object an upsert is about to write.
 pub(super) struct Existing {
     /// Content hash of the stored version.
     pub hash: Vec<u8>,
     /// Stored health (the change's `health_before`).
-    pub health: String,
+    pub health: Health,
     /// A workload's stored owner (its roll-up must be recomputed when the owner changes).
     pub owner: Option<Uuid>,
     /// The stored version's object; read only when the new content differs (for the change's

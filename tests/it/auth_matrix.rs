@@ -262,6 +262,42 @@ async fn a_scoped_token_lists_only_the_clusters_and_objects_in_its_scope() {
             assert_eq!(item["clusterId"], json!(ids[0]), "{path}: {item}");
         }
     }
+    // The timeline, its cluster-label filter and the fleet at a moment: the scope still
+    // decides (a label selecting the other team's cluster selects nothing of it).
+    let now = (chrono::Utc::now() + chrono::Duration::seconds(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    for path in [
+        "/api/v1/timeline?window=0".to_string(),
+        "/api/v1/timeline?window=0&clusterLabel=team".to_string(),
+        "/api/v1/timeline?window=0&clusterLabel=team%3Dsearch".to_string(),
+        format!("/api/v1/resources?asOf={now}"),
+    ] {
+        let page: Value = get(&path).await.unwrap().json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        for item in items {
+            let cluster = item
+                .get("change")
+                .map_or(&item["clusterId"], |c| &c["clusterId"]);
+            assert_eq!(cluster, &json!(ids[0]), "{path}: {item}");
+        }
+        let expected = usize::from(!path.contains("search"));
+        assert_eq!(items.len(), expected, "{path}: {page}");
+    }
+    assert_eq!(
+        get("/api/v1/timeline?cluster=search")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let stats: Value = get(&format!("/api/v1/stats?asOf={now}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["clusters"].as_array().unwrap().len(), 1, "{stats}");
+    assert_eq!(stats["health"]["total"], 1, "{stats}");
     let page: Value = get("/api/v1/resources")
         .await
         .unwrap()

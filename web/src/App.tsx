@@ -10,6 +10,7 @@ const Overview = lazy(() => import('./views/Overview'));
 const Resources = lazy(() => import('./views/Resources'));
 const ResourceDetail = lazy(() => import('./views/ResourceDetail'));
 const ResourceByRef = lazy(() => import('./views/ResourceDetail').then((m) => ({ default: m.ResourceByRef })));
+const Timeline = lazy(() => import('./views/Timeline'));
 const Clusters = lazy(() => import('./views/Clusters'));
 const Workloads = lazy(() => import('./views/Workloads'));
 const Tokens = lazy(() => import('./views/Tokens'));
@@ -47,6 +48,7 @@ export function App() {
           <Route path="/resources/ref/:cluster/:kind/:namespace/:name" element={<ResourceByRef />} />
           <Route path="/resources/:id" element={<ResourceDetail />} />
           <Route path="/workloads" element={<Workloads />} />
+          <Route path="/timeline" element={<Timeline />} />
           <Route path="/clusters" element={<Clusters />} />
           <Route path="/clusters/new" element={<Clusters mode="new" />} />
           <Route path="/clusters/:id/edit" element={<Clusters mode="edit" />} />

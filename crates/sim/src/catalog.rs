@@ -42,6 +42,9 @@ pub enum Class {
     /// A Kubernetes kind Flux applies (Deployment, Service, ...): rolled out by the simulated
     /// workload controllers (`workloadctl.rs`).
     Workload,
+    /// ServiceAccount, Secret, ClusterRole, ClusterRoleBinding: what `cluster add` creates
+    /// (`access.rs`); stored, never reconciled.
+    Access,
 }
 
 /// One served resource type.
@@ -263,6 +266,7 @@ impl Catalog {
         ];
         types.extend(flux_types(flavor));
         types.extend(super::workloads::types());
+        types.extend(super::access::types());
         Self { types }
     }
 

@@ -16,7 +16,7 @@ use super::server::{Body, json, read_body};
 use super::state::Shared;
 use super::status::{ApiError, Result};
 use super::store::Stored;
-use super::{jsonpatch, list, watch};
+use super::{access, jsonpatch, list, watch};
 
 /// Route an object or collection request.
 pub async fn dispatch(
@@ -120,6 +120,7 @@ fn create(shared: &Shared, r: &ResourceRoute, mut body: Value) -> Result<Respons
             _ => body["metadata"]["namespace"] = Value::String(ns.clone()),
         }
         ensure_namespace(shared, ns)?;
+        access::fill_token(shared, &rt, ns, &mut body);
     }
     if rt.has_status
         && (rt.is_flux() || rt.is_workload())

@@ -1,6 +1,7 @@
 //! Kubernetes API simulator: list/watch/patch with real protocol semantics for Flux kinds and
 //! the workloads Flux applies, scenarios and fault injection. Used by tests, benchmarks and `make demo`; never by production paths.
 
+mod access;
 mod admin;
 pub mod catalog;
 pub mod churn;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::catalog::{ResourceType, TypeId};
+use super::catalog::{Class, ResourceType, TypeId};
 use super::fluxstatus::Health;
 use super::meta::{Scope, key_of, merge_patch};
 use super::reconcile;
@@ -218,7 +218,7 @@ impl Objects {
     /// `(apiVersion, kind)` of core/v1 Namespace and Event and of every served Flux kind,
     /// storage version (the workload kinds are [`workload_kinds`](Self::workload_kinds)).
     pub fn kinds(&self) -> Vec<(String, &'static str)> {
-        self.kinds_where(|t| !t.is_workload())
+        self.kinds_where(|t| matches!(t.class, Class::Core | Class::Flux))
     }
 
     /// `(apiVersion, kind)` of the workload kinds (Deployment, StatefulSet, DaemonSet, Job,

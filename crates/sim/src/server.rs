@@ -20,7 +20,7 @@ use super::counts::{Counted, Verb};
 use super::router::{Query, Route, verb_of};
 use super::state::Shared;
 use super::status::ApiError;
-use super::{discovery, handlers};
+use super::{access, discovery, handlers};
 
 /// Response body: a full buffer or a stream of chunks.
 pub type Body = BoxBody<Bytes, std::io::Error>;
@@ -184,8 +184,10 @@ fn authenticate(
     {
         // A presented token is checked even when a client certificate was also presented,
         // as the apiserver's union authenticator does when the certificate is unknown.
-        return (token.trim() == shared.token)
+        let token = token.trim();
+        return (token == shared.token)
             .then(|| "sim-token-user".to_string())
+            .or_else(|| access::token_user(shared, token))
             .or(cert_user);
     }
     cert_user

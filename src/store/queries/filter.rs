@@ -263,6 +263,9 @@ pub fn filter_conditions(
     out
 }
 
+/// The rows a list reads as `r` (joined with their cluster as `c`): the live table.
+pub const LIVE: &str = "flux_resources r JOIN clusters c ON c.id = r.cluster_id";
+
 /// One page of resources in `order` after `after`, fetching `limit` rows.
 pub fn list_statement(
     filter: &ResourceFilter,
@@ -271,7 +274,28 @@ pub fn list_statement(
     after: Option<&Cursor>,
     limit: i64,
 ) -> (String, Params) {
-    let mut params = Params::default();
+    list_statement_in(
+        LIVE,
+        Params::default(),
+        filter,
+        clusters,
+        order,
+        after,
+        limit,
+    )
+}
+
+/// [`list_statement`] over the rows of `source` (`r` and `c` as in [`LIVE`]), whose own
+/// parameters are already bound in `params`.
+pub fn list_statement_in(
+    source: &str,
+    mut params: Params,
+    filter: &ResourceFilter,
+    clusters: &[Uuid],
+    order: ResourceOrder,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> (String, Params) {
     let mut conditions = filter_conditions(filter, clusters, &mut params);
     let columns = order.sql_columns();
     if let Some(cursor) = after {
@@ -286,7 +310,7 @@ pub fn list_statement(
     }
     let limit = params.bind(limit);
     let sql = format!(
-        "SELECT {RESOURCE_COLUMNS} FROM flux_resources r JOIN clusters c ON c.id = r.cluster_id {} {} LIMIT {limit}",
+        "SELECT {RESOURCE_COLUMNS} FROM {source} {} {} LIMIT {limit}",
         where_clause(&conditions),
         order_by(&columns, order.descending, order.field == SortField::Name),
     );
@@ -295,10 +319,21 @@ pub fn list_statement(
 
 /// How many resources match `filter`, counting no further than `cap`.
 pub fn count_statement(filter: &ResourceFilter, clusters: &[Uuid], cap: i64) -> (String, Params) {
-    let mut params = Params::default();
+    count_statement_in("flux_resources r", Params::default(), filter, clusters, cap)
+}
+
+/// [`count_statement`] over the rows of `source` (aliased `r`), whose own parameters are
+/// already bound in `params`.
+pub fn count_statement_in(
+    source: &str,
+    mut params: Params,
+    filter: &ResourceFilter,
+    clusters: &[Uuid],
+    cap: i64,
+) -> (String, Params) {
     let conditions = filter_conditions(filter, clusters, &mut params);
     let sql = format!(
-        "SELECT count(*) FROM (SELECT 1 FROM flux_resources r {} LIMIT {}) AS matching",
+        "SELECT count(*) FROM (SELECT 1 FROM {source} {} LIMIT {}) AS matching",
         where_clause(&conditions),
         params.bind(cap)
     );

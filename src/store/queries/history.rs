@@ -41,7 +41,7 @@ impl Subjects {
     }
 
     /// The conditions on table alias `t`; `clusters` are the ids `self.clusters` resolved to.
-    fn conditions(&self, t: &str, clusters: &[Uuid], p: &mut Params) -> Vec<String> {
+    pub(super) fn conditions(&self, t: &str, clusters: &[Uuid], p: &mut Params) -> Vec<String> {
         let mut w = Vec::new();
         if !self.resources.is_empty() {
             w.push(one_of(

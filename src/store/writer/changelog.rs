@@ -6,18 +6,18 @@ use std::collections::HashMap;
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
+use crate::flux::{ChangeOp, Health};
 use crate::store::Result;
 use crate::store::resources::{BatchOutcome, ResourceKey};
 
 /// A change-log entry about to be inserted.
 pub(super) struct Change<'a> {
     pub key: &'a ResourceKey,
-    /// `upsert`, `delete` or `event`.
-    pub op: &'static str,
+    pub op: ChangeOp,
     /// Health before (deletes, upserts of stored objects).
-    pub before: Option<String>,
-    /// Health after (upserts), or the event's type.
-    pub after: Option<String>,
+    pub before: Option<Health>,
+    /// Health after (upserts), or the event's type (the column holds either).
+    pub after: Option<&'a str>,
     pub revision: Option<&'a str>,
     pub reason: Option<&'a str>,
     pub message: Option<&'a str>,
@@ -29,11 +29,11 @@ pub(super) struct Change<'a> {
 
 impl<'a> Change<'a> {
     /// The object `key`, last of health `health`, is gone.
-    pub fn delete(key: &'a ResourceKey, health: &str) -> Change<'a> {
+    pub fn delete(key: &'a ResourceKey, health: Health) -> Change<'a> {
         Change {
             key,
-            op: "delete",
-            before: Some(health.to_string()),
+            op: ChangeOp::Delete,
+            before: Some(health),
             after: None,
             revision: None,
             reason: None,
@@ -54,7 +54,7 @@ struct Rows<'a> {
     namespaces: Vec<&'a str>,
     names: Vec<&'a str>,
     ops: Vec<&'static str>,
-    before: Vec<Option<&'a str>>,
+    before: Vec<Option<&'static str>>,
     after: Vec<Option<&'a str>>,
     revisions: Vec<Option<&'a str>>,
     reasons: Vec<Option<&'a str>>,
@@ -71,9 +71,9 @@ impl<'a> Rows<'a> {
         self.kinds.push(&c.key.kind);
         self.namespaces.push(&c.key.namespace);
         self.names.push(&c.key.name);
-        self.ops.push(c.op);
-        self.before.push(c.before.as_deref());
-        self.after.push(c.after.as_deref());
+        self.ops.push(c.op.as_str());
+        self.before.push(c.before.map(Health::as_str));
+        self.after.push(c.after);
         self.revisions.push(c.revision);
         self.reasons.push(c.reason);
         self.messages.push(c.message);

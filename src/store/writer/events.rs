@@ -5,7 +5,7 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::changelog::{self, Change};
-use crate::flux::FluxEvent;
+use crate::flux::{ChangeOp, FluxEvent};
 use crate::store::Result;
 use crate::store::resources::{BatchOutcome, ResourceKey};
 
@@ -48,9 +48,9 @@ pub(super) async fn write_event(
     }
     let change = Change {
         key: &key,
-        op: "event",
+        op: ChangeOp::Event,
         before: None,
-        after: Some(e.event_type.to_string()),
+        after: Some(e.event_type.as_str()),
         revision: e.revision.as_deref(),
         reason: e.reason.as_deref(),
         message: e.message.as_deref(),

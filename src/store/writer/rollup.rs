@@ -19,9 +19,10 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::changelog::{self, Change};
-use crate::flux::Health;
+use crate::flux::{ChangeOp, Health};
 use crate::store::Result;
 use crate::store::resources::{BatchOutcome, ResourceKey};
+use crate::store::types::column;
 
 /// Owners whose roll-up the batch must recompute.
 #[derive(Debug, Default)]
@@ -68,7 +69,7 @@ static RANK_SQL: LazyLock<String> = LazyLock::new(|| {
 /// An owner whose roll-up changed.
 struct Rolled {
     key: ResourceKey,
-    health: String,
+    health: Health,
     revision: Option<String>,
     reason: Option<String>,
     message: Option<String>,
@@ -104,7 +105,7 @@ pub(super) async fn apply(
         .filter(|r| !pending.logged.contains(&r.get::<_, Uuid>(0)))
         .map(|r| {
             let word = |i: usize| r.get::<_, Option<String>>(i).unwrap_or("none".into());
-            Rolled {
+            Ok(Rolled {
                 key: ResourceKey {
                     cluster_id: r.get(1),
                     api_group: r.get(2),
@@ -112,14 +113,14 @@ pub(super) async fn apply(
                     namespace: r.get(4),
                     name: r.get(5),
                 },
-                health: r.get(6),
+                health: column(r, 6)?,
                 revision: r.get(7),
                 reason: r.get(8),
                 message: r.get(9),
                 summary: format!("workloads {} → {}", word(10), word(11)),
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     log(tx, &rolled, out).await
 }
 
@@ -132,9 +133,9 @@ async fn log(tx: &Transaction<'_>, rolled: &[Rolled], out: &mut BatchOutcome) ->
         .iter()
         .map(|r| Change {
             key: &r.key,
-            op: "upsert",
-            before: Some(r.health.clone()),
-            after: Some(r.health.clone()),
+            op: ChangeOp::Upsert,
+            before: Some(r.health),
+            after: Some(r.health.as_str()),
             revision: r.revision.as_deref(),
             reason: r.reason.as_deref(),
             message: r.message.as_deref(),

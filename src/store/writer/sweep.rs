@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::changelog::{self, Change};
 use super::rollup::Pending;
+use crate::flux::Health;
 use crate::store::Result;
 use crate::store::resources::{BatchOutcome, ResourceKey};
 
@@ -48,7 +49,7 @@ pub(super) async fn sweep(
             ],
         )
         .await?;
-    let gone: Vec<(ResourceKey, String)> = rows
+    let gone: Vec<(ResourceKey, Health)> = rows
         .iter()
         .map(|r| {
             rollup.removed(r.get(3));
@@ -84,22 +85,22 @@ pub(super) async fn delete(
     for row in &rows {
         rollup.removed(row.get(2));
     }
-    let health: HashMap<Uuid, String> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-    let gone: Vec<(ResourceKey, String)> = keys
+    let health: HashMap<Uuid, Health> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let gone: Vec<(ResourceKey, Health)> = keys
         .into_iter()
-        .filter_map(|k| health.get(&k.id()).map(|h| (k.clone(), h.clone())))
+        .filter_map(|k| health.get(&k.id()).map(|h| (k.clone(), *h)))
         .collect();
     log_deletes(tx, &gone, out).await
 }
 
 async fn log_deletes(
     tx: &Transaction<'_>,
-    gone: &[(ResourceKey, String)],
+    gone: &[(ResourceKey, Health)],
     out: &mut BatchOutcome,
 ) -> Result<()> {
     let changes: Vec<Change> = gone
         .iter()
-        .map(|(key, health)| Change::delete(key, health))
+        .map(|(key, health)| Change::delete(key, *health))
         .collect();
     changelog::insert(tx, &changes, out).await?;
     out.deleted += gone.len();

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::changelog::{self, Change};
 use super::rollup::Pending;
-use crate::flux::{self, ResourceSnapshot};
+use crate::flux::{self, ChangeOp, ResourceSnapshot};
 use crate::store::Result;
 use crate::store::edges::{self, Declaring};
 use crate::store::resources::{BatchOutcome, ResourceKey, content_hash, resource_id};
@@ -144,9 +144,9 @@ fn change<'a>(
         .map(|o| flux::change_summary(o, &s.object));
     Change {
         key,
-        op: "upsert",
+        op: ChangeOp::Upsert,
         before: old.map(|e| e.health),
-        after: Some(s.health.as_str().to_string()),
+        after: Some(s.health.as_str()),
         revision: s.revision.as_deref(),
         reason: s.reason.as_deref(),
         message: s.message.as_deref(),

@@ -80,6 +80,7 @@ impl TestServer {
         key: Option<&Path>,
     ) -> TestServer {
         logs::install();
+        super::install_crypto();
         let dir = tempfile::tempdir().expect("tempdir");
         let key = key.map_or_else(|| dir.path().join("key"), Path::to_path_buf);
         let key = key.to_str().expect("key path is UTF-8");

@@ -24,6 +24,7 @@ pub struct TestDb {
 impl TestDb {
     /// Create a fresh, empty database.
     pub async fn create() -> TestDb {
+        super::install_crypto();
         let admin = admin_url();
         let config: tokio_postgres::Config = admin.parse().expect("DATABASE_URL parses");
         let host = match &config.get_hosts()[0] {

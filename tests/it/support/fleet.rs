@@ -26,6 +26,7 @@ pub const FAST_INGEST: &[&str] = &[
 
 /// A simulated cluster populated by a small scenario.
 pub async fn sim(name: &str, objects_per_kind: usize) -> SimCluster {
+    super::install_crypto();
     let sim = SimCluster::start(SimOptions::named(name))
         .await
         .expect("start simulator");

@@ -25,3 +25,12 @@ pub mod proxy;
 pub mod raw;
 pub mod seed;
 pub mod stream;
+
+/// Install ring as the process's rustls provider (idempotent). reqwest is built with
+/// `rustls-no-provider` for the fleet CLI (`crates/cli`), and features are shared across the
+/// workspace: without a process default, building a `reqwest::Client` here would panic. Called
+/// wherever tests start something they talk to (a database, a server, a simulator).
+pub fn install_crypto() {
+    // Fails only when a provider is already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -43,6 +43,7 @@ impl ServerProcess {
         env: &[(&str, &str)],
         key: Option<&Path>,
     ) -> ServerProcess {
+        super::install_crypto();
         let dir = tempfile::tempdir().expect("tempdir");
         let key = key.map_or_else(|| dir.path().join("key"), Path::to_path_buf);
         let token = env

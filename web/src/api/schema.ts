@@ -515,7 +515,8 @@ export interface paths {
         /**
          * Fleet overview
          * @description Resource counts by cluster, kind and health, read in one consistent snapshot, with each
-         *     cluster's watch status.
+         *     cluster's watch status; with `asOf`, of the fleet as it was then (rebuilt from the
+         *     change log, without cluster status).
          *
          *     Needs role `viewer` or higher.
          */
@@ -545,6 +546,31 @@ export interface paths {
          *     Needs role `viewer` or higher.
          */
         get: operations["stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fleet timeline
+         * @description Changes and controller events across the fleet, newest first (by commit time). Filters
+         *     combine with AND, repeated values of one filter with OR. Entries of one transition
+         *     (became failed, appeared, deleted) on several objects within `window` seconds are one
+         *     `burst` entry, formed within the page.
+         *
+         *     Needs role `viewer` or higher.
+         */
+        get: operations["listTimeline"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1260,6 +1286,11 @@ export interface components {
          */
         EdgeType: "source" | "chart" | "dependsOn" | "inventory" | "imageRepository" | "provider" | "eventSource" | "receiver";
         /**
+         * @description What a timeline entry is.
+         * @enum {string}
+         */
+        EntryType: "change" | "burst";
+        /**
          * ErrorBody
          * @description The body of every error response.
          */
@@ -1268,6 +1299,13 @@ export interface components {
             code: string;
             /** @description What went wrong and, where it helps, what to do about it. */
             message: string;
+            /**
+             * Format: date-time
+             * @description A 410 `history_pruned` only: time of the oldest retained change, which the request
+             *     reached past. Absent on every other error. (One body type for every error status, so
+             *     that generated clients such as progenitor's see one error type per operation.)
+             */
+            oldest?: string | null;
         };
         /**
          * Event
@@ -1377,6 +1415,12 @@ export interface components {
          * @description The fleet overview.
          */
         FleetStats: {
+            /**
+             * Format: date-time
+             * @description The time the counts show the fleet at (`asOf`; clusters then have no status); null
+             *     for the live fleet.
+             */
+            asOf?: string | null;
             /** @description Every registered cluster, by name, with its counts. */
             clusters: components["schemas"]["ClusterStats"][];
             health: components["schemas"]["HealthCounts"];
@@ -1783,6 +1827,11 @@ export interface components {
          */
         ResourceList: {
             /**
+             * Format: date-time
+             * @description The time the list shows the fleet at (`asOf`); null for the live fleet.
+             */
+            asOf?: string | null;
+            /**
              * @description Pass as `continue` (with the same sort) to get the next page; null on the last page.
              *     Sorted by name, namespace, kind or cluster, a walk through all pages returns every
              *     resource that existed throughout the walk exactly once, even while resources change.
@@ -2117,6 +2166,93 @@ export interface components {
             reason?: string | null;
         };
         /**
+         * TimelineBurst
+         * @description Entries of one transition on several objects within the grouping window.
+         */
+        TimelineBurst: {
+            /** @description Their clusters, by name. */
+            clusters: string[];
+            /**
+             * Format: uint32
+             * @description How many entries.
+             */
+            count: number;
+            /** @description Pass as `group` (with the same filters) to list every member. */
+            group: string;
+            /** @description The health they became (for `became`). */
+            health?: components["schemas"]["Health"] | null;
+            /** @description Their kinds. */
+            kinds: string[];
+            /** @description The newest members, up to 20, newest first. */
+            members: components["schemas"]["Change"][];
+            /** @description More members than listed: pass `group` to list them all. */
+            membersTruncated: boolean;
+            /**
+             * Format: date-time
+             * @description Time of the newest member.
+             */
+            newest: string;
+            /**
+             * Format: uint32
+             * @description How many distinct objects.
+             */
+            objects: number;
+            /**
+             * Format: date-time
+             * @description Time of the oldest member.
+             */
+            oldest: string;
+            /** @description The revisions they name. */
+            revisions: string[];
+            /**
+             * @description One sentence, e.g. "14 objects on 6 clusters became Failed within 40 s, revision
+             *     main@sha1:ab12".
+             */
+            summary: string;
+            transition: components["schemas"]["TransitionKind"];
+        };
+        /**
+         * TimelineEntry
+         * @description One entry of the timeline.
+         */
+        TimelineEntry: {
+            /**
+             * Format: date-time
+             * @description When (a burst: its newest member).
+             */
+            at: string;
+            /** @description The burst (for `burst`). */
+            burst?: components["schemas"]["TimelineBurst"] | null;
+            /** @description The change (for `change`). */
+            change?: components["schemas"]["Change"] | null;
+            type: components["schemas"]["EntryType"];
+        };
+        /**
+         * TimelinePage
+         * @description A page of the timeline, newest first.
+         */
+        TimelinePage: {
+            /**
+             * @description Retention has removed history this request's range reaches into: the answer is what
+             *     exists, starting at `oldestRetained`.
+             */
+            historyPruned: boolean;
+            /** @description The entries, newest first. */
+            items: components["schemas"]["TimelineEntry"][];
+            /**
+             * @description Pass as `continue` for what came after this page (poll it for new entries); null on
+             *     an empty first page.
+             */
+            newer?: string | null;
+            /** @description Pass as `continue` for the page before this one; null when nothing older matches. */
+            older?: string | null;
+            /**
+             * Format: date-time
+             * @description Time of the oldest retained change; null when the log is empty.
+             */
+            oldestRetained?: string | null;
+        };
+        /**
          * TokenList
          * @description Every token.
          */
@@ -2124,6 +2260,11 @@ export interface components {
             /** @description Newest first, revoked ones included. */
             items: components["schemas"]["ApiToken"][];
         };
+        /**
+         * @description The kind of transition a burst groups.
+         * @enum {string}
+         */
+        TransitionKind: "became" | "appeared" | "deleted";
         /**
          * UpdateCluster
          * @description Change a cluster; omitted fields keep their value.
@@ -3584,6 +3725,11 @@ export interface operations {
                 limit?: number;
                 /** @description The `continue` value of the previous page. */
                 continue?: string;
+                /**
+                 * @description The fleet as it was at this time (RFC 3339), from the change log; not with `label`
+                 *     or `sort=severity` (400); before the oldest retained change 410 `history_pruned`.
+                 */
+                asOf?: string;
             };
             header?: never;
             path?: never;
@@ -5556,7 +5702,13 @@ export interface operations {
     };
     getStats: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Count the fleet as it was at this time (RFC 3339); before the oldest retained
+                 *     change 410 `history_pruned`.
+                 */
+                asOf?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5692,6 +5844,157 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StreamProtocol"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listTimeline: {
+        parameters: {
+            query?: {
+                /** @description Entries at or after this time (RFC 3339). */
+                from?: string;
+                /** @description Entries before this time (RFC 3339); after `from`. */
+                to?: string;
+                /** @description Cluster id or name (repeatable, up to 100). */
+                cluster?: string[];
+                /** @description Cluster-label selector, kubectl's `-l` syntax on cluster labels (repeatable; AND). */
+                clusterLabel?: string[];
+                /** @description Kind, plural or short name (repeatable, up to 100). */
+                kind?: string[];
+                /** @description Namespace (repeatable, up to 100). */
+                namespace?: string[];
+                /** @description Only health transitions to this health, first sights included (repeatable). */
+                becomes?: components["schemas"]["Health"][];
+                /** @description Only health transitions from this health, deletions included (repeatable). */
+                was?: components["schemas"]["Health"][];
+                /** @description Operation (repeatable). */
+                op?: components["schemas"]["ChangeOp"][];
+                /** @description Case-insensitive substring of the name, message, reason or revision. */
+                q?: string;
+                /** @description Grouping window in seconds, 0–3600 (default 60); 0 groups the same instant only. */
+                window?: number;
+                /** @description A burst's `group`: list its members (ungrouped), with the same filters. */
+                group?: string;
+                /** @description Page size in entries read, 1–1000 (default 100). */
+                limit?: number;
+                /** @description The `older` or `newer` value of a page. */
+                continue?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the timeline. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["TimelinePage"];
                 };
             };
             /** @description The request is malformed or refused by policy. */

@@ -67,3 +67,5 @@ export type EdgeType = S['EdgeType'];
 export type GraphDirection = S['GraphDirection'];
 export type Impact = S['Impact'];
 export type ImpactCluster = S['ImpactCluster'];
+export type TimelinePage = S['TimelinePage'];
+export type TimelineEntry = S['TimelineEntry'];
