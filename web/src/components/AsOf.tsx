@@ -35,6 +35,8 @@ export function AsOfControl() {
     return () => clearTimeout(t);
   }, [dragged, now, setAsOf]);
   const m = dragged ?? minutesBack(asOf, now);
+  // Under a minute back is still the past: only an unset asOf is "live".
+  const label = dragged === null && asOf && m === 0 ? 'under 1m ago' : slideLabel(m);
   return (
     <div className="asof" role="group" aria-label="Show the fleet at a moment">
       <label className="small muted" htmlFor="asof-slider">
@@ -47,11 +49,11 @@ export function AsOfControl() {
         max={0}
         step={1}
         value={-m}
-        aria-valuetext={slideLabel(m)}
+        aria-valuetext={label}
         onPointerDown={() => setNow(Date.now())}
         onChange={(e) => setDragged(-Number(e.target.value))}
       />
-      <span className="small nowrap asof-label">{slideLabel(m)}</span>
+      <span className="small nowrap asof-label">{label}</span>
       <input
         type="datetime-local"
         aria-label="As of (date and time)"
