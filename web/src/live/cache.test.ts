@@ -244,3 +244,30 @@ describe('workload lists', () => {
     expect(view(qc, f)).toEqual([['a:ready']]);
   });
 });
+
+describe('LiveCache and the timeline', () => {
+  it('reads a timeline that ends now again after a change, and leaves a past range alone', async () => {
+    vi.useFakeTimers();
+    const qc = new QueryClient();
+    const live = { seconds: 3600, cluster: [], kind: [], namespace: [], q: '' };
+    const past = { ...live, from: '2025-01-01T00:00:00Z', to: '2025-01-01T01:00:00Z' };
+    qc.setQueryData(keys.timeline(live), { items: [] });
+    qc.setQueryData(keys.timeline(past), { items: [] });
+    const spy = vi.spyOn(qc, 'invalidateQueries');
+    new LiveCache(qc).change(msg('a', 2, r('a', 2, { health: 'failed' })));
+    await vi.advanceTimersByTimeAsync(1000);
+    const invalidated = spy.mock.calls.map((c) => JSON.stringify(c[0]?.queryKey));
+    expect(invalidated).toContain(JSON.stringify(keys.timeline(live)));
+    expect(invalidated).not.toContain(JSON.stringify(keys.timeline(past)));
+  });
+
+  it('never touches a historical (asOf) list', () => {
+    const qc = new QueryClient();
+    const f = parseFilter(new URLSearchParams('sort=name'));
+    const key = keys.historical('resources', '2025-01-01T00:00:00Z', f);
+    const data = { pages: [pageOf([r('a', 1), r('b', 1)], undefined, 2)], pageParams: [undefined] };
+    qc.setQueryData(key, data);
+    new LiveCache(qc).change(msg('b', 2, r('b', 2, { health: 'failed' })));
+    expect(qc.getQueryData(key)).toBe(data);
+  });
+});

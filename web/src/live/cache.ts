@@ -52,6 +52,10 @@ export const keys = {
   /** The workloads page's lists, by their query. */
   workloads: (query: Record<string, unknown>) => ['workloads', query] as const,
   impact: (id: string) => ['impact', id] as const,
+  /** A read of the fleet at a past moment (`asOf`): never patched or refetched by the stream. */
+  historical: (what: string, asOf: string, filter?: ResourceFilter) => ['historical', what, asOf, filter ?? null] as const,
+  /** A timeline page; `to` unset means it ends now, and a change refetches it. */
+  timeline: (view: object) => ['timeline', view] as const,
 };
 
 /**
@@ -140,6 +144,14 @@ export class LiveCache {
     if (isWorkload(m)) this.patchWorkloads(m);
     this.soon(keys.stats, 1000);
     this.soon(keys.failing, 1000);
+    this.refetchTimelines();
+  }
+
+  /** Timelines that end now get the new entry at their top: their first page is read again. */
+  private refetchTimelines(): void {
+    for (const q of this.qc.getQueryCache().findAll({ queryKey: ['timeline'] })) {
+      if (!(q.queryKey[1] as { to?: string } | undefined)?.to) this.soon(q.queryKey, 300);
+    }
   }
 
   /**

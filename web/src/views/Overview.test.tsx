@@ -38,3 +38,32 @@ describe('Overview', () => {
     expect(screen.getByTestId('rollup-failed').textContent).toContain('1 owner with failed workloads');
   });
 });
+
+describe('Overview as of a past moment', () => {
+  it('asks for the fleet at asOf and says the view is historical', async () => {
+    const spy = mockApi({
+      '/api/v1/stats': { health: { ...zero, total: 1, failed: 1 }, kinds: [], clusters: [{ id: 'c1', name: 'prod', health: { ...zero, total: 1, failed: 1 }, kinds: [] }], asOf: '2026-03-10T14:03:00Z' },
+      '/api/v1/clusters': { items: [] },
+      '/api/v1/resources': { items: [], totalCapped: false },
+    });
+    renderAt(<Overview />, { url: '/?asOf=2026-03-10T14:03:00Z' });
+    await screen.findByTestId('asof-banner');
+    expect(screen.getByText(/Historical view — the fleet as of/)).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Back to live' })).toBeTruthy();
+    const urls = spy.mock.calls.map((c) => String(c[0]));
+    expect(urls.some((u) => u.startsWith('/api/v1/stats?asOf=2026-03-10T14%3A03%3A00.000Z'))).toBe(true);
+    expect((await screen.findByRole('link', { name: 'prod' })).getAttribute('href')).toBe('/resources?cluster=prod&asOf=2026-03-10T14%3A03%3A00.000Z');
+  });
+
+  it('shows a 410 plainly, with the oldest time still kept', async () => {
+    mockApi({
+      '/api/v1/stats': () => ({ status: 410, body: { code: 'history_pruned', message: 'pruned', oldest: '2026-03-09T00:00:00Z' } }),
+      '/api/v1/clusters': { items: [] },
+      '/api/v1/resources': { items: [], totalCapped: false },
+    });
+    renderAt(<Overview />, { url: '/?asOf=2026-01-01T00:00:00Z' });
+    const box = await screen.findByTestId('asof-pruned');
+    expect(box.textContent).toMatch(/is no\s+longer kept/);
+    expect(screen.getByRole('button', { name: /Show the oldest available/ })).toBeTruthy();
+  });
+});
