@@ -30,6 +30,7 @@ mod tokens;
 mod ui;
 mod versions;
 pub mod vocabulary;
+mod workloads;
 
 use std::sync::Arc;
 
@@ -107,6 +108,8 @@ pub enum ApiTags {
     Audit,
     /// OIDC login (browser redirects).
     Oidc,
+    /// The objects Flux applies (Deployments, Services, …): owner, health, replicas, images.
+    Workloads,
 }
 
 fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
@@ -117,7 +120,9 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             actions::ActionsApi,
             resources::ResourcesApi,
             versions::VersionsApi,
-            graph::GraphApi,
+            // poem-openapi implements `OpenApi` for tuples of up to 16: the graph and the
+            // workloads (what Flux objects applied) are one element.
+            (graph::GraphApi, workloads::WorkloadsApi),
             changes::ChangesApi,
             events::EventsApi,
             stats::StatsApi,

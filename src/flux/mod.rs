@@ -19,6 +19,7 @@
 //! | `summary` | one line per change for history: "spec.interval 10m0s → 5m0s; reconcile requested" |
 //! | `kstatus`, `kstatus_rules` | health of what Flux applies (Deployments, Jobs, PVCs...) as kstatus computes it, mapped to [`Health`] |
 //! | `images` | container image references: parse and normalise, search terms, a workload's images |
+//! | `workloads` | the workload kinds we watch, their watches (kind × owner label family), owners from labels, a workload's snapshot |
 //! | `vocabulary` | the domain's words, defined once: [`Health`] (with its severity order), [`ClusterState`], [`ChangeOp`], [`KindStatus`], [`EventType`] |
 
 mod actions;
@@ -39,6 +40,7 @@ mod summary;
 #[cfg(test)]
 mod testdata;
 mod vocabulary;
+mod workloads;
 
 pub use actions::{
     Action, WithSource, allowed, check, force, go_rfc3339_nano, handled, handled_action, patch,
@@ -63,6 +65,10 @@ pub use revision::{Revisions, last_attempted_revision, revision, revisions};
 pub use snapshot::{ResourceSnapshot, sanitize, snapshot};
 pub use summary::{MAX_ITEMS, MAX_VALUE, summary};
 pub use vocabulary::{ChangeOp, ClusterState, EdgeType, EventType, Health, KindStatus};
+pub use workloads::{
+    OwnerFamily, OwnerRef, WORKLOAD_KINDS, WORKLOAD_WATCHES, WorkloadImage, WorkloadInfo,
+    WorkloadKind, WorkloadWatch, owner_of, workload_kind, workload_snapshot,
+};
 
 /// What changed from `before` to `after`, in one line (see [`summary`]); empty when nothing
 /// but `metadata.resourceVersion` changed.

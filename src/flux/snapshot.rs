@@ -10,6 +10,7 @@ use super::kinds::{self, group_of, version_of};
 use super::refs::{ObjectRef, SourceRef, depends_on, source_ref};
 use super::revision::revisions;
 use super::vocabulary::Health;
+use super::workloads::WorkloadInfo;
 use super::{Error, LAST_APPLIED_ANNOTATION, Result};
 
 /// One Flux object, normalised: identity, health verdict, revision, references, and the
@@ -56,6 +57,10 @@ pub struct ResourceSnapshot {
     pub last_handled_reconcile_at: Option<String>,
     /// When the condition behind the verdict last changed.
     pub last_transition_at: Option<DateTime<Utc>>,
+    /// What a workload (an object Flux applies, see `workloads`) carries beside the common
+    /// fields; `None` for Flux objects.
+    #[serde(default)]
+    pub workload: Option<Box<WorkloadInfo>>,
     /// The object without managed fields, kubectl's last-applied annotation and
     /// `metadata.resourceVersion` (kept in `resource_version`): its content, as stored once per
     /// version and hashed to tell real changes from no-op writes.
@@ -96,13 +101,14 @@ pub fn snapshot(obj: &Value) -> Result<ResourceSnapshot> {
         depends_on: depends_on(obj),
         last_handled_reconcile_at: str_at(obj, "/status/lastHandledReconcileAt"),
         last_transition_at: status.last_transition_at,
+        workload: None,
         object: content_of(obj),
     })
 }
 
 /// [`sanitize`]d, without `metadata.resourceVersion`: the apiserver bumps it on every write,
 /// including ones that change nothing, so it is not part of what an object version is.
-fn content_of(obj: &Value) -> Value {
+pub(super) fn content_of(obj: &Value) -> Value {
     let mut content = sanitize(obj);
     if let Some(meta) = content.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("resourceVersion");

@@ -10,7 +10,7 @@ use crate::support::app::TestServer;
 use crate::support::db::TestDb;
 use crate::support::endpoint::{client_with, create_token};
 use crate::support::fleet::register_team;
-use crate::support::stream::{kustomization, upsert, write};
+use crate::support::stream::{deployment, kustomization, upsert, upsert_workload, write};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -226,7 +226,10 @@ async fn a_scoped_token_lists_only_the_clusters_and_objects_in_its_scope() {
         let id = register_team(&server, name, team).await;
         write(
             &db.store(),
-            vec![upsert(id, &kustomization("apps", name, true, 1))],
+            vec![
+                upsert(id, &kustomization("apps", name, true, 1)),
+                upsert_workload(id, &deployment("apps", name, name, "nginx:1.25.3")),
+            ],
         )
         .await;
         ids.push(id);
@@ -248,7 +251,12 @@ async fn a_scoped_token_lists_only_the_clusters_and_objects_in_its_scope() {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["pay"]);
-    for path in ["/api/v1/resources", "/api/v1/changes", "/api/v1/events"] {
+    for path in [
+        "/api/v1/resources",
+        "/api/v1/workloads",
+        "/api/v1/changes",
+        "/api/v1/events",
+    ] {
         let page: Value = get(path).await.unwrap().json().await.unwrap();
         for item in page["items"].as_array().unwrap() {
             assert_eq!(item["clusterId"], json!(ids[0]), "{path}: {item}");
@@ -297,6 +305,24 @@ async fn a_scoped_token_lists_only_the_clusters_and_objects_in_its_scope() {
         .await
         .unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+    let workloads: Value = get("/api/v1/workloads?image=nginx")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        workloads["items"].as_array().unwrap().len(),
+        1,
+        "{workloads}"
+    );
+    assert_eq!(
+        get("/api/v1/workloads?cluster=search")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     let stats: Value = get("/api/v1/stats").await.unwrap().json().await.unwrap();
     let names: Vec<&str> = stats["clusters"]
         .as_array()

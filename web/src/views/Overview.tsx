@@ -12,7 +12,7 @@ import { ago, when } from '../lib/time';
 import { changedRecently } from '../live/flash';
 import { Retry } from '../components/Retry';
 
-function Totals({ counts, asOf }: { counts: HealthCounts; asOf?: string }) {
+function Totals({ counts, workloads, rollUp, asOf }: { counts: HealthCounts; workloads: HealthCounts; rollUp: HealthCounts; asOf?: string }) {
   return (
     <div className="totals">
       <Link className="total" to={linkAt('/resources', asOf)}>
@@ -27,6 +27,21 @@ function Totals({ counts, asOf }: { counts: HealthCounts; asOf?: string }) {
           <span className="total-l">{HEALTH_LABEL[h].toLowerCase()}</span>
         </Link>
       ))}
+      {/* The workloads page and its roll-up filter show the live fleet only. */}
+      {!asOf && (
+        <>
+          <Link className="total" to="/workloads">
+            <span className="total-n">{workloads.total}</span>
+            <span className="total-l">workloads</span>
+          </Link>
+          <Link className={`total total-rollup${rollUp.failed === 0 ? ' zero' : ''}`} to="/resources?workloadHealth=failed" data-testid="rollup-total">
+            <span className="total-n">
+              <HealthIcon health="failed" size={14} /> {rollUp.failed}
+            </span>
+            <span className="total-l">with failed workloads</span>
+          </Link>
+        </>
+      )}
     </div>
   );
 }
@@ -62,6 +77,19 @@ function ClusterCard({ s, cluster, asOf }: { s: ClusterStats; cluster?: Cluster;
             </Link>
           )}
         </dd>
+        {!asOf && (
+          <>
+            <dt>Workloads</dt>
+            <dd>
+              {s.workloads.total}
+              {s.workloadHealth.failed > 0 && (
+                <Link className="bad" data-testid="rollup-failed" to={`/resources?cluster=${encodeURIComponent(s.name)}&workloadHealth=failed`}>
+                  {' '}· {s.workloadHealth.failed} owner{s.workloadHealth.failed === 1 ? '' : 's'} with failed workloads
+                </Link>
+              )}
+            </dd>
+          </>
+        )}
         <dt>Kubernetes</dt>
         <dd>{s.status?.kubernetesVersion ?? '—'}</dd>
         <dt>Flux</dt>
@@ -118,7 +146,7 @@ export default function Overview() {
         </Empty>
       ) : (
         <>
-          <Totals counts={stats.data.health} asOf={asOf} />
+          <Totals counts={stats.data.health} workloads={stats.data.workloads} rollUp={stats.data.workloadHealth} asOf={asOf} />
           <section aria-labelledby="clusters-h">
             <h2 id="clusters-h" className="section-h">
               Clusters <span className="muted">{stats.data.clusters.length}</span>
