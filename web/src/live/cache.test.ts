@@ -218,33 +218,6 @@ describe('LiveCache and graphs', () => {
   });
 });
 
-describe('workload lists', () => {
-  const image = { container: 'app', init: false, image: 'nginx:1.25.3', repository: 'docker.io/library/nginx', tag: '1.25.3' };
-  const deployment = (seq: number, health: Health, images?: (typeof image)[]): Resource =>
-    r('d1', seq, { apiGroup: 'apps', kind: 'Deployment', health, workload: { kstatus: health === 'failed' ? 'Failed' : 'Current', images } });
-  const data = (items: Resource[]): InfiniteData<ListPage> => ({ pages: [pageOf(items)], pageParams: [undefined] });
-
-  it('replace a listed workload by a newer version, keeping its images, and drop a deleted one', () => {
-    const list = data([deployment(1, 'ready', [image])]);
-    const change = { ...msg('d1', 2, deployment(2, 'failed')), apiGroup: 'apps', kind: 'Deployment' };
-    expect(isWorkload(change)).toBe(true);
-    const next = withWorkload(list, change);
-    expect(next.pages[0]!.items[0]!.health).toBe('failed');
-    expect(next.pages[0]!.items[0]!.workload?.images).toEqual([image]);
-    expect(withWorkload(next, change)).toBe(next);
-    const gone = withWorkload(next, { ...change, seq: 3, op: 'delete', resource: undefined });
-    expect(gone.pages[0]!.items).toEqual([]);
-  });
-
-  it('never place a workload change in a resource list', () => {
-    const qc = new QueryClient();
-    const f = parseFilter(new URLSearchParams());
-    qc.setQueryData(keys.resources(f), data([r('a', 1)]));
-    new LiveCache(qc).change({ ...msg('d1', 2, deployment(2, 'failed'), 'upsert', undefined), apiGroup: 'apps', kind: 'Deployment' });
-    expect(view(qc, f)).toEqual([['a:ready']]);
-  });
-});
-
 describe('LiveCache and the timeline', () => {
   it('reads a timeline that ends now again after a change, and leaves a past range alone', async () => {
     vi.useFakeTimers();
@@ -269,5 +242,32 @@ describe('LiveCache and the timeline', () => {
     qc.setQueryData(key, data);
     new LiveCache(qc).change(msg('b', 2, r('b', 2, { health: 'failed' })));
     expect(qc.getQueryData(key)).toBe(data);
+  });
+});
+
+describe('workload lists', () => {
+  const image = { container: 'app', init: false, image: 'nginx:1.25.3', repository: 'docker.io/library/nginx', tag: '1.25.3' };
+  const deployment = (seq: number, health: Health, images?: (typeof image)[]): Resource =>
+    r('d1', seq, { apiGroup: 'apps', kind: 'Deployment', health, workload: { kstatus: health === 'failed' ? 'Failed' : 'Current', images } });
+  const data = (items: Resource[]): InfiniteData<ListPage> => ({ pages: [pageOf(items)], pageParams: [undefined] });
+
+  it('replace a listed workload by a newer version, keeping its images, and drop a deleted one', () => {
+    const list = data([deployment(1, 'ready', [image])]);
+    const change = { ...msg('d1', 2, deployment(2, 'failed')), apiGroup: 'apps', kind: 'Deployment' };
+    expect(isWorkload(change)).toBe(true);
+    const next = withWorkload(list, change);
+    expect(next.pages[0]!.items[0]!.health).toBe('failed');
+    expect(next.pages[0]!.items[0]!.workload?.images).toEqual([image]);
+    expect(withWorkload(next, change)).toBe(next);
+    const gone = withWorkload(next, { ...change, seq: 3, op: 'delete', resource: undefined });
+    expect(gone.pages[0]!.items).toEqual([]);
+  });
+
+  it('never place a workload change in a resource list', () => {
+    const qc = new QueryClient();
+    const f = parseFilter(new URLSearchParams());
+    qc.setQueryData(keys.resources(f), data([r('a', 1)]));
+    new LiveCache(qc).change({ ...msg('d1', 2, deployment(2, 'failed'), 'upsert', undefined), apiGroup: 'apps', kind: 'Deployment' });
+    expect(view(qc, f)).toEqual([['a:ready']]);
   });
 });

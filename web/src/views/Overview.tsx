@@ -27,18 +27,20 @@ function Totals({ counts, workloads, rollUp, asOf }: { counts: HealthCounts; wor
           <span className="total-l">{HEALTH_LABEL[h].toLowerCase()}</span>
         </Link>
       ))}
-      <Link className="total" to="/workloads">
-        <span className="total-n">{workloads.total}</span>
-        <span className="total-l">workloads</span>
-      </Link>
-      {/* The roll-up is not kept in the change log: no figure for a past moment. */}
+      {/* The workloads page and its roll-up filter show the live fleet only. */}
       {!asOf && (
-        <Link className={`total total-rollup${rollUp.failed === 0 ? ' zero' : ''}`} to="/resources?workloadHealth=failed" data-testid="rollup-total">
-          <span className="total-n">
-            <HealthIcon health="failed" size={14} /> {rollUp.failed}
-          </span>
-          <span className="total-l">with failed workloads</span>
-        </Link>
+        <>
+          <Link className="total" to="/workloads">
+            <span className="total-n">{workloads.total}</span>
+            <span className="total-l">workloads</span>
+          </Link>
+          <Link className={`total total-rollup${rollUp.failed === 0 ? ' zero' : ''}`} to="/resources?workloadHealth=failed" data-testid="rollup-total">
+            <span className="total-n">
+              <HealthIcon health="failed" size={14} /> {rollUp.failed}
+            </span>
+            <span className="total-l">with failed workloads</span>
+          </Link>
+        </>
       )}
     </div>
   );
@@ -75,15 +77,19 @@ function ClusterCard({ s, cluster, asOf }: { s: ClusterStats; cluster?: Cluster;
             </Link>
           )}
         </dd>
-        <dt>Workloads</dt>
-        <dd>
-          {s.workloads.total}
-          {!asOf && s.workloadHealth.failed > 0 && (
-            <Link className="bad" data-testid="rollup-failed" to={`/resources?cluster=${encodeURIComponent(s.name)}&workloadHealth=failed`}>
-              {' '}· {s.workloadHealth.failed} owner{s.workloadHealth.failed === 1 ? '' : 's'} with failed workloads
-            </Link>
-          )}
-        </dd>
+        {!asOf && (
+          <>
+            <dt>Workloads</dt>
+            <dd>
+              {s.workloads.total}
+              {s.workloadHealth.failed > 0 && (
+                <Link className="bad" data-testid="rollup-failed" to={`/resources?cluster=${encodeURIComponent(s.name)}&workloadHealth=failed`}>
+                  {' '}· {s.workloadHealth.failed} owner{s.workloadHealth.failed === 1 ? '' : 's'} with failed workloads
+                </Link>
+              )}
+            </dd>
+          </>
+        )}
         <dt>Kubernetes</dt>
         <dd>{s.status?.kubernetesVersion ?? '—'}</dd>
         <dt>Flux</dt>
