@@ -10,7 +10,7 @@ use super::kinds::{self, group_of, version_of};
 use super::refs::{ObjectRef, SourceRef, depends_on, source_ref};
 use super::revision::revisions;
 use super::vocabulary::Health;
-use super::workloads::WorkloadInfo;
+use super::workloads::{WorkloadInfo, assess};
 use super::{Error, LAST_APPLIED_ANNOTATION, Result};
 
 /// One Flux object, normalised: identity, health verdict, revision, references, and the
@@ -114,6 +114,41 @@ pub(super) fn content_of(obj: &Value) -> Value {
         meta.remove("resourceVersion");
     }
     content
+}
+
+/// Normalises a workload: identity, health by kstatus (with its reason and message), owner,
+/// replicas, images, and the sanitized object. Fails only when `apiVersion`, `kind` or
+/// `metadata.name` is missing.
+pub fn workload_snapshot(obj: &Value) -> Result<ResourceSnapshot> {
+    let api_version = str_at(obj, "/apiVersion").ok_or(Error::MissingField("apiVersion"))?;
+    let kind = str_at(obj, "/kind").ok_or(Error::MissingField("kind"))?;
+    let name = str_at(obj, "/metadata/name").ok_or(Error::MissingField("metadata.name"))?;
+    let a = assess(obj);
+    let int = |path: &str| obj.pointer(path).and_then(Value::as_i64);
+    Ok(ResourceSnapshot {
+        api_group: group_of(&api_version).to_owned(),
+        api_version: version_of(&api_version).to_owned(),
+        kind,
+        namespace: str_at(obj, "/metadata/namespace").unwrap_or_default(),
+        name,
+        uid: str_at(obj, "/metadata/uid"),
+        resource_version: str_at(obj, "/metadata/resourceVersion"),
+        generation: int("/metadata/generation"),
+        observed_generation: int("/status/observedGeneration"),
+        health: a.health,
+        reason: a.reason,
+        message: a.message,
+        revision: None,
+        last_attempted_revision: None,
+        revision_detail: None,
+        suspended: false,
+        source_ref: None,
+        depends_on: Vec::new(),
+        last_handled_reconcile_at: None,
+        last_transition_at: None,
+        workload: Some(Box::new(a.info)),
+        object: content_of(obj),
+    })
 }
 
 /// A copy of the object without `metadata.managedFields` (noise) and without the

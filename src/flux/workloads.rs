@@ -8,10 +8,7 @@ use serde_json::Value;
 
 use super::conditions::str_at;
 use super::images::workload_images;
-use super::kinds::{group_of, version_of};
 use super::kstatus::{KStatus, compute};
-use super::snapshot::{ResourceSnapshot, content_of};
-use super::{Error, Result};
 
 /// A kind of object Flux applies that can be watched, at the version every supported
 /// Kubernetes release serves (no discovery needed: these are built in).
@@ -262,47 +259,31 @@ fn images_of(obj: &Value) -> Vec<WorkloadImage> {
         .collect()
 }
 
-/// Normalises a workload: identity, health by kstatus (with its reason and message), owner,
-/// replicas, images, and the sanitized object. Fails only when `apiVersion`, `kind` or
-/// `metadata.name` is missing.
-pub fn workload_snapshot(obj: &Value) -> Result<ResourceSnapshot> {
-    let api_version = str_at(obj, "/apiVersion").ok_or(Error::MissingField("apiVersion"))?;
-    let kind = str_at(obj, "/kind").ok_or(Error::MissingField("kind"))?;
-    let name = str_at(obj, "/metadata/name").ok_or(Error::MissingField("metadata.name"))?;
+/// What kstatus and the labels say of a workload: its health (with reason and message) and
+/// what ingest keeps beside the common snapshot fields.
+pub(super) struct Assessment {
+    pub health: super::vocabulary::Health,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub info: WorkloadInfo,
+}
+
+/// Assess `obj`, a workload (see `snapshot::workload_snapshot`).
+pub(super) fn assess(obj: &Value) -> Assessment {
     let status = compute(obj);
     let replicas = status.replicas;
-    let info = WorkloadInfo {
-        owner: owner_of(obj),
-        kstatus: status.status.as_str().to_string(),
-        ready_replicas: replicas.map(|r| r.ready),
-        desired_replicas: replicas.map(|r| r.desired),
-        images: images_of(obj),
-    };
-    let int = |path: &str| obj.pointer(path).and_then(Value::as_i64);
-    Ok(ResourceSnapshot {
-        api_group: group_of(&api_version).to_owned(),
-        api_version: version_of(&api_version).to_owned(),
-        kind,
-        namespace: str_at(obj, "/metadata/namespace").unwrap_or_default(),
-        name,
-        uid: str_at(obj, "/metadata/uid"),
-        resource_version: str_at(obj, "/metadata/resourceVersion"),
-        generation: int("/metadata/generation"),
-        observed_generation: int("/status/observedGeneration"),
+    Assessment {
         health: status.status.health(),
         reason: status.reason,
         message: Some(status.message).filter(|m| !m.is_empty()),
-        revision: None,
-        last_attempted_revision: None,
-        revision_detail: None,
-        suspended: false,
-        source_ref: None,
-        depends_on: Vec::new(),
-        last_handled_reconcile_at: None,
-        last_transition_at: None,
-        workload: Some(Box::new(info)),
-        object: content_of(obj),
-    })
+        info: WorkloadInfo {
+            owner: owner_of(obj),
+            kstatus: status.status.as_str().to_string(),
+            ready_replicas: replicas.map(|r| r.ready),
+            desired_replicas: replicas.map(|r| r.desired),
+            images: images_of(obj),
+        },
+    }
 }
 
 #[cfg(test)]

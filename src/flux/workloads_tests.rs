@@ -2,6 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::flux::Health;
+use crate::flux::workload_snapshot;
 
 fn fixture(name: &str) -> Value {
     let text = match name {
