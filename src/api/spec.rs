@@ -32,6 +32,7 @@ use super::auth::policy::{Access, Target, rule_of};
 pub fn finish(spec: &mut Value) {
     let bodies = request_bodies(spec);
     if let Some(schemas) = spec["components"]["schemas"].as_object_mut() {
+        union_branches(schemas);
         schemas.values_mut().for_each(properties);
         for name in bodies {
             if let Some(body) = schemas.get_mut(&name).and_then(Value::as_object_mut) {
@@ -50,6 +51,81 @@ pub fn finish(spec: &mut Value) {
         parameters(op);
         shared_responses(op);
     }
+}
+
+/// Discriminated unions whose tags share a payload (`subscribed` and `heartbeat` both carry a
+/// `PositionMessage`): poem-openapi writes one branch schema for them, whose tag enum holds only
+/// the last tag, and lists it in `oneOf` once per tag. A `subscribed` message then matches no
+/// branch, and a generated client fails to decode it. Each tag of a shared payload gets a
+/// branch of its own, `{Union}_{Tag}`, listed once.
+fn union_branches(schemas: &mut Map<String, Value>) {
+    let unions: Vec<String> = schemas
+        .iter()
+        .filter(|(_, s)| s["discriminator"]["mapping"].is_object())
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in unions {
+        let union = &schemas[&name]["discriminator"];
+        let tag_field = union["propertyName"].as_str().unwrap_or("type").to_string();
+        let mapping: Vec<(String, String)> = union["mapping"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(tag, r)| Some((tag.clone(), r.as_str()?.to_string())))
+            .collect();
+        let shared = |r: &str| mapping.iter().filter(|(_, other)| other == r).count() > 1;
+        let mut branches = Map::new();
+        for (tag, reference) in &mapping {
+            if !shared(reference) {
+                branches.insert(tag.clone(), json!(reference));
+                continue;
+            }
+            let Some(payload) = reference.strip_prefix(SCHEMAS) else {
+                continue;
+            };
+            let mut branch = schemas.get(payload).cloned().unwrap_or_default();
+            retag(&mut branch, &tag_field, tag);
+            let branch_name = format!("{name}_{}", pascal(tag));
+            branches.insert(tag.clone(), json!(format!("{SCHEMAS}{branch_name}")));
+            schemas.insert(branch_name, branch);
+        }
+        for (_, reference) in mapping.iter().filter(|(_, r)| shared(r)) {
+            reference.strip_prefix(SCHEMAS).map(|p| schemas.remove(p));
+        }
+        let mut one_of: Vec<Value> = Vec::new();
+        for reference in branches.values() {
+            let entry = json!({ "$ref": reference });
+            if !one_of.contains(&entry) {
+                one_of.push(entry);
+            }
+        }
+        let union = &mut schemas[&name];
+        union["oneOf"] = Value::Array(one_of);
+        union["discriminator"]["mapping"] = Value::Object(branches);
+    }
+}
+
+const SCHEMAS: &str = "#/components/schemas/";
+
+/// Set the tag a union branch declares (the `allOf` part that holds the tag property).
+fn retag(branch: &mut Value, tag_field: &str, tag: &str) {
+    let parts = branch["allOf"].as_array_mut().into_iter().flatten();
+    for part in parts.filter(|p| p["properties"][tag_field].is_object()) {
+        part["properties"][tag_field]["enum"] = json!([tag]);
+        part["properties"][tag_field]["example"] = json!(tag);
+    }
+}
+
+/// `heartbeat` → `Heartbeat`, `still_failed` → `StillFailed`.
+fn pascal(tag: &str) -> String {
+    tag.split(['_', '-'])
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
+        })
+        .collect()
 }
 
 /// Parameters whose type is a named schema (`sort`), unwrapped like properties. A parameter
@@ -237,6 +313,36 @@ mod tests {
 
     fn schema(props: Value, required: &[&str]) -> Value {
         json!({"type": "object", "properties": props, "required": required})
+    }
+
+    #[test]
+    fn a_payload_shared_by_two_tags_gets_a_branch_per_tag() {
+        let branch = |tag: &str, payload: &str| {
+            json!({"allOf": [
+                {"type": "object", "required": ["type"],
+                 "properties": {"type": {"type": "string", "enum": [tag], "example": tag}}},
+                {"$ref": format!("#/components/schemas/{payload}")}
+            ]})
+        };
+        let r = |n: &str| format!("#/components/schemas/{n}");
+        let mut schemas = json!({
+            "M": {"oneOf": [{"$ref": r("M_A")}, {"$ref": r("M_Pos")}, {"$ref": r("M_Pos")}],
+                  "discriminator": {"propertyName": "type", "mapping": {
+                      "a": r("M_A"), "sub": r("M_Pos"), "heart_beat": r("M_Pos")}}},
+            "M_A": branch("a", "A"),
+            "M_Pos": branch("heart_beat", "Pos"),
+        });
+        union_branches(schemas.as_object_mut().unwrap());
+        assert!(schemas.get("M_Pos").is_none());
+        assert_eq!(schemas["M_Sub"], branch("sub", "Pos"));
+        assert_eq!(schemas["M_HeartBeat"], branch("heart_beat", "Pos"));
+        assert_eq!(schemas["M_A"], branch("a", "A"));
+        let mapping = &schemas["M"]["discriminator"]["mapping"];
+        assert_eq!(mapping["sub"], json!(r("M_Sub")));
+        assert_eq!(mapping["a"], json!(r("M_A")));
+        let one_of = schemas["M"]["oneOf"].as_array().unwrap();
+        assert_eq!(one_of.len(), 3);
+        assert!(one_of.contains(&json!({"$ref": r("M_HeartBeat")})));
     }
 
     #[test]

@@ -533,3 +533,135 @@ async fn a_bad_token_and_a_server_that_is_down_fail_with_clear_messages_and_code
         r.stderr
     );
 }
+
+#[tokio::test]
+async fn history_tree_and_events_read_one_object_and_its_fleet() {
+    let db = TestDb::create().await;
+    let server = TestServer::start_with(&db.url(), FAST_INGEST).await;
+    server.wait_ready().await;
+    let sim = sim("cli-read", 2).await;
+    let cluster = register(&server, "cli-read", &sim.kubeconfig_yaml()).await;
+    wait_in_sync(&db.client().await, cluster, &sim, SYNC).await;
+    let cli = Cli::new();
+    let url = server.url("");
+    let env = [
+        ("FLUXO_SERVER", url.trim_end_matches('/')),
+        ("FLUXO_TOKEN", server.token()),
+    ];
+    let (ns, name) = first_kustomization(&sim);
+    let object = [
+        "ks",
+        name.as_str(),
+        "-n",
+        ns.as_str(),
+        "--cluster",
+        "cli-read",
+    ];
+    let pin = json!({"metadata": {"annotations": {FAIL_ANNOTATION: "HealthCheckFailed"}}});
+    sim.objects()
+        .patch("Kustomization", &ns, &name, &pin)
+        .unwrap();
+    let failed = cli
+        .run(
+            &[&["reconcile"], &object[..], &["--wait", "--timeout", "30s"]].concat(),
+            &env,
+        )
+        .await;
+    assert_eq!(failed.code, 1, "{}", failed.stdout);
+    let history = cli.ok(&[&["history"], &object[..]].concat(), &env).await;
+    let rows: Vec<&str> = history.lines().collect();
+    assert!(rows[0].starts_with("SEQ"), "{history}");
+    let failed_at = rows.iter().position(|r| r.contains("progressing → failed"));
+    let progressing_at = rows.iter().position(|r| r.contains("ready → progressing"));
+    assert!(
+        failed_at.is_some() && failed_at < progressing_at,
+        "newest first, the failure included: {history}"
+    );
+    let json_history = cli
+        .ok(&[&["history"], &object[..], &["-o", "json"]].concat(), &env)
+        .await;
+    let changes: Vec<Value> = serde_json::from_str(&json_history).unwrap();
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["healthAfter"] == "failed" && c["op"] == "upsert"),
+        "{json_history}"
+    );
+
+    // Down: what the Kustomization applied; up: the source it depends on.
+    let tree = cli.ok(&[&["tree"], &object[..]].concat(), &env).await;
+    let root = format!("Kustomization/{ns}/{name} (failed)");
+    assert_eq!(tree.lines().next(), Some(root.as_str()), "{tree}");
+    assert!(
+        tree.contains(&format!("── Deployment/{ns}/{name}")),
+        "{tree}"
+    );
+    let up = cli
+        .ok(&[&["tree"], &object[..], &["--up"]].concat(), &env)
+        .await;
+    assert_eq!(up.lines().next(), Some(root.as_str()), "{up}");
+    assert!(
+        up.contains("── GitRepository/") && up.contains("(ready)"),
+        "{up}"
+    );
+
+    let events = cli
+        .ok(
+            &["events", "--cluster", "cli-read", "--type", "Warning"],
+            &env,
+        )
+        .await;
+    let line = events
+        .lines()
+        .find(|l| l.contains(&format!("Kustomization/{ns}/{name}")))
+        .unwrap_or_else(|| panic!("the failure's event: {events}"));
+    assert!(
+        line.contains("Warning") && line.contains("HealthCheckFailed"),
+        "{line}"
+    );
+    let json_events = cli
+        .ok(
+            &[
+                "events",
+                "--kind",
+                "Kustomization",
+                "--name",
+                &name,
+                "-o",
+                "json",
+            ],
+            &env,
+        )
+        .await;
+    let items: Vec<Value> = serde_json::from_str(&json_events).unwrap();
+    assert!(!items.is_empty(), "{json_events}");
+    assert!(
+        items
+            .iter()
+            .all(|e| e["kind"] == "Kustomization" && e["name"] == name.as_str()),
+        "{json_events}"
+    );
+
+    let missing = cli
+        .run(
+            &[
+                "history",
+                "ks",
+                "no-such",
+                "-n",
+                &ns,
+                "--cluster",
+                "cli-read",
+            ],
+            &env,
+        )
+        .await;
+    assert_eq!(missing.code, 1, "{}", missing.stdout);
+    assert!(missing.stderr.contains("no-such"), "{}", missing.stderr);
+    let bad_type = cli.run(&["events", "--type", "Loud"], &env).await;
+    assert!(
+        bad_type.code != 0 && bad_type.stderr.contains("unknown event type"),
+        "{}",
+        bad_type.stderr
+    );
+}

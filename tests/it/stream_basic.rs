@@ -304,3 +304,44 @@ async fn a_plain_http_request_to_the_stream_gets_a_json_error() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], "websocket_required", "{body}");
 }
+
+/// Every message type the server sends decodes as the spec's `ServerMessage` with the Rust
+/// client generated from it (crates/client, progenitor): the spec says what the server sends.
+#[tokio::test]
+async fn every_server_message_decodes_with_the_client_generated_from_the_spec() {
+    use fluxo_client::types::ServerMessage as Generated;
+    let env = setup(&["--stream-heartbeat-ms", "200"]).await;
+    let mut client = Client::connect(&env.server).await;
+    client.ws.send(Message::text("{not json")).await.unwrap();
+    client
+        .send(json!({"type": "subscribe", "since": 1_000_000}))
+        .await;
+    client.send(json!({"type": "subscribe"})).await;
+    let mut seen = std::collections::BTreeMap::new();
+    let mut wrote = false;
+    while seen.len() < 6 {
+        let message = client.next().await;
+        let kind = message["type"].as_str().unwrap().to_string();
+        let decoded: Generated = serde_json::from_value(message.clone())
+            .unwrap_or_else(|e| panic!("{kind} does not decode: {e}: {message}"));
+        let variant = match decoded {
+            Generated::ChangeMessage(_) => "change",
+            Generated::ClusterMessage(_) => "cluster",
+            Generated::Subscribed(_) => "subscribed",
+            Generated::Heartbeat(_) => "heartbeat",
+            Generated::ResyncMessage(_) => "resync",
+            Generated::StreamError(_) => "error",
+        };
+        assert_eq!(variant, kind, "{message}");
+        if kind == "subscribed" && !wrote {
+            let objects = [kustomization("apps", "k", false, 1)];
+            write(
+                &env.store,
+                objects.iter().map(|o| upsert(env.cluster, o)).collect(),
+            )
+            .await;
+            wrote = true;
+        }
+        seen.insert(kind, message);
+    }
+}

@@ -116,18 +116,16 @@ pub fn history_table(items: &[Change], wide: bool) -> Table {
             (None, None) => String::new(),
         };
         let message = c.message.clone().unwrap_or_default();
+        let summary = c.summary.clone().unwrap_or_default();
+        let cut = |text: String| if wide { text } else { truncate(&text, 60) };
         t.row([
             c.seq.to_string(),
             c.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             c.op.to_string(),
             health,
             c.revision.clone().unwrap_or_default(),
-            c.summary.clone().unwrap_or_default(),
-            if wide {
-                message
-            } else {
-                truncate(&message, 60)
-            },
+            cut(summary),
+            cut(message),
         ]);
     }
     t

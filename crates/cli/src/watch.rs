@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use fluxo_client::types::{
     ClientMessageSubscribeMessage, ClientMessageSubscribeMessageType, ResourceSummary,
-    ServerMessageChangeMessage, ServerMessageStreamError, StreamFilter,
+    ServerMessage, ServerMessageChangeMessage, StreamFilter,
 };
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
@@ -143,7 +143,7 @@ async fn subscribe(socket: &mut Socket, query: &Query) -> Result<()> {
         .map_err(|e| Error::Stream(e.to_string()))
 }
 
-/// A message of the stream, by its `type`: typed where the CLI reads it, the rest skipped.
+/// A message of the stream as the CLI reads it.
 enum Incoming {
     Change(Box<ServerMessageChangeMessage>),
     Position,
@@ -152,30 +152,47 @@ enum Incoming {
     Other,
 }
 
-fn decode<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T> {
-    serde_json::from_value(value).map_err(|e| Error::Stream(format!("unexpected message: {e}")))
+/// The stream's message types this client was generated with.
+const KNOWN_TYPES: [&str; 6] = [
+    "change",
+    "cluster",
+    "subscribed",
+    "heartbeat",
+    "resync",
+    "error",
+];
+
+/// Decode one message with the generated `ServerMessage` union. A type this client does not
+/// know (a newer server) is skipped; a known one that does not decode is an error.
+fn decode(text: &str) -> Result<Incoming> {
+    let message = match serde_json::from_str::<ServerMessage>(text) {
+        Ok(message) => message,
+        Err(e) => {
+            let value: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+            let kind = value["type"].as_str().unwrap_or_default();
+            if KNOWN_TYPES.contains(&kind) {
+                return Err(Error::Stream(format!("unexpected {kind} message: {e}")));
+            }
+            return Ok(Incoming::Other);
+        }
+    };
+    Ok(match message {
+        ServerMessage::ChangeMessage(change) => Incoming::Change(Box::new(change)),
+        ServerMessage::Subscribed(_) | ServerMessage::Heartbeat(_) => Incoming::Position,
+        ServerMessage::ResyncMessage(resync) => Incoming::Resync(resync.reason.to_string()),
+        ServerMessage::StreamError(e) => Incoming::Failed(format!("{}: {}", e.code, e.message)),
+        ServerMessage::ClusterMessage(_) => Incoming::Other,
+    })
 }
 
 /// Read one message (`None`: the server closed the stream).
 async fn next_message(socket: &mut Socket) -> Result<Option<Incoming>> {
     while let Some(frame) = socket.next().await {
-        let text = match frame.map_err(|e| Error::Stream(e.to_string()))? {
-            Message::Text(text) => text,
+        match frame.map_err(|e| Error::Stream(e.to_string()))? {
+            Message::Text(text) => return decode(&text).map(Some),
             Message::Close(_) => return Ok(None),
             _ => continue,
-        };
-        let value: serde_json::Value = decode(serde_json::from_str(&text).unwrap_or_default())?;
-        let message = match value["type"].as_str().unwrap_or_default() {
-            "change" => Incoming::Change(Box::new(decode(value)?)),
-            "subscribed" | "heartbeat" => Incoming::Position,
-            "resync" => Incoming::Resync(value["reason"].as_str().unwrap_or_default().to_string()),
-            "error" => {
-                let e: ServerMessageStreamError = decode(value)?;
-                Incoming::Failed(format!("{}: {}", e.code, e.message))
-            }
-            _ => Incoming::Other,
-        };
-        return Ok(Some(message));
+        }
     }
     Ok(None)
 }

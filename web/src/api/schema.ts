@@ -1976,7 +1976,7 @@ export interface components {
          */
         RoleName: "viewer" | "operator" | "admin";
         /** @description Every message the server sends. */
-        ServerMessage: components["schemas"]["ServerMessage_ChangeMessage"] | components["schemas"]["ServerMessage_ClusterMessage"] | components["schemas"]["ServerMessage_PositionMessage"] | components["schemas"]["ServerMessage_PositionMessage"] | components["schemas"]["ServerMessage_ResyncMessage"] | components["schemas"]["ServerMessage_StreamError"];
+        ServerMessage: components["schemas"]["ServerMessage_ChangeMessage"] | components["schemas"]["ServerMessage_ClusterMessage"] | components["schemas"]["ServerMessage_StreamError"] | components["schemas"]["ServerMessage_Heartbeat"] | components["schemas"]["ServerMessage_ResyncMessage"] | components["schemas"]["ServerMessage_Subscribed"];
         /** @description Every message the server sends. */
         ServerMessage_ChangeMessage: {
             /**
@@ -2006,7 +2006,7 @@ export interface components {
             type: "cluster";
         };
         /** @description Every message the server sends. */
-        ServerMessage_PositionMessage: {
+        ServerMessage_Heartbeat: {
             /**
              * @example heartbeat
              * @enum {string}
@@ -2017,7 +2017,7 @@ export interface components {
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
-            type: "heartbeat" | "subscribed";
+            type: "heartbeat";
         };
         /** @description Every message the server sends. */
         ServerMessage_ResyncMessage: {
@@ -2046,6 +2046,20 @@ export interface components {
              * @enum {string}
              */
             type: "error";
+        };
+        /** @description Every message the server sends. */
+        ServerMessage_Subscribed: {
+            /**
+             * @example subscribed
+             * @enum {string}
+             */
+            type: "subscribed";
+        } & components["schemas"]["PositionMessage"] & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "subscribed";
         };
         /**
          * SessionInfo
