@@ -197,6 +197,28 @@ async fn login_saves_a_private_config_and_cluster_add_registers_a_service_accoun
     cli.ok(&["cluster", "sync", "cli-add"], &[]).await;
     wait_state(&server, id, "unauthorized", SYNC).await;
 
+    let unconfirmed = cli.run(&["cluster", "rm", "cli-add"], &[]).await;
+    assert_ne!(
+        unconfirmed.code, 0,
+        "rm asks for --yes: {}",
+        unconfirmed.stdout
+    );
+    cli.ok(&["cluster", "get", "cli-add"], &[]).await;
+    cli.ok(&["cluster", "rm", "cli-add", "--yes"], &[]).await;
+    let gone = cli.run(&["cluster", "get", "cli-add"], &[]).await;
+    assert_eq!(gone.code, 1, "{}", gone.stdout);
+    assert!(gone.stderr.contains("cli-add"), "{}", gone.stderr);
+    let list = cli.ok(&["cluster", "list"], &[]).await;
+    assert!(!list.contains("cli-add"), "{list}");
+
+    for shell in ["bash", "zsh", "fish"] {
+        let script = cli.ok(&["completion", shell], &[]).await;
+        assert!(
+            script.contains("flux-orchestrator") && script.contains("reconcile"),
+            "{shell}: {script}"
+        );
+    }
+
     let out = cli.ok(&["logout"], &[]).await;
     assert!(out.contains("logged out"), "{out}");
     assert!(!cli.config_file().exists());
