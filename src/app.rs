@@ -337,6 +337,7 @@ async fn prepare_database(
         shutdown.cancel();
         return Err(e).context("edges backfill");
     }
+    learn_stored_kinds(&state.store).await;
     if let Err(e) = state.auth.bootstrap().await {
         tracing::error!(error = %e, "cannot install the bootstrap admin token");
         shutdown.cancel();
@@ -347,6 +348,21 @@ async fn prepare_database(
         tracing::error!(error = %e, "cannot register the in-cluster cluster");
     }
     Ok(true)
+}
+
+/// Add the Flux kinds other replicas discovered (stored objects of kinds outside the known
+/// catalogue) to this replica's catalogue, so its API accepts them in filters before its
+/// own discovery meets them. A failure only delays that.
+async fn learn_stored_kinds(store: &Store) {
+    match store.stored_kinds().await {
+        Ok(kinds) => {
+            for (api_version, kind) in kinds {
+                let group = crate::flux::group_of(&api_version);
+                crate::flux::learn(group, crate::flux::version_of(&api_version), &kind);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the stored kinds"),
+    }
 }
 
 /// Compute the edges of objects stored before migration 0011 (once; nothing to do afterwards).

@@ -38,6 +38,7 @@ pub(super) async fn perform(
         &req.kind,
         &req.namespace,
     )
+    .await
     .ok_or_else(|| flux::Error::NotFluxKind {
         group: req.api_group.clone(),
         kind: req.kind.clone(),
@@ -87,12 +88,11 @@ async fn patch_source(
         .map(|v| flux::version_of(v).to_string())
         .or_else(|| versions.get(kind.kind).cloned())
         .unwrap_or_else(|| kind.latest_version().to_string());
-    let api =
-        api_for(client, kind.group, &version, kind.kind, &source.namespace).ok_or_else(|| {
-            flux::Error::NotFluxKind {
-                group: kind.group.into(),
-                kind: kind.kind.into(),
-            }
+    let api = api_for(client, kind.group, &version, kind.kind, &source.namespace)
+        .await
+        .ok_or_else(|| flux::Error::NotFluxKind {
+            group: kind.group.into(),
+            kind: kind.kind.into(),
         })?;
     let label = format!("{}/{}/{}", source.kind, source.namespace, source.name);
     api.patch(&source.name, &PatchParams::default(), &Patch::Merge(patch))
@@ -101,14 +101,29 @@ async fn patch_source(
     Ok(())
 }
 
-fn api_for(
+/// The API of a Flux kind on the cluster. A kind this replica only learnt from stored objects
+/// (another replica discovered it) is looked up in the cluster's discovery first: its plural
+/// was a guess.
+async fn api_for(
     client: &Client,
     group: &str,
     version: &str,
     kind: &str,
     namespace: &str,
 ) -> Option<Api<DynamicObject>> {
-    let flux_kind = flux::by_group_kind(group, kind)?;
+    let mut flux_kind = flux::by_group_kind(group, kind)?;
+    if !flux_kind.verified {
+        let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+        let (found, caps) = kube::discovery::pinned_kind(client, &gvk).await.ok()?;
+        flux_kind = flux::register(&flux::Served {
+            group: found.group,
+            kind: found.kind,
+            plural: found.plural,
+            namespaced: caps.scope == kube::discovery::Scope::Namespaced,
+            version: found.version,
+            short: None,
+        });
+    }
     let resource = ApiResource {
         group: group.to_string(),
         version: version.to_string(),

@@ -54,7 +54,7 @@ pub fn kinds(values: &[String]) -> Result<Vec<String>, ApiError> {
             flux::lookup(v.trim())
                 .map(|k| k.kind.to_string())
                 .ok_or_else(|| {
-                    let known: Vec<String> = flux::FLUX_KINDS
+                    let known: Vec<String> = flux::all_kinds()
                         .iter()
                         .map(|k| format!("{} ({})", k.kind, k.short))
                         .collect();

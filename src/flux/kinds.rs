@@ -1,5 +1,16 @@
 //! The catalogue of Flux kinds: API group, kind, plural, served versions and the
 //! controller that reconciles each one.
+//!
+//! Two parts. The **known** kinds ([`FLUX_KINDS`]) carry what we know about them beyond their
+//! CRD: short names users type, which are sources, which are static, which gained
+//! `spec.suspend` when. Every other kind a cluster serves in a Flux API group — Flux
+//! Operator's `fluxcd.controlplane.io`, `ExternalArtifact`, `ArtifactGenerator`, a kind a later
+//! Flux release adds — is **discovered** ([`register`]): added to the catalogue the first time
+//! discovery (or a stored object) shows it, watched like the others, and judged by the generic
+//! Ready/Stalled/Reconciling rules. A discovered kind is leaked once (`&'static`, like the known
+//! ones): the set is bounded by the CRDs installed in the fleet.
+
+use std::sync::RwLock;
 
 /// One Flux custom resource kind, as its CRD declares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +37,10 @@ pub struct FluxKind {
     pub static_kind: bool,
     /// Whether the kind produces artifacts for other objects (a source).
     pub source: bool,
+    /// Whether the plural and scope were read from a cluster's discovery. False only for a
+    /// kind learnt from a stored object ([`learn`]), whose plural is a guess until discovery
+    /// confirms it.
+    pub verified: bool,
 }
 
 const SOURCE: &str = "source.toolkit.fluxcd.io";
@@ -62,6 +77,7 @@ const fn row(
         suspendable: true,
         static_kind: false,
         source: false,
+        verified: true,
     }
 }
 
@@ -99,40 +115,161 @@ pub const FLUX_KINDS: &[FluxKind] = &[
     row(IMAGE, "ImageUpdateAutomation", "imageupdateautomations", "image-automation-controller", V1_BETAS, "iua"),
 ];
 
-/// All Flux API groups, in catalogue order, without duplicates.
+/// The Flux API groups of the known kinds, in catalogue order, without duplicates.
 pub const FLUX_GROUPS: &[&str] = &[SOURCE, KUSTOMIZE, HELM, NOTIFICATION, IMAGE];
 
-/// Whether `group` is one of the Flux API groups.
+/// Flux Operator's group (FluxInstance, FluxReport, ResourceSet, ResourceSetInputProvider).
+pub const OPERATOR_GROUP: &str = "fluxcd.controlplane.io";
+
+/// Whether `group` is a Flux API group: a toolkit group (`*.toolkit.fluxcd.io`), an extension
+/// group (`*.extensions.fluxcd.io`, e.g. source-watcher's ArtifactGenerator) or Flux
+/// Operator's.
 pub fn is_flux_group(group: &str) -> bool {
-    FLUX_GROUPS.contains(&group)
+    group.ends_with(".toolkit.fluxcd.io")
+        || group.ends_with(".extensions.fluxcd.io")
+        || group == OPERATOR_GROUP
+}
+
+/// Kinds discovered on clusters beyond the known ones.
+static DISCOVERED: RwLock<Vec<&'static FluxKind>> = RwLock::new(Vec::new());
+
+/// A kind a cluster serves in a Flux group, as its discovery describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    /// API group.
+    pub group: String,
+    /// Kind.
+    pub kind: String,
+    /// Plural resource name.
+    pub plural: String,
+    /// Namespaced or cluster-scoped.
+    pub namespaced: bool,
+    /// The version the cluster prefers.
+    pub version: String,
+    /// The first of the CRD's short names, if it has any.
+    pub short: Option<String>,
+}
+
+fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+/// The catalogue entry for a kind a cluster serves: the known kind, the already discovered
+/// one, or a new entry. A kind first learnt from a stored object is replaced by what
+/// discovery says (its plural was a guess).
+pub fn register(served: &Served) -> &'static FluxKind {
+    if let Some(known) = FLUX_KINDS
+        .iter()
+        .find(|k| k.group == served.group && k.kind == served.kind)
+    {
+        return known;
+    }
+    let found = by_group_kind(&served.group, &served.kind).filter(|k| k.verified);
+    found.unwrap_or_else(|| insert(served, true))
+}
+
+/// The catalogue entry for a stored object's kind that this replica has not discovered (the
+/// cluster is watched by another replica): its plural guessed the way English plurals of
+/// kinds go, unverified until discovery confirms it. `None` outside the Flux groups.
+pub fn learn(group: &str, version: &str, kind: &str) -> Option<&'static FluxKind> {
+    if let Some(known) = by_group_kind(group, kind) {
+        return Some(known);
+    }
+    if !is_flux_group(group) || kind.is_empty() {
+        return None;
+    }
+    let guess = Served {
+        group: group.to_string(),
+        kind: kind.to_string(),
+        plural: guess_plural(kind),
+        namespaced: true,
+        version: version.to_string(),
+        short: None,
+    };
+    Some(insert(&guess, false))
+}
+
+/// Add (or replace) a discovered kind.
+fn insert(served: &Served, verified: bool) -> &'static FluxKind {
+    let short = served.short.clone();
+    let kind: &'static FluxKind = Box::leak(Box::new(FluxKind {
+        group: leak(served.group.clone()),
+        kind: leak(served.kind.clone()),
+        plural: leak(served.plural.clone()),
+        namespaced: served.namespaced,
+        controller: "",
+        versions: Box::leak(vec![leak(served.version.clone())].into_boxed_slice()),
+        short: leak(short.unwrap_or_else(|| served.kind.to_lowercase())),
+        // Only the known kinds are known to have `spec.suspend` at every served version.
+        suspendable: false,
+        static_kind: false,
+        source: false,
+        verified,
+    }));
+    let mut discovered = DISCOVERED.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(raced) = discovered
+        .iter()
+        .find(|k| k.group == kind.group && k.kind == kind.kind && (k.verified || !verified))
+    {
+        return raced;
+    }
+    discovered.retain(|k| !(k.group == kind.group && k.kind == kind.kind));
+    discovered.push(kind);
+    kind
+}
+
+/// `ResourceSetInputProvider` → `resourcesetinputproviders`, `Policy` → `policies`.
+fn guess_plural(kind: &str) -> String {
+    let lower = kind.to_lowercase();
+    if let Some(stem) = lower
+        .strip_suffix('y')
+        .filter(|s| !s.ends_with(['a', 'e', 'o', 'u']))
+    {
+        format!("{stem}ies")
+    } else if lower.ends_with('s') || lower.ends_with('x') || lower.ends_with("ch") {
+        format!("{lower}es")
+    } else {
+        format!("{lower}s")
+    }
+}
+
+/// Every kind in the catalogue: the known ones, then those discovered so far.
+pub fn all() -> Vec<&'static FluxKind> {
+    let discovered = DISCOVERED.read().unwrap_or_else(|e| e.into_inner());
+    FLUX_KINDS
+        .iter()
+        .chain(discovered.iter().copied())
+        .collect()
+}
+
+/// The first kind of the catalogue that `pred` accepts (the ingest path asks for every object:
+/// no allocation).
+fn find(pred: impl Fn(&FluxKind) -> bool) -> Option<&'static FluxKind> {
+    if let Some(known) = FLUX_KINDS.iter().find(|k| pred(k)) {
+        return Some(known);
+    }
+    let discovered = DISCOVERED.read().unwrap_or_else(|e| e.into_inner());
+    discovered.iter().copied().find(|k| pred(k))
 }
 
 /// The kind with this exact group and kind.
 pub fn by_group_kind(group: &str, kind: &str) -> Option<&'static FluxKind> {
-    FLUX_KINDS
-        .iter()
-        .find(|k| k.group == group && k.kind == kind)
+    find(|k| k.group == group && k.kind == kind)
 }
 
 /// The kind with this kind name, compared case-insensitively (`helmrelease`, `HelmRelease`).
 pub fn by_kind(kind: &str) -> Option<&'static FluxKind> {
-    FLUX_KINDS
-        .iter()
-        .find(|k| k.kind.eq_ignore_ascii_case(kind))
+    find(|k| k.kind.eq_ignore_ascii_case(kind))
 }
 
 /// The kind with this plural resource name (`kustomizations`), case-insensitively.
 pub fn by_plural(plural: &str) -> Option<&'static FluxKind> {
-    FLUX_KINDS
-        .iter()
-        .find(|k| k.plural.eq_ignore_ascii_case(plural))
+    find(|k| k.plural.eq_ignore_ascii_case(plural))
 }
 
 /// The kind with this short name (`ks`, `hr`, `gitrepo`), case-insensitively.
 pub fn by_short(short: &str) -> Option<&'static FluxKind> {
-    FLUX_KINDS
-        .iter()
-        .find(|k| k.short.eq_ignore_ascii_case(short))
+    find(|k| k.short.eq_ignore_ascii_case(short))
 }
 
 /// Resolves what a user typed: a kind, plural or short name, e.g. for a URL or CLI argument.
@@ -212,6 +349,56 @@ mod tests {
         );
         assert!(by_group_kind("apps", "Deployment").is_none());
         assert!(by_group_kind("helm.toolkit.fluxcd.io", "Kustomization").is_none());
+    }
+
+    fn served(group: &str, kind: &str, plural: &str) -> Served {
+        Served {
+            group: group.into(),
+            kind: kind.into(),
+            plural: plural.into(),
+            namespaced: true,
+            version: "v1".into(),
+            short: None,
+        }
+    }
+
+    #[test]
+    fn a_kind_discovered_in_a_flux_group_joins_the_catalogue_once() {
+        assert!(is_flux_group("fluxcd.controlplane.io"));
+        assert!(is_flux_group("source.extensions.fluxcd.io"));
+        assert!(is_flux_group("future.toolkit.fluxcd.io"));
+        assert!(!is_flux_group("apps") && !is_flux_group("fluxcd.io.example.com"));
+        let instance = register(&served(OPERATOR_GROUP, "TestInstance", "testinstances"));
+        let again = register(&served(OPERATOR_GROUP, "TestInstance", "testinstances"));
+        assert!(std::ptr::eq(instance, again));
+        assert_eq!(
+            lookup("testinstances").map(|k| k.kind),
+            Some("TestInstance")
+        );
+        assert_eq!(
+            lookup("testinstance").map(|k| k.group),
+            Some(OPERATOR_GROUP)
+        );
+        assert!(!instance.suspendable && instance.verified);
+        // A known kind stays the known entry.
+        let ks = register(&served(KUSTOMIZE, "Kustomization", "kustomizations"));
+        assert_eq!(ks.short, "ks");
+    }
+
+    #[test]
+    fn a_kind_learnt_from_a_stored_object_is_guessed_until_discovered() {
+        let learnt = learn(OPERATOR_GROUP, "v1", "TestInputProvider").expect("flux group");
+        assert_eq!(
+            (learnt.plural, learnt.verified),
+            ("testinputproviders", false)
+        );
+        assert!(learn("apps", "v1", "Deployment").is_none());
+        let confirmed = register(&served(OPERATOR_GROUP, "TestInputProvider", "tips"));
+        assert!(confirmed.verified);
+        assert_eq!(by_kind("TestInputProvider").map(|k| k.plural), Some("tips"));
+        assert_eq!(guess_plural("ImagePolicy"), "imagepolicies");
+        assert_eq!(guess_plural("Gateway"), "gateways");
+        assert_eq!(guess_plural("Status"), "statuses");
     }
 
     #[test]

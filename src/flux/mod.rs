@@ -55,8 +55,9 @@ pub use inventory::{
     AppliedRef, InventoryItem, KindInventory, inventory, inventory_by_kind, parse_inventory_id,
 };
 pub use kinds::{
-    FLUX_GROUPS, FLUX_KINDS, FluxKind, by_api_version_kind, by_group_kind, by_kind, by_plural,
-    by_short, group_of, is_flux_group, lookup, pick_version, version_of,
+    FLUX_GROUPS, FLUX_KINDS, FluxKind, OPERATOR_GROUP, Served, all as all_kinds,
+    by_api_version_kind, by_group_kind, by_kind, by_plural, by_short, group_of, is_flux_group,
+    learn, lookup, pick_version, register, version_of,
 };
 pub use kstatus::{KStatus, Replicas, WorkloadStatus, compute as workload_status};
 pub use refs::{ObjectRef, SourceRef, depends_on, source_ref};

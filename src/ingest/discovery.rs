@@ -1,18 +1,22 @@
 //! Which Flux kinds a cluster serves, at which version, and which Kubernetes and Flux versions
 //! it runs. Never a hard-coded version: clusters run different Flux releases.
 
+use std::collections::HashMap;
+
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ApiResource, ListParams};
+use kube::discovery::{ApiGroup, Scope};
 use kube::{Client, Discovery};
 
-use crate::flux::{self, FLUX_GROUPS, FLUX_KINDS, FluxKind};
+use crate::flux::{self, FLUX_KINDS, FluxKind, Served};
 
 /// What discovery found.
 #[derive(Debug, Clone)]
 pub struct Discovered {
-    /// Served Flux kinds with the resource at the chosen version.
+    /// Served Flux kinds with the resource at the chosen version: the known kinds the cluster
+    /// serves, then every other kind of its Flux groups (Flux Operator's, a newer release's).
     pub kinds: Vec<(&'static FluxKind, ApiResource)>,
-    /// Flux kinds the cluster does not serve (CRD not installed, or only unknown versions).
+    /// Known Flux kinds the cluster does not serve (CRD not installed, or only unknown versions).
     pub absent: Vec<&'static FluxKind>,
     /// The apiserver's `gitVersion`.
     pub kubernetes_version: String,
@@ -33,13 +37,18 @@ impl Discovered {
     }
 }
 
-/// Discover Flux kinds and versions on `client`'s cluster.
+/// Discover Flux kinds and versions on `client`'s cluster: every group that
+/// [`flux::is_flux_group`] accepts, so a kind outside the known catalogue is watched too.
 pub async fn discover(client: &Client) -> kube::Result<Discovered> {
     let version = client.apiserver_version().await?;
-    let discovery = Discovery::new(client.clone())
-        .filter(FLUX_GROUPS)
-        .run()
-        .await?;
+    let groups = client.list_api_groups().await?;
+    let names: Vec<&str> = groups
+        .groups
+        .iter()
+        .map(|g| g.name.as_str())
+        .filter(|name| flux::is_flux_group(name))
+        .collect();
+    let discovery = Discovery::new(client.clone()).filter(&names).run().await?;
     let mut kinds = Vec::new();
     let mut absent = Vec::new();
     for kind in FLUX_KINDS {
@@ -48,12 +57,56 @@ pub async fn discover(client: &Client) -> kube::Result<Discovered> {
             None => absent.push(kind),
         }
     }
+    for group in discovery.groups() {
+        let extra = beyond_the_catalogue(group);
+        if let Some((first, _)) = extra.first() {
+            let shorts = short_names(client, &first.api_version).await;
+            kinds.extend(extra.into_iter().map(|(resource, namespaced)| {
+                let kind = flux::register(&Served {
+                    group: resource.group.clone(),
+                    kind: resource.kind.clone(),
+                    plural: resource.plural.clone(),
+                    namespaced,
+                    version: resource.version.clone(),
+                    short: shorts.get(&resource.kind).cloned(),
+                });
+                (kind, resource)
+            }));
+        }
+    }
     Ok(Discovered {
         kinds,
         absent,
         kubernetes_version: version.git_version,
         flux_version: flux_version(client).await,
     })
+}
+
+/// The kinds of a Flux group that the known catalogue does not list, at the group's
+/// preferred version, with whether each is namespaced.
+fn beyond_the_catalogue(group: &ApiGroup) -> Vec<(ApiResource, bool)> {
+    group
+        .recommended_resources()
+        .into_iter()
+        .filter(|(r, _)| {
+            !FLUX_KINDS
+                .iter()
+                .any(|k| k.group == r.group && k.kind == r.kind)
+        })
+        .map(|(resource, caps)| (resource, caps.scope == Scope::Namespaced))
+        .collect()
+}
+
+/// The first short name of each kind of a group version (`rset` for ResourceSet), which
+/// kube's discovery does not keep. Without them (an error), kinds go by their lower-case name.
+async fn short_names(client: &Client, api_version: &str) -> HashMap<String, String> {
+    let Ok(list) = client.list_api_group_resources(api_version).await else {
+        return HashMap::new();
+    };
+    list.resources
+        .into_iter()
+        .filter_map(|r| Some((r.kind, r.short_names?.into_iter().next()?)))
+        .collect()
 }
 
 fn resource_for(discovery: &Discovery, kind: &'static FluxKind) -> Option<ApiResource> {

@@ -166,6 +166,8 @@ async fn catch_up(
 
 fn publish_change(hub: &Hub, row: ChangeRow) {
     let (seq, at) = (row.entry.seq, row.entry.at);
+    // A kind another replica discovered: this replica's API accepts it in filters from now.
+    crate::flux::learn(&row.entry.api_group, "", &row.entry.kind);
     let item = ChangeItem::new(row, hub.codec());
     // The head moves before the item is published: a subscription that reads head = N finds
     // every change above N in its receiver (see `Subscription::start`).

@@ -348,6 +348,26 @@ impl Store {
             .await?;
         Ok(row.get(0))
     }
+
+    /// Every Flux kind stored, with the `apiVersion` of one of its objects: one index probe
+    /// per kind (a loose scan of `flux_resources_kind_idx`), not a scan of the table.
+    pub async fn stored_kinds(&self) -> Result<Vec<(String, String)>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                "WITH RECURSIVE k(kind) AS ( \
+                   SELECT min(kind) FROM flux_resources WHERE NOT workload \
+                   UNION ALL \
+                   SELECT (SELECT min(kind) FROM flux_resources WHERE NOT workload AND kind > k.kind) \
+                   FROM k WHERE k.kind IS NOT NULL) \
+                 SELECT (SELECT api_version FROM flux_resources \
+                         WHERE NOT workload AND kind = k.kind LIMIT 1), k.kind \
+                 FROM k WHERE k.kind IS NOT NULL",
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ mod database_tls;
 mod deploy_compose;
 mod deploy_dockerfile;
 mod deploy_manifests;
+mod discovered_kinds;
 mod egress;
 mod graph;
 mod ha;

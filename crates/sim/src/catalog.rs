@@ -16,6 +16,11 @@ pub enum FluxFlavor {
     /// A Flux 2.2-like cluster: only GitRepository at source v1 (other sources at v1beta2,
     /// no OCIRepository), helm v2beta2, image v1beta2.
     Legacy,
+    /// Flux 2.9 installed by Flux Operator, with source-watcher: also serves FluxInstance,
+    /// FluxReport, ResourceSet, ResourceSetInputProvider (`fluxcd.controlplane.io/v1`),
+    /// ExternalArtifact (`source.toolkit.fluxcd.io/v1`) and ArtifactGenerator
+    /// (`source.extensions.fluxcd.io/v1beta1`): kinds a consumer finds by discovery only.
+    Operator,
 }
 
 impl std::str::FromStr for FluxFlavor {
@@ -24,7 +29,10 @@ impl std::str::FromStr for FluxFlavor {
         match s.to_ascii_lowercase().as_str() {
             "flux29" | "2.9" | "current" => Ok(Self::Flux29),
             "legacy" | "2.2" => Ok(Self::Legacy),
-            other => Err(format!("unknown flux flavor {other:?} (flux29 | legacy)")),
+            "operator" => Ok(Self::Operator),
+            other => Err(format!(
+                "unknown flux flavor {other:?} (flux29 | legacy | operator)"
+            )),
         }
     }
 }
@@ -118,6 +126,10 @@ pub mod groups {
     pub const NOTIFICATION: &str = "notification.toolkit.fluxcd.io";
     /// image-reflector and image-automation kinds.
     pub const IMAGE: &str = "image.toolkit.fluxcd.io";
+    /// Flux Operator's kinds.
+    pub const OPERATOR: &str = "fluxcd.controlplane.io";
+    /// source-watcher's ArtifactGenerator.
+    pub const SOURCE_EXTENSIONS: &str = "source.extensions.fluxcd.io";
 }
 
 /// All types a cluster serves, in a fixed order (core first).
@@ -163,6 +175,17 @@ const FLUX_KINDS: &[FluxKindSpec] = &[
     spec(groups::IMAGE, "ImageUpdateAutomation", "imageupdateautomations", &[], "image-automation-controller", &["v1"], &["v1beta2"]),
 ];
 
+/// The kinds only [`FluxFlavor::Operator`] serves (at `current`; never legacy).
+#[rustfmt::skip]
+const OPERATOR_KINDS: &[FluxKindSpec] = &[
+    spec(groups::SOURCE, "ExternalArtifact", "externalartifacts", &[], "source-watcher", &["v1"], &[]),
+    spec(groups::SOURCE_EXTENSIONS, "ArtifactGenerator", "artifactgenerators", &["ag"], "source-watcher", &["v1beta1"], &[]),
+    spec(groups::OPERATOR, "FluxInstance", "fluxinstances", &[], "flux-operator", &["v1"], &[]),
+    spec(groups::OPERATOR, "FluxReport", "fluxreports", &[], "flux-operator", &["v1"], &[]),
+    spec(groups::OPERATOR, "ResourceSet", "resourcesets", &["rset"], "flux-operator", &["v1"], &[]),
+    spec(groups::OPERATOR, "ResourceSetInputProvider", "resourcesetinputproviders", &["rsip"], "flux-operator", &["v1"], &[]),
+];
+
 /// A row of [`FLUX_KINDS`].
 const fn spec(
     group: &'static str,
@@ -199,6 +222,12 @@ fn singular(kind: &'static str) -> &'static str {
         ("ImageRepository", "imagerepository"),
         ("ImagePolicy", "imagepolicy"),
         ("ImageUpdateAutomation", "imageupdateautomation"),
+        ("ExternalArtifact", "externalartifact"),
+        ("ArtifactGenerator", "artifactgenerator"),
+        ("FluxInstance", "fluxinstance"),
+        ("FluxReport", "fluxreport"),
+        ("ResourceSet", "resourceset"),
+        ("ResourceSetInputProvider", "resourcesetinputprovider"),
     ];
     NAMES
         .iter()
@@ -208,11 +237,16 @@ fn singular(kind: &'static str) -> &'static str {
 
 /// The Flux types a cluster of `flavor` serves.
 fn flux_types(flavor: FluxFlavor) -> Vec<ResourceType> {
+    let extra: &[FluxKindSpec] = match flavor {
+        FluxFlavor::Operator => OPERATOR_KINDS,
+        FluxFlavor::Flux29 | FluxFlavor::Legacy => &[],
+    };
     FLUX_KINDS
         .iter()
+        .chain(extra)
         .filter_map(|k| {
             let versions = match flavor {
-                FluxFlavor::Flux29 => k.current,
+                FluxFlavor::Flux29 | FluxFlavor::Operator => k.current,
                 FluxFlavor::Legacy => k.legacy,
             };
             (!versions.is_empty()).then(|| ResourceType {

@@ -195,7 +195,7 @@ fn install_flux_namespaces(objects: &Objects) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("create namespace {ns}: {e}"))?;
     }
     let version = match objects.shared.opts.flavor {
-        FluxFlavor::Flux29 => "v2.9.0",
+        FluxFlavor::Flux29 | FluxFlavor::Operator => "v2.9.0",
         FluxFlavor::Legacy => "v2.2.3",
     };
     let labels = serde_json::json!({"metadata": {"labels": {

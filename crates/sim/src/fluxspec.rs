@@ -28,6 +28,11 @@ pub fn api_version(kind: &str, flavor: FluxFlavor) -> String {
         "HelmRelease" => (groups::HELM, "v2"),
         "Alert" | "Provider" => (groups::NOTIFICATION, "v1beta3"),
         "Receiver" => (groups::NOTIFICATION, "v1"),
+        "ExternalArtifact" => (groups::SOURCE, "v1"),
+        "ArtifactGenerator" => (groups::SOURCE_EXTENSIONS, "v1beta1"),
+        "FluxInstance" | "FluxReport" | "ResourceSet" | "ResourceSetInputProvider" => {
+            (groups::OPERATOR, "v1")
+        }
         _ if legacy => (groups::IMAGE, "v1beta2"),
         _ => (groups::IMAGE, "v1"),
     };

@@ -64,7 +64,12 @@ fn condition(
 fn is_source(kind: &str) -> bool {
     matches!(
         kind,
-        "GitRepository" | "HelmRepository" | "HelmChart" | "OCIRepository" | "Bucket"
+        "GitRepository"
+            | "HelmRepository"
+            | "HelmChart"
+            | "OCIRepository"
+            | "Bucket"
+            | "ExternalArtifact"
     )
 }
 
@@ -262,7 +267,7 @@ fn kustomization_status(
             json!({"entries": entries})
         });
     }
-    if r.flavor == FluxFlavor::Flux29 && !matches!(r.health, Health::Progressing) {
+    if r.flavor != FluxFlavor::Legacy && !matches!(r.health, Health::Progressing) {
         st["history"] = snapshot_history(prev, r);
     }
 }
@@ -310,7 +315,9 @@ fn image_policy_status(r: &Render, name: &str, st: &mut Value) {
     let image = format!("ghcr.io/acme/{name}");
     match r.flavor {
         FluxFlavor::Legacy => st["latestImage"] = json!(format!("{image}:{}", r.revision)),
-        FluxFlavor::Flux29 => st["latestRef"] = json!({"name": image, "tag": r.revision}),
+        FluxFlavor::Flux29 | FluxFlavor::Operator => {
+            st["latestRef"] = json!({"name": image, "tag": r.revision})
+        }
     }
 }
 

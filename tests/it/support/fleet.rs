@@ -98,11 +98,18 @@ where
 /// Every Flux object of a simulated cluster: (kind, namespace, name) → content hash.
 pub fn sim_state(sim: &SimCluster) -> BTreeMap<(String, String, String), Vec<u8>> {
     let mut out = BTreeMap::new();
-    for kind in flux::FLUX_KINDS {
-        if sim.objects().type_of(kind.kind).is_err() {
-            continue;
-        }
-        for obj in sim.objects().list(kind.kind, None) {
+    let served = sim.objects().kinds();
+    let flux_kinds = served
+        .iter()
+        .filter(|(api_version, _)| flux::is_flux_group(flux::group_of(api_version)));
+    for (api_version, kind) in flux_kinds {
+        // A kind outside the known catalogue (the `operator` flavor's) is what discovery adds.
+        flux::learn(
+            flux::group_of(api_version),
+            flux::version_of(api_version),
+            kind,
+        );
+        for obj in sim.objects().list(kind, None) {
             let snapshot = flux::snapshot(&obj).expect("simulator objects are Flux objects");
             let key = (
                 snapshot.kind.clone(),

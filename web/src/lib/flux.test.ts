@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canReconcile, shortRevision } from './flux';
+import { canReconcile, kindsWith, shortRevision } from './flux';
 
 describe('flux helpers', () => {
   it('shortens revisions like flux get does', () => {
@@ -11,5 +11,14 @@ describe('flux helpers', () => {
   it('knows static kinds', () => {
     expect(canReconcile('Alert')).toBe(false);
     expect(canReconcile('Kustomization')).toBe(true);
+  });
+});
+
+describe('kindsWith', () => {
+  it('keeps the known kinds first and adds discovered ones once, sorted', () => {
+    const kinds = kindsWith(['ResourceSet', 'Kustomization', 'FluxInstance', 'ResourceSet', '']);
+    expect(kinds.slice(0, 2)).toEqual(['Kustomization', 'HelmRelease']);
+    expect(kinds.slice(-2)).toEqual(['FluxInstance', 'ResourceSet']);
+    expect(kinds.filter((k) => k === 'Kustomization')).toHaveLength(1);
   });
 });

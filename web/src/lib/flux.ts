@@ -33,6 +33,13 @@ const KIND_ALIASES: Record<(typeof KINDS)[number], [string, string]> = {
   Receiver: ['receivers', 'receiver'],
 };
 
+/** The known kinds in their order, then any other of `seen` (kinds found by discovery), sorted. */
+export function kindsWith(seen: readonly string[]): string[] {
+  const known: readonly string[] = KINDS;
+  const extra = [...new Set(seen)].filter((k) => k && !known.includes(k)).sort();
+  return [...known, ...extra];
+}
+
 /** The kind a user typed (`ks`, `kustomizations`, `Kustomization`, any case), as the server resolves it. */
 export function kindOf(typed: string): string | undefined {
   const t = typed.trim().toLowerCase();

@@ -1,9 +1,9 @@
 // The filter bar of the resources table. Every change goes to the URL.
 import { useEffect, useRef, useState } from 'react';
-import { useClusters, type HealthTotals } from '../../api/queries';
+import { useClusters, useStats, type HealthTotals } from '../../api/queries';
 import { HEALTHS, type Health } from '../../api/types';
 import { HealthIcon } from '../../components/icons';
-import { HEALTH_LABEL, KINDS } from '../../lib/flux';
+import { HEALTH_LABEL, kindsWith } from '../../lib/flux';
 import { isFiltered, type ResourceFilter } from '../../lib/filters';
 
 function useSlashFocus(ref: React.RefObject<HTMLInputElement | null>) {
@@ -30,6 +30,9 @@ interface Props {
 
 export function Filters({ filter, onChange, counts }: Props) {
   const clusters = useClusters();
+  const stats = useStats();
+  // The known kinds, then those the clusters' discovery found (Flux Operator's, a newer release's).
+  const kinds = kindsWith([...(stats.data?.kinds ?? []).map((k) => k.kind), ...filter.kind]);
   const search = useRef<HTMLInputElement>(null);
   const [q, setQ] = useState(filter.q);
   const [prevQ, setPrevQ] = useState(filter.q);
@@ -71,7 +74,7 @@ export function Filters({ filter, onChange, counts }: Props) {
           onChange={(e) => onChange({ ...filter, kind: e.target.value ? [e.target.value] : [] })}
         >
           <option value="">All kinds</option>
-          {KINDS.map((k) => (
+          {kinds.map((k) => (
             <option key={k} value={k}>
               {k}
             </option>
