@@ -34,7 +34,7 @@ trap cleanup EXIT INT TERM
 # The simulator runs in a session of its own, so Ctrl-C (SIGINT to the terminal's foreground
 # processes) reaches the server only; cleanup stops the simulator after it.
 setsid "$bin" sim --clusters "$clusters" --objects "${DEMO_OBJECTS:-5}" --namespaces 4 --churn "${DEMO_CHURN:-2}" \
-  --workloads "${DEMO_WORKLOADS:-40}" --kubeconfig-dir "$data/kubeconfigs" &
+  --workloads "${DEMO_WORKLOADS:-40}" --flavor "${DEMO_FLAVOR:-operator,flux29}" --kubeconfig-dir "$data/kubeconfigs" &
 sim=$!
 pids+=("$sim")
 # Authentication stays on: the demo's admin token is generated once and kept in .data/.

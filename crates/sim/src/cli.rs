@@ -64,7 +64,8 @@ pub struct SimArgs {
     /// Admin endpoint port (faults, counts); 0 picks a free port.
     #[arg(long, default_value_t = 0, env = "FLUXO_SIM_ADMIN_PORT")]
     pub admin_port: u16,
-    /// Flux flavor of every cluster, or a comma-separated list per cluster (flux29 | legacy).
+    /// Flux flavor of every cluster, or a comma-separated list per cluster, the last repeating
+    /// (flux29 | legacy | operator).
     #[arg(long, default_value = "flux29", env = "FLUXO_SIM_FLAVOR")]
     pub flavor: String,
     /// Random seed (scenarios and churn are deterministic for a seed).
