@@ -306,6 +306,13 @@ pub fn pick_version<'a>(kind: &FluxKind, served: &[&'a str]) -> Option<&'a str> 
 }
 
 impl FluxKind {
+    /// Whether this is one of the known kinds ([`FLUX_KINDS`]), not a discovered one.
+    pub fn is_known(&self) -> bool {
+        FLUX_KINDS
+            .iter()
+            .any(|k| k.group == self.group && k.kind == self.kind)
+    }
+
     /// `group/version` for the given version, e.g. `helm.toolkit.fluxcd.io/v2`.
     pub fn api_version(&self, version: &str) -> String {
         format!("{}/{}", self.group, version)

@@ -27,7 +27,9 @@ pub enum KindState {
         version: String,
         /// The watcher's state.
         state: WatchState,
-        /// A workload watch: its failure makes the kind unavailable, not the cluster degraded.
+        /// A workload watch, or a Flux kind found by discovery beyond the known catalogue (RBAC
+        /// written for the known kinds does not grant it): its failure makes the kind
+        /// unavailable, not the cluster degraded.
         optional: bool,
     },
 }

@@ -669,12 +669,19 @@ const DISCOVERY_URLS: &[&str] = &[
     "/version/*",
 ];
 
+/// Flux kinds beyond the known catalogue that discovery finds on clusters installed by Flux
+/// Operator with source-watcher, granted so they are watched (tests/it/discovered_kinds.rs).
+const DISCOVERED_KINDS: [(&str, &str); 6] = [
+    ("source.toolkit.fluxcd.io", "externalartifacts"),
+    ("source.extensions.fluxcd.io", "artifactgenerators"),
+    ("fluxcd.controlplane.io", "fluxinstances"),
+    ("fluxcd.controlplane.io", "fluxreports"),
+    ("fluxcd.controlplane.io", "resourcesets"),
+    ("fluxcd.controlplane.io", "resourcesetinputproviders"),
+];
+
 /// Every (group, resource, verb) a ClusterRole grants; panics on a rule outside the policy.
 fn granted(role: &Value) -> BTreeSet<(String, String, String)> {
-    let flux_groups: BTreeSet<&str> = flux_orchestrator::flux::FLUX_GROUPS
-        .iter()
-        .copied()
-        .collect();
     let mut grants = BTreeSet::new();
     for rule in role["rules"].as_sequence().expect("rules") {
         let (groups, resources, verbs) = (
@@ -705,7 +712,7 @@ fn granted(role: &Value) -> BTreeSet<(String, String, String)> {
         for g in &groups {
             for r in &resources {
                 let allowed: &[&str] = match (*g, *r) {
-                    (g, _) if flux_groups.contains(g) => FLUX_VERBS,
+                    (g, _) if flux_orchestrator::flux::is_flux_group(g) => FLUX_VERBS,
                     ("" | "events.k8s.io", "events") => &["list", "watch"],
                     ("", "namespaces") => &["get", "list"],
                     // The workloads Flux applies: read-only, and only the kinds we watch.
@@ -764,7 +771,8 @@ fn the_cluster_role_reads_and_patches_flux_objects_reads_their_workloads_and_not
             assert!(
                 flux_orchestrator::flux::FLUX_KINDS
                     .iter()
-                    .any(|k| k.group == g && k.plural == r),
+                    .any(|k| k.group == g && k.plural == r)
+                    || DISCOVERED_KINDS.contains(&(g.as_str(), r.as_str())),
                 "{overlay}: {g}/{r} is not a Flux kind we watch"
             );
         }

@@ -123,3 +123,27 @@ async fn kinds_found_by_discovery_are_watched_filtered_and_reconciled() {
         "{body}"
     );
 }
+
+/// RBAC written for the toolkit's kinds does not grant Flux Operator's: such a kind is shown
+/// unavailable on its own and the cluster stays ready (a known kind forbidden degrades it).
+#[tokio::test]
+async fn a_forbidden_discovered_kind_is_unavailable_and_the_cluster_stays_ready() {
+    let db = TestDb::create().await;
+    let server = TestServer::start_with(&db.url(), FAST_INGEST).await;
+    server.wait_ready().await;
+    let sim = operator_sim().await;
+    sim.faults().forbid_resource("fluxinstances", true);
+    let cluster = register(&server, "operator", &sim.kubeconfig_yaml()).await;
+    wait_for(
+        "FluxInstance forbidden, the cluster ready",
+        SYNC,
+        || async {
+            let (_, body) = get(&server, &format!("/api/v1/clusters/{cluster}")).await;
+            let status = &body["status"];
+            status["kinds"]["FluxInstance"]["state"] == "forbidden"
+                && status["kinds"]["ResourceSet"]["state"] == "watching"
+                && status["state"] == "ready"
+        },
+    )
+    .await;
+}

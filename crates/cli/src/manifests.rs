@@ -13,6 +13,10 @@ pub const FLUX_GROUPS: &[&str] = &[
     "helm.toolkit.fluxcd.io",
     "notification.toolkit.fluxcd.io",
     "image.toolkit.fluxcd.io",
+    // ExternalArtifact is in source.toolkit; source-watcher's ArtifactGenerator and Flux
+    // Operator's kinds are found by discovery too.
+    "source.extensions.fluxcd.io",
+    "fluxcd.controlplane.io",
 ];
 
 /// Read-only: what the orchestrator watches besides Flux (Events, the Flux version on its

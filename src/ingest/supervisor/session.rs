@@ -205,7 +205,11 @@ impl<'a> Session<'a> {
             let state = KindState::Served {
                 version: resource.version.clone(),
                 state: WatchState::Listing,
-                optional: matches!(target, Target::Workload(_)),
+                optional: match target {
+                    Target::Workload(_) => true,
+                    Target::Kind(kind) => !kind.is_known(),
+                    Target::Events => false,
+                },
             };
             status.kinds.insert(target.name(), state);
             self.spawn_watch(target, resource, reports.clone());
