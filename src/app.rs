@@ -181,6 +181,7 @@ fn body_limits(config: &ServeConfig) -> api::BodyLimits {
 struct Parts {
     store: Store,
     registry: Registry,
+    notify: crate::notify::Notify,
     auth: Arc<crate::auth::Auth>,
     metrics: Arc<Metrics>,
     ingest_metrics: ingest::IngestMetrics,
@@ -214,7 +215,9 @@ impl Parts {
             &config.egress.egress_deny,
         )
         .context("FLUXO_EGRESS_ALLOW / FLUXO_EGRESS_DENY")?;
-        let registry = Registry::new(store.clone(), key, Arc::new(egress));
+        let egress = Arc::new(egress);
+        let notify = crate::notify::Notify::new(store.clone(), key.clone(), egress.clone());
+        let registry = Registry::new(store.clone(), key, egress);
         let metrics = Arc::new(Metrics::default());
         metrics.collector(store.pool_metrics());
         Ok(Parts {
@@ -222,6 +225,7 @@ impl Parts {
             rest_metrics: api::RestMetrics::register(&metrics),
             store,
             registry,
+            notify,
             auth,
             metrics,
             transport,
@@ -247,6 +251,7 @@ impl Parts {
         let state = Arc::new(AppState {
             actions: crate::actions::Actions::new(self.store.clone(), self.registry.clone()),
             registry: self.registry.clone(),
+            notify: self.notify.clone(),
             store: self.store.clone(),
             ready,
             live: hub.clone(),

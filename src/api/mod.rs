@@ -17,6 +17,7 @@ mod history;
 mod login;
 mod metrics;
 pub mod model;
+mod notifications;
 mod oidc;
 mod params;
 mod resources;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub store: Store,
     /// The cluster registry.
     pub registry: Registry,
+    /// Notification sinks, rules and mutes.
+    pub notify: crate::notify::Notify,
     /// Acting on Flux objects (reconcile, suspend, …) in their clusters.
     pub actions: crate::actions::Actions,
     /// True once the schema is current and the bootstrap token installed: written by `app`'s
@@ -107,6 +110,8 @@ pub enum ApiTags {
     Audit,
     /// OIDC login (browser redirects).
     Oidc,
+    /// Fleet notifications: sinks, rules, mutes (admin; operators mute).
+    Notifications,
 }
 
 fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
@@ -127,7 +132,8 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             session::SessionApi,
             tokens::TokensApi,
             auditlog::AuditApi,
-            oidc::OidcApi,
+            // A tuple of at most 16 implements `OpenApi`: the newer APIs nest.
+            (oidc::OidcApi, notifications::NotificationsApi),
         ),
         "flux-orchestrator",
         env!("CARGO_PKG_VERSION"),

@@ -89,6 +89,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "timeline",
         sql: include_str!("../../sql/0012_timeline.sql"),
     },
+    Migration {
+        version: 13,
+        name: "notifications",
+        sql: include_str!("../../sql/0013_notifications.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).
