@@ -454,7 +454,7 @@ impl NotificationsApi {
     /// Send a test message to a sink
     ///
     /// Webhooks get a signed `{"type": "test", …}` body; Alertmanager an alert `FluxoTest`
-    /// that resolves a second later. The answer says what the sink replied.
+    /// that resolves itself five minutes later. The answer says what the sink replied.
     #[oai(
         path = "/sinks/:id/test",
         method = "post",

@@ -27,8 +27,8 @@ pub fn webhook_test(sink: &str, id: uuid::Uuid, at: DateTime<Utc>) -> Value {
     })
 }
 
-/// The Alertmanager v2 body of a test message: one alert that resolves at once (`endsAt` set),
-/// so it does not page anyone for long.
+/// The Alertmanager v2 body of a test message: one alert that resolves itself after five minutes (`endsAt` set),
+/// so it pages nobody for long and can be read back meanwhile.
 pub fn alertmanager_test(sink: &str, at: DateTime<Utc>) -> Value {
     json!([{
         "labels": {
@@ -38,7 +38,7 @@ pub fn alertmanager_test(sink: &str, at: DateTime<Utc>) -> Value {
         },
         "annotations": {"summary": format!("test message from flux-orchestrator to sink {sink}")},
         "startsAt": at,
-        "endsAt": at + chrono::Duration::seconds(1),
+        "endsAt": at + chrono::Duration::minutes(5),
     }])
 }
 
@@ -79,6 +79,6 @@ mod tests {
             .with_timezone(&Utc);
         let body = alertmanager_test("am", at);
         assert_eq!(body[0]["labels"]["sink"], "am");
-        assert_eq!(body[0]["endsAt"], "2026-01-01T00:00:01Z");
+        assert_eq!(body[0]["endsAt"], "2026-01-01T00:05:00Z");
     }
 }
