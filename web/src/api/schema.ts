@@ -332,7 +332,7 @@ export interface paths {
         /**
          * Send a test message to a sink
          * @description Webhooks get a signed `{"type": "test", …}` body; Alertmanager an alert `FluxoTest`
-         *     that resolves a second later. The answer says what the sink replied.
+         *     that resolves itself five minutes later. The answer says what the sink replied.
          *
          *     Needs role `admin` or higher.
          */
