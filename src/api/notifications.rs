@@ -67,6 +67,7 @@ impl From<SinkRow> for Sink {
 #[oai(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateSink {
     /// A unique name (lowercase letters, digits, `-`).
+    #[oai(validator(min_length = 1, max_length = 63))]
     pub name: String,
     /// What it speaks.
     pub kind: SinkType,
@@ -74,6 +75,7 @@ pub struct CreateSink {
     #[oai(validator(max_length = 2048))]
     pub url: String,
     /// Webhook signing secret (16–1024 characters); Alertmanager takes none. Stored encrypted.
+    #[oai(validator(min_length = 16, max_length = 1024))]
     pub secret: Option<String>,
     /// Accept a plain http:// URL.
     #[oai(default)]
@@ -193,6 +195,7 @@ impl From<RuleRow> for Rule {
 #[oai(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateRule {
     /// A unique name (lowercase letters, digits, `-`).
+    #[oai(validator(min_length = 1, max_length = 63))]
     pub name: String,
     /// The sink its messages go to.
     pub sink_id: Uuid,
@@ -201,8 +204,10 @@ pub struct CreateRule {
     /// When it sends.
     pub condition: ConditionName,
     /// Minutes for `stillFailed` (1–1440); refused for the other conditions.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1440")))]
     pub after_minutes: Option<i32>,
     /// Grouping window in seconds (0–3600); default 30.
+    #[oai(validator(minimum(value = "0"), maximum(value = "3600")))]
     pub group_window_secs: Option<i32>,
     /// Default true.
     pub enabled: Option<bool>,
@@ -251,6 +256,7 @@ pub struct CreateMute {
     /// Which objects; omitted: all.
     pub filter: Option<NotificationFilter>,
     /// Why (1–500 characters).
+    #[oai(validator(min_length = 1, max_length = 500))]
     pub reason: String,
     /// When it ends: in the future, at most 90 days ahead.
     pub expires_at: DateTime<Utc>,

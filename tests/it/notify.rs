@@ -311,7 +311,10 @@ async fn bad_sinks_rules_and_mutes_are_refused_naming_the_field() {
         ),
         (rule(json!({"condition": "stillFailed"})), "afterMinutes: "),
         (rule(json!({"afterMinutes": 5})), "afterMinutes: "),
-        (rule(json!({"groupWindowSecs": -1})), "groupWindowSecs: "),
+        (
+            rule(json!({"groupWindowSecs": -1})),
+            "field `groupWindowSecs`",
+        ),
         (
             rule(json!({"filter": {"clusterLabels": {"": "x"}}})),
             "filter.clusterLabels",
