@@ -82,35 +82,31 @@ pub struct CreateSink {
     pub allow_insecure: bool,
 }
 
-/// Which objects a rule or mute covers (the stream's filter, plus cluster labels).
+/// Which objects a rule or mute covers (the stream's filter, plus cluster labels). Omitted
+/// parts match everything.
 #[derive(Object, Debug, Clone, Default)]
 #[oai(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NotificationFilter {
     /// Clusters by id or name; empty: all.
-    #[oai(default)]
-    pub clusters: Vec<String>,
+    pub clusters: Option<Vec<String>>,
     /// Labels every matching cluster has.
-    #[oai(default)]
-    pub cluster_labels: BTreeMap<String, String>,
+    pub cluster_labels: Option<BTreeMap<String, String>>,
     /// Flux kinds (kind, plural or short name); empty: all.
-    #[oai(default)]
-    pub kinds: Vec<String>,
+    pub kinds: Option<Vec<String>>,
     /// Namespaces; empty: all.
-    #[oai(default)]
-    pub namespaces: Vec<String>,
+    pub namespaces: Option<Vec<String>>,
     /// Object names starting with this.
-    #[oai(default)]
-    pub name_prefix: String,
+    pub name_prefix: Option<String>,
 }
 
 impl From<NotificationFilter> for RuleFilter {
     fn from(f: NotificationFilter) -> RuleFilter {
         RuleFilter {
-            clusters: f.clusters,
-            cluster_labels: f.cluster_labels,
-            kinds: f.kinds,
-            namespaces: f.namespaces,
-            name_prefix: f.name_prefix,
+            clusters: f.clusters.unwrap_or_default(),
+            cluster_labels: f.cluster_labels.unwrap_or_default(),
+            kinds: f.kinds.unwrap_or_default(),
+            namespaces: f.namespaces.unwrap_or_default(),
+            name_prefix: f.name_prefix.unwrap_or_default(),
         }
     }
 }
@@ -119,11 +115,11 @@ fn filter_of(stored: serde_json::Value) -> NotificationFilter {
     // Written by `notify` from a validated `RuleFilter`; a row edited by hand reads as empty.
     let f: RuleFilter = serde_json::from_value(stored).unwrap_or_default();
     NotificationFilter {
-        clusters: f.clusters,
-        cluster_labels: f.cluster_labels,
-        kinds: f.kinds,
-        namespaces: f.namespaces,
-        name_prefix: f.name_prefix,
+        clusters: Some(f.clusters),
+        cluster_labels: Some(f.cluster_labels),
+        kinds: Some(f.kinds),
+        namespaces: Some(f.namespaces),
+        name_prefix: Some(f.name_prefix),
     }
 }
 

@@ -1909,35 +1909,21 @@ export interface components {
         };
         /**
          * NotificationFilter
-         * @description Which objects a rule or mute covers (the stream's filter, plus cluster labels).
+         * @description Which objects a rule or mute covers (the stream's filter, plus cluster labels). Omitted
+         *     parts match everything.
          */
         NotificationFilter: {
-            /**
-             * @description Labels every matching cluster has.
-             * @default {}
-             */
+            /** @description Labels every matching cluster has. */
             clusterLabels?: {
                 [key: string]: string;
             } | null;
-            /**
-             * @description Clusters by id or name; empty: all.
-             * @default []
-             */
+            /** @description Clusters by id or name; empty: all. */
             clusters?: string[] | null;
-            /**
-             * @description Flux kinds (kind, plural or short name); empty: all.
-             * @default []
-             */
+            /** @description Flux kinds (kind, plural or short name); empty: all. */
             kinds?: string[] | null;
-            /**
-             * @description Object names starting with this.
-             * @default
-             */
+            /** @description Object names starting with this. */
             namePrefix?: string | null;
-            /**
-             * @description Namespaces; empty: all.
-             * @default []
-             */
+            /** @description Namespaces; empty: all. */
             namespaces?: string[] | null;
         };
         /**
