@@ -235,6 +235,8 @@ fn resource_row(s: &ResourceSnapshot) -> ResourceRow {
         last_transition_at: s.last_transition_at,
         created_at: at,
         updated_at: at,
+        workload: None,
+        workload_health: None,
     }
 }
 

@@ -34,7 +34,7 @@ trap cleanup EXIT INT TERM
 # The simulator runs in a session of its own, so Ctrl-C (SIGINT to the terminal's foreground
 # processes) reaches the server only; cleanup stops the simulator after it.
 setsid "$bin" sim --clusters "$clusters" --objects "${DEMO_OBJECTS:-5}" --namespaces 4 --churn "${DEMO_CHURN:-2}" \
-  --kubeconfig-dir "$data/kubeconfigs" &
+  --workloads "${DEMO_WORKLOADS:-40}" --kubeconfig-dir "$data/kubeconfigs" &
 sim=$!
 pids+=("$sim")
 # Authentication stays on: the demo's admin token is generated once and kept in .data/.
@@ -55,6 +55,7 @@ echo "  Sign in at http://$listen/signin with the admin token (kept in $data/adm
 echo "    $token"
 echo "  curl works too: curl -H \"Authorization: Bearer \$(cat $data/admin-token)\" http://$listen/api/v1/clusters"
 echo "  kubectl works too: kubectl --kubeconfig $data/kubeconfigs/sim-1.yaml get kustomizations -A"
+echo "  Workloads (what Flux applied): http://$listen/workloads, e.g. http://$listen/workloads?image=nginx"
 echo "  Ctrl-C stops the server, the simulator and PostgreSQL."
 echo
 wait -n "${pids[@]}"

@@ -195,6 +195,8 @@ impl Parts {
         let auth_settings = crate::auth::Settings::from_config(&config.auth, config.listen)
             .map_err(|e| anyhow::anyhow!(e))?;
         let transport = net::Settings::from_config(&config.net).context("FLUXO_TRUSTED_PROXIES")?;
+        ingest::workload_watches(&config.ingest.workload_kinds)
+            .map_err(|e| anyhow::anyhow!("FLUXO_WORKLOAD_KINDS: {e}"))?;
         if !auth_settings.enabled {
             tracing::warn!(
                 "AUTHENTICATION IS OFF (--auth=none): anyone who reaches {} is an admin",

@@ -215,6 +215,17 @@ pub struct IngestConfig {
     /// Hours the controllers' events are kept (Kubernetes itself keeps them for one).
     #[arg(long, env = "FLUXO_EVENTS_RETENTION_HOURS", default_value_t = 720)]
     pub events_retention_hours: u64,
+
+    /// Kinds of the objects Flux applies to watch on every cluster (selected by Flux's
+    /// ownership labels), comma-separated kinds or plurals; empty turns workload watching off.
+    /// A cluster can opt out on its own (`watchWorkloads`).
+    #[arg(
+        long,
+        env = "FLUXO_WORKLOAD_KINDS",
+        value_delimiter = ',',
+        default_value = "Deployment,StatefulSet,DaemonSet,Job,CronJob,Service,Ingress,PersistentVolumeClaim"
+    )]
+    pub workload_kinds: Vec<String>,
 }
 
 /// Which addresses the server may connect to on users' behalf (cluster apiservers). Metadata,

@@ -31,6 +31,7 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
         namespaces: 4,
         kinds: Some(kinds.iter().map(|k| k.to_string()).collect()),
         events: false,
+        workloads: 0,
     })
     .await?;
     let db = TestDb::create().await;

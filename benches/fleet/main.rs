@@ -9,8 +9,9 @@
 //! ```
 //!
 //! Scenarios: `latency` (1), `polling` (2), `ingest` (3), `scale` (4), `backstop` (5),
-//! `fanout` (6), `recovery` (7), `rest` (8). Scenarios 4, 5, 7 and 8 share one 50-cluster fleet
-//! (`FLEET_CLUSTERS` and `FLEET_PER_KIND` resize it).
+//! `fanout` (6), `recovery` (7), `rest` (8), `workloads` (9). Scenarios 4, 5, 7 and 8 share one
+//! 50-cluster fleet (`FLEET_CLUSTERS` and `FLEET_PER_KIND` resize it); scenario 9 has its own,
+//! with 8,000 workloads per cluster (`FLEET_WL_CLUSTERS`, `FLEET_WL_PER_KIND`, `FLEET_WORKLOADS`).
 //!
 //! Quick mode (`cargo test`, or `FLEET_QUICK=1`) shrinks every scenario and fails on a broken
 //! invariant (a lost frame, rows written by an unchanged backstop, more than one LIST per kind
@@ -29,6 +30,7 @@ mod ingest;
 mod latency;
 mod polling;
 mod scale;
+mod workloads;
 
 use std::time::Instant;
 
@@ -36,7 +38,15 @@ use harness::Report;
 
 /// Scenario names, in run order (the shared 50-cluster fleet last, it is the heaviest).
 const SCENARIOS: &[&str] = &[
-    "ingest", "latency", "polling", "fanout", "scale", "backstop", "rest", "recovery",
+    "ingest",
+    "latency",
+    "polling",
+    "fanout",
+    "scale",
+    "backstop",
+    "rest",
+    "recovery",
+    "workloads",
 ];
 
 #[tokio::main]
@@ -103,6 +113,12 @@ async fn main() {
     };
     if fleet_parts.any() {
         step("scale", scale::run(&mut report, quick, fleet_parts).await);
+    }
+    if run("workloads") {
+        println!(
+            "\n== 9. workloads: Flux objects and the workloads they apply, graph and image search"
+        );
+        step("workloads", workloads::run(&mut report, quick).await);
     }
     report.print_table();
     println!(

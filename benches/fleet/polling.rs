@@ -102,6 +102,7 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
         namespaces: 8,
         kinds: None,
         events: false,
+        workloads: 0,
     })
     .await?;
     let kinds = fleet.kinds();

@@ -63,6 +63,7 @@ pub async fn run(report: &mut Report, quick: bool, parts: Parts) -> anyhow::Resu
         namespaces: 8,
         kinds: None,
         events: true,
+        workloads: 0,
     })
     .await?;
     let kinds = fleet.kinds();

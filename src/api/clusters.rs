@@ -49,6 +49,9 @@ pub struct Cluster {
     pub context: String,
     /// TLS verification is off or the server is plain HTTP (allowed explicitly).
     pub insecure: bool,
+    /// The objects Flux applies (workloads: the kinds of the server's
+    /// `FLUXO_WORKLOAD_KINDS`) are watched on this cluster; false when it opted out.
+    pub watch_workloads: bool,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
     /// When it was last changed.
@@ -202,6 +205,7 @@ impl From<ClusterRow> for Cluster {
             server_url: without_userinfo(&row.server_url),
             context: row.context,
             insecure: row.insecure,
+            watch_workloads: row.watch_workloads,
             created_at: row.created_at,
             updated_at: row.updated_at,
             status: None,
@@ -258,6 +262,9 @@ pub struct UpdateCluster {
     /// Allow insecure settings in the new kubeconfig.
     #[oai(default)]
     pub allow_insecure: bool,
+    /// Watch the objects Flux applies on this cluster (true) or opt out (false: its stored
+    /// workloads are removed).
+    pub watch_workloads: Option<bool>,
 }
 
 #[derive(ApiResponse)]
@@ -410,6 +417,7 @@ impl ClustersApi {
             kubeconfig: body.kubeconfig,
             context: body.context,
             allow_insecure: body.allow_insecure,
+            watch_workloads: body.watch_workloads,
         };
         let row = state.registry.update(&id.0, changes).await?;
         audit.cluster(&row.name);

@@ -294,11 +294,4 @@ pub async fn to_json(err: poem::Error) -> Response {
     json_error(status, code_for(status), &message)
 }
 
-/// A JSON error response outside handlers (middleware).
-pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "code": code, "message": message });
-    Response::builder()
-        .status(status)
-        .content_type("application/json; charset=utf-8")
-        .body(body.to_string())
-}
+pub use super::explain::json_error;

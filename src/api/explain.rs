@@ -46,11 +46,7 @@ pub async fn remember<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Re
         body,
     };
     if let Some(message) = refused_body(&asked) {
-        return Ok(super::error::json_error(
-            StatusCode::BAD_REQUEST,
-            INVALID_BODY,
-            &message,
-        ));
+        return Ok(json_error(StatusCode::BAD_REQUEST, INVALID_BODY, &message));
     }
     match next.call(req).await {
         Ok(resp) => Ok(resp.into_response()),
@@ -422,6 +418,15 @@ fn clean(reason: &str) -> String {
         s = rest;
     }
     s.trim_end_matches('.').to_string()
+}
+
+/// A JSON error response outside handlers (middleware).
+pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "code": code, "message": message });
+    Response::builder()
+        .status(status)
+        .content_type("application/json; charset=utf-8")
+        .body(body.to_string())
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 
 use crate::flux::Health;
 use crate::metrics::{EncodeLabelSet, Family, Gauge, Metrics};
-use crate::store::queries::FleetCounts;
+use crate::store::queries::{Counted, FleetCounts};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ClusterHealth {
@@ -70,7 +70,8 @@ impl FleetGauges {
                     .set(0);
             }
         }
-        for row in &counts.counts {
+        // Flux objects only: workloads and roll-ups are counted for /api/v1/stats alone.
+        for row in counts.counts.iter().filter(|r| r.of == Counted::Flux) {
             for h in Health::SEVERITY {
                 self.kinds.get_or_create(&kind(&row.kind, h)).inc_by(0);
             }
@@ -109,7 +110,7 @@ fn kind(kind: &str, health: Health) -> KindHealth {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::queries::{ClusterOverviewRow, HealthCountRow};
+    use crate::store::queries::{ClusterOverviewRow, Counted, HealthCountRow};
     use uuid::Uuid;
 
     fn row(cluster: u128, kind: &str, health: Health, count: i64) -> HealthCountRow {
@@ -117,6 +118,7 @@ mod tests {
             cluster_id: Uuid::from_u128(cluster),
             kind: kind.into(),
             health,
+            of: Counted::Flux,
             count,
         }
     }

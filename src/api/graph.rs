@@ -75,7 +75,8 @@ pub struct GraphNodeView {
     /// The object is stored: a Flux object that was seen. False for objects only named by an
     /// edge: a Flux object not seen (yet, or any more) or an object of a kind not watched.
     pub stored: bool,
-    /// Its kind is watched (a Flux kind). Objects of other kinds (Deployments, ConfigMaps, …)
+    /// Its kind is watched: a Flux kind, or a stored workload (Deployments, Services, … that
+    /// ingest watches, with their kstatus health). Objects of other kinds (ConfigMaps, …)
     /// appear as leaves with health `unknown`.
     pub watched: bool,
     /// Health; `unknown` when not stored.

@@ -31,6 +31,7 @@ mod tokens;
 mod ui;
 mod versions;
 pub mod vocabulary;
+mod workloads;
 
 use std::sync::Arc;
 
@@ -110,6 +111,8 @@ pub enum ApiTags {
     Audit,
     /// OIDC login (browser redirects).
     Oidc,
+    /// The objects Flux applies (Deployments, Services, …): owner, health, replicas, images.
+    Workloads,
     /// Fleet notifications: sinks, rules, mutes (admin; operators mute).
     Notifications,
 }
@@ -122,7 +125,9 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             actions::ActionsApi,
             resources::ResourcesApi,
             versions::VersionsApi,
-            graph::GraphApi,
+            // poem-openapi implements `OpenApi` for tuples of up to 16: the graph and the
+            // workloads (what Flux objects applied) are one element.
+            (graph::GraphApi, workloads::WorkloadsApi),
             changes::ChangesApi,
             events::EventsApi,
             stats::StatsApi,

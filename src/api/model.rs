@@ -33,6 +33,72 @@ pub struct ObjectRefView {
     pub name: String,
 }
 
+/// The Flux object that applied a workload, as its ownership labels name it.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename_all = "camelCase")]
+pub struct OwnerView {
+    /// Its id: `GET /api/v1/resources/{id}` answers it once it is stored.
+    pub id: Uuid,
+    /// `Kustomization` or `HelmRelease`.
+    pub kind: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+/// One container's image.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename_all = "camelCase")]
+pub struct ImageView {
+    /// The container's name.
+    pub container: String,
+    /// An init container.
+    pub init: bool,
+    /// The `image` field as written, e.g. `nginx:1.25.3`.
+    pub image: String,
+    /// Normalised repository, e.g. `docker.io/library/nginx` (the reference as written when
+    /// it cannot be parsed).
+    pub repository: String,
+    /// Tag, if any.
+    pub tag: Option<String>,
+    /// Digest, if any (`sha256:…`).
+    pub digest: Option<String>,
+}
+
+impl From<crate::flux::WorkloadImage> for ImageView {
+    fn from(i: crate::flux::WorkloadImage) -> ImageView {
+        ImageView {
+            container: i.container,
+            init: i.init,
+            image: i.image,
+            repository: i.repository,
+            tag: i.tag,
+            digest: i.digest,
+        }
+    }
+}
+
+/// What a workload (an object Flux applies: Deployment, Service, …) carries beside the common
+/// fields. Its `health` is kstatus's verdict mapped (Current → ready, InProgress and
+/// Terminating → progressing, Failed → failed, Unknown → unknown); `reason` and `message` are
+/// kstatus's.
+#[derive(Object, Debug, Clone, PartialEq)]
+#[oai(rename_all = "camelCase")]
+pub struct WorkloadView {
+    /// The Flux object that applied it; null when its labels name none.
+    pub owner: Option<OwnerView>,
+    /// kstatus's verdict: `Current`, `InProgress`, `Failed`, `Terminating` or `Unknown`.
+    pub kstatus: Option<String>,
+    /// Ready replicas (a Job: succeeded completions), where the kind has them.
+    pub ready_replicas: Option<i64>,
+    /// Desired replicas (a Job: wanted completions).
+    pub desired_replicas: Option<i64>,
+    /// Its containers' images (containers, then init containers). Lists and the detail carry
+    /// them; null in the live stream (a rollout's change names them in its `summary`).
+    pub images: Option<Vec<ImageView>>,
+}
+
 /// One Flux object as lists and the live stream show it (no full object).
 #[derive(Object, Debug, Clone, PartialEq)]
 #[oai(rename_all = "camelCase")]
@@ -79,6 +145,13 @@ pub struct ResourceSummary {
     pub updated_at: DateTime<Utc>,
     /// seq of the change that last wrote this object.
     pub seq: i64,
+    /// Flux objects: the worst health of the workloads it applied (by the `health` sort's
+    /// severity), e.g. `failed` for a Kustomization that is ready while one of its
+    /// Deployments failed; null when it owns no watched workload. A change of it is a change
+    /// of the object (history and stream, summary `workloads ready → failed`).
+    pub workload_health: Option<Health>,
+    /// Workloads only: owner, kstatus, replicas and images; null for Flux objects.
+    pub workload: Option<WorkloadView>,
 }
 
 fn string_map(value: &serde_json::Value) -> BTreeMap<String, String> {
@@ -121,6 +194,13 @@ impl From<ResourceRow> for ResourceSummary {
                     .collect()
             })
             .unwrap_or_default();
+        let workload = row.workload.as_ref().map(|w| WorkloadView {
+            owner: owner(w.owner_id, &row.namespace, &row.labels),
+            kstatus: w.kstatus.clone(),
+            ready_replicas: w.ready_replicas,
+            desired_replicas: w.desired_replicas,
+            images: None,
+        });
         ResourceSummary {
             id: row.id,
             cluster_id: row.cluster_id,
@@ -143,8 +223,22 @@ impl From<ResourceRow> for ResourceSummary {
             last_transition_at: row.last_transition_at,
             updated_at: row.updated_at,
             seq: row.last_seq,
+            workload_health: row.workload_health.map(Health::from),
+            workload,
         }
     }
+}
+
+/// A workload's owner: its id as stored, kind and name from the ownership labels.
+fn owner(id: Option<Uuid>, namespace: &str, labels: &serde_json::Value) -> Option<OwnerView> {
+    let object = serde_json::json!({ "metadata": { "namespace": namespace, "labels": labels } });
+    let named = crate::flux::owner_of(&object)?;
+    Some(OwnerView {
+        id: id?,
+        kind: named.kind,
+        namespace: named.namespace,
+        name: named.name,
+    })
 }
 
 /// One committed change of a Flux object.

@@ -78,7 +78,7 @@ pub enum ResourceSort {
 }
 
 impl ResourceSort {
-    fn order(self) -> ResourceOrder {
+    pub(super) fn order(self) -> ResourceOrder {
         use ResourceSort::*;
         let (field, descending) = match self {
             Name => (SortField::Name, false),
@@ -154,7 +154,7 @@ enum EventsResponse {
 
 /// A page and, on the first page, the total, read concurrently; of the fleet as it was at
 /// `as_of` when given.
-async fn list_page(
+pub(super) async fn list_page(
     state: &AppState,
     filter: &ResourceFilter,
     order: ResourceOrder,
@@ -246,8 +246,26 @@ async fn detail(state: &AppState, id: Uuid) -> Result<ResourceDetail, ApiError> 
         state.store.history(&events, None, limit)
     )?;
     let row = found.row;
+    let inventory = match Inventory::of(row.cluster_id, &found.object) {
+        Some(inventory) => {
+            let healths = state.store.healths(&inventory.ids()).await?;
+            Some(inventory.with_health(&healths))
+        }
+        None => None,
+    };
+    let mut resource = ResourceSummary::from(row.clone());
+    if let Some(w) = resource.workload.as_mut() {
+        let images = state.store.workload_images(&[id]).await?.remove(&id);
+        w.images = Some(
+            images
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        );
+    }
     Ok(ResourceDetail {
-        revision_detail: row.revision_detail.clone(),
+        revision_detail: row.revision_detail,
         generation: row.generation,
         observed_generation: row.observed_generation,
         created_at: row.created_at,
@@ -255,9 +273,9 @@ async fn detail(state: &AppState, id: Uuid) -> Result<ResourceDetail, ApiError> 
             .into_iter()
             .map(ResourceCondition::from)
             .collect(),
-        inventory: Inventory::of(&found.object),
+        inventory,
         object: found.object,
-        resource: row.into(),
+        resource,
         changes: changes.items.into_iter().map(Into::into).collect(),
         events: events.items.into_iter().map(Into::into).collect(),
     })
@@ -297,6 +315,63 @@ pub(super) async fn cluster_visible(
     }
 }
 
+/// The filters the resource and the workload lists share, as the query gave them.
+pub(super) struct SharedFilters {
+    pub cluster: Vec<String>,
+    pub namespace: Vec<String>,
+    pub health: Vec<Health>,
+    pub label: Vec<String>,
+    pub q: Option<String>,
+}
+
+impl SharedFilters {
+    /// The values as the query gave them.
+    pub(super) fn new(
+        cluster: Vec<String>,
+        namespace: Vec<String>,
+        health: Vec<Health>,
+        label: Vec<String>,
+        q: Option<String>,
+    ) -> SharedFilters {
+        SharedFilters {
+            cluster,
+            namespace,
+            health,
+            label,
+            q,
+        }
+    }
+
+    /// The filter with the shared values set, after the repeat limits (`kinds`: how many
+    /// `kind` values came, which the caller resolves).
+    pub(super) fn filter(self, kinds: usize) -> Result<ResourceFilter, ApiError> {
+        params::at_most(&[
+            ("cluster", self.cluster.len()),
+            ("kind", kinds),
+            ("namespace", self.namespace.len()),
+            ("health", self.health.len()),
+        ])?;
+        Ok(ResourceFilter {
+            clusters: params::values(self.cluster),
+            namespaces: params::values(self.namespace),
+            health: self.health.into_iter().map(Into::into).collect(),
+            labels: params::labels(&self.label)?,
+            text: self.q.filter(|q| !q.is_empty()),
+            ..Default::default()
+        })
+    }
+
+    /// Another repeatable health filter (`name`), within the repeat limit.
+    pub(super) fn healths(
+        &self,
+        name: &str,
+        values: Vec<Health>,
+    ) -> Result<Vec<flux::Health>, ApiError> {
+        params::at_most(&[(name, values.len())])?;
+        Ok(values.into_iter().map(Into::into).collect())
+    }
+}
+
 /// The resources endpoints.
 pub struct ResourcesApi;
 
@@ -324,6 +399,10 @@ impl ResourcesApi {
         /// Health (repeatable, up to 100).
         #[oai(default)]
         health: Query<Vec<Health>>,
+        /// Roll-up of the workloads it applied (`workloadHealth`), e.g. `failed`: objects
+        /// with a failed workload, whatever their own health (repeatable, up to 100).
+        #[oai(default, name = "workloadHealth")]
+        workload_health: Query<Vec<Health>>,
         /// Label selector as kubectl's `-l`: `key=value`, `key!=value`, `key`, `!key`,
         /// `key in (a,b)`, `key notin (a,b)`, comma-separated; repeated parameters AND together.
         /// At most 20 requirements and 4,096 bytes in all, 100 values per set
@@ -347,20 +426,12 @@ impl ResourcesApi {
         as_of: Query<Option<DateTime<Utc>>>,
     ) -> Result<ListResponse, ApiError> {
         as_of_allowed(&state, as_of.0, &label.0, sort.0).await?;
-        params::at_most(&[
-            ("cluster", cluster.0.len()),
-            ("kind", kind.0.len()),
-            ("namespace", namespace.0.len()),
-            ("health", health.0.len()),
-        ])?;
         let order = sort.0.order();
+        let shared = SharedFilters::new(cluster.0, namespace.0, health.0, label.0, q.0);
         let filter = ResourceFilter {
-            clusters: params::values(cluster.0),
             kinds: params::kinds(&kind.0)?,
-            namespaces: params::values(namespace.0),
-            health: health.0.into_iter().map(Into::into).collect(),
-            labels: params::labels(&label.0)?,
-            text: q.0.filter(|q| !q.is_empty()),
+            workload_health: shared.healths("workloadHealth", workload_health.0)?,
+            ..shared.filter(kind.0.len())?
         };
         let after = params::cursor(continue_.0.as_deref(), |t| order.decode_cursor(t))?;
         let limit = params::page_size(limit.0);

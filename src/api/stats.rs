@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::history;
 use super::{ApiTags, AppState};
 use crate::flux::Health;
-use crate::store::queries::{ClusterOverviewRow, FleetCounts, HealthCountRow};
+use crate::store::queries::{ClusterOverviewRow, Counted, FleetCounts, HealthCountRow};
 
 /// Resources per health verdict.
 #[derive(Object, Debug, Clone, Default, PartialEq, Eq)]
@@ -74,15 +74,25 @@ pub struct ClusterStats {
     pub health: HealthCounts,
     /// Its resources per kind and health, by kind.
     pub kinds: Vec<KindCounts>,
+    /// Its workloads (the objects Flux applies) per health.
+    pub workloads: HealthCounts,
+    /// Its Flux objects that own workloads, per the roll-up of their workloads' health
+    /// (`workloadHealth`): `failed` counts objects with a failed workload.
+    pub workload_health: HealthCounts,
 }
 
 /// The fleet overview.
 #[derive(Object, Debug, Clone)]
+#[oai(rename_all = "camelCase")]
 pub struct FleetStats {
-    /// All resources per health.
+    /// All Flux objects per health.
     pub health: HealthCounts,
-    /// All resources per kind and health, by kind.
+    /// All Flux objects per kind and health, by kind.
     pub kinds: Vec<KindCounts>,
+    /// All workloads (the objects Flux applies) per health.
+    pub workloads: HealthCounts,
+    /// Flux objects that own workloads, per the roll-up of their workloads' health.
+    pub workload_health: HealthCounts,
     /// Every registered cluster, by name, with its counts.
     pub clusters: Vec<ClusterStats>,
     /// The time the counts show the fleet at (`asOf`; clusters then have no status); null
@@ -98,48 +108,59 @@ fn kind_list(kinds: BTreeMap<String, HealthCounts>) -> Vec<KindCounts> {
         .collect()
 }
 
-fn cluster_stats(c: ClusterOverviewRow, counts: &[HealthCountRow]) -> ClusterStats {
-    let (mut health, mut kinds) = (
-        HealthCounts::default(),
-        BTreeMap::<String, HealthCounts>::new(),
-    );
-    for row in counts.iter().filter(|r| r.cluster_id == c.id) {
-        health.add(row.health, row.count);
-        kinds
-            .entry(row.kind.clone())
-            .or_default()
-            .add(row.health, row.count);
+/// Counts folded from rows: Flux objects in total and per kind, workloads, roll-ups.
+#[derive(Default)]
+struct Folded {
+    health: HealthCounts,
+    kinds: BTreeMap<String, HealthCounts>,
+    workloads: HealthCounts,
+    workload_health: HealthCounts,
+}
+
+impl Folded {
+    fn of<'a>(rows: impl Iterator<Item = &'a HealthCountRow>) -> Folded {
+        let mut f = Folded::default();
+        for row in rows {
+            match row.of {
+                Counted::Flux => {
+                    f.health.add(row.health, row.count);
+                    let kind = f.kinds.entry(row.kind.clone()).or_default();
+                    kind.add(row.health, row.count);
+                }
+                Counted::Workloads => f.workloads.add(row.health, row.count),
+                Counted::RollUp => f.workload_health.add(row.health, row.count),
+            }
+        }
+        f
     }
+}
+
+fn cluster_stats(c: ClusterOverviewRow, counts: &[HealthCountRow]) -> ClusterStats {
+    let f = Folded::of(counts.iter().filter(|r| r.cluster_id == c.id));
     ClusterStats {
         id: c.id,
         name: c.name,
         status: c.status.map(ClusterStatus::from),
-        health,
-        kinds: kind_list(kinds),
+        health: f.health,
+        kinds: kind_list(f.kinds),
+        workloads: f.workloads,
+        workload_health: f.workload_health,
     }
 }
 
 /// Fold the per cluster × kind × health counts into the overview.
 pub fn fleet_stats(rows: FleetCounts) -> FleetStats {
-    let (mut health, mut kinds) = (
-        HealthCounts::default(),
-        BTreeMap::<String, HealthCounts>::new(),
-    );
-    for row in &rows.counts {
-        health.add(row.health, row.count);
-        kinds
-            .entry(row.kind.clone())
-            .or_default()
-            .add(row.health, row.count);
-    }
+    let f = Folded::of(rows.counts.iter());
     let clusters = rows
         .clusters
         .into_iter()
         .map(|c| cluster_stats(c, &rows.counts))
         .collect();
     FleetStats {
-        health,
-        kinds: kind_list(kinds),
+        health: f.health,
+        kinds: kind_list(f.kinds),
+        workloads: f.workloads,
+        workload_health: f.workload_health,
         clusters,
         as_of: None,
     }
@@ -212,8 +233,35 @@ mod tests {
             cluster_id: Uuid::from_u128(cluster),
             kind: kind.into(),
             health,
+            of: Counted::Flux,
             count,
         }
+    }
+
+    #[test]
+    fn workloads_and_roll_ups_are_counted_apart_from_flux_objects() {
+        let of = |row: HealthCountRow, of: Counted| HealthCountRow { of, ..row };
+        let rows = FleetCounts {
+            counts: vec![
+                count(1, "Kustomization", Health::Ready, 2),
+                of(
+                    count(1, "Deployment", Health::Failed, 1),
+                    Counted::Workloads,
+                ),
+                of(count(1, "Service", Health::Ready, 4), Counted::Workloads),
+                of(
+                    count(1, "Kustomization", Health::Failed, 1),
+                    Counted::RollUp,
+                ),
+            ],
+            clusters: vec![cluster(1, "a", None)],
+        };
+        let stats = fleet_stats(rows);
+        assert_eq!((stats.health.total, stats.kinds.len()), (2, 1));
+        assert_eq!((stats.workloads.total, stats.workloads.failed), (5, 1));
+        assert_eq!(stats.workload_health.failed, 1);
+        let a = &stats.clusters[0];
+        assert_eq!((a.workloads.total, a.workload_health.failed), (5, 1));
     }
 
     fn cluster(id: u128, name: &str, state: Option<flux::ClusterState>) -> ClusterOverviewRow {

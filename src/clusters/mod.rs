@@ -93,6 +93,8 @@ pub struct ClusterChanges {
     pub context: Option<String>,
     /// Allow insecure settings in the new kubeconfig.
     pub allow_insecure: bool,
+    /// Watch workloads (true) or opt out (false).
+    pub watch_workloads: Option<bool>,
 }
 
 /// How long registration waits for DNS before accepting a name it cannot check yet (the
@@ -159,7 +161,7 @@ impl Registry {
         row.ok_or_else(|| Error::NotFound(id_or_name.to_string()))
     }
 
-    /// Change a cluster's name, description, labels or kubeconfig.
+    /// Change a cluster's name, description, labels, kubeconfig or workload opt-out.
     pub async fn update(&self, id_or_name: &str, changes: ClusterChanges) -> Result<ClusterRow> {
         let current = self.get(id_or_name).await?;
         if let Some(name) = &changes.name {
@@ -198,6 +200,7 @@ impl Registry {
             description: changes.description,
             labels: changes.labels.as_ref().map(labels_json),
             connection,
+            watch_workloads: changes.watch_workloads,
         };
         self.store
             .update_cluster(current.id, &update)

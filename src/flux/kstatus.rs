@@ -177,14 +177,14 @@ fn generic(obj: &Value, kind: &str) -> Option<WorkloadStatus> {
 /// Steps 4 and 5: the kind's rule, or the Ready condition.
 fn by_kind(obj: &Value, kind: &str) -> WorkloadStatus {
     match (group_of(obj), kind) {
-        ("apps" | "extensions", "Deployment") => super::kstatus_rules::deployment(obj),
-        ("apps", "StatefulSet") => super::kstatus_rules::statefulset(obj),
-        ("apps" | "extensions", "DaemonSet") => super::kstatus_rules::daemonset(obj),
-        ("apps" | "extensions", "ReplicaSet") => super::kstatus_rules::replicaset(obj),
-        ("batch", "Job") => super::kstatus_rules::job(obj),
-        ("", "Service") => super::kstatus_rules::service(obj),
-        ("", "PersistentVolumeClaim") => super::kstatus_rules::pvc(obj),
-        ("", "Pod") => super::kstatus_rules::pod(obj),
+        ("apps" | "extensions", "Deployment") => rules::deployment(obj),
+        ("apps", "StatefulSet") => rules::statefulset(obj),
+        ("apps" | "extensions", "DaemonSet") => rules::daemonset(obj),
+        ("apps" | "extensions", "ReplicaSet") => rules::replicaset(obj),
+        ("batch", "Job") => rules::job(obj),
+        ("", "Service") => rules::service(obj),
+        ("", "PersistentVolumeClaim") => rules::pvc(obj),
+        ("", "Pod") => rules::pod(obj),
         ("batch", "CronJob") | ("", "ConfigMap" | "Secret") => {
             WorkloadStatus::current("Resource is always ready")
         }
@@ -235,6 +235,9 @@ fn replicas(obj: &Value, kind: &str) -> Option<Replicas> {
     };
     Some(Replicas { ready, desired })
 }
+
+#[path = "kstatus_rules.rs"]
+mod rules;
 
 #[cfg(test)]
 #[path = "kstatus_tests.rs"]

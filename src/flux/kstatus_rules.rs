@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::kstatus::{KStatus, WorkloadStatus, condition, int};
+use super::{KStatus, WorkloadStatus, condition, int};
 
 /// The first count that falls short: `(short, reason, message)` checks in order.
 fn first_short(checks: &[(bool, &str, String)]) -> Option<WorkloadStatus> {

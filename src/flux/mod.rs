@@ -17,8 +17,9 @@
 //! | `actions` | the merge-patches the `flux` CLI sends: reconcile, suspend, resume, force, reset |
 //! | `diff` | what changed between two versions: fields by path, spec/status/metadata, Flux meanings |
 //! | `summary` | one line per change for history: "spec.interval 10m0s → 5m0s; reconcile requested" |
-//! | `kstatus`, `kstatus_rules` | health of what Flux applies (Deployments, Jobs, PVCs...) as kstatus computes it, mapped to [`Health`] |
+//! | `kstatus` (rules per kind in `kstatus_rules.rs`, a child module) | health of what Flux applies (Deployments, Jobs, PVCs...) as kstatus computes it, mapped to [`Health`] |
 //! | `images` | container image references: parse and normalise, search terms, a workload's images |
+//! | `workloads` | the workload kinds we watch, their watches (kind × owner label family), owners from labels, a workload's snapshot |
 //! | `vocabulary` | the domain's words, defined once: [`Health`] (with its severity order), [`ClusterState`], [`ChangeOp`], [`KindStatus`], [`EventType`] |
 
 mod actions;
@@ -31,7 +32,6 @@ mod images;
 mod inventory;
 mod kinds;
 mod kstatus;
-mod kstatus_rules;
 mod refs;
 mod revision;
 mod snapshot;
@@ -39,6 +39,7 @@ mod summary;
 #[cfg(test)]
 mod testdata;
 mod vocabulary;
+mod workloads;
 
 pub use actions::{
     Action, WithSource, allowed, check, force, go_rfc3339_nano, handled, handled_action, patch,
@@ -60,9 +61,13 @@ pub use kinds::{
 pub use kstatus::{KStatus, Replicas, WorkloadStatus, compute as workload_status};
 pub use refs::{ObjectRef, SourceRef, depends_on, source_ref};
 pub use revision::{Revisions, last_attempted_revision, revision, revisions};
-pub use snapshot::{ResourceSnapshot, sanitize, snapshot};
+pub use snapshot::{ResourceSnapshot, sanitize, snapshot, workload_snapshot};
 pub use summary::{MAX_ITEMS, MAX_VALUE, summary};
 pub use vocabulary::{ChangeOp, ClusterState, EdgeType, EventType, Health, KindStatus};
+pub use workloads::{
+    OwnerFamily, OwnerRef, WORKLOAD_KINDS, WORKLOAD_WATCHES, WorkloadImage, WorkloadInfo,
+    WorkloadKind, WorkloadWatch, owner_of, workload_kind,
+};
 
 /// What changed from `before` to `after`, in one line (see [`summary`]); empty when nothing
 /// but `metadata.resourceVersion` changed.

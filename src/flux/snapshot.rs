@@ -10,6 +10,7 @@ use super::kinds::{self, group_of, version_of};
 use super::refs::{ObjectRef, SourceRef, depends_on, source_ref};
 use super::revision::revisions;
 use super::vocabulary::Health;
+use super::workloads::{WorkloadInfo, assess};
 use super::{Error, LAST_APPLIED_ANNOTATION, Result};
 
 /// One Flux object, normalised: identity, health verdict, revision, references, and the
@@ -56,6 +57,10 @@ pub struct ResourceSnapshot {
     pub last_handled_reconcile_at: Option<String>,
     /// When the condition behind the verdict last changed.
     pub last_transition_at: Option<DateTime<Utc>>,
+    /// What a workload (an object Flux applies, see `workloads`) carries beside the common
+    /// fields; `None` for Flux objects.
+    #[serde(default)]
+    pub workload: Option<Box<WorkloadInfo>>,
     /// The object without managed fields, kubectl's last-applied annotation and
     /// `metadata.resourceVersion` (kept in `resource_version`): its content, as stored once per
     /// version and hashed to tell real changes from no-op writes.
@@ -96,18 +101,54 @@ pub fn snapshot(obj: &Value) -> Result<ResourceSnapshot> {
         depends_on: depends_on(obj),
         last_handled_reconcile_at: str_at(obj, "/status/lastHandledReconcileAt"),
         last_transition_at: status.last_transition_at,
+        workload: None,
         object: content_of(obj),
     })
 }
 
 /// [`sanitize`]d, without `metadata.resourceVersion`: the apiserver bumps it on every write,
 /// including ones that change nothing, so it is not part of what an object version is.
-fn content_of(obj: &Value) -> Value {
+pub(super) fn content_of(obj: &Value) -> Value {
     let mut content = sanitize(obj);
     if let Some(meta) = content.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("resourceVersion");
     }
     content
+}
+
+/// Normalises a workload: identity, health by kstatus (with its reason and message), owner,
+/// replicas, images, and the sanitized object. Fails only when `apiVersion`, `kind` or
+/// `metadata.name` is missing.
+pub fn workload_snapshot(obj: &Value) -> Result<ResourceSnapshot> {
+    let api_version = str_at(obj, "/apiVersion").ok_or(Error::MissingField("apiVersion"))?;
+    let kind = str_at(obj, "/kind").ok_or(Error::MissingField("kind"))?;
+    let name = str_at(obj, "/metadata/name").ok_or(Error::MissingField("metadata.name"))?;
+    let a = assess(obj);
+    let int = |path: &str| obj.pointer(path).and_then(Value::as_i64);
+    Ok(ResourceSnapshot {
+        api_group: group_of(&api_version).to_owned(),
+        api_version: version_of(&api_version).to_owned(),
+        kind,
+        namespace: str_at(obj, "/metadata/namespace").unwrap_or_default(),
+        name,
+        uid: str_at(obj, "/metadata/uid"),
+        resource_version: str_at(obj, "/metadata/resourceVersion"),
+        generation: int("/metadata/generation"),
+        observed_generation: int("/status/observedGeneration"),
+        health: a.health,
+        reason: a.reason,
+        message: a.message,
+        revision: None,
+        last_attempted_revision: None,
+        revision_detail: None,
+        suspended: false,
+        source_ref: None,
+        depends_on: Vec::new(),
+        last_handled_reconcile_at: None,
+        last_transition_at: None,
+        workload: Some(Box::new(a.info)),
+        object: content_of(obj),
+    })
 }
 
 /// A copy of the object without `metadata.managedFields` (noise) and without the

@@ -91,6 +91,18 @@ async fn flux_version(client: &Client) -> Option<String> {
     })
 }
 
+/// The resource of a workload kind: built into every supported Kubernetes release at this
+/// version, so not discovered.
+pub fn workload_resource(kind: &flux::WorkloadKind) -> ApiResource {
+    ApiResource {
+        group: kind.group.to_string(),
+        version: kind.version.to_string(),
+        api_version: kind.api_version(),
+        kind: kind.kind.to_string(),
+        plural: kind.plural.to_string(),
+    }
+}
+
 /// The core/v1 Event resource (for the events watcher).
 pub fn events_resource() -> ApiResource {
     ApiResource {

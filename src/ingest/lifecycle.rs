@@ -9,7 +9,8 @@
 //!   request) and nothing else happens until it is granted; it is given back at `InitDone`, on
 //!   any stream error, at a restart, and when the LIST makes no progress for [`LIST_STALL`].
 //! - **Relist is mark-and-sweep.** The keys seen between `Init` and `InitDone` go out with a
-//!   `Sweep` at `InitDone` (Flux kinds only; Events are never swept).
+//!   `Sweep` at `InitDone` (Flux kinds and workloads, a workload watch's limited to its owner
+//!   label family; Events are never swept).
 //! - **Drift.** After a restart (a backstop relist) the newest resourceVersion seen in a watch
 //!   event is the boundary: relisted objects at or below it (or without one) are drift
 //!   candidates, newer ones are changes the watch had not delivered yet.
@@ -30,7 +31,7 @@ use uuid::Uuid;
 
 use super::backoff::{Backoff, FailureKind};
 use crate::clusters::failure::{self, Cause};
-use crate::flux::FluxKind;
+use crate::flux::{FluxKind, WorkloadWatch};
 use crate::store::{ResourceKey, WriteOp};
 
 /// What a watcher watches.
@@ -38,6 +39,8 @@ use crate::store::{ResourceKey, WriteOp};
 pub enum Target {
     /// A Flux kind.
     Kind(&'static FluxKind),
+    /// A workload kind, selected by one owner family's label.
+    Workload(&'static WorkloadWatch),
     /// core/v1 Events (only those about Flux objects are kept).
     Events,
 }
@@ -47,7 +50,18 @@ impl Target {
     pub fn name(&self) -> &'static str {
         match self {
             Target::Kind(k) => k.kind,
+            Target::Workload(w) => w.name,
             Target::Events => "Event",
+        }
+    }
+
+    /// The group and kind of the objects (Flux kinds and workloads; Events have none), and
+    /// the label a sweep is limited to (a workload watch's owner family).
+    fn swept(&self) -> Option<(&'static str, &'static str, Option<&'static str>)> {
+        match self {
+            Target::Kind(k) => Some((k.group, k.kind, None)),
+            Target::Workload(w) => Some((w.kind.group, w.kind.kind, Some(w.family.name_label()))),
+            Target::Events => None,
         }
     }
 }
@@ -307,13 +321,14 @@ impl Lifecycle {
     /// `InitDone`: sweep what the LIST did not return, and the backstop (if any) is over.
     fn on_listed(&mut self, effects: &mut Vec<Effect>) {
         let seen = self.stream.seen.take();
-        if let (Target::Kind(kind), Some(seen)) = (self.target, seen) {
+        if let (Some((group, kind, label)), Some(seen)) = (self.target.swept(), seen) {
             effects.push(Effect::Write(WriteOp::Sweep {
                 cluster_id: self.cluster_id,
-                api_group: kind.group.to_string(),
-                kind: kind.kind.to_string(),
+                api_group: group.to_string(),
+                kind: kind.to_string(),
                 seen,
                 backstop: self.backstop.is_some(),
+                label,
             }));
         }
         self.backstop = None;
@@ -379,16 +394,14 @@ impl Lifecycle {
         }
     }
 
-    /// The key of a deleted object, for Flux kinds (Events are never deleted).
+    /// The key of a deleted object, for Flux kinds and workloads (Events are never deleted).
     fn key(&self, object: &DynamicObject) -> Option<ResourceKey> {
-        let Target::Kind(kind) = self.target else {
-            return None;
-        };
+        let (group, kind, _) = self.target.swept()?;
         let (namespace, name) = object_key(object)?;
         Some(ResourceKey {
             cluster_id: self.cluster_id,
-            api_group: kind.group.to_string(),
-            kind: kind.kind.to_string(),
+            api_group: group.to_string(),
+            kind: kind.to_string(),
             namespace,
             name,
         })

@@ -26,6 +26,7 @@ pub mod writer;
 use std::time::Duration;
 
 use crate::config::IngestConfig;
+use crate::flux::{self, WorkloadWatch};
 
 pub use manager::spawn;
 pub use metrics::{IngestMetrics, ListMetrics, WriterMetrics};
@@ -47,7 +48,8 @@ pub struct Settings {
     pub claim_interval: Duration,
     /// Capacity of the writer queue.
     pub writer_queue: usize,
-    /// Permits for full LISTs in flight, shared by every watch of this replica.
+    /// Permits for full LISTs in flight, shared by every watch of this replica (workload
+    /// watches included).
     pub lists: std::sync::Arc<tokio::sync::Semaphore>,
     /// Most ops per batch.
     pub writer_batch: usize,
@@ -58,6 +60,29 @@ pub struct Settings {
     /// Deadline of one probe; two probes in a row without an answer mark the cluster
     /// unreachable, and only an answer brings it back.
     pub probe_timeout: Duration,
+    /// The workload watches of every cluster that does not opt out (kind × owner family of
+    /// `FLUXO_WORKLOAD_KINDS`); empty: workloads are not watched.
+    pub workloads: Vec<&'static WorkloadWatch>,
+}
+
+/// The watches of the workload kinds `names` (kinds or plurals, any case; blanks ignored):
+/// one per kind and owner family. Errs on a name that is no workload kind.
+pub fn workload_watches(names: &[String]) -> Result<Vec<&'static WorkloadWatch>, String> {
+    let mut kinds = Vec::new();
+    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        let kind = flux::workload_kind(name).ok_or_else(|| {
+            let known: Vec<&str> = flux::WORKLOAD_KINDS.iter().map(|k| k.kind).collect();
+            format!(
+                "{name:?} is not a workload kind (one of {})",
+                known.join(", ")
+            )
+        })?;
+        kinds.push(kind);
+    }
+    Ok(flux::WORKLOAD_WATCHES
+        .iter()
+        .filter(|w| kinds.contains(&w.kind))
+        .collect())
 }
 
 impl Settings {
@@ -93,6 +118,8 @@ impl Settings {
             events_retention: Duration::from_secs(c.events_retention_hours.max(1) * 3600),
             probe_interval: Duration::from_secs(c.probe_interval_secs),
             probe_timeout: Duration::from_secs(c.probe_timeout_secs),
+            // Checked at start-up (`app`): a wrong name stops the server before this runs.
+            workloads: workload_watches(&c.workload_kinds).unwrap_or_default(),
         }
     }
 }

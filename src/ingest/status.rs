@@ -4,7 +4,8 @@
 //! The state says *why* a cluster is not ready, because each cause has a different fix:
 //! `unauthorized` (the credentials are refused: update the kubeconfig), `forbidden` (RBAC:
 //! grant a permission), `unreachable` (network, TLS, a hung or absent API server), `degraded`
-//! (some kinds fail, named with what they need).
+//! (some kinds fail, named with what they need). Workload watches are optional: their failure
+//! (RBAC that forbids Deployments, say) shows on the kind and never on the cluster's state.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +27,8 @@ pub enum KindState {
         version: String,
         /// The watcher's state.
         state: WatchState,
+        /// A workload watch: its failure makes the kind unavailable, not the cluster degraded.
+        optional: bool,
     },
 }
 
@@ -35,7 +38,7 @@ impl KindState {
     pub fn to_watch(&self, stalled: bool) -> KindWatchStatus {
         let (version, state) = match self {
             KindState::Absent => return KindWatchStatus::new(KindStatus::Absent, None),
-            KindState::Served { version, state } => (Some(version.clone()), state),
+            KindState::Served { version, state, .. } => (Some(version.clone()), state),
         };
         let status = match state {
             WatchState::Listing | WatchState::Watching if stalled => KindStatus::Stalled,
@@ -105,15 +108,29 @@ fn permission_needed(names: &[&str]) -> String {
     )
 }
 
-/// The cluster's state from its kinds: `connecting` until every served kind has listed once;
-/// when every served kind fails, `unauthorized`, `forbidden` or `unreachable` by their cause;
-/// `degraded` when some fail; `ready` otherwise.
+/// The cluster's state from its kinds: `connecting` until every served kind (workload watches
+/// included) has listed once; when every served Flux kind fails, `unauthorized`, `forbidden` or
+/// `unreachable` by their cause; `degraded` when some fail; `ready` otherwise. A failing
+/// workload watch changes none of that: its kind is shown unavailable on its own.
 pub fn cluster_state(kinds: &BTreeMap<&'static str, KindState>) -> Summary {
+    let listing = kinds.values().any(|k| {
+        matches!(
+            k,
+            KindState::Served {
+                state: WatchState::Listing,
+                ..
+            }
+        )
+    });
     let served: Vec<(&str, &WatchState)> = kinds
         .iter()
         .filter_map(|(name, k)| match k {
-            KindState::Served { state, .. } => Some((*name, state)),
-            KindState::Absent => None,
+            KindState::Served {
+                state,
+                optional: false,
+                ..
+            } => Some((*name, state)),
+            KindState::Served { .. } | KindState::Absent => None,
         })
         .collect();
     let failing: Vec<(&str, &String, Cause, DateTime<Utc>)> = served
@@ -135,7 +152,7 @@ pub fn cluster_state(kinds: &BTreeMap<&'static str, KindState>) -> Summary {
         );
     }
     let mut summary = if failing.is_empty() {
-        if served.iter().any(|(_, s)| **s == WatchState::Listing) {
+        if listing {
             return Summary::new(ClusterState::Connecting, "listing Flux objects");
         }
         return Summary::new(ClusterState::Ready, "");
@@ -196,7 +213,32 @@ mod tests {
         KindState::Served {
             version: "v1".into(),
             state,
+            optional: false,
         }
+    }
+
+    fn workload(state: WatchState) -> KindState {
+        KindState::Served {
+            version: "v1".into(),
+            state,
+            optional: true,
+        }
+    }
+
+    #[test]
+    fn a_forbidden_workload_kind_is_unavailable_without_failing_the_cluster() {
+        let mut kinds = BTreeMap::from([
+            ("Kustomization", served(WatchState::Watching)),
+            (
+                "Deployment (kustomize)",
+                workload(failing("403 forbidden", Cause::Forbidden)),
+            ),
+        ]);
+        assert_eq!(cluster_state(&kinds), Summary::new(ClusterState::Ready, ""));
+        let kind = kinds["Deployment (kustomize)"].to_watch(false);
+        assert_eq!(kind.state, KindStatus::Forbidden);
+        kinds.insert("Service (helm)", workload(WatchState::Listing));
+        assert_eq!(cluster_state(&kinds).state, ClusterState::Connecting);
     }
 
     fn failing(message: &str, cause: Cause) -> WatchState {

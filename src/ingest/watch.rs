@@ -61,9 +61,13 @@ impl KindWatch {
     /// Run until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &self.resource);
-        let config = watcher::Config::default()
+        let mut config = watcher::Config::default()
             .timeout(self.watch_timeout_secs)
             .page_size(500);
+        if let Target::Workload(w) = self.target {
+            // An existence selector on the family's ownership label: only what Flux applied.
+            config = config.labels(w.family.name_label());
+        }
         let seed = self.cluster_id.as_u128() as u64 ^ self.resource.plural.len() as u64;
         let mut lifecycle = Lifecycle::new(self.cluster_id, self.target, seed);
         let mut permit = None;
@@ -215,25 +219,31 @@ impl KindWatch {
             Err(_) => return Ok(()),
         };
         fill_type(&mut value, &self.resource);
-        let op = match self.target {
-            Target::Kind(_) => match flux::snapshot(&value) {
-                Ok(snapshot) => WriteOp::Upsert {
-                    cluster_id: self.cluster_id,
-                    snapshot: Box::new(snapshot),
-                    backstop,
-                },
-                Err(e) => {
-                    tracing::debug!(cluster = %self.cluster_id, error = %e, "skipping object");
+        let snapshot = match self.target {
+            Target::Kind(_) => flux::snapshot(&value),
+            Target::Workload(_) => flux::workload_snapshot(&value),
+            Target::Events => {
+                let Some(event) = flux::normalize_event(&value) else {
                     return Ok(());
-                }
-            },
-            Target::Events => match flux::normalize_event(&value) {
-                Some(event) => WriteOp::Event {
+                };
+                let op = WriteOp::Event {
                     cluster_id: self.cluster_id,
                     event: Box::new(event),
-                },
-                None => return Ok(()),
+                };
+                return self.writer.send(op).await.map_err(|_| ());
+            }
+        };
+        // The object itself is dropped here: the snapshot keeps what the writer stores.
+        let op = match snapshot {
+            Ok(snapshot) => WriteOp::Upsert {
+                cluster_id: self.cluster_id,
+                snapshot: Box::new(snapshot),
+                backstop,
             },
+            Err(e) => {
+                tracing::debug!(cluster = %self.cluster_id, error = %e, "skipping object");
+                return Ok(());
+            }
         };
         self.writer.send(op).await.map_err(|_| ())
     }

@@ -51,8 +51,8 @@ fn check_len<T>(list: &[T], what: &'static str) -> Result<(), FilterError> {
 }
 
 impl Filter {
-    /// Validate a filter: kinds may be given as kind, plural or short name (any case); clusters
-    /// by id or name.
+    /// Validate a filter: kinds may be given as kind, plural or short name (any case), and
+    /// workload kinds as kind or plural (`Deployment`, `deployments`); clusters by id or name.
     pub fn new(
         clusters: &[String],
         kinds: &[String],
@@ -75,6 +75,7 @@ impl Filter {
             .map(|k| {
                 flux::lookup(k)
                     .map(|fk| fk.kind)
+                    .or_else(|| flux::workload_kind(k).map(|wk| wk.kind))
                     .ok_or_else(|| FilterError::UnknownKind(k.clone()))
             })
             .collect::<Result<_, _>>()?;
@@ -169,6 +170,14 @@ mod tests {
         assert!(f.matches(&of_kind("Kustomization"), None));
         assert!(f.matches(&of_kind("HelmRelease"), None));
         assert!(!f.matches(&of_kind("GitRepository"), None));
+    }
+
+    #[test]
+    fn workload_kinds_filter_by_kind_or_plural() {
+        let f = Filter::new(&[], &strings(&["deployments", "Service"]), &[], &[], "").unwrap();
+        assert!(f.matches(&of_kind("Deployment"), None));
+        assert!(f.matches(&of_kind("Service"), None));
+        assert!(!f.matches(&of_kind("Kustomization"), None));
     }
 
     #[test]

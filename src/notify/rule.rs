@@ -18,7 +18,8 @@ pub struct RuleFilter {
     /// Labels every matching cluster has.
     #[serde(default)]
     pub cluster_labels: BTreeMap<String, String>,
-    /// Flux kinds (kind, plural or short name; stored as the kind).
+    /// Flux kinds (kind, plural or short name) and the workload kinds the stream knows
+    /// (kind or plural); stored as the kind.
     #[serde(default)]
     pub kinds: Vec<String>,
     /// Namespaces.
@@ -53,7 +54,12 @@ impl RuleFilter {
         self.kinds = self
             .kinds
             .iter()
-            .filter_map(|k| crate::flux::lookup(k).map(|fk| fk.kind.to_string()))
+            .filter_map(|k| {
+                crate::flux::lookup(k)
+                    .map(|fk| fk.kind)
+                    .or_else(|| crate::flux::workload_kind(k).map(|wk| wk.kind))
+                    .map(String::from)
+            })
             .collect();
         let blank = |s: &String| s.trim().is_empty() || s.len() > 253;
         if self.clusters.iter().chain(&self.namespaces).any(blank) {
@@ -148,7 +154,9 @@ mod tests {
     fn kinds_are_parsed_like_the_streams_and_stored_as_kinds() {
         let f = filter(&["ks", "helmreleases"]).validated().unwrap();
         assert_eq!(f.kinds, ["Kustomization", "HelmRelease"]);
-        let err = filter(&["Deployment"]).validated().unwrap_err();
+        let deployments = filter(&["deployments"]).validated().unwrap();
+        assert_eq!(deployments.kinds, ["Deployment"]);
+        let err = filter(&["Pod"]).validated().unwrap_err();
         assert!(err.starts_with("filter.kinds: unknown kind"), "{err}");
     }
 

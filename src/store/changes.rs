@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::{Client, Row};
 use uuid::Uuid;
 
-use super::resources::{RESOURCE_COLUMNS, ResourceRow};
+use super::resources::{RESOURCE_COLUMN_COUNT, RESOURCE_COLUMNS, ResourceRow};
 use super::types::column;
 use super::versions::prune_versions;
 use super::{Result, Store};
@@ -156,12 +156,12 @@ pub struct LogBounds {
 }
 
 fn change_from_row(row: &Row) -> Result<ChangeRow> {
-    // RESOURCE_COLUMNS come first (25 of them); `r.id` is NULL when the object is gone.
+    // RESOURCE_COLUMNS come first; `r.id` is NULL when the object is gone.
     let resource = row
         .get::<_, Option<Uuid>>(0)
         .map(|_| ResourceRow::from_row(row))
         .transpose()?;
-    let entry = ChangeEntry::from_row_at(row, 25)?;
+    let entry = ChangeEntry::from_row_at(row, RESOURCE_COLUMN_COUNT)?;
     Ok(ChangeRow { entry, resource })
 }
 

@@ -38,6 +38,9 @@ pub struct ClusterRow {
     pub created_at: DateTime<Utc>,
     /// When it was last changed.
     pub updated_at: DateTime<Utc>,
+    /// Whether the objects Flux applies (workloads) are watched on this cluster (the server's
+    /// `FLUXO_WORKLOAD_KINDS` say which kinds); false: the cluster opted out.
+    pub watch_workloads: bool,
 }
 
 /// A cluster to insert.
@@ -87,10 +90,12 @@ pub struct ClusterUpdate {
     pub labels: Option<serde_json::Value>,
     /// New kubeconfig-derived connection.
     pub connection: Option<Connection>,
+    /// Watch workloads (true) or opt out (false).
+    pub watch_workloads: Option<bool>,
 }
 
-const COLUMNS: &str =
-    "id, name, description, source, server_url, context, insecure, labels, created_at, updated_at";
+const COLUMNS: &str = "id, name, description, source, server_url, context, insecure, labels, \
+     created_at, updated_at, watch_workloads";
 
 fn from_row(row: &Row) -> ClusterRow {
     ClusterRow {
@@ -104,6 +109,7 @@ fn from_row(row: &Row) -> ClusterRow {
         labels: row.get(7),
         created_at: row.get(8),
         updated_at: row.get(9),
+        watch_workloads: row.get(10),
     }
 }
 
@@ -196,7 +202,8 @@ impl Store {
             "UPDATE clusters SET name = COALESCE($2, name), description = COALESCE($3, description), \
              labels = COALESCE($4, labels), server_url = COALESCE($5, server_url), \
              context = COALESCE($6, context), insecure = COALESCE($7, insecure), \
-             credentials = COALESCE($8, credentials), updated_at = now() \
+             credentials = COALESCE($8, credentials), \
+             watch_workloads = COALESCE($9, watch_workloads), updated_at = now() \
              WHERE id = $1 RETURNING {COLUMNS}"
         );
         let row = tx
@@ -211,6 +218,7 @@ impl Store {
                     &c.map(|c| &c.context),
                     &c.map(|c| c.insecure),
                     &c.map(|c| &c.credentials),
+                    &u.watch_workloads,
                 ],
             )
             .await

@@ -91,8 +91,13 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 13,
+        name: "workloads",
+        sql: include_str!("../../sql/0013_workloads.sql"),
+    },
+    Migration {
+        version: 14,
         name: "notifications",
-        sql: include_str!("../../sql/0013_notifications.sql"),
+        sql: include_str!("../../sql/0014_notifications.sql"),
     },
 ];
 

@@ -20,6 +20,7 @@ mod target;
 mod tls;
 mod types;
 mod versions;
+mod workloads;
 mod writer;
 
 use pools::MeasuredPool;
@@ -39,8 +40,8 @@ pub use migrate::{MIGRATIONS, Migration};
 pub use notify::{MuteRow, NewSink, RuleRow, SinkRow};
 pub use pools::PoolCollector;
 pub use resources::{
-    BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, RESOURCE_COLUMNS, ResourceKey, ResourceRow, WriteOp,
-    coalesce, content_hash, resource_id,
+    BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, RESOURCE_COLUMN_COUNT, RESOURCE_COLUMNS, ResourceKey,
+    ResourceRow, WorkloadColumns, WriteOp, coalesce, content_hash, resource_id,
 };
 pub use status::{
     CLUSTER_STATUS_CHANNEL, ClusterStatusRow, KindWatchStatus, STATUS_COLUMNS, StatusUpdate,

@@ -6,7 +6,8 @@
 //! | `selector` | label selector parsing (kubectl syntax) |
 //! | `cursor` | opaque keyset cursors |
 //! | `sql` | parameter binding and the shared condition builders |
-//! | `filter` | resource filters and sort orders as SQL |
+//! | `filter` | resource filters (Flux objects or workloads) and sort orders as SQL |
+//! | `images` | image search over `workload_images` as SQL |
 //! | `list` | resource lists, counts, one resource |
 //! | `split` | the `health` and multi-health `updated` sorts, one health value at a time |
 //! | `history` | change log and events: one generic list of either |
@@ -19,6 +20,7 @@ mod asof;
 mod cursor;
 mod filter;
 mod history;
+mod images;
 mod list;
 mod selector;
 mod split;
@@ -28,14 +30,14 @@ mod timeline;
 mod versions;
 
 pub use cursor::{Cursor, CursorError, KeyType, KeyValue};
-pub use filter::{ResourceFilter, ResourceOrder, SortField};
+pub use filter::{Class, ResourceFilter, ResourceOrder, SortField};
 pub use history::{ChangeFilter, EventFilter, EventRow, History, Subjects, history_statement};
 pub use list::{Page, ResourceDetailRow, Total};
 pub use selector::{
     LabelRequirement, MAX_REQUIREMENTS, MAX_SELECTOR_BYTES, MAX_SET_VALUES, SelectorError,
     parse_selector, parse_selectors,
 };
-pub use stats::{ClusterOverviewRow, FleetCounts, HealthCountRow};
+pub use stats::{ClusterOverviewRow, Counted, FleetCounts, HealthCountRow};
 pub use timeline::{
     Direction, Position, Retained, TimelineCursor, TimelineFilter, TimelineRows, Transition,
     timeline_statement,

@@ -98,6 +98,9 @@ pub enum WriteOp {
         seen: HashSet<(String, String)>,
         /// Part of a backstop relist: what it removes is drift the watch missed.
         backstop: bool,
+        /// Only stored objects with this label key: a workload watch selects one owner
+        /// family (`kustomize.toolkit.fluxcd.io/name`), and sweeps only what it could see.
+        label: Option<&'static str>,
     },
     /// A controller event about a Flux object.
     Event {
@@ -149,6 +152,9 @@ pub struct BatchOutcome {
     /// Rows a backstop relist had to change or remove (drift), also added per cluster to
     /// `cluster_status.resync_drift_total`.
     pub drift: usize,
+    /// Owners whose workload roll-up changed with no change of their own in the batch (each
+    /// logged as a change of the owner).
+    pub rolled_up: usize,
     /// Highest seq written, if any.
     pub max_seq: Option<i64>,
 }
@@ -249,14 +255,36 @@ pub struct ResourceRow {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+    /// What a workload carries beside the common columns; `None` for Flux objects.
+    pub workload: Option<WorkloadColumns>,
+    /// A Flux object's roll-up: the worst health of the workloads it owns (`None`: none
+    /// stored, or a workload).
+    pub workload_health: Option<Health>,
 }
+
+/// A workload's own columns.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WorkloadColumns {
+    /// The Flux object that applied it (its id, whether or not it is stored).
+    pub owner_id: Option<Uuid>,
+    /// kstatus's verdict (`Current`, `InProgress`, `Failed`, `Terminating`, `Unknown`).
+    pub kstatus: Option<String>,
+    /// Ready replicas, where the kind has them.
+    pub ready_replicas: Option<i64>,
+    /// Desired replicas, where the kind has them.
+    pub desired_replicas: Option<i64>,
+}
+
+/// How many columns [`RESOURCE_COLUMNS`] selects (the next column's index).
+pub const RESOURCE_COLUMN_COUNT: usize = 31;
 
 /// Columns for [`ResourceRow::from_row`], with `r` aliasing `flux_resources` and `c` `clusters`.
 pub const RESOURCE_COLUMNS: &str = "r.id, r.cluster_id, c.name, r.api_group, r.api_version, r.kind, \
      r.namespace, r.name, r.health, r.reason, r.message, r.revision, r.last_attempted_revision, \
      r.revision_detail, r.suspended, r.source_ref, r.depends_on, r.last_handled_reconcile_at, \
      r.labels, r.generation, r.observed_generation, r.last_seq, r.last_transition_at, \
-     r.created_at, r.updated_at";
+     r.created_at, r.updated_at, r.workload, r.owner_id, r.kstatus, r.ready_replicas, \
+     r.desired_replicas, r.workload_health";
 
 impl ResourceRow {
     /// Map a row selected with [`RESOURCE_COLUMNS`] (in that order, starting at column 0).
@@ -287,6 +315,13 @@ impl ResourceRow {
             last_transition_at: row.get(22),
             created_at: row.get(23),
             updated_at: row.get(24),
+            workload: row.get::<_, bool>(25).then(|| WorkloadColumns {
+                owner_id: row.get(26),
+                kstatus: row.get(27),
+                ready_replicas: row.get(28),
+                desired_replicas: row.get(29),
+            }),
+            workload_health: column(row, 30)?,
         })
     }
 }
@@ -361,6 +396,7 @@ mod tests {
             kind: "K".into(),
             seen: HashSet::new(),
             backstop: false,
+            label: None,
         };
         let ops = vec![
             WriteOp::Delete(key("a")),

@@ -87,6 +87,11 @@ mod tests {
         assert_eq!(checked_words(states, "state"), words(ClusterState::ALL));
         let edges = include_str!("../../sql/0011_resource_edges.sql");
         assert_eq!(checked_words(edges, "type"), words(EdgeType::ALL));
+        let workloads = include_str!("../../sql/0013_workloads.sql");
+        assert_eq!(
+            checked_words(workloads, "workload_health"),
+            words(Health::ALL)
+        );
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub(super) struct Existing {
     pub hash: Vec<u8>,
     /// Stored health (the change's `health_before`).
     pub health: Health,
+    /// A workload's stored owner (its roll-up must be recomputed when the owner changes).
+    pub owner: Option<Uuid>,
     /// The stored version's object; read only when the new content differs (for the change's
     /// summary).
     pub object: Option<Value>,
@@ -64,12 +66,12 @@ pub(super) async fn read_existing(
             // One index lookup per id (the LIMIT keeps the planner from turning this into a
             // hash join over the whole table, which cost 3x on an unchanged relist of 10,000
             // objects and grew with the table's dead rows).
-            "SELECT n.id, r.content_hash, r.health, \
+            "SELECT n.id, r.content_hash, r.health, r.owner_id, \
                     CASE WHEN r.content_hash <> n.hash THEN \
                         (SELECT object FROM resource_versions v \
                          WHERE v.resource_id = n.id AND v.content_hash = r.content_hash) END \
              FROM unnest($1::uuid[], $2::bytea[]) AS n(id, hash) \
-             CROSS JOIN LATERAL (SELECT content_hash, health FROM flux_resources \
+             CROSS JOIN LATERAL (SELECT content_hash, health, owner_id FROM flux_resources \
                                  WHERE id = n.id LIMIT 1) r",
             &[&ids, &hashes],
         )
@@ -80,7 +82,8 @@ pub(super) async fn read_existing(
             let existing = Existing {
                 hash: r.get(1),
                 health: r.get(2),
-                object: r.get(3),
+                owner: r.get(3),
+                object: r.get(4),
             };
             (r.get(0), existing)
         })

@@ -10,7 +10,7 @@ use crate::support::app::TestServer;
 use crate::support::db::TestDb;
 use crate::support::endpoint::{client_with, create_token};
 use crate::support::fleet::register_team;
-use crate::support::stream::{kustomization, upsert, write};
+use crate::support::stream::{deployment, kustomization, upsert, upsert_workload, write};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -332,6 +332,35 @@ async fn a_scoped_token_lists_only_the_clusters_and_objects_in_its_scope() {
     };
     assert_eq!(sync(ids[0]).await.unwrap().status(), 202);
     assert_eq!(sync(ids[1]).await.unwrap().status(), 403);
+
+    // Workloads (written last: the timeline above counts one object per cluster).
+    for (id, name) in [(ids[0], "pay"), (ids[1], "search")] {
+        let web = deployment("apps", name, name, "nginx:1.25.3");
+        write(&db.store(), vec![upsert_workload(id, &web)]).await;
+    }
+    let workloads: Value = get("/api/v1/workloads?image=nginx")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        workloads["items"].as_array().unwrap().len(),
+        1,
+        "{workloads}"
+    );
+    assert_eq!(
+        get("/api/v1/workloads?cluster=search")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        workloads["items"][0]["clusterId"],
+        json!(ids[0]),
+        "{workloads}"
+    );
 }
 
 /// Ways of spelling one id in a path: percent-encoded (every character, or one), upper case,

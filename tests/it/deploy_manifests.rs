@@ -3,7 +3,8 @@
 //! the pinned `kubernetes-validate` from `deploy/requirements-test.txt`), and the rendered objects
 //! keep the policies `docs/operating.md` promises: two probed replicas, unprivileged read-only
 //! containers, credentials only from the Secret, a ClusterRole that reads and patches Flux
-//! objects and nothing else, and a closed network policy.
+//! objects, lists and watches the workloads they apply, and nothing else, and a closed network
+//! policy.
 //!
 //! Needs `kubectl` (1.21 or newer, for its built-in kustomize) and the validator's virtualenv in
 //! `target/deploy-venv` (made by `make test`); a missing tool fails the test with the fix.
@@ -707,6 +708,14 @@ fn granted(role: &Value) -> BTreeSet<(String, String, String)> {
                     (g, _) if flux_groups.contains(g) => FLUX_VERBS,
                     ("" | "events.k8s.io", "events") => &["list", "watch"],
                     ("", "namespaces") => &["get", "list"],
+                    // The workloads Flux applies: read-only, and only the kinds we watch.
+                    (g, r)
+                        if flux_orchestrator::flux::WORKLOAD_KINDS
+                            .iter()
+                            .any(|k| k.group == g && k.plural == r) =>
+                    {
+                        &["list", "watch"]
+                    }
                     _ => panic!("{g}/{r} is outside the policy (rule {rule:?})"),
                 };
                 assert!(!r.contains('/'), "no subresources: {rule:?}");
@@ -721,7 +730,7 @@ fn granted(role: &Value) -> BTreeSet<(String, String, String)> {
 }
 
 #[test]
-fn the_cluster_role_reads_and_patches_flux_objects_and_nothing_else() {
+fn the_cluster_role_reads_and_patches_flux_objects_reads_their_workloads_and_nothing_else() {
     for overlay in OVERLAYS {
         let objects = rendered(overlay);
         let roles: Vec<String> = objects
@@ -758,6 +767,17 @@ fn the_cluster_role_reads_and_patches_flux_objects_and_nothing_else() {
                     .any(|k| k.group == g && k.plural == r),
                 "{overlay}: {g}/{r} is not a Flux kind we watch"
             );
+        }
+        for k in &flux_orchestrator::flux::WORKLOAD_KINDS {
+            for v in ["list", "watch"] {
+                let g = (k.group.to_owned(), k.plural.to_owned(), v.to_owned());
+                assert!(
+                    grants.contains(&g),
+                    "{overlay}: {v} {}/{}",
+                    k.group,
+                    k.plural
+                );
+            }
         }
         for (g, r, v) in [
             ("", "events", "watch"),

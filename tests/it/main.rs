@@ -44,3 +44,4 @@ mod stream_faults;
 mod timeline;
 mod validation;
 mod versions;
+mod workloads;

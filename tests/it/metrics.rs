@@ -226,7 +226,8 @@ async fn metrics_keep_every_series_and_add_bounded_latency_histograms_in_the_tex
         "the +Inf bucket counts every observation"
     );
 
-    // Bounded labels: operations of the spec, kinds of the catalogue, never a cluster.
+    // Bounded labels: operations of the spec, kinds of the catalogue (and the workload watches,
+    // one per workload kind and owner family), never a cluster.
     let spec: Value = serde_json::from_str(&flux_orchestrator::api::spec_json()).unwrap();
     let mut operations: BTreeSet<String> = spec["paths"]
         .as_object()
@@ -240,6 +241,7 @@ async fn metrics_keep_every_series_and_add_bounded_latency_histograms_in_the_tex
         .iter()
         .map(|k| k.kind)
         .chain(["Event"])
+        .chain(flux::WORKLOAD_WATCHES.iter().map(|w| w.name))
         .collect();
     for s in &samples {
         if let Some(op) = s.labels.get("operation") {
@@ -248,7 +250,7 @@ async fn metrics_keep_every_series_and_add_bounded_latency_histograms_in_the_tex
         if let Some(kind) = s.labels.get("kind") {
             assert!(
                 kinds.contains(kind.as_str()),
-                "kind {kind} is not a Flux kind"
+                "kind {kind} is not a Flux kind or a workload watch"
             );
         }
         if s.name == "fluxo_cluster_objects" {

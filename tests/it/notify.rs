@@ -302,7 +302,7 @@ async fn bad_sinks_rules_and_mutes_are_refused_naming_the_field() {
     };
     let cases = [
         (
-            rule(json!({"filter": {"kinds": ["Deployment"]}})),
+            rule(json!({"filter": {"kinds": ["Pod"]}})),
             "filter.kinds: unknown kind",
         ),
         (

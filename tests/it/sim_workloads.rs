@@ -209,66 +209,31 @@ async fn simulated_workload_states_are_what_kstatus_computes_and_deserialize_as_
     }
     // The shapes are the API's: the typed k8s-openapi objects read every list.
     let client = sim.client().unwrap();
-    let lp = ListParams::default();
-    assert!(
-        !Api::<Deployment>::all(client.clone())
-            .list(&lp)
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
-    assert!(
-        !Api::<StatefulSet>::all(client.clone())
-            .list(&lp)
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
-    assert!(
-        !Api::<DaemonSet>::all(client.clone())
-            .list(&lp)
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
-    assert!(
-        !Api::<Job>::all(client.clone())
-            .list(&lp)
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
-    assert!(
-        !Api::<CronJob>::all(client.clone())
-            .list(&lp)
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
-    assert!(
-        !Api::<Service>::all(client.clone())
-            .list(&lp)
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
-    let pvcs = Api::<PersistentVolumeClaim>::all(client.clone());
-    assert!(!pvcs.list(&lp).await.unwrap().items.is_empty());
-    assert!(
-        !Api::<Ingress>::all(client)
-            .list(&lp)
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    assert!(lists_some::<Deployment>(&client).await);
+    assert!(lists_some::<StatefulSet>(&client).await);
+    assert!(lists_some::<DaemonSet>(&client).await);
+    assert!(lists_some::<Job>(&client).await);
+    assert!(lists_some::<CronJob>(&client).await);
+    assert!(lists_some::<Service>(&client).await);
+    assert!(lists_some::<PersistentVolumeClaim>(&client).await);
+    assert!(lists_some::<Ingress>(&client).await);
     sim.shutdown().await;
+}
+
+/// A cluster-wide LIST of `K` parses into typed objects and is not empty.
+async fn lists_some<K>(client: &kube::Client) -> bool
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let list = Api::<K>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    !list.items.is_empty()
 }
 
 #[tokio::test]

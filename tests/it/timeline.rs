@@ -388,11 +388,6 @@ async fn bad_timeline_parameters_are_refused_naming_them() {
         ("from=yesterday".to_string(), "from", "invalid_parameter"),
         ("to=2024-13-01T00:00:00Z".into(), "to", "invalid_parameter"),
         (format!("from={from}&to={to}"), "from", "invalid_parameter"),
-        (
-            format!("from={from}&to={from}"),
-            "from",
-            "invalid_parameter",
-        ),
         ("continue=nope".into(), "continue", "invalid_parameter"),
         ("group=nope".into(), "group", "invalid_parameter"),
         ("window=3601".into(), "window", "invalid_parameter"),
@@ -416,6 +411,11 @@ async fn bad_timeline_parameters_are_refused_naming_them() {
             assert!(message.contains("RFC 3339"), "{query}: {message}");
         }
     }
+    // Equal ends are one instant, not an inverted range.
+    let (status, body) = h
+        .get(&format!("/api/v1/timeline?from={from}&to={from}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
 }
 
 /// `cluster/name → health` of `/api/v1/resources?asOf=…`, walked 3 at a time.

@@ -276,6 +276,49 @@ test("a Kustomization's graph shows a child turning Failed live, and clicks thro
   await page.locator('li[data-health=failed]', { hasText: 'release-0' }).waitFor();
 });
 
+test("a Deployment that Flux applied turns Failed live in its Kustomization's graph and rolls up", async () => {
+  // A Deployment labelled as app-0's (as kustomize-controller labels what it applies), listed
+  // in app-0's inventory; the simulator's controller rolls it out.
+  const deployment = {
+    apiVersion: 'apps/v1', kind: 'Deployment',
+    metadata: { name: 'web-e2e', namespace: 'apps', labels: { 'kustomize.toolkit.fluxcd.io/name': 'app-0', 'kustomize.toolkit.fluxcd.io/namespace': 'apps' } },
+    spec: { replicas: 2, selector: { matchLabels: { app: 'web-e2e' } }, template: { metadata: { labels: { app: 'web-e2e' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.25.3' }] } } },
+  };
+  const file = join(stack.dir, 'web-e2e.json');
+  writeFileSync(file, JSON.stringify(deployment));
+  stack.kubectl(['apply', '-f', file]);
+  const entries = ['apps_release-0_helm.toolkit.fluxcd.io_HelmRelease', 'apps_web-e2e_apps_Deployment'];
+  const inventory = { entries: entries.map((id) => ({ id, v: 'v1' })) };
+  stack.kubectl(['-n', 'apps', 'patch', 'kustomization', 'app-0', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { inventory } })]);
+  const ks = await resourceId('Kustomization', 'apps', 'app-0');
+  let web;
+  const until = Date.now() + 15_000;
+  for (;;) {
+    const g = (await stack.api(`/api/v1/resources/${ks}/graph?depth=1`)).body;
+    web = g.nodes?.find((n) => n.name === 'web-e2e' && n.kind === 'Deployment' && n.health === 'ready');
+    if (web) break;
+    assert.ok(Date.now() < until, `web-e2e is a ready workload of app-0: ${JSON.stringify(g)}`);
+    await page.waitForTimeout(100);
+  }
+  await page.goto(`/resources/${ks}?tab=graph`);
+  const node = page.locator('[data-testid=graph-node][data-name=web-e2e]');
+  await node.waitFor();
+  assert.equal(await node.getAttribute('data-health'), 'ready');
+  // A rollout to a new image that gets stuck past its progress deadline.
+  const stuck = { metadata: { annotations: { 'sim.flux-orchestrator.io/fail': 'e2e' } }, spec: { template: { spec: { containers: [{ name: 'web', image: 'nginx:1.27.0' }] } } } };
+  stack.kubectl(['-n', 'apps', 'patch', 'deployment', 'web-e2e', '--type=strategic', '-p', JSON.stringify(stuck)]);
+  const ms = await timeUntil(page, () => document.querySelector('[data-testid=graph-node][data-name=web-e2e]')?.getAttribute('data-health') === 'failed', undefined, 15_000);
+  assert.ok(ms < 15_000, `recoloured in ${ms} ms`);
+  await node.click();
+  await page.waitForURL((u) => u.pathname === `/resources/${web.id}`);
+  await page.locator('[data-testid=detail-head][data-health=failed]').waitFor();
+  await page.goto('/resources?kind=Kustomization');
+  await page.locator('.rbody .rrow', { hasText: 'app-0' }).locator('[data-testid=rollup]').waitFor();
+  await page.goto('/workloads?image=nginx');
+  await page.locator('[data-testid=workloads] tr[data-health=failed]', { hasText: 'web-e2e' }).waitFor();
+  await shoot('workloads');
+});
+
 test('suspend with a reason', async () => {
   const id = await resourceId('Kustomization', 'apps', 'app-1');
   await page.goto(`/resources/${id}`);

@@ -12,6 +12,7 @@ const ResourceDetail = lazy(() => import('./views/ResourceDetail'));
 const ResourceByRef = lazy(() => import('./views/ResourceDetail').then((m) => ({ default: m.ResourceByRef })));
 const Timeline = lazy(() => import('./views/Timeline'));
 const Clusters = lazy(() => import('./views/Clusters'));
+const Workloads = lazy(() => import('./views/Workloads'));
 const Tokens = lazy(() => import('./views/Tokens'));
 const Audit = lazy(() => import('./views/Audit'));
 const SignIn = lazy(() => import('./views/SignIn'));
@@ -46,6 +47,7 @@ export function App() {
           <Route path="/resources" element={<Resources />} />
           <Route path="/resources/ref/:cluster/:kind/:namespace/:name" element={<ResourceByRef />} />
           <Route path="/resources/:id" element={<ResourceDetail />} />
+          <Route path="/workloads" element={<Workloads />} />
           <Route path="/timeline" element={<Timeline />} />
           <Route path="/clusters" element={<Clusters />} />
           <Route path="/clusters/new" element={<Clusters mode="new" />} />

@@ -192,6 +192,7 @@ pub(crate) mod tests {
         serde_json::from_value(json!({
             "id": Uuid::new_v4(), "name": name, "description": "", "labels": labels,
             "source": "kubeconfig", "serverUrl": "https://x", "context": "c", "insecure": false,
+            "watchWorkloads": true,
             "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z",
         }))
         .unwrap()

@@ -79,6 +79,7 @@ pub const RULES: &[Rule] = &[
     rule("diffResourceVersions", VIEWER, Target::Resource),
     rule("getResourceGraph", VIEWER, Target::Resource),
     rule("getResourceImpact", VIEWER, Target::Resource),
+    rule("listWorkloads", VIEWER, Target::List),
     rule("reconcileResource", OPERATOR, Target::Resource),
     rule("suspendResource", OPERATOR, Target::Resource),
     rule("resumeResource", OPERATOR, Target::Resource),

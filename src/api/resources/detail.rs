@@ -1,12 +1,16 @@
 //! The detail view of one resource: its object, conditions, inventory and recent history.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use poem_openapi::Object;
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::api::events::Event;
-use crate::api::model::{Change, ResourceSummary};
+use crate::api::model::{Change, Health, ResourceSummary};
 use crate::flux;
+use crate::store::resource_id;
 
 /// One entry of `status.conditions`.
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -42,9 +46,15 @@ impl From<flux::Condition> for ResourceCondition {
 
 /// One object a Kustomization applied (`status.inventory.entries[]`).
 #[derive(Object, Debug, Clone, PartialEq, Eq)]
+#[oai(rename_all = "camelCase")]
 pub struct InventoryEntry {
     /// The entry id as stored: `<namespace>_<name>_<group>_<kind>`.
     pub id: String,
+    /// The object's resource id (`GET /api/v1/resources/{id}` answers it when it is stored).
+    pub resource_id: Uuid,
+    /// Its health when it is stored (a Flux object, or a watched workload); null for kinds
+    /// that are not watched (ConfigMaps, …) and objects not seen.
+    pub health: Option<Health>,
     /// API version of the applied object, e.g. `v1`.
     pub version: String,
     /// Namespace (empty for cluster-scoped objects).
@@ -101,29 +111,44 @@ pub struct ResourceDetail {
 }
 
 impl Inventory {
-    /// The inventory of `object`, grouped by kind; `None` when it has none.
-    pub fn of(object: &Value) -> Option<Inventory> {
+    /// The inventory of `object` (of cluster `cluster_id`), grouped by kind; `None` when it
+    /// has none. Health is filled in by [`Inventory::with_health`].
+    pub fn of(cluster_id: Uuid, object: &Value) -> Option<Inventory> {
+        let entry = |item: flux::InventoryItem| {
+            let o = &item.object;
+            InventoryEntry {
+                resource_id: resource_id(cluster_id, &o.group, &o.kind, &o.namespace, &o.name),
+                health: None,
+                id: item.id,
+                version: item.version,
+                namespace: item.object.namespace,
+                name: item.object.name,
+            }
+        };
         let groups: Vec<InventoryGroup> = flux::inventory_by_kind(object)?
             .into_iter()
             .map(|g| InventoryGroup {
                 group: g.group,
                 kind: g.kind,
-                entries: g.items.into_iter().map(InventoryEntry::from).collect(),
+                entries: g.items.into_iter().map(entry).collect(),
             })
             .collect();
         let total = groups.iter().map(|g| g.entries.len() as u64).sum();
         Some(Inventory { total, groups })
     }
-}
 
-impl From<flux::InventoryItem> for InventoryEntry {
-    fn from(item: flux::InventoryItem) -> InventoryEntry {
-        InventoryEntry {
-            id: item.id,
-            version: item.version,
-            namespace: item.object.namespace,
-            name: item.object.name,
+    /// The entries' resource ids.
+    pub fn ids(&self) -> Vec<Uuid> {
+        let entries = self.groups.iter().flat_map(|g| &g.entries);
+        entries.map(|e| e.resource_id).collect()
+    }
+
+    /// Each entry's health from the stored objects' (`healths` by resource id).
+    pub fn with_health(mut self, healths: &HashMap<Uuid, flux::Health>) -> Inventory {
+        for entry in self.groups.iter_mut().flat_map(|g| &mut g.entries) {
+            entry.health = healths.get(&entry.resource_id).map(|h| Health::from(*h));
         }
+        self
     }
 }
 
@@ -138,7 +163,8 @@ mod tests {
             {"id": "apps_api_apps_Deployment", "v": "v1"},
             {"id": "_apps__Namespace", "v": "v1"}
         ]}}});
-        let inventory = Inventory::of(&object).unwrap();
+        let cluster = Uuid::from_u128(1);
+        let inventory = Inventory::of(cluster, &object).unwrap();
         assert_eq!(inventory.total, 3);
         let deployments = &inventory.groups[0];
         assert_eq!(
@@ -146,6 +172,12 @@ mod tests {
             ("Deployment", 2)
         );
         assert_eq!(deployments.entries[0].name, "api");
-        assert_eq!(Inventory::of(&serde_json::json!({})), None);
+        let api = resource_id(cluster, "apps", "Deployment", "apps", "api");
+        assert_eq!(deployments.entries[0].resource_id, api);
+        let healths = HashMap::from([(api, flux::Health::Failed)]);
+        let inventory = inventory.with_health(&healths);
+        assert_eq!(inventory.groups[0].entries[0].health, Some(Health::Failed));
+        assert_eq!(inventory.groups[0].entries[1].health, None);
+        assert_eq!(Inventory::of(cluster, &serde_json::json!({})), None);
     }
 }

@@ -68,6 +68,8 @@ fn resource() -> ResourceRow {
         last_transition_at: None,
         created_at: at(),
         updated_at: at(),
+        workload: None,
+        workload_health: None,
     }
 }
 
@@ -151,6 +153,7 @@ fn cluster_messages_carry_the_registry_view_and_removal() {
         labels: json!({}),
         created_at: at(),
         updated_at: at(),
+        watch_workloads: true,
     };
     let status = ClusterStatusRow {
         cluster_id: Uuid::from_u128(1),

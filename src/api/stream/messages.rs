@@ -36,7 +36,8 @@ pub struct StreamFilter {
     /// Cluster ids or names.
     #[oai(default)]
     pub clusters: Vec<String>,
-    /// Flux kinds (`Kustomization`), plurals (`kustomizations`) or short names (`ks`).
+    /// Flux kinds (`Kustomization`), plurals (`kustomizations`) or short names (`ks`), and
+    /// workload kinds (`Deployment`, `deployments`).
     #[oai(default)]
     pub kinds: Vec<String>,
     /// Namespaces.

@@ -1,5 +1,5 @@
 //! One connected session of a supervisor: a client, one watcher per served kind plus the events
-//! watcher, the liveness probe, and the timers (status flush, backstop relist, re-discovery),
+//! watcher and the workload watchers (kind × owner label family, unless the cluster opted out), the liveness probe, and the timers (status flush, backstop relist, re-discovery),
 //! until the session must start over or shut down.
 //!
 //! A session starts over (fresh client, discovery, a LIST per kind) when the API server answers
@@ -24,9 +24,11 @@ use tracing::Instrument;
 
 use super::{Settings, Status, Supervisor};
 use crate::clusters::{Failure, failure};
-use crate::ingest::discovery::{Discovered, discover, events_resource};
+use crate::flux::{self, WorkloadWatch};
+use crate::ingest::discovery::{Discovered, discover, events_resource, workload_resource};
 use crate::ingest::status::KindState;
 use crate::ingest::watch::{KindWatch, Target, WatchReport, WatchState};
+use crate::store::WriteOp;
 
 /// Probes in a row without an answer before the cluster counts as unreachable.
 const SILENT_AFTER: u32 = 2;
@@ -166,6 +168,7 @@ impl<'a> Session<'a> {
             watchdog: Watchdog::default(),
         };
         session.spawn_watches(&found, status, &reports_tx);
+        session.sweep_unwatched().await;
         session.spawn_probe(probes_tx);
         status.connected(&found);
         supervisor.write_status(status).await;
@@ -193,13 +196,50 @@ impl<'a> Session<'a> {
             .map(|(k, r)| (Target::Kind(k), r.clone()))
             .collect();
         targets.push((Target::Events, events_resource()));
+        targets.extend(
+            self.workload_watches()
+                .iter()
+                .map(|w| (Target::Workload(w), workload_resource(w.kind))),
+        );
         for (target, resource) in targets {
             let state = KindState::Served {
                 version: resource.version.clone(),
                 state: WatchState::Listing,
+                optional: matches!(target, Target::Workload(_)),
             };
             status.kinds.insert(target.name(), state);
             self.spawn_watch(target, resource, reports.clone());
+        }
+    }
+
+    /// The workload watches of this cluster: the server's, unless the cluster opted out.
+    fn workload_watches(&self) -> &'a [&'static WorkloadWatch] {
+        let sup = self.supervisor;
+        match sup.cluster.watch_workloads {
+            true => &sup.settings.workloads,
+            false => &[],
+        }
+    }
+
+    /// Remove the stored workloads no watch of this session covers (kinds the server no longer
+    /// watches, or every kind of a cluster that opted out): an empty sweep of each.
+    async fn sweep_unwatched(&self) {
+        let watched = self.workload_watches();
+        for w in flux::WORKLOAD_WATCHES.iter() {
+            if watched.iter().any(|x| std::ptr::eq(*x, w)) {
+                continue;
+            }
+            let sweep = WriteOp::Sweep {
+                cluster_id: self.supervisor.cluster.id,
+                api_group: w.kind.group.to_string(),
+                kind: w.kind.kind.to_string(),
+                seen: HashSet::new(),
+                backstop: false,
+                label: Some(w.family.name_label()),
+            };
+            if self.supervisor.writer.send(sweep).await.is_err() {
+                return;
+            }
         }
     }
 

@@ -6,6 +6,7 @@ fn served(status: &mut Status, names: &[&'static str]) {
         let state = KindState::Served {
             version: "v1".into(),
             state: WatchState::Listing,
+            optional: false,
         };
         status.kinds.insert(name, state);
     }

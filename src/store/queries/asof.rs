@@ -18,7 +18,9 @@
 //!
 //! Columns the log does not keep are null or empty in historical rows: API version, labels,
 //! generations, source and dependency references, the last handled request and the time
-//! of the last condition transition. Objects of clusters no longer registered are left out,
+//! of the last condition transition; a workload's owner, kstatus and replicas, and a Flux
+//! object's workload roll-up. A workload is told from a Flux object by its API group (every
+//! Flux group ends in `fluxcd.io`). Objects of clusters no longer registered are left out,
 //! as in the live list.
 
 use chrono::{DateTime, Utc};
@@ -28,7 +30,7 @@ use super::cursor::Cursor;
 use super::filter::{ResourceFilter, ResourceOrder, count_statement_in, list_statement_in};
 use super::list::{Page, Total, resolve_clusters};
 use super::sql::Params;
-use super::stats::{ClusterOverviewRow, FleetCounts, HealthCountRow};
+use super::stats::{ClusterOverviewRow, Counted, FleetCounts, HealthCountRow};
 use crate::store::types::column;
 use crate::store::{ResourceRow, Result, Store};
 
@@ -64,7 +66,9 @@ pub fn as_of_source(at: DateTime<Utc>, p: &mut Params) -> String {
                  NULL::text AS revision_detail, s.health = 'suspended' AS suspended, NULL::jsonb AS source_ref, \
                  '[]'::jsonb AS depends_on, NULL::text AS last_handled_reconcile_at, '{{}}'::jsonb AS labels, \
                  NULL::bigint AS generation, NULL::bigint AS observed_generation, s.last_seq, \
-                 NULL::timestamptz AS last_transition_at, s.updated_at AS created_at, s.updated_at \
+                 NULL::timestamptz AS last_transition_at, s.updated_at AS created_at, s.updated_at, \
+                 s.api_group NOT LIKE '%fluxcd.io' AS workload, NULL::uuid AS owner_id, NULL::text AS kstatus, \
+                 NULL::bigint AS ready_replicas, NULL::bigint AS desired_replicas, NULL::text AS workload_health \
           FROM ({}) s) r JOIN clusters c ON c.id = r.cluster_id",
         STATES.replace("$t", &t)
     )
@@ -134,7 +138,7 @@ impl Store {
             .await?;
         let mut p = Params::default();
         let sql = format!(
-            "SELECT r.cluster_id, r.kind, r.health, count(*) FROM {} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            "SELECT r.cluster_id, r.kind, r.health, r.workload, count(*) FROM {} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3",
             as_of_source(at, &mut p)
         );
         let counts = tx.query(&sql, &p.refs()).await?;
@@ -149,7 +153,11 @@ impl Store {
                     cluster_id: r.get(0),
                     kind: r.get(1),
                     health: column(r, 2)?,
-                    count: r.get(3),
+                    of: match r.get::<_, bool>(3) {
+                        true => Counted::Workloads,
+                        false => Counted::Flux,
+                    },
+                    count: r.get(4),
                 })
             })
             .collect::<Result<_>>()?;

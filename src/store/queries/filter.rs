@@ -6,11 +6,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::cursor::{Cursor, KeyType, KeyValue};
+use super::images::image_condition;
 use super::selector::LabelRequirement;
 use super::sql::{
-    Params, any_of, cluster_condition, contains_pattern, keyset, order_by, where_clause,
+    Params, any_of, cluster_condition, contains_pattern, keyset, one_of, order_by, where_clause,
 };
-use crate::flux::Health;
+use crate::flux::{Health, ImageQuery};
 use crate::store::{RESOURCE_COLUMNS, ResourceRow};
 
 /// Resources to select; every non-empty field must match (values within a field are OR-ed).
@@ -28,6 +29,24 @@ pub struct ResourceFilter {
     pub labels: Vec<LabelRequirement>,
     /// Case-insensitive substring of the name or the message.
     pub text: Option<String>,
+    /// Flux objects (the default) or workloads.
+    pub class: Class,
+    /// Workloads running an image this search matches.
+    pub image: Option<ImageQuery>,
+    /// Workloads of these owners (Flux object ids).
+    pub owners: Vec<Uuid>,
+    /// Flux objects whose workloads' roll-up is one of these.
+    pub workload_health: Vec<Health>,
+}
+
+/// Which objects a list is about: each list reads one class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Class {
+    /// Flux objects (`/resources`).
+    #[default]
+    Flux,
+    /// The objects Flux applies (`/workloads`).
+    Workloads,
 }
 
 /// The field a resource list is sorted by; ties are broken by identity, then id.
@@ -212,13 +231,28 @@ pub fn filter_conditions(
     clusters: &[Uuid],
     params: &mut Params,
 ) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out = vec![match filter.class {
+        Class::Flux => "NOT r.workload".to_string(),
+        Class::Workloads => "r.workload".to_string(),
+    }];
     if !filter.clusters.is_empty() {
         out.push(cluster_condition("r.cluster_id", clusters, params));
     }
     any_of("r.kind", &filter.kinds, params, &mut out);
     any_of("r.namespace", &filter.namespaces, params, &mut out);
     any_of("r.health", &filter.health, params, &mut out);
+    any_of(
+        "r.workload_health",
+        &filter.workload_health,
+        params,
+        &mut out,
+    );
+    if !filter.owners.is_empty() {
+        out.push(one_of("r.owner_id", &filter.owners, "uuid", params));
+    }
+    if let Some(image) = &filter.image {
+        out.push(image_condition(image, params));
+    }
     out.extend(filter.labels.iter().map(|req| label_condition(req, params)));
     if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
         let pattern = params.bind(contains_pattern(text));

@@ -32,6 +32,8 @@ fn row(name: &str, health: Health) -> ResourceRow {
         last_transition_at: None,
         created_at: at,
         updated_at: at,
+        workload: None,
+        workload_health: None,
     }
 }
 
@@ -81,14 +83,15 @@ fn cursors_after_a_row_carry_its_sort_keys() {
 }
 
 #[test]
-fn an_empty_filter_lists_everything_in_name_order() {
+fn an_empty_filter_lists_every_flux_object_in_name_order() {
     let order = ResourceOrder::parse("name").unwrap();
     let (sql, params) = list_statement(&ResourceFilter::default(), &[], order, None, 101);
     assert!(
-        sql.ends_with("ORDER BY r.name USING ~<~, r.namespace, r.kind, r.id LIMIT $1"),
+        sql.ends_with(
+            "WHERE NOT r.workload ORDER BY r.name USING ~<~, r.namespace, r.kind, r.id LIMIT $1"
+        ),
         "{sql}"
     );
-    assert!(!sql.contains("WHERE"), "{sql}");
     assert_eq!(params.len(), 1);
 }
 
@@ -101,10 +104,11 @@ fn every_filter_becomes_a_parameterised_condition() {
         health: vec![Health::Failed],
         labels: parse_selector("team=a,env in (x,y),!legacy,tier!=db").unwrap(),
         text: Some("50%".into()),
+        ..Default::default()
     };
     let (sql, params) = count_statement(&filter, &[Uuid::nil()], 10_000);
     let expected = "SELECT count(*) FROM (SELECT 1 FROM flux_resources r WHERE \
-        r.cluster_id = $1::uuid \
+        NOT r.workload AND r.cluster_id = $1::uuid \
         AND r.kind = ANY($2::text[]) AND r.namespace = $3::text AND r.health = $4::text \
         AND r.labels @> $5::jsonb AND (r.labels @> $6::jsonb OR r.labels @> $7::jsonb) \
         AND NOT (r.labels ? $8::text) AND NOT (r.labels @> $9::jsonb) \
@@ -124,10 +128,39 @@ fn a_page_after_a_cursor_continues_past_its_keys_in_the_sort_direction() {
     let (sql, params) = list_statement(&filter, &[], order, Some(&cursor), 51);
     assert!(
         sql.ends_with(
-            "WHERE r.health = $1::text AND (r.updated_at, r.id) < ($2::timestamptz, $3::uuid) \
+            "WHERE NOT r.workload AND r.health = $1::text AND (r.updated_at, r.id) < ($2::timestamptz, $3::uuid) \
              ORDER BY r.updated_at DESC, r.id DESC LIMIT $4"
         ),
         "{sql}"
     );
     assert_eq!(params.len(), 4);
+}
+
+#[test]
+fn workload_filters_select_the_class_owner_image_and_roll_up() {
+    let owner = Uuid::from_u128(7);
+    let filter = ResourceFilter {
+        class: Class::Workloads,
+        owners: vec![owner],
+        image: Some(ImageQuery::parse(":1.25.3").unwrap()),
+        ..Default::default()
+    };
+    let (sql, params) = count_statement(&filter, &[], 10);
+    assert!(
+        sql.contains(
+            "WHERE r.workload AND r.owner_id = $1::uuid AND r.id IN \
+             (SELECT i.resource_id FROM workload_images i WHERE i.tag = $2::text)"
+        ),
+        "{sql}"
+    );
+    assert_eq!(params.len(), 3);
+    let rolled = ResourceFilter {
+        workload_health: vec![Health::Failed],
+        ..Default::default()
+    };
+    let (sql, _) = count_statement(&rolled, &[], 10);
+    assert!(
+        sql.contains("WHERE NOT r.workload AND r.workload_health = $1::text"),
+        "{sql}"
+    );
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::cursor::{Cursor, CursorError};
 use super::filter::{ResourceFilter, ResourceOrder, count_statement, list_statement};
 use super::split::{list_split, splits};
-use crate::store::{RESOURCE_COLUMNS, ResourceRow, Result, Store};
+use crate::store::{RESOURCE_COLUMN_COUNT, RESOURCE_COLUMNS, ResourceRow, Result, Store};
 
 /// One page of a list and the cursor of the next page (`None` on the last page).
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +127,7 @@ impl Store {
         row.map(|r| {
             Ok(ResourceDetailRow {
                 row: ResourceRow::from_row(&r)?,
-                object: r.get(25),
+                object: r.get(RESOURCE_COLUMN_COUNT),
             })
         })
         .transpose()

@@ -14,10 +14,23 @@ pub struct HealthCountRow {
     pub cluster_id: Uuid,
     /// Kind.
     pub kind: String,
-    /// Health.
+    /// Health (for [`Counted::RollUp`], the roll-up).
     pub health: Health,
+    /// What is counted.
+    pub of: Counted,
     /// Number of resources.
     pub count: i64,
+}
+
+/// What a [`HealthCountRow`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Flux objects by their health.
+    Flux,
+    /// Workloads by their health.
+    Workloads,
+    /// Flux objects that own workloads, by the roll-up of their workloads' health.
+    RollUp,
 }
 
 /// A registered cluster with its status, if the ingest has written one.
@@ -34,7 +47,8 @@ pub struct ClusterOverviewRow {
 /// Everything the overview needs.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FleetCounts {
-    /// Counts by cluster × kind × health (only non-zero combinations).
+    /// Counts by cluster × kind × health (only non-zero combinations), of Flux objects,
+    /// workloads and roll-ups.
     pub counts: Vec<HealthCountRow>,
     /// Every registered cluster, by name.
     pub clusters: Vec<ClusterOverviewRow>,
@@ -52,7 +66,10 @@ impl Store {
             .await?;
         let counts = tx
             .query(
-                "SELECT cluster_id, kind, health, count(*) FROM flux_resources GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                "SELECT cluster_id, kind, health, CASE WHEN workload THEN 1 ELSE 0 END, count(*) \
+                 FROM flux_resources GROUP BY 1, 2, 3, 4 \
+                 UNION ALL SELECT cluster_id, kind, workload_health, 2, count(*) FROM flux_resources \
+                 WHERE workload_health IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 4, 1, 2, 3",
                 &[],
             )
             .await?;
@@ -69,7 +86,12 @@ impl Store {
                     cluster_id: r.get(0),
                     kind: r.get(1),
                     health: column(r, 2)?,
-                    count: r.get(3),
+                    of: match r.get::<_, i32>(3) {
+                        0 => Counted::Flux,
+                        1 => Counted::Workloads,
+                        _ => Counted::RollUp,
+                    },
+                    count: r.get(4),
                 })
             })
             .collect::<Result<_>>()?;

@@ -18,9 +18,12 @@
 //!    edges.
 //! 4. **A sweep is a barrier.** What came before it in the batch is written first; then every
 //!    stored object of the kind that the relist did not see is deleted and logged (`sweep`).
-//! 5. **Drift is counted where it is found.** Rows a backstop relist changed or removed are
+//! 5. **Roll-ups follow their workloads.** After the last write, the owners of the workloads
+//!    written or removed get their `workload_health` recomputed, and a changed roll-up is
+//!    logged as a change of the owner (`rollup` states the protocol).
+//! 6. **Drift is counted where it is found.** Rows a backstop relist changed or removed are
 //!    added to `cluster_status.resync_drift_total`, in the same transaction.
-//! 6. **Readers are told inside the transaction.** `NOTIFY flux_changes '<max seq>'` is sent
+//! 7. **Readers are told inside the transaction.** `NOTIFY flux_changes '<max seq>'` is sent
 //!    before commit, so it is delivered exactly when the changes become visible.
 //!
 //! A batch can be retried as a whole after a failure: an already-committed batch compares equal
@@ -28,6 +31,7 @@
 
 mod changelog;
 mod events;
+mod rollup;
 mod sweep;
 mod upserts;
 
@@ -54,6 +58,7 @@ impl Store {
             batch.add(&tx, op, superseded).await?;
         }
         batch.flush(&tx).await?;
+        rollup::apply(&tx, std::mem::take(&mut batch.rollup), &mut batch.out).await?;
         let out = batch.finish(&tx).await?;
         tx.commit().await?;
         Ok(out)
@@ -90,6 +95,7 @@ struct Batch<'a> {
     upserts: Vec<Upsert<'a>>,
     deletes: Vec<&'a ResourceKey>,
     drift: HashMap<Uuid, i64>,
+    rollup: rollup::Pending,
     out: BatchOutcome,
 }
 
@@ -117,6 +123,7 @@ impl<'a> Batch<'a> {
                 kind,
                 seen,
                 backstop,
+                label,
             } => {
                 // A sweep is a barrier: what came before it is written first.
                 self.flush(tx).await?;
@@ -124,8 +131,9 @@ impl<'a> Batch<'a> {
                     cluster_id: *cluster_id,
                     api_group,
                     kind,
+                    label: *label,
                 };
-                let swept = sweep::sweep(tx, &kind, seen, &mut self.out).await?;
+                let swept = sweep::sweep(tx, &kind, seen, &mut self.out, &mut self.rollup).await?;
                 if *backstop && swept > 0 {
                     *self.drift.entry(*cluster_id).or_default() += swept as i64;
                 }
@@ -138,7 +146,9 @@ impl<'a> Batch<'a> {
     async fn flush(&mut self, tx: &Transaction<'_>) -> Result<()> {
         if !self.upserts.is_empty() {
             let upserts = std::mem::take(&mut self.upserts);
-            for (cluster_id, backstop) in upserts::write(tx, upserts, &mut self.out).await? {
+            for (cluster_id, backstop) in
+                upserts::write(tx, upserts, &mut self.out, &mut self.rollup).await?
+            {
                 if backstop {
                     *self.drift.entry(cluster_id).or_default() += 1;
                 }
@@ -146,7 +156,7 @@ impl<'a> Batch<'a> {
         }
         if !self.deletes.is_empty() {
             let deletes = std::mem::take(&mut self.deletes);
-            sweep::delete(tx, deletes, &mut self.out).await?;
+            sweep::delete(tx, deletes, &mut self.out, &mut self.rollup).await?;
         }
         Ok(())
     }

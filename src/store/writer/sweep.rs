@@ -1,5 +1,5 @@
-//! Removing objects: delete events (by id) and sweeps (every stored object of a kind that a
-//! relist did not see). Each removal is logged as a `delete` change with the health the object
+//! Removing objects: delete events (by id) and sweeps (every stored object of a kind — of a
+//! workload watch's label family — that a relist did not see). Each removal is logged as a `delete` change with the health the object
 //! last had; an object already gone logs nothing.
 
 use std::collections::{HashMap, HashSet};
@@ -8,6 +8,7 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::changelog::{self, Change};
+use super::rollup::Pending;
 use crate::flux::Health;
 use crate::store::Result;
 use crate::store::resources::{BatchOutcome, ResourceKey};
@@ -17,6 +18,8 @@ pub(super) struct Kind<'a> {
     pub cluster_id: Uuid,
     pub api_group: &'a str,
     pub kind: &'a str,
+    /// Only objects with this label (a workload watch's owner family).
+    pub label: Option<&'static str>,
 }
 
 /// Delete the stored objects of `kind` not in `seen` (namespace, name); returns how many.
@@ -25,27 +28,31 @@ pub(super) async fn sweep(
     kind: &Kind<'_>,
     seen: &HashSet<(String, String)>,
     out: &mut BatchOutcome,
+    rollup: &mut Pending,
 ) -> Result<usize> {
     let (namespaces, names): (Vec<&str>, Vec<&str>) =
         seen.iter().map(|(ns, n)| (ns.as_str(), n.as_str())).unzip();
     let rows = tx
         .query(
             "DELETE FROM flux_resources WHERE cluster_id = $1 AND api_group = $2 AND kind = $3 \
+             AND ($6::text IS NULL OR labels ? $6) \
              AND NOT EXISTS (SELECT 1 FROM unnest($4::text[], $5::text[]) AS s(ns, n) \
                              WHERE s.ns = namespace AND s.n = name) \
-             RETURNING namespace, name, health",
+             RETURNING namespace, name, health, owner_id",
             &[
                 &kind.cluster_id,
                 &kind.api_group,
                 &kind.kind,
                 &namespaces,
                 &names,
+                &kind.label,
             ],
         )
         .await?;
     let gone: Vec<(ResourceKey, Health)> = rows
         .iter()
         .map(|r| {
+            rollup.removed(r.get(3));
             let key = ResourceKey {
                 cluster_id: kind.cluster_id,
                 api_group: kind.api_group.to_string(),
@@ -66,14 +73,18 @@ pub(super) async fn delete(
     tx: &Transaction<'_>,
     keys: Vec<&ResourceKey>,
     out: &mut BatchOutcome,
+    rollup: &mut Pending,
 ) -> Result<()> {
     let ids: Vec<Uuid> = keys.iter().map(|k| k.id()).collect();
     let rows = tx
         .query(
-            "DELETE FROM flux_resources WHERE id = ANY($1) RETURNING id, health",
+            "DELETE FROM flux_resources WHERE id = ANY($1) RETURNING id, health, owner_id",
             &[&ids],
         )
         .await?;
+    for row in &rows {
+        rollup.removed(row.get(2));
+    }
     let health: HashMap<Uuid, Health> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     let gone: Vec<(ResourceKey, Health)> = keys
         .into_iter()

@@ -1,6 +1,8 @@
 //! Upserts of Flux objects: compare content hashes, and for the objects that really changed
 //! store the version produced, log the change, write the `flux_resources` row with the seq
-//! of its change, and make its edges those of the new version (`store::edges`).
+//! of its change, and make its edges those of the new version (`store::edges`). A workload's
+//! row also carries its owner, kstatus and replicas, and its images are rewritten
+//! (`workload_images`); the owners whose roll-up may change are noted for `rollup`.
 
 use std::collections::HashMap;
 
@@ -10,10 +12,11 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::changelog::{self, Change};
+use super::rollup::Pending;
 use crate::flux::{self, ChangeOp, ResourceSnapshot};
 use crate::store::Result;
 use crate::store::edges::{self, Declaring};
-use crate::store::resources::{BatchOutcome, ResourceKey, content_hash};
+use crate::store::resources::{BatchOutcome, ResourceKey, content_hash, resource_id};
 use crate::store::versions::{Existing, NewVersion, read_existing, store_versions};
 
 /// One upsert of a batch.
@@ -29,6 +32,7 @@ pub(super) async fn write(
     tx: &Transaction<'_>,
     items: Vec<Upsert<'_>>,
     out: &mut BatchOutcome,
+    rollup: &mut Pending,
 ) -> Result<Vec<(Uuid, bool)>> {
     let keys: Vec<ResourceKey> = items
         .iter()
@@ -60,7 +64,7 @@ pub(super) async fn write(
     if changed.is_empty() {
         return Ok(Vec::new());
     }
-    write_changed(tx, changed, out).await
+    write_changed(tx, changed, out, rollup).await
 }
 
 /// An upsert whose content differs from the stored one (or that is new).
@@ -78,7 +82,13 @@ async fn write_changed(
     tx: &Transaction<'_>,
     mut changed: Vec<Changed<'_>>,
     out: &mut BatchOutcome,
+    rollup: &mut Pending,
 ) -> Result<Vec<(Uuid, bool)>> {
+    for c in &changed {
+        let old_owner = c.old.as_ref().and_then(|e| e.owner);
+        let first_flux = c.old.is_none() && c.upsert.snapshot.workload.is_none();
+        rollup.upserted(c.id, owner_id(c.upsert), old_owner, first_flux);
+    }
     let versions: Vec<NewVersion> = changed
         .iter()
         .map(|c| NewVersion {
@@ -104,6 +114,7 @@ async fn write_changed(
         );
     }
     rows.upsert(tx).await?;
+    write_images(tx, &changed).await?;
     let declaring: Vec<Declaring> = changed
         .iter()
         .map(|c| Declaring {
@@ -172,6 +183,11 @@ struct Rows<'a> {
     hashes: Vec<&'a [u8]>,
     last_seqs: Vec<i64>,
     transitions: Vec<Option<DateTime<Utc>>>,
+    workloads: Vec<bool>,
+    owners: Vec<Option<Uuid>>,
+    kstatus: Vec<Option<&'a str>>,
+    ready: Vec<Option<i64>>,
+    desired: Vec<Option<i64>>,
 }
 
 impl<'a> Rows<'a> {
@@ -205,6 +221,12 @@ impl<'a> Rows<'a> {
         self.hashes.push(hash);
         self.last_seqs.push(seq);
         self.transitions.push(s.last_transition_at);
+        let w = s.workload.as_deref();
+        self.workloads.push(w.is_some());
+        self.owners.push(owner_id(u));
+        self.kstatus.push(w.map(|w| w.kstatus.as_str()));
+        self.ready.push(w.and_then(|w| w.ready_replicas));
+        self.desired.push(w.and_then(|w| w.desired_replicas));
     }
 
     /// Insert or update the rows.
@@ -213,11 +235,13 @@ impl<'a> Rows<'a> {
             "INSERT INTO flux_resources (cluster_id, api_group, kind, namespace, name, id, api_version, uid, \
              resource_version, health, reason, message, revision, last_attempted_revision, revision_detail, \
              last_handled_reconcile_at, generation, observed_generation, suspended, source_ref, depends_on, \
-             labels, content_hash, last_seq, last_transition_at) \
+             labels, content_hash, last_seq, last_transition_at, workload, owner_id, kstatus, \
+             ready_replicas, desired_replicas) \
              SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], \
                  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], \
                  $14::text[], $15::text[], $16::text[], $17::int8[], $18::int8[], $19::bool[], $20::jsonb[], \
-                 $21::jsonb[], $22::jsonb[], $23::bytea[], $24::int8[], $25::timestamptz[]) \
+                 $21::jsonb[], $22::jsonb[], $23::bytea[], $24::int8[], $25::timestamptz[], $26::bool[], \
+                 $27::uuid[], $28::text[], $29::int8[], $30::int8[]) \
              ON CONFLICT (cluster_id, api_group, kind, namespace, name) DO UPDATE SET \
                  api_version = EXCLUDED.api_version, uid = EXCLUDED.uid, resource_version = EXCLUDED.resource_version, \
                  health = EXCLUDED.health, reason = EXCLUDED.reason, message = EXCLUDED.message, \
@@ -227,13 +251,97 @@ impl<'a> Rows<'a> {
                  observed_generation = EXCLUDED.observed_generation, suspended = EXCLUDED.suspended, \
                  source_ref = EXCLUDED.source_ref, depends_on = EXCLUDED.depends_on, labels = EXCLUDED.labels, \
                  content_hash = EXCLUDED.content_hash, last_seq = EXCLUDED.last_seq, \
-                 last_transition_at = EXCLUDED.last_transition_at, updated_at = now()",
+                 last_transition_at = EXCLUDED.last_transition_at, workload = EXCLUDED.workload, \
+                 owner_id = EXCLUDED.owner_id, kstatus = EXCLUDED.kstatus, \
+                 ready_replicas = EXCLUDED.ready_replicas, desired_replicas = EXCLUDED.desired_replicas, \
+                 updated_at = now()",
             &[
                 &self.clusters, &self.groups, &self.kinds, &self.namespaces, &self.names, &self.ids,
                 &self.api_versions, &self.uids, &self.resource_versions, &self.healths, &self.reasons,
                 &self.messages, &self.revisions, &self.attempted, &self.details, &self.handled,
                 &self.generations, &self.observed, &self.suspended, &self.source_refs, &self.depends_on,
-                &self.labels, &self.hashes, &self.last_seqs, &self.transitions,
+                &self.labels, &self.hashes, &self.last_seqs, &self.transitions, &self.workloads,
+                &self.owners, &self.kstatus, &self.ready, &self.desired,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// The id of the Flux object that owns the workload `u` (`None`: a Flux object, or unowned).
+fn owner_id(u: &Upsert<'_>) -> Option<Uuid> {
+    let owner = u.snapshot.workload.as_ref()?.owner.as_ref()?;
+    Some(resource_id(
+        u.cluster_id,
+        &owner.group,
+        &owner.kind,
+        &owner.namespace,
+        &owner.name,
+    ))
+}
+
+/// Make the stored images of the changed workloads those of their new versions.
+async fn write_images(tx: &Transaction<'_>, changed: &[Changed<'_>]) -> Result<()> {
+    let workloads: Vec<&Changed> = changed
+        .iter()
+        .filter(|c| c.upsert.snapshot.workload.is_some())
+        .collect();
+    if workloads.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = workloads.iter().map(|c| c.id).collect();
+    tx.execute(
+        "DELETE FROM workload_images WHERE resource_id = ANY($1)",
+        &[&ids],
+    )
+    .await?;
+    let mut rows = ImageRows::default();
+    for c in workloads {
+        let images = c.upsert.snapshot.workload.iter().flat_map(|w| &w.images);
+        for (position, image) in images.enumerate() {
+            rows.push(c.id, position as i32, image);
+        }
+    }
+    rows.insert(tx).await
+}
+
+/// The columns of the `workload_images` rows to write.
+#[derive(Default)]
+struct ImageRows<'a> {
+    ids: Vec<Uuid>,
+    positions: Vec<i32>,
+    containers: Vec<&'a str>,
+    inits: Vec<bool>,
+    images: Vec<&'a str>,
+    repositories: Vec<&'a str>,
+    tags: Vec<Option<&'a str>>,
+    digests: Vec<Option<&'a str>>,
+}
+
+impl<'a> ImageRows<'a> {
+    fn push(&mut self, id: Uuid, position: i32, image: &'a flux::WorkloadImage) {
+        self.ids.push(id);
+        self.positions.push(position);
+        self.containers.push(&image.container);
+        self.inits.push(image.init);
+        self.images.push(&image.image);
+        self.repositories.push(&image.repository);
+        self.tags.push(image.tag.as_deref());
+        self.digests.push(image.digest.as_deref());
+    }
+
+    async fn insert(&self, tx: &Transaction<'_>) -> Result<()> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
+        tx.execute(
+            "INSERT INTO workload_images (resource_id, position, container, init, image, repository, tag, digest) \
+             SELECT * FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::bool[], $5::text[], $6::text[], \
+                                  $7::text[], $8::text[])",
+            &[
+                &self.ids, &self.positions, &self.containers, &self.inits, &self.images,
+                &self.repositories, &self.tags, &self.digests,
             ],
         )
         .await?;

@@ -104,6 +104,29 @@ pub fn upsert(cluster: Uuid, object: &Value) -> WriteOp {
     }
 }
 
+/// An upsert of the workload `object` in `cluster`.
+pub fn upsert_workload(cluster: Uuid, object: &Value) -> WriteOp {
+    let snapshot = Box::new(flux::workload_snapshot(object).expect("a workload"));
+    WriteOp::Upsert {
+        cluster_id: cluster,
+        snapshot,
+        backstop: false,
+    }
+}
+
+/// A Deployment applied by Kustomization `flux-system/<owner>`, rolled out.
+pub fn deployment(namespace: &str, name: &str, owner: &str, image: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "generation": 1, "labels": {
+            "kustomize.toolkit.fluxcd.io/name": owner,
+            "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}},
+        "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "app", "image": image}]}}},
+        "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1,
+            "availableReplicas": 1, "conditions": [
+                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]}})
+}
+
 /// Commit `ops` in one batch; returns the highest seq written.
 pub async fn write(store: &Store, ops: Vec<WriteOp>) -> i64 {
     store

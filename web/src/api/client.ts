@@ -5,11 +5,14 @@ import type { ErrorBody } from './types';
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
-  constructor(status: number, code: string, message: string) {
+  /** A 410 `history_pruned` only: the oldest time the server still has history for. */
+  readonly oldest?: string;
+  constructor(status: number, code: string, message: string, oldest?: string) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.oldest = oldest;
   }
 }
 
@@ -73,7 +76,7 @@ async function toError(response: Response): Promise<ApiError> {
   try {
     const body = (await response.json()) as Partial<ErrorBody>;
     if (typeof body.code === 'string' && typeof body.message === 'string') {
-      return new ApiError(response.status, body.code, body.message);
+      return new ApiError(response.status, body.code, body.message, body.oldest ?? undefined);
     }
   } catch {
     // not JSON: fall through

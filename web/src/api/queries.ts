@@ -3,8 +3,9 @@ import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { keys } from '../live/cache';
 import { freshen, freshenClusters, freshenOne, freshStatus } from '../live/latest';
 import { withEdge } from '../live/lists';
+import { historicalQuery } from '../lib/asof';
 import { toQuery, withoutHealth, type ResourceFilter } from '../lib/filters';
-import { api } from './client';
+import { ApiError, api } from './client';
 import type { ChangeList, ClusterList, EventList, FleetStats, GraphDirection, Health, Impact, ResourceDetail, ResourceGraph, ResourceList } from './types';
 import { HEALTHS } from './types';
 
@@ -20,33 +21,47 @@ export function useClusters() {
   });
 }
 
-export function useStats() {
+// With `asOf` (a past moment) the reads below use keys under `historical`, which the live cache
+// never patches or refetches: a past state does not change with the stream.
+
+export function useStats(asOf?: string) {
   return useQuery({
-    queryKey: keys.stats,
+    queryKey: asOf ? keys.historical('stats', asOf) : keys.stats,
     queryFn: async ({ signal }) => {
-      const stats = await api<FleetStats>('/api/v1/stats', { signal });
-      return { ...stats, clusters: stats.clusters.map(freshStatus) };
+      const stats = await api<FleetStats>('/api/v1/stats', { signal, query: { asOf } });
+      return asOf ? stats : { ...stats, clusters: stats.clusters.map(freshStatus) };
     },
+    retry: (n, e) => !isGone(e) && n < 3,
   });
 }
 
-export function useFailing() {
+export function useFailing(asOf?: string) {
   return useQuery({
-    queryKey: keys.failing,
+    queryKey: asOf ? keys.historical('failing', asOf) : keys.failing,
     queryFn: async ({ signal }) => {
-      const list = await api<ResourceList>('/api/v1/resources', { signal, query: { health: ['failed', 'stalled'], sort: '-updated', limit: 100 } });
+      const list = await api<ResourceList>('/api/v1/resources', { signal, query: { health: ['failed', 'stalled'], sort: '-updated', limit: 100, asOf } });
+      if (asOf) return list;
       // A newer version that is no longer failing leaves the list.
       return { ...list, items: freshen(list.items).filter((r) => r.health === 'failed' || r.health === 'stalled') };
     },
+    retry: (n, e) => !isGone(e) && n < 3,
   });
 }
 
-export function useResources(filter: ResourceFilter) {
+/** A 410: the moment asked for is older than the retained history (no point retrying). */
+export function isGone(e: unknown): e is ApiError {
+  return e instanceof ApiError && e.status === 410;
+}
+
+export function useResources(filter: ResourceFilter, asOf?: string) {
   return useInfiniteQuery({
-    queryKey: keys.resources(filter),
+    queryKey: asOf ? keys.historical('resources', asOf, filter) : keys.resources(filter),
     // The live cache re-applies the stream's newer versions once the pages are stored.
-    queryFn: async ({ signal, pageParam }) =>
-      withEdge(await api<ResourceList>('/api/v1/resources', { signal, query: { ...toQuery(filter), limit: PAGE, continue: pageParam } })),
+    queryFn: async ({ signal, pageParam }) => {
+      const query = asOf ? historicalQuery(toQuery(filter), asOf) : toQuery(filter);
+      return withEdge(await api<ResourceList>('/api/v1/resources', { signal, query: { ...query, limit: PAGE, continue: pageParam } }));
+    },
+    retry: (n, e) => !isGone(e) && n < 3,
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.continue ?? undefined,
   });
@@ -56,14 +71,16 @@ export function useResources(filter: ResourceFilter) {
 export type HealthTotals = Record<Health, { count: number; capped: boolean }>;
 
 /** Matches per health under the filter's other conditions (the health chips); kept by the live cache. */
-export function useHealthCounts(filter: ResourceFilter) {
+export function useHealthCounts(filter: ResourceFilter, asOf?: string) {
   const base = { ...withoutHealth(filter), sort: 'name' as const };
   return useQuery({
-    queryKey: keys.healthCounts(base),
+    queryKey: asOf ? keys.historical('health-counts', asOf, base) : keys.healthCounts(base),
     queryFn: async ({ signal }) => {
-      const lists = await Promise.all(
-        HEALTHS.map((h) => api<ResourceList>('/api/v1/resources', { signal, query: { ...toQuery({ ...base, health: [h] }), limit: 1 } })),
-      );
+      const one = (h: Health) => {
+        const q = toQuery({ ...base, health: [h] });
+        return api<ResourceList>('/api/v1/resources', { signal, query: { ...(asOf ? historicalQuery(q, asOf) : q), limit: 1 } });
+      };
+      const lists = await Promise.all(HEALTHS.map(one));
       return Object.fromEntries(HEALTHS.map((h, i) => [h, { count: lists[i]!.total ?? 0, capped: lists[i]!.totalCapped }])) as HealthTotals;
     },
   });

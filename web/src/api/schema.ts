@@ -795,6 +795,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workloads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List workloads
+         * @description The objects Flux applies (Deployment, StatefulSet, DaemonSet, Job, CronJob, Service,
+         *     Ingress, PersistentVolumeClaim — the server's `FLUXO_WORKLOAD_KINDS`) on every cluster
+         *     that does not opt out, selected by Flux's ownership labels. Filters combine with AND;
+         *     repeated values of one filter with OR. Pages are keyset-paginated: pass `continue` from
+         *     the previous page. Each item's `workload` carries its owner, kstatus, replicas and
+         *     images.
+         *
+         *     Needs role `viewer` or higher.
+         */
+        get: operations["listWorkloads"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/oidc/callback": {
         parameters: {
             query?: never;
@@ -1217,6 +1244,11 @@ export interface components {
              * @description When it was last changed.
              */
             updatedAt: string;
+            /**
+             * @description The objects Flux applies (workloads: the kinds of the server's
+             *     `FLUXO_WORKLOAD_KINDS`) are watched on this cluster; false when it opted out.
+             */
+            watchWorkloads: boolean;
         };
         /**
          * ClusterList
@@ -1269,6 +1301,8 @@ export interface components {
             name: string;
             /** @description Connection and watch status; null until the ingest has reported on the cluster. */
             status?: components["schemas"]["ClusterStatus"] | null;
+            workloadHealth: components["schemas"]["HealthCounts"];
+            workloads: components["schemas"]["HealthCounts"];
         };
         /**
          * ClusterStatus
@@ -1629,8 +1663,10 @@ export interface components {
             /** @description Every registered cluster, by name, with its counts. */
             clusters: components["schemas"]["ClusterStats"][];
             health: components["schemas"]["HealthCounts"];
-            /** @description All resources per kind and health, by kind. */
+            /** @description All Flux objects per kind and health, by kind. */
             kinds: components["schemas"]["KindCounts"][];
+            workloadHealth: components["schemas"]["HealthCounts"];
+            workloads: components["schemas"]["HealthCounts"];
         };
         /**
          * @description Which edges a graph follows from its root.
@@ -1698,7 +1734,8 @@ export interface components {
              */
             stored: boolean;
             /**
-             * @description Its kind is watched (a Flux kind). Objects of other kinds (Deployments, ConfigMaps, …)
+             * @description Its kind is watched: a Flux kind, or a stored workload (Deployments, Services, … that
+             *     ingest watches, with their kstatus health). Objects of other kinds (ConfigMaps, …)
              *     appear as leaves with health `unknown`.
              */
             watched: boolean;
@@ -1748,6 +1785,27 @@ export interface components {
              * @description Unknown.
              */
             unknown: number;
+        };
+        /**
+         * ImageView
+         * @description One container's image.
+         */
+        ImageView: {
+            /** @description The container's name. */
+            container: string;
+            /** @description Digest, if any (`sha256:…`). */
+            digest?: string | null;
+            /** @description The `image` field as written, e.g. `nginx:1.25.3`. */
+            image: string;
+            /** @description An init container. */
+            init: boolean;
+            /**
+             * @description Normalised repository, e.g. `docker.io/library/nginx` (the reference as written when
+             *     it cannot be parsed).
+             */
+            repository: string;
+            /** @description Tag, if any. */
+            tag?: string | null;
         };
         /**
          * Impact
@@ -1802,12 +1860,22 @@ export interface components {
          * @description One object a Kustomization applied (`status.inventory.entries[]`).
          */
         InventoryEntry: {
+            /**
+             * @description Its health when it is stored (a Flux object, or a watched workload); null for kinds
+             *     that are not watched (ConfigMaps, …) and objects not seen.
+             */
+            health?: components["schemas"]["Health"] | null;
             /** @description The entry id as stored: `<namespace>_<name>_<group>_<kind>`. */
             id: string;
             /** @description Name. */
             name: string;
             /** @description Namespace (empty for cluster-scoped objects). */
             namespace: string;
+            /**
+             * Format: uuid
+             * @description The object's resource id (`GET /api/v1/resources/{id}` answers it when it is stored).
+             */
+            resourceId: string;
             /** @description API version of the applied object, e.g. `v1`. */
             version: string;
         };
@@ -1931,6 +1999,23 @@ export interface components {
          * @description A dependency (`spec.dependsOn`).
          */
         ObjectRefView: {
+            /** @description Name. */
+            name: string;
+            /** @description Namespace. */
+            namespace: string;
+        };
+        /**
+         * OwnerView
+         * @description The Flux object that applied a workload, as its ownership labels name it.
+         */
+        OwnerView: {
+            /**
+             * Format: uuid
+             * @description Its id: `GET /api/v1/resources/{id}` answers it once it is stored.
+             */
+            id: string;
+            /** @description `Kustomization` or `HelmRelease`. */
+            kind: string;
             /** @description Name. */
             name: string;
             /** @description Namespace. */
@@ -2132,6 +2217,15 @@ export interface components {
              * @description When we stored the newest change.
              */
             updatedAt: string;
+            /** @description Workloads only: owner, kstatus, replicas and images; null for Flux objects. */
+            workload?: components["schemas"]["WorkloadView"] | null;
+            /**
+             * @description Flux objects: the worst health of the workloads it applied (by the `health` sort's
+             *     severity), e.g. `failed` for a Kustomization that is ready while one of its
+             *     Deployments failed; null when it owns no watched workload. A change of it is a change
+             *     of the object (history and stream, summary `workloads ready → failed`).
+             */
+            workloadHealth?: components["schemas"]["Health"] | null;
         };
         /**
          * ResourceVersion
@@ -2406,7 +2500,8 @@ export interface components {
              */
             health?: components["schemas"]["Health"][] | null;
             /**
-             * @description Flux kinds (`Kustomization`), plurals (`kustomizations`) or short names (`ks`).
+             * @description Flux kinds (`Kustomization`), plurals (`kustomizations`) or short names (`ks`), and
+             *     workload kinds (`Deployment`, `deployments`).
              * @default []
              */
             kinds?: string[] | null;
@@ -2591,6 +2686,11 @@ export interface components {
             } | null;
             /** @description New unique name. */
             name?: string | null;
+            /**
+             * @description Watch the objects Flux applies on this cluster (true) or opt out (false: its stored
+             *     workloads are removed).
+             */
+            watchWorkloads?: boolean | null;
         };
         /**
          * VersionDiff
@@ -2646,6 +2746,34 @@ export interface components {
              *     the same content (an object flipping between two states shows two hashes in turn).
              */
             version: string;
+        };
+        /**
+         * WorkloadView
+         * @description What a workload (an object Flux applies: Deployment, Service, …) carries beside the common
+         *     fields. Its `health` is kstatus's verdict mapped (Current → ready, InProgress and
+         *     Terminating → progressing, Failed → failed, Unknown → unknown); `reason` and `message` are
+         *     kstatus's.
+         */
+        WorkloadView: {
+            /**
+             * Format: int64
+             * @description Desired replicas (a Job: wanted completions).
+             */
+            desiredReplicas?: number | null;
+            /**
+             * @description Its containers' images (containers, then init containers). Lists and the detail carry
+             *     them; null in the live stream (a rollout's change names them in its `summary`).
+             */
+            images?: components["schemas"]["ImageView"][] | null;
+            /** @description kstatus's verdict: `Current`, `InProgress`, `Failed`, `Terminating` or `Unknown`. */
+            kstatus?: string | null;
+            /** @description The Flux object that applied it; null when its labels name none. */
+            owner?: components["schemas"]["OwnerView"] | null;
+            /**
+             * Format: int64
+             * @description Ready replicas (a Job: succeeded completions), where the kind has them.
+             */
+            readyReplicas?: number | null;
         };
     };
     responses: never;
@@ -5237,6 +5365,11 @@ export interface operations {
                 namespace?: string[];
                 /** @description Health (repeatable, up to 100). */
                 health?: components["schemas"]["Health"][];
+                /**
+                 * @description Roll-up of the workloads it applied (`workloadHealth`), e.g. `failed`: objects
+                 *     with a failed workload, whatever their own health (repeatable, up to 100).
+                 */
+                workloadHealth?: components["schemas"]["Health"][];
                 /**
                  * @description Label selector as kubectl's `-l`: `key=value`, `key!=value`, `key`, `!key`,
                  *     `key in (a,b)`, `key notin (a,b)`, comma-separated; repeated parameters AND together.
@@ -7902,6 +8035,159 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listWorkloads: {
+        parameters: {
+            query?: {
+                /** @description Cluster id or name (repeatable, up to 100). */
+                cluster?: string[];
+                /** @description Kind or plural, e.g. `Deployment`, `deployments` (repeatable, up to 100). */
+                kind?: string[];
+                /** @description Namespace (repeatable, up to 100). */
+                namespace?: string[];
+                /** @description Health (repeatable, up to 100). */
+                health?: components["schemas"]["Health"][];
+                /**
+                 * @description Owner: the id of the Kustomization or HelmRelease that applied them (repeatable,
+                 *     up to 100).
+                 */
+                owner?: string[];
+                /**
+                 * @description Image search: a repository or a path above it (`nginx`, `ghcr.io/acme`), with
+                 *     `:tag` an exact tag (`nginx:1.25.3`), `:tag` alone a tag in any repository, a digest
+                 *     or its beginning (`sha256:9f86d0`, `@sha256:9f86d0`); at most 512 bytes
+                 *     (400 `invalid_parameter` for a reference no registry would accept).
+                 */
+                image?: string;
+                /** @description Label selector as kubectl's `-l` (see `listResources`). */
+                label?: string[];
+                /** @description Case-insensitive substring of the name or the status message. */
+                q?: string;
+                /** @description Sort order (default `name`). */
+                sort?: components["schemas"]["ResourceSort"];
+                /** @description Page size, 1–1000 (default 100). */
+                limit?: number;
+                /** @description The `continue` value of the previous page. */
+                continue?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of workloads. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ResourceList"];
+                };
             };
             /** @description The request is malformed or refused by policy. */
             400: {

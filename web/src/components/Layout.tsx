@@ -92,6 +92,7 @@ export function Layout({ children }: { children: ReactNode }) {
             Overview
           </NavLink>
           <NavLink to="/resources">Resources</NavLink>
+          <NavLink to="/workloads">Workloads</NavLink>
           <NavLink to="/timeline">Timeline</NavLink>
           <NavLink to="/clusters">Clusters</NavLink>
           {admin && <NavLink to="/tokens">Tokens</NavLink>}

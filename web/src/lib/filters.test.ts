@@ -12,7 +12,7 @@ describe('filters', () => {
   it('round-trips through the URL and drops unknown values', () => {
     const p = new URLSearchParams('health=failed&health=bogus&kind=HelmRelease&q=web&sort=-updated&cluster=prod&label=team%3Dpayments');
     const f = parseFilter(p);
-    expect(f).toEqual({ cluster: ['prod'], kind: ['HelmRelease'], namespace: [], health: ['failed'], label: ['team=payments'], q: 'web', sort: '-updated' });
+    expect(f).toEqual({ cluster: ['prod'], kind: ['HelmRelease'], namespace: [], health: ['failed'], workloadHealth: [], label: ['team=payments'], q: 'web', sort: '-updated' });
     expect(parseFilter(filterToParams(f))).toEqual(f);
     expect(parseFilter(new URLSearchParams('sort=nope')).sort).toBe('severity');
     expect(filterToParams(parseFilter(new URLSearchParams())).toString()).toBe('');
@@ -33,6 +33,15 @@ describe('filters', () => {
     expect(matches({ ...f, kind: ['kustomization'] }, r)).toBe(true);
     expect(matches({ ...f, q: 'HEALTH' }, r)).toBe(true);
     expect(matches({ ...f, q: 'zzz' }, r)).toBe(false);
+  });
+
+  it('keeps workloads out of resource lists and filters by the workloads roll-up', () => {
+    const f = parseFilter(new URLSearchParams('workloadHealth=failed'));
+    expect(f.workloadHealth).toEqual(['failed']);
+    expect(matches(f, r)).toBe(false);
+    expect(matches(f, { ...r, workloadHealth: 'failed' })).toBe(true);
+    const all = parseFilter(new URLSearchParams());
+    expect(matches(all, { ...r, workload: { kstatus: 'Current' } })).toBe(false);
   });
 
   it('resolves kinds by plural and short name, as the server does', () => {

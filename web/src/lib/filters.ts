@@ -9,6 +9,8 @@ export interface ResourceFilter {
   kind: string[];
   namespace: string[];
   health: Health[];
+  /** The roll-up of the workloads an object applied (`failed`: one of its Deployments failed). */
+  workloadHealth: Health[];
   /** kubectl-style label selectors (`team=payments`, `env in (a,b)`); repeated ones AND together. */
   label: string[];
   q: string;
@@ -30,6 +32,7 @@ export function parseFilter(params: URLSearchParams): ResourceFilter {
     kind: params.getAll('kind').filter(Boolean),
     namespace: params.getAll('namespace').filter(Boolean),
     health: params.getAll('health').filter((h): h is Health => (HEALTHS as string[]).includes(h)),
+    workloadHealth: params.getAll('workloadHealth').filter((h): h is Health => (HEALTHS as string[]).includes(h)),
     label: params.getAll('label').filter(Boolean),
     q: params.get('q') ?? '',
     sort: sort && SORTS.includes(sort) ? sort : DEFAULT_SORT,
@@ -42,6 +45,7 @@ export function filterToParams(f: ResourceFilter): URLSearchParams {
   for (const k of f.kind) p.append('kind', k);
   for (const n of f.namespace) p.append('namespace', n);
   for (const h of f.health) p.append('health', h);
+  for (const h of f.workloadHealth) p.append('workloadHealth', h);
   for (const l of f.label) p.append('label', l);
   if (f.q) p.set('q', f.q);
   if (f.sort !== DEFAULT_SORT) p.set('sort', f.sort);
@@ -54,6 +58,7 @@ export function toQuery(f: ResourceFilter): ListResourcesQuery {
     kind: f.kind,
     namespace: f.namespace,
     health: f.health,
+    workloadHealth: f.workloadHealth,
     label: f.label,
     q: f.q || undefined,
     sort: f.sort,
@@ -73,6 +78,9 @@ export function toggleSort(current: ResourceSort, column: string): ResourceSort 
  * case-insensitive substring of the name or the message.
  */
 export function matches(f: ResourceFilter, r: Resource): boolean {
+  // Resource lists hold Flux objects; workloads have their own page.
+  if (r.workload) return false;
+  if (f.workloadHealth.length && !(r.workloadHealth && f.workloadHealth.includes(r.workloadHealth))) return false;
   if (f.cluster.length && !f.cluster.some((c) => c.trim() === r.clusterId || c.trim() === r.cluster)) return false;
   if (f.kind.length && !f.kind.some((k) => kindOf(k) === r.kind)) return false;
   if (f.namespace.length && !f.namespace.some((n) => n.trim() === r.namespace)) return false;
@@ -91,5 +99,5 @@ export function withoutHealth(f: ResourceFilter): ResourceFilter {
 }
 
 export function isFiltered(f: ResourceFilter): boolean {
-  return f.cluster.length + f.kind.length + f.namespace.length + f.health.length + f.label.length > 0 || f.q !== '';
+  return f.cluster.length + f.kind.length + f.namespace.length + f.health.length + f.workloadHealth.length + f.label.length > 0 || f.q !== '';
 }

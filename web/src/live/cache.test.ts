@@ -2,7 +2,7 @@ import { QueryClient, type InfiniteData } from '@tanstack/react-query';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ChangeMessage, GraphNode, Health, Impact, Resource, ResourceGraph } from '../api/types';
 import { parseFilter, type ResourceFilter } from '../lib/filters';
-import { keys, LiveCache, SETTLE_MAX_MS, SETTLE_MS, withNodeState } from './cache';
+import { isWorkload, keys, LiveCache, SETTLE_MAX_MS, SETTLE_MS, withNodeState, withWorkload } from './cache';
 import { changedRecently } from './flash';
 import { forgetLatest, freshen, freshenClusters, freshStatus } from './latest';
 import { withEdge, type ListData, type ListPage } from './lists';
@@ -139,7 +139,7 @@ describe('LiveCache and filtered lists', () => {
     qc.setQueryData(keys.clusters, { items: [] });
     const cluster = {
       id: 'c1', name: 'sim-1', description: '', labels: {}, source: 'kubeconfig' as const, serverUrl: 'https://x', context: 'sim-1',
-      insecure: false, createdAt: '2025-01-01T00:00:00Z', updatedAt: '2025-01-01T00:00:00Z',
+      insecure: false, watchWorkloads: true, createdAt: '2025-01-01T00:00:00Z', updatedAt: '2025-01-01T00:00:00Z',
     };
     const cache = new LiveCache(qc);
     cache.cluster({ cluster, removed: false });
@@ -181,7 +181,7 @@ describe('REST answers read before a change committed', () => {
     const cache = new LiveCache(new QueryClient());
     const base = {
       id: 'c9', name: 'sim-9', description: '', labels: {}, source: 'kubeconfig' as const, serverUrl: 'https://x', context: 'sim-9',
-      insecure: false, createdAt: '2025-01-01T00:00:00Z', updatedAt: '2025-01-01T00:00:00Z',
+      insecure: false, watchWorkloads: true, createdAt: '2025-01-01T00:00:00Z', updatedAt: '2025-01-01T00:00:00Z',
     };
     const status = (state: 'connecting' | 'ready', at: string) => ({ state, message: '', kinds: {}, resyncDriftTotal: 0, updatedAt: at });
     cache.cluster({ cluster: { ...base, status: status('ready', '2025-01-01T00:00:05Z') }, removed: false });
@@ -215,5 +215,59 @@ describe('LiveCache and graphs', () => {
     const gone = withNodeState(impact, msg('b', 3, null, 'delete'));
     expect(gone.clusters[0]!.nodes[1]).toMatchObject({ stored: false, health: 'unknown' });
     expect(withNodeState(impact, msg('z', 3, r('z', 3)))).toBe(impact);
+  });
+});
+
+describe('LiveCache and the timeline', () => {
+  it('reads a timeline that ends now again after a change, and leaves a past range alone', async () => {
+    vi.useFakeTimers();
+    const qc = new QueryClient();
+    const live = { seconds: 3600, cluster: [], kind: [], namespace: [], q: '' };
+    const past = { ...live, from: '2025-01-01T00:00:00Z', to: '2025-01-01T01:00:00Z' };
+    qc.setQueryData(keys.timeline(live), { items: [] });
+    qc.setQueryData(keys.timeline(past), { items: [] });
+    const spy = vi.spyOn(qc, 'invalidateQueries');
+    new LiveCache(qc).change(msg('a', 2, r('a', 2, { health: 'failed' })));
+    await vi.advanceTimersByTimeAsync(1000);
+    const invalidated = spy.mock.calls.map((c) => JSON.stringify(c[0]?.queryKey));
+    expect(invalidated).toContain(JSON.stringify(keys.timeline(live)));
+    expect(invalidated).not.toContain(JSON.stringify(keys.timeline(past)));
+  });
+
+  it('never touches a historical (asOf) list', () => {
+    const qc = new QueryClient();
+    const f = parseFilter(new URLSearchParams('sort=name'));
+    const key = keys.historical('resources', '2025-01-01T00:00:00Z', f);
+    const data = { pages: [pageOf([r('a', 1), r('b', 1)], undefined, 2)], pageParams: [undefined] };
+    qc.setQueryData(key, data);
+    new LiveCache(qc).change(msg('b', 2, r('b', 2, { health: 'failed' })));
+    expect(qc.getQueryData(key)).toBe(data);
+  });
+});
+
+describe('workload lists', () => {
+  const image = { container: 'app', init: false, image: 'nginx:1.25.3', repository: 'docker.io/library/nginx', tag: '1.25.3' };
+  const deployment = (seq: number, health: Health, images?: (typeof image)[]): Resource =>
+    r('d1', seq, { apiGroup: 'apps', kind: 'Deployment', health, workload: { kstatus: health === 'failed' ? 'Failed' : 'Current', images } });
+  const data = (items: Resource[]): InfiniteData<ListPage> => ({ pages: [pageOf(items)], pageParams: [undefined] });
+
+  it('replace a listed workload by a newer version, keeping its images, and drop a deleted one', () => {
+    const list = data([deployment(1, 'ready', [image])]);
+    const change = { ...msg('d1', 2, deployment(2, 'failed')), apiGroup: 'apps', kind: 'Deployment' };
+    expect(isWorkload(change)).toBe(true);
+    const next = withWorkload(list, change);
+    expect(next.pages[0]!.items[0]!.health).toBe('failed');
+    expect(next.pages[0]!.items[0]!.workload?.images).toEqual([image]);
+    expect(withWorkload(next, change)).toBe(next);
+    const gone = withWorkload(next, { ...change, seq: 3, op: 'delete', resource: undefined });
+    expect(gone.pages[0]!.items).toEqual([]);
+  });
+
+  it('never place a workload change in a resource list', () => {
+    const qc = new QueryClient();
+    const f = parseFilter(new URLSearchParams());
+    qc.setQueryData(keys.resources(f), data([r('a', 1)]));
+    new LiveCache(qc).change({ ...msg('d1', 2, deployment(2, 'failed'), 'upsert', undefined), apiGroup: 'apps', kind: 'Deployment' });
+    expect(view(qc, f)).toEqual([['a:ready']]);
   });
 });

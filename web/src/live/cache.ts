@@ -49,7 +49,13 @@ export const keys = {
   changes: (id: string) => ['resource', id, 'changes'] as const,
   events: (id: string) => ['resource', id, 'events'] as const,
   graph: (id: string, depth: number, direction: string) => ['graph', id, depth, direction] as const,
+  /** The workloads page's lists, by their query. */
+  workloads: (query: Record<string, unknown>) => ['workloads', query] as const,
   impact: (id: string) => ['impact', id] as const,
+  /** A read of the fleet at a past moment (`asOf`): never patched or refetched by the stream. */
+  historical: (what: string, asOf: string, filter?: ResourceFilter) => ['historical', what, asOf, filter ?? null] as const,
+  /** A timeline page; `to` unset means it ends now, and a change refetches it. */
+  timeline: (view: object) => ['timeline', view] as const,
 };
 
 /**
@@ -57,6 +63,8 @@ export const keys = {
  * A change of a deleted cluster has no cluster name: it may concern a filter by name.
  */
 export function mayConcern(f: ResourceFilter, m: ChangeMessage): boolean {
+  // Workloads (Deployments, Services, …) are never in resource lists.
+  if (isWorkload(m)) return false;
   if (f.cluster.length && m.cluster && !f.cluster.some((c) => c.trim() === m.clusterId || c.trim() === m.cluster)) return false;
   if (f.kind.length && !f.kind.some((k) => kindOf(k) === m.kind)) return false;
   if (f.namespace.length && !f.namespace.some((n) => n.trim() === m.namespace)) return false;
@@ -133,8 +141,17 @@ export class LiveCache {
     }
     this.patchDetail(m);
     if (m.op !== 'event') this.patchGraphs(m);
+    if (isWorkload(m)) this.patchWorkloads(m);
     this.soon(keys.stats, 1000);
     this.soon(keys.failing, 1000);
+    this.refetchTimelines();
+  }
+
+  /** Timelines that end now get the new entry at their top: their first page is read again. */
+  private refetchTimelines(): void {
+    for (const q of this.qc.getQueryCache().findAll({ queryKey: ['timeline'] })) {
+      if (!(q.queryKey[1] as { to?: string } | undefined)?.to) this.soon(q.queryKey, 300);
+    }
   }
 
   /**
@@ -149,6 +166,19 @@ export class LiveCache {
       if (next === data) continue;
       this.qc.setQueryData(q.queryKey, next);
       this.soon(q.queryKey, 1500);
+    }
+  }
+
+  /**
+   * Workload lists: a listed workload takes its new state at once (its images stay: the
+   * stream leaves them out); which workloads a list holds is read again soon.
+   */
+  private patchWorkloads(m: ChangeMessage): void {
+    for (const q of this.qc.getQueryCache().findAll({ queryKey: ['workloads'] })) {
+      const data = q.state.data as InfiniteData<ResourceList> | undefined;
+      if (!data) continue;
+      this.qc.setQueryData(q.queryKey, withWorkload(data, m));
+      this.soon(q.queryKey, 1000);
     }
   }
 
@@ -286,6 +316,30 @@ function addToTotal(data: ListData, delta: number): ListData {
   const first = data.pages[0];
   if (!delta || !first || first.total == null || first.totalCapped) return data;
   return { ...data, pages: [{ ...first, total: Math.max(0, first.total + delta) }, ...data.pages.slice(1)] };
+}
+
+/** The API groups of the workload kinds (src/flux/workloads.rs); no Flux kind is in them. */
+const WORKLOAD_GROUPS: ReadonlySet<string> = new Set(['', 'apps', 'batch', 'networking.k8s.io']);
+
+/** Whether a change is about a workload (a delete carries no object: its group tells). */
+export function isWorkload(m: ChangeMessage): boolean {
+  return !!m.resource?.workload || WORKLOAD_GROUPS.has(m.apiGroup);
+}
+
+/** A workload list with the changed workload's row replaced (images kept) or dropped when deleted. */
+export function withWorkload(data: InfiniteData<ResourceList>, m: ChangeMessage): InfiniteData<ResourceList> {
+  let changed = false;
+  const pages = data.pages.map((page) => {
+    const i = page.items.findIndex((r) => r.id === m.resourceId);
+    const old = page.items[i];
+    if (!old || (m.resource && m.resource.seq <= old.seq)) return page;
+    changed = true;
+    const items = page.items.slice();
+    if (!m.resource) items.splice(i, 1);
+    else items[i] = { ...m.resource, workload: m.resource.workload && { ...m.resource.workload, images: old.workload?.images } };
+    return { ...page, items };
+  });
+  return changed ? { ...data, pages } : data;
 }
 
 type Node = ResourceGraph['nodes'][number];

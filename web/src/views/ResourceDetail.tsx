@@ -5,13 +5,14 @@ import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { ApiError } from '../api/client';
 import { api } from '../api/client';
 import { useResource } from '../api/queries';
-import type { ResourceDetail as Detail, ResourceList } from '../api/types';
+import type { ResourceDetail as Detail, Resource, ResourceList } from '../api/types';
 import { HealthBadge, KindIcon, Spinner } from '../components/icons';
 import { Empty, ErrorBox, Skeleton } from '../components/ui';
 import { shortRevision } from '../lib/flux';
 import { ago, when } from '../lib/time';
 import { changedRecently } from '../live/flash';
 import { Actions } from './detail/Actions';
+import { RollUp } from '../components/RollUp';
 import { History } from './detail/History';
 import { Conditions, Events, InventoryView, Yaml } from './detail/Sections';
 
@@ -122,14 +123,17 @@ export default function ResourceDetail() {
           <HealthBadge health={r.health} />
           {/* A suspended object's health is "suspended" already: one badge, not two. */}
           {r.suspended && r.health !== 'suspended' && <span className="label">suspended</span>}
+          <RollUp r={r} />
         </div>
         <div className="detail-status">
           {r.reason && <span className="reason">{r.reason}</span>} <span data-testid="detail-message">{r.message}</span>
+          {r.workload && <WorkloadFacts w={r.workload} />}
           <div className="muted small">
             {r.revision && <span className="mono">{shortRevision(r.revision)} · </span>}changed {ago(r.lastTransitionAt ?? r.updatedAt)}
           </div>
         </div>
-        <Actions r={r} />
+        {/* Workloads are Kubernetes' to act on, not Flux's. */}
+        {!r.workload && <Actions r={r} />}
       </header>
       <div className="tabs" role="tablist" aria-label="Sections">
         {TABS.map((t) => (
@@ -193,6 +197,27 @@ export function ResourceByRef() {
   return (
     <div className="page">
       <Spinner /> Looking up {kind} {name}…
+    </div>
+  );
+}
+
+/** A workload's owner, replicas and images, under its status. */
+function WorkloadFacts({ w }: { w: NonNullable<Resource['workload']> }) {
+  return (
+    <div className="muted small" data-testid="workload-facts">
+      {w.owner && (
+        <>
+          applied by <Link to={`/resources/${w.owner.id}`}>{`${w.owner.kind} ${w.owner.namespace}/${w.owner.name}`}</Link>
+        </>
+      )}
+      {w.desiredReplicas != null && <> · ready {w.readyReplicas ?? 0}/{w.desiredReplicas}</>}
+      {w.kstatus && <> · kstatus {w.kstatus}</>}
+      {w.images && w.images.length > 0 && (
+        <>
+          {' '}
+          · <span className="mono">{w.images.map((i) => i.image).join(', ')}</span>
+        </>
+      )}
     </div>
   );
 }

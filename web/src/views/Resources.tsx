@@ -2,8 +2,9 @@
 // live updates, multi-select with bulk actions.
 import { useCallback, useMemo, useState, useSyncExternalStore } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { useHealthCounts, useResources } from '../api/queries';
+import { isGone, useHealthCounts, useResources } from '../api/queries';
 import { useCan } from '../api/session';
+import { AsOfBanner, AsOfControl, PrunedBox, useAsOf } from '../components/AsOf';
 import { Empty, ErrorBox, Skeleton } from '../components/ui';
 import { DEFAULT_SORT, filterToParams, isFiltered, parseFilter, toggleSort, type ResourceFilter } from '../lib/filters';
 import { clearUnplaced, keys, unplaced } from '../live/cache';
@@ -15,12 +16,20 @@ import { ResourceTable } from './resources/ResourceTable';
 export default function Resources() {
   const [params, setParams] = useSearchParams();
   const filter = useMemo(() => parseFilter(params), [params]);
-  const setFilter = useCallback((f: ResourceFilter) => setParams(filterToParams(f), { replace: true }), [setParams]);
-  const query = useResources(filter);
+  const [asOf] = useAsOf();
+  const setFilter = useCallback(
+    (f: ResourceFilter) => {
+      const p = filterToParams(f);
+      if (asOf) p.set('asOf', asOf);
+      setParams(p, { replace: true });
+    },
+    [setParams, asOf],
+  );
+  const query = useResources(filter, asOf);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [bulkOpen, setBulkOpen] = useState(false);
 
-  const healthCounts = useHealthCounts(filter);
+  const healthCounts = useHealthCounts(filter, asOf);
   const rows = useMemo(() => rowsOf(query.data), [query.data]);
   // Every page here: the rows are the count. Otherwise the server's (kept live, up to 10,000).
   const partial = query.data ? !complete(query.data) : false;
@@ -55,10 +64,17 @@ export default function Resources() {
         </span>
         {filter.sort === DEFAULT_SORT && (
           <span className="muted small" data-testid="sort-label" title="Worst health first (failed, stalled, progressing, unknown, suspended, ready), then the most recently changed">
-            · problems first
+            · {asOf ? 'by health' : 'problems first'}
           </span>
         )}
+        <AsOfControl />
       </div>
+      <AsOfBanner />
+      {asOf && filter.label.length > 0 && (
+        <div className="notice" role="status">
+          Label filters do not apply to a past moment (the change log keeps no labels): showing every label.
+        </div>
+      )}
       <Filters filter={filter} onChange={setFilter} counts={healthCounts.data} />
       {misplaced > 0 && (
         <div className="notice" role="status">
@@ -75,13 +91,13 @@ export default function Resources() {
           </button>
         </div>
       )}
-      {can.act && (selectedRows.length > 0 || bulkOpen) && (
+      {can.act && !asOf && (selectedRows.length > 0 || bulkOpen) && (
         <BulkActions selected={selectedRows} onClear={() => setSelected(new Set())} onOpenChange={setBulkOpen} />
       )}
       {query.isPending ? (
         <Skeleton rows={12} />
       ) : query.isError ? (
-        <ErrorBox error={query.error} retry={() => void query.refetch()} />
+        isGone(query.error) ? <PrunedBox error={query.error} /> : <ErrorBox error={query.error} retry={() => void query.refetch()} />
       ) : rows.length === 0 ? (
         isFiltered(filter) ? (
           <Empty title="No objects match these filters">

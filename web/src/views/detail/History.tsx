@@ -2,13 +2,14 @@
 // versions (or "compare with previous") to see them side by side. The diff is in the URL
 // (`?tab=history&from=SEQ&to=SEQ`), so it can be linked.
 import { useMemo, useState } from 'react';
-import { useSearchParams } from 'react-router';
-import { useResourceChanges } from '../../api/queries';
+import { Link, useSearchParams } from 'react-router';
+import { useResource, useResourceChanges } from '../../api/queries';
 import type { Change, Health } from '../../api/types';
 import { HealthBadge, HealthIcon } from '../../components/icons';
 import { Empty, ErrorBox, Skeleton } from '../../components/ui';
 import { shortRevision } from '../../lib/flux';
 import { when } from '../../lib/time';
+import { timelineFor } from '../timeline/range';
 import { VersionDiffView } from './VersionDiff';
 
 function Transition({ before, after }: { before?: Health | null; after?: Health | null }) {
@@ -75,6 +76,7 @@ function Entry({ c, selected, onSelect, onPrevious }: { c: Change; selected: boo
 
 export function History({ id }: { id: string }) {
   const q = useResourceChanges(id);
+  const resource = useResource(id).data?.resource;
   const changes = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
   const [params, setParams] = useSearchParams();
   const [picked, setPicked] = useState<number[]>([]);
@@ -103,6 +105,11 @@ export function History({ id }: { id: string }) {
           </button>
         ) : (
           <span className="muted small">Select two versions to compare them, or use Diff on a change.</span>
+        )}
+        {resource && (
+          <Link className="small-link" to={timelineFor(resource)} data-testid="history-timeline">
+            on the fleet timeline →
+          </Link>
         )}
       </div>
       <ol className="timeline" data-testid="history">

@@ -103,17 +103,19 @@ export function InventoryView({ id, inventory, clusterId }: { id: string; invent
               const flux = g.group.endsWith('toolkit.fluxcd.io');
               const name = e.namespace ? `${e.namespace}/${e.name}` : e.name;
               const node = stored.get(`${g.group}/${g.kind}/${e.namespace}/${e.name}`);
+              // The graph's node is kept live; the detail's own entry health until it loads.
+              const health = node?.health ?? e.health ?? undefined;
               return (
-                <li key={e.id} data-health={node?.health}>
-                  {node && <HealthIcon health={node.health} />}{' '}
-                  {node ? (
-                    <Link to={`/resources/${node.id}`}>{name}</Link>
+                <li key={e.id} data-health={health}>
+                  {health && <HealthIcon health={health} />}{' '}
+                  {node || e.health ? (
+                    <Link to={`/resources/${node?.id ?? e.resourceId}`}>{name}</Link>
                   ) : flux ? (
                     <Link to={`/resources/ref/${clusterId}/${g.kind}/${e.namespace || '-'}/${e.name}`}>{name}</Link>
                   ) : (
                     name
                   )}
-                  {!flux && <span className="muted small"> not watched</span>}
+                  {!flux && !health && <span className="muted small"> not watched</span>}
                   <span className="muted"> {e.version}</span>
                 </li>
               );

@@ -130,7 +130,7 @@ export function Filters({ filter, onChange, counts }: Props) {
             className="btn btn-ghost btn-small"
             onClick={() => {
               setQ('');
-              onChange({ cluster: [], kind: [], namespace: [], health: [], label: [], q: '', sort: filter.sort });
+              onChange({ cluster: [], kind: [], namespace: [], health: [], workloadHealth: [], label: [], q: '', sort: filter.sort });
             }}
           >
             Clear filters

@@ -5,6 +5,7 @@ import { memo, useEffect, useRef } from 'react';
 import { Link } from 'react-router';
 import type { Resource, ResourceSort } from '../../api/types';
 import { HealthBadge, KindIcon } from '../../components/icons';
+import { RollUp } from '../../components/RollUp';
 import { shortRevision } from '../../lib/flux';
 import { ago, when } from '../../lib/time';
 import { changedRecently } from '../../live/flash';
@@ -119,6 +120,7 @@ const Row = memo(function Row({ r, index, start, selected, flash, onSelect }: Ro
       </span>
       <span className="rcell c-health" role="cell">
         <HealthBadge health={r.health} />
+        <RollUp r={r} />
       </span>
       <span className="rcell c-kind" role="cell" title={`${r.apiGroup}/${r.apiVersion}`}>
         <KindIcon kind={r.kind} /> {r.kind}
