@@ -7,6 +7,7 @@ pub mod auth;
 mod body;
 mod changes;
 mod clusters;
+mod deliveries;
 pub mod error;
 mod events;
 mod explain;
@@ -138,7 +139,11 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             tokens::TokensApi,
             auditlog::AuditApi,
             // A tuple of at most 16 implements `OpenApi`: the newer APIs nest.
-            (oidc::OidcApi, notifications::NotificationsApi),
+            (
+                oidc::OidcApi,
+                notifications::NotificationsApi,
+                deliveries::DeliveriesApi,
+            ),
         ),
         "flux-orchestrator",
         env!("CARGO_PKG_VERSION"),

@@ -6,11 +6,14 @@
 //!   conditions (pure).
 //! - `payload`: the webhook signature and message bodies (pure).
 //! - `send`: the HTTP client, through the outbound address policy.
-//!
-//! Not built yet: the engine that evaluates rules against the change log (cursor, lock,
-//! grouping, dedupe, retries, delivery log). Rules and mutes are stored and validated; nothing
-//! sends on its own until it exists.
+//! - `eval`: what a change or a cluster state means for one rule (pure).
+//! - `message`: grouped messages: items, summary, webhook and Alertmanager bodies (pure).
+//! - `engine`: the leader (one replica, advisory lock) that follows the change log with a
+//!   committed cursor, groups, dedupes and sends through the outbox (`engine/dispatch.rs`).
 
+pub mod engine;
+pub mod eval;
+pub mod message;
 pub mod payload;
 pub mod rule;
 mod send;
@@ -149,14 +152,10 @@ impl Notify {
     /// Send a test message to a sink; what it answered, or why it did not (an unreachable
     /// sink is an outcome, not an error).
     pub async fn test_sink(&self, id: Uuid) -> Result<(SinkRow, TestOutcome)> {
-        let (row, sealed) = self
-            .store
-            .sink_credentials(id)
+        let (row, creds) = self
+            .credentials(id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("sink {id}")))?;
-        let plain = self.key.open(id, &sealed)?;
-        let creds: sink::Credentials = serde_json::from_slice(&plain)
-            .map_err(|_| Error::Crypto(crate::clusters::CryptoError::Open))?;
         let Some(http) = self.http.as_ref() else {
             return Ok((row, Err("no TLS root certificates on this server".into())));
         };
@@ -175,6 +174,17 @@ impl Notify {
         };
         let outcome = http.post(&url, &headers, body).await.map_err(|e| e.0);
         Ok((row, outcome))
+    }
+
+    /// A sink and its opened credentials; `None` if it does not exist.
+    async fn credentials(&self, id: Uuid) -> Result<Option<(SinkRow, sink::Credentials)>> {
+        let Some((row, sealed)) = self.store.sink_credentials(id).await? else {
+            return Ok(None);
+        };
+        let plain = self.key.open(id, &sealed)?;
+        let creds: sink::Credentials = serde_json::from_slice(&plain)
+            .map_err(|_| Error::Crypto(crate::clusters::CryptoError::Open))?;
+        Ok(Some((row, creds)))
     }
 
     /// Create a rule: filter parsed like the stream's, condition and minutes checked.

@@ -99,6 +99,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "notifications",
         sql: include_str!("../../sql/0014_notifications.sql"),
     },
+    Migration {
+        version: 15,
+        name: "notify_engine",
+        sql: include_str!("../../sql/0015_notify_engine.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).

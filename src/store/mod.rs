@@ -12,6 +12,8 @@ mod graph;
 mod listen;
 mod migrate;
 mod notify;
+mod notify_deliveries;
+mod notify_engine;
 mod pools;
 pub mod queries;
 mod resources;
@@ -38,6 +40,8 @@ pub use graph::{Direction, Graph, GraphEdge, GraphNode, NodeState};
 pub use listen::{Channel, Listener, Notification};
 pub use migrate::{MIGRATIONS, Migration};
 pub use notify::{MuteRow, NewSink, RuleRow, SinkRow};
+pub use notify_deliveries::{Attempt, DeliveryFilter, DeliveryRow};
+pub use notify_engine::{ClusterState, ENGINE_LOCK, EngineLock, Group, Plan, QueueItem, StateRow};
 pub use pools::PoolCollector;
 pub use resources::{
     BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, RESOURCE_COLUMN_COUNT, RESOURCE_COLUMNS, ResourceKey,

@@ -1,5 +1,8 @@
 //! Notifications: sinks, rules and mutes through the API (credentials sealed, bad input named),
-//! and test messages to a local webhook receiver (HMAC checked) and a real Alertmanager.
+//! and test messages to a local webhook receiver (HMAC checked) and a real Alertmanager; the
+//! engine: objects failing through the real writer → one grouped message, dedupe, resolve,
+//! `stillFailed` timers, mutes, retries under one idempotency key, a silent sink beside a
+//! working one, two servers on one database, and the delivery log.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -13,6 +16,8 @@ use tokio::sync::mpsc;
 use crate::support::app::TestServer;
 use crate::support::db::TestDb;
 use crate::support::endpoint::{client_with, create_token};
+use crate::support::fleet::{register_unreachable, wait_for};
+use crate::support::stream::{kustomization, setup, upsert, write};
 
 /// A request a receiver got: its headers and body.
 struct Received {
@@ -407,4 +412,418 @@ async fn operators_mute_and_unmute_but_do_not_manage_rules() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
+}
+
+// ---- The engine: changes → grouped, deduped, retried deliveries ----
+
+/// What a scripted receiver answers, in order; after the script, 200.
+#[derive(Clone, Copy)]
+enum Answer {
+    Status(u16),
+    /// Take the request and never answer.
+    Hang,
+}
+
+/// A receiver answering from `script` (then 200); returns its base URL and what it got.
+async fn scripted(script: Vec<Answer>) -> (String, mpsc::UnboundedReceiver<Received>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let script = std::sync::Arc::new(std::sync::Mutex::new(script.into_iter()));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (tx, script) = (tx.clone(), script.clone());
+            let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+                let (tx, script) = (tx.clone(), script.clone());
+                async move {
+                    let headers = req.headers().clone();
+                    let body = req.into_body().collect().await.unwrap().to_bytes();
+                    let _ = tx.send(Received { headers, body });
+                    let next = script.lock().unwrap().next();
+                    let status = match next.unwrap_or(Answer::Status(200)) {
+                        Answer::Status(s) => s,
+                        Answer::Hang => std::future::pending().await,
+                    };
+                    let answer = http::Response::builder().status(status);
+                    Ok::<_, Infallible>(answer.body(Full::new(Bytes::new())).unwrap())
+                }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(io, service));
+        }
+    });
+    (base, rx)
+}
+
+/// A webhook sink to `url`; its id.
+async fn webhook_sink(server: &TestServer, name: &str, url: &str) -> String {
+    let body = json!({"name": name, "kind": "webhook", "url": url, "secret": SECRET, "allowInsecure": true});
+    let (status, sink) = post(server, "/api/v1/notifications/sinks", body).await;
+    assert_eq!(status, 201, "{sink}");
+    sink["id"].as_str().unwrap().to_string()
+}
+
+/// A rule on Kustomizations sending to `sink`; `extra` overrides fields.
+async fn kustomization_rule(server: &TestServer, name: &str, sink: &str, extra: Value) -> String {
+    let mut body = json!({"name": name, "sinkId": sink, "condition": "failed",
+                          "filter": {"kinds": ["ks"]}, "groupWindowSecs": 0});
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let (status, rule) = post(server, "/api/v1/notifications/rules", body).await;
+    assert_eq!(status, 201, "{rule}");
+    rule["id"].as_str().unwrap().to_string()
+}
+
+/// Write Kustomizations `names` in namespace `apps` of `cluster`, ready or failed, at `rev`.
+async fn set(
+    store: &flux_orchestrator::store::Store,
+    cluster: uuid::Uuid,
+    names: &[&str],
+    ready: bool,
+    rev: u64,
+) {
+    let ops = names
+        .iter()
+        .map(|n| upsert(cluster, &kustomization("apps", n, ready, rev)))
+        .collect();
+    write(store, ops).await;
+}
+
+/// The next message a receiver gets within `wait`, its signature checked.
+async fn message(
+    rx: &mut mpsc::UnboundedReceiver<Received>,
+    wait: Duration,
+) -> (Value, http::HeaderMap) {
+    let got = tokio::time::timeout(wait, rx.recv())
+        .await
+        .expect("a message in time")
+        .expect("the receiver runs");
+    let ts: i64 = got.headers["x-fluxo-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let signature = flux_orchestrator::notify::payload::signature(SECRET, ts, &got.body);
+    assert_eq!(
+        got.headers["x-fluxo-signature"].to_str().unwrap(),
+        signature
+    );
+    (serde_json::from_slice(&got.body).unwrap(), got.headers)
+}
+
+/// Nothing more arrives within `wait`.
+async fn quiet(rx: &mut mpsc::UnboundedReceiver<Received>, wait: Duration) {
+    if let Ok(Some(got)) = tokio::time::timeout(wait, rx.recv()).await {
+        panic!("unexpected message: {}", String::from_utf8_lossy(&got.body));
+    }
+}
+
+async fn deliveries(server: &TestServer, query: &str) -> Value {
+    let r = server
+        .http()
+        .get(server.url(&format!("/api/v1/notifications/deliveries{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+const WAIT: Duration = Duration::from_secs(15);
+
+#[tokio::test]
+async fn five_objects_failing_within_the_window_make_one_message_not_repeated_then_one_resolve() {
+    let env = setup(&[]).await;
+    let (url, mut rx) = receiver(200).await;
+    let sink = webhook_sink(&env.server, "hook", &url).await;
+    let rule = kustomization_rule(
+        &env.server,
+        "ks-failed",
+        &sink,
+        json!({"groupWindowSecs": 2}),
+    )
+    .await;
+    let names = ["a", "b", "c", "d", "e"];
+    set(&env.store, env.cluster, &names, true, 1).await;
+    for (i, n) in names.iter().enumerate() {
+        set(&env.store, env.cluster, &[n], false, 2).await;
+        if i == 1 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+    let (firing, headers) = message(&mut rx, WAIT).await;
+    assert_eq!(firing["type"], "firing", "{firing}");
+    assert_eq!(firing["items"].as_array().unwrap().len(), 5, "{firing}");
+    assert_eq!(
+        headers["x-fluxo-delivery"].to_str().unwrap(),
+        firing["id"].as_str().unwrap()
+    );
+    let summary = firing["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(&format!(
+            "revision main@sha1:{:040x} failed on 1 cluster: prod/Kustomization/apps/",
+            2
+        )),
+        "{summary}"
+    );
+    assert!(
+        firing["items"][0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("/resources/")
+    );
+    // Still failed, with another revision: already notified, nothing sent.
+    set(&env.store, env.cluster, &names, false, 3).await;
+    quiet(&mut rx, Duration::from_secs(4)).await;
+    set(&env.store, env.cluster, &names, true, 4).await;
+    let (resolved, _) = message(&mut rx, WAIT).await;
+    assert_eq!(resolved["type"], "resolved", "{resolved}");
+    assert_eq!(resolved["items"].as_array().unwrap().len(), 5);
+    quiet(&mut rx, Duration::from_secs(3)).await;
+    // The delivery log: both sent, newest first; filters and pages.
+    let log = deliveries(&env.server, &format!("?sink={sink}&state=sent")).await;
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{log}");
+    assert_eq!(
+        (items[0]["action"].as_str(), items[1]["action"].as_str()),
+        (Some("resolved"), Some("firing"))
+    );
+    assert_eq!(items[1]["key"], firing["id"]);
+    assert_eq!(
+        (
+            items[1]["lastStatus"].as_i64(),
+            items[1]["attempts"].as_i64()
+        ),
+        (Some(200), Some(1))
+    );
+    assert_eq!(items[0]["ruleId"].as_str(), Some(rule.as_str()));
+    let page = deliveries(&env.server, "?limit=1").await;
+    let next = page["continue"].as_str().unwrap().to_string();
+    let second = deliveries(&env.server, &format!("?limit=1&continue={next}")).await;
+    assert_eq!(second["items"][0]["action"], "firing");
+    assert!(second["continue"].is_null(), "{second}");
+    assert_eq!(
+        deliveries(&env.server, "?state=failed").await["items"],
+        json!([])
+    );
+    let r = env
+        .server
+        .http()
+        .get(
+            env.server
+                .url("/api/v1/notifications/deliveries?continue=x"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = env
+        .server
+        .http()
+        .get(
+            env.server
+                .url("/api/v1/notifications/deliveries?state=lost"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn alertmanager_shows_the_failure_firing_then_resolved() {
+    let am = alertmanager().await;
+    let env = setup(&[]).await;
+    let body = json!({"name": "am", "kind": "alertmanager", "url": am.base, "allowInsecure": true});
+    let (status, sink) = post(&env.server, "/api/v1/notifications/sinks", body).await;
+    assert_eq!(status, 201, "{sink}");
+    let sink = sink["id"].as_str().unwrap();
+    kustomization_rule(&env.server, "ks-failed", sink, json!({})).await;
+    set(&env.store, env.cluster, &["web"], true, 1).await;
+    set(&env.store, env.cluster, &["web"], false, 2).await;
+    let alerts_url = format!(
+        "{}/api/v2/alerts?filter=alertname%3D%22FluxoFailed%22",
+        am.base
+    );
+    let alerts = || async {
+        let v: Value = reqwest::get(&alerts_url)
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v.as_array().cloned().unwrap_or_default()
+    };
+    wait_for("the firing alert", WAIT, || async {
+        alerts().await.len() == 1
+    })
+    .await;
+    let alert = &alerts().await[0];
+    assert_eq!(alert["status"]["state"], "active", "{alert}");
+    for (label, value) in [
+        ("cluster", "prod"),
+        ("kind", "Kustomization"),
+        ("namespace", "apps"),
+        ("name", "web"),
+        ("rule", "ks-failed"),
+    ] {
+        assert_eq!(alert["labels"][label], value, "{alert}");
+    }
+    set(&env.store, env.cluster, &["web"], true, 3).await;
+    // A resolved alert (endsAt passed) is no longer listed as active.
+    wait_for("the alert resolved", WAIT, || async {
+        alerts().await.is_empty()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn still_failed_waits_its_minutes_ignores_blips_and_mutes_suppress() {
+    // A "minute" of one second (a test-only knob): afterMinutes 2 is two seconds.
+    let env = setup(&["--notify-minute-secs", "1"]).await;
+    let (url, mut rx) = receiver(200).await;
+    let sink = webhook_sink(&env.server, "hook", &url).await;
+    let rule = kustomization_rule(
+        &env.server,
+        "still",
+        &sink,
+        json!({"condition": "stillFailed", "afterMinutes": 2}),
+    )
+    .await;
+    let mute = json!({"ruleId": rule, "filter": {"namePrefix": "muted"}, "reason": "maintenance",
+                      "expiresAt": chrono::Utc::now() + chrono::Duration::hours(1)});
+    let (status, _) = post(&env.server, "/api/v1/notifications/mutes", mute).await;
+    assert_eq!(status, 201);
+    set(
+        &env.store,
+        env.cluster,
+        &["blip", "stays", "muted-x"],
+        true,
+        1,
+    )
+    .await;
+    set(
+        &env.store,
+        env.cluster,
+        &["blip", "stays", "muted-x"],
+        false,
+        2,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    set(&env.store, env.cluster, &["blip"], true, 3).await;
+    let (firing, _) = message(&mut rx, WAIT).await;
+    let items = firing["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{firing}");
+    assert_eq!(items[0]["name"], "stays");
+    assert!(
+        firing["summary"]
+            .as_str()
+            .unwrap()
+            .contains("still failed after 2 min"),
+        "{firing}"
+    );
+    quiet(&mut rx, Duration::from_secs(4)).await;
+}
+
+#[tokio::test]
+async fn a_500_is_retried_under_the_same_key_and_a_silent_sink_delays_no_other() {
+    let env = setup(&[]).await;
+    let (flaky, mut flaky_rx) = scripted(vec![Answer::Status(500)]).await;
+    let (silent, mut silent_rx) = scripted(vec![Answer::Hang; 20]).await;
+    let flaky_sink = webhook_sink(&env.server, "flaky", &flaky).await;
+    let silent_sink = webhook_sink(&env.server, "silent", &silent).await;
+    kustomization_rule(&env.server, "to-silent", &silent_sink, json!({})).await;
+    kustomization_rule(&env.server, "to-flaky", &flaky_sink, json!({})).await;
+    set(&env.store, env.cluster, &["web"], true, 1).await;
+    let started = std::time::Instant::now();
+    set(&env.store, env.cluster, &["web"], false, 2).await;
+    message(&mut silent_rx, WAIT).await;
+    let (first, _) = message(&mut flaky_rx, WAIT).await;
+    let (second, _) = message(&mut flaky_rx, WAIT).await;
+    // The silent sink holds its send for 10 s; the other was retried and delivered meanwhile.
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        first["id"], second["id"],
+        "the retry keeps the idempotency key"
+    );
+    quiet(&mut flaky_rx, Duration::from_secs(3)).await;
+    let log = deliveries(&env.server, &format!("?sink={flaky_sink}")).await;
+    let d = &log["items"][0];
+    assert_eq!(
+        (
+            d["state"].as_str(),
+            d["attempts"].as_i64(),
+            d["lastStatus"].as_i64()
+        ),
+        (Some("sent"), Some(2), Some(200)),
+        "{log}"
+    );
+    let log = deliveries(&env.server, &format!("?sink={silent_sink}")).await;
+    assert_ne!(log["items"][0]["state"], "sent", "{log}");
+}
+
+#[tokio::test]
+async fn of_two_servers_one_sends_and_the_survivor_resends_what_the_stopped_one_had_in_flight() {
+    // Two replicas of one installation: one database, one credential key.
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    let replica = || async {
+        let server = TestServer::start_with_key(&db.url(), &[], &key).await;
+        server.wait_ready().await;
+        server
+    };
+    let first_server = replica().await;
+    let other = replica().await;
+    let cluster = register_unreachable(&first_server, "prod").await;
+    let store = db.store();
+    let (url, mut rx) = scripted(vec![Answer::Hang]).await;
+    let sink = webhook_sink(&first_server, "hook", &url).await;
+    kustomization_rule(&first_server, "ks-failed", &sink, json!({})).await;
+    set(&store, cluster, &["web"], true, 1).await;
+    set(&store, cluster, &["web"], false, 2).await;
+    let (first, _) = message(&mut rx, WAIT).await;
+    // The leader's send hangs; the other server does not send it too.
+    quiet(&mut rx, Duration::from_secs(3)).await;
+    let sends = "notification engine: this replica sends";
+    let (leader, survivor) = if first_server.logs().contains(sends) {
+        (first_server, other)
+    } else {
+        (other, first_server)
+    };
+    // Dropped: aborted at once, as a killed replica (its connections close, the lock frees).
+    drop(leader);
+    let (again, _) = message(&mut rx, WAIT).await;
+    assert_eq!(
+        first["id"], again["id"],
+        "the same delivery, under the same key"
+    );
+    quiet(&mut rx, Duration::from_secs(3)).await;
+    let log = deliveries(&survivor, "").await;
+    assert_eq!(log["items"].as_array().unwrap().len(), 1, "{log}");
+    assert_eq!(log["items"][0]["state"], "sent", "{log}");
+}
+
+#[tokio::test]
+async fn an_unreachable_cluster_is_notified_once() {
+    let env = setup(&[]).await;
+    let (url, mut rx) = receiver(200).await;
+    let sink = webhook_sink(&env.server, "hook", &url).await;
+    let body = json!({"name": "down", "sinkId": sink, "condition": "clusterUnreachable",
+                      "filter": {"clusters": ["prod"]}, "groupWindowSecs": 0});
+    let (status, _) = post(&env.server, "/api/v1/notifications/rules", body).await;
+    assert_eq!(status, 201);
+    let (firing, _) = message(&mut rx, Duration::from_secs(40)).await;
+    assert_eq!(
+        firing["summary"], "1 cluster became unreachable: prod",
+        "{firing}"
+    );
+    assert_eq!(firing["items"][0]["kind"], "Cluster");
+    quiet(&mut rx, Duration::from_secs(3)).await;
 }

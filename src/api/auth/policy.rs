@@ -105,6 +105,7 @@ pub const RULES: &[Rule] = &[
     rule("listNotificationMutes", VIEWER, Target::Global),
     rule("createNotificationMute", OPERATOR, Target::Global),
     rule("expireNotificationMute", OPERATOR, Target::Global),
+    rule("listNotificationDeliveries", VIEWER, Target::Global),
 ];
 
 /// The rule of `op`; unknown operations need an unscoped admin.

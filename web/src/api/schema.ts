@@ -175,6 +175,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List notification deliveries
+         * @description The notification engine's delivery log, newest first: every message to every sink,
+         *     with its state, attempts and the sink's last answer. Filters combine with AND.
+         *
+         *     Needs role `viewer` or higher.
+         */
+        get: operations["listNotificationDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications/mutes": {
         parameters: {
             query?: never;
@@ -1519,6 +1542,89 @@ export interface components {
             /** @description The secret: shown this once, stored only as a hash. Send it as `Authorization: Bearer`. */
             token: string;
         };
+        /**
+         * Delivery
+         * @description One message to one sink.
+         */
+        Delivery: {
+            /** @description `firing`, `resolved` or `recovered`. */
+            action: string;
+            /**
+             * Format: int32
+             * @description Attempts made.
+             */
+            attempts: number;
+            /** @description The rule's condition. */
+            condition: string;
+            /**
+             * Format: date-time
+             * @description When it was made.
+             */
+            createdAt: string;
+            /**
+             * Format: int64
+             * @description Position in the log.
+             */
+            id: number;
+            /** @description The objects (or clusters) the message is about. */
+            items: unknown;
+            /**
+             * Format: uuid
+             * @description The idempotency key, the same on every attempt (webhook: `X-Fluxo-Delivery` and the
+             *     body's `id`).
+             */
+            key: string;
+            /** @description Why the last attempt failed (never the sink's URL). */
+            lastError?: string | null;
+            /**
+             * Format: int32
+             * @description The sink's last HTTP status.
+             */
+            lastStatus?: number | null;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (pending, retrying).
+             */
+            nextAttemptAt: string;
+            /**
+             * Format: uuid
+             * @description The rule (null once deleted).
+             */
+            ruleId?: string | null;
+            /** @description The rule's name when the message was made. */
+            ruleName: string;
+            /**
+             * Format: uuid
+             * @description The sink.
+             */
+            sinkId: string;
+            /** @description The sink's name when the message was made. */
+            sinkName: string;
+            /** @description `pending`, `sent`, `retrying` or `failed`. */
+            state: string;
+            /** @description One line: "revision main@sha1:ab12 failed on 7 clusters: …". */
+            summary: string;
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             */
+            updatedAt: string;
+        };
+        /**
+         * DeliveryList
+         * @description A page of the delivery log, newest first.
+         */
+        DeliveryList: {
+            /** @description Pass as `continue` to get the next (older) page; null on the last page. */
+            continue?: string | null;
+            /** @description The deliveries. */
+            items: components["schemas"]["Delivery"][];
+        };
+        /**
+         * @description Where a delivery stands.
+         * @enum {string}
+         */
+        DeliveryState: "pending" | "sent" | "retrying" | "failed";
         /**
          * @description What an edge of a graph means; it points from upstream to downstream.
          * @enum {string}
@@ -3984,6 +4090,139 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["EventList"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listNotificationDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Only deliveries to this sink. */
+                sink?: string;
+                /** @description Only deliveries of this rule. */
+                rule?: string;
+                /** @description Only deliveries in this state. */
+                state?: components["schemas"]["DeliveryState"];
+                /** @description Page size, 1–1000 (default 100). */
+                limit?: number;
+                /** @description The `continue` value of the previous page. */
+                continue?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DeliveryList"];
                 };
             };
             /** @description The request is malformed or refused by policy. */
