@@ -64,3 +64,9 @@ CREATE TABLE notify_deliveries (
 CREATE INDEX notify_deliveries_due ON notify_deliveries (next_attempt_at)
     WHERE state IN ('pending', 'retrying');
 CREATE INDEX notify_deliveries_updated ON notify_deliveries (updated_at);
+
+-- Slack (incoming webhook, Block Kit) and Microsoft Teams (workflow webhook, Adaptive Card):
+-- their URL is their credential, sealed like the others.
+ALTER TABLE notify_sinks DROP CONSTRAINT notify_sinks_kind_check;
+ALTER TABLE notify_sinks ADD CONSTRAINT notify_sinks_kind_check
+    CHECK (kind IN ('webhook', 'alertmanager', 'slack', 'teams'));

@@ -26,6 +26,10 @@ pub enum SinkType {
     Webhook,
     /// Alertmanager's v2 API (`POST {url}/api/v2/alerts`).
     Alertmanager,
+    /// A Slack incoming webhook (Block Kit message); takes no secret.
+    Slack,
+    /// A Microsoft Teams workflow webhook (Adaptive Card); takes no secret.
+    Teams,
 }
 
 /// A sink. Its URL and secret are never returned.
@@ -36,7 +40,7 @@ pub struct Sink {
     pub id: Uuid,
     /// Unique name.
     pub name: String,
-    /// `webhook` or `alertmanager`.
+    /// `webhook`, `alertmanager`, `slack` or `teams`.
     pub kind: String,
     /// `scheme://host[:port]` of its URL (path and query hidden: they may hold tokens).
     pub endpoint: String,
@@ -74,7 +78,7 @@ pub struct CreateSink {
     /// https:// URL (Alertmanager: its base URL). Stored encrypted, never returned.
     #[oai(validator(max_length = 2048))]
     pub url: String,
-    /// Webhook signing secret (16–1024 characters); Alertmanager takes none. Stored encrypted.
+    /// Webhook signing secret (16–1024 characters); the other kinds take none. Stored encrypted.
     #[oai(validator(min_length = 16, max_length = 1024))]
     pub secret: Option<String>,
     /// Accept a plain http:// URL.
@@ -368,6 +372,8 @@ fn sink_input(body: CreateSink, actor: &str) -> NewSinkInput {
         kind: match body.kind {
             SinkType::Webhook => SinkKind::Webhook,
             SinkType::Alertmanager => SinkKind::Alertmanager,
+            SinkType::Slack => SinkKind::Slack,
+            SinkType::Teams => SinkKind::Teams,
         },
         url: body.url,
         secret: body.secret,

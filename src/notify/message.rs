@@ -192,6 +192,95 @@ fn alert_name(condition: &str) -> String {
     )
 }
 
+/// Most items a chat message lists one by one (Block Kit allows 50 blocks a message).
+const CHAT_ITEMS: usize = 20;
+
+fn item_line(i: &Item) -> String {
+    let what = match i.resource_id {
+        Some(_) => format!("{}/{}/{}/{}", i.cluster, i.kind, i.namespace, i.name),
+        None => i.cluster.clone(),
+    };
+    let message = i.message.as_deref().unwrap_or_default();
+    let line = format!("{what}: {} {message}", i.health);
+    line.chars().take(300).collect()
+}
+
+fn heading(e: &Envelope<'_>) -> String {
+    let title = match e.action {
+        "firing" => format!("Firing: {}", e.rule),
+        "test" => "Test message".to_string(),
+        other => format!("{}{}: {}", other[..1].to_uppercase(), &other[1..], e.rule),
+    };
+    title.chars().take(150).collect()
+}
+
+/// A Slack incoming webhook's body: `text` (the notification's fallback) and Block Kit
+/// blocks — a header, the summary, one section per item (up to [`CHAT_ITEMS`]) with its link.
+pub fn slack(e: &Envelope<'_>) -> Value {
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": heading(e)}}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": clip(e.summary, 3000)}}),
+    ];
+    for i in e.items.iter().take(CHAT_ITEMS) {
+        let text = if i.url.starts_with("http") {
+            format!("<{}|{}>", i.url, item_line(i))
+        } else {
+            item_line(i)
+        };
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}));
+    }
+    let more = e.items.len().saturating_sub(CHAT_ITEMS);
+    if more > 0 {
+        let text = format!("and {more} more");
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}));
+    }
+    json!({"text": clip(e.summary, 3000), "blocks": blocks})
+}
+
+/// A Teams workflow webhook's body: a message with one Adaptive Card (1.4): the heading, the
+/// summary, a fact per item (up to [`CHAT_ITEMS`]), and a link to the first item when links
+/// are absolute (`FLUXO_PUBLIC_URL`).
+pub fn teams(e: &Envelope<'_>) -> Value {
+    let facts: Vec<Value> = e
+        .items
+        .iter()
+        .take(CHAT_ITEMS)
+        .map(|i| json!({"title": format!("{}/{}", i.cluster, i.name), "value": item_line(i)}))
+        .collect();
+    let mut body = vec![
+        json!({"type": "TextBlock", "text": heading(e), "weight": "Bolder", "size": "Medium", "wrap": true}),
+        json!({"type": "TextBlock", "text": e.summary, "wrap": true}),
+    ];
+    if !facts.is_empty() {
+        body.push(json!({"type": "FactSet", "facts": facts}));
+    }
+    let actions: Vec<Value> = e
+        .items
+        .first()
+        .filter(|i| i.url.starts_with("http"))
+        .map(|i| json!({"type": "Action.OpenUrl", "title": "Open in flux-orchestrator", "url": i.url}))
+        .into_iter()
+        .collect();
+    json!({
+        "type": "message",
+        "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "contentUrl": null,
+            "content": {
+                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                "type": "AdaptiveCard",
+                "version": "1.4",
+                "body": body,
+                "actions": actions,
+            },
+        }],
+    })
+}
+
+fn clip(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,5 +370,67 @@ mod tests {
         assert_eq!(firing[0]["endsAt"], "2026-01-02T00:03:00Z");
         assert_eq!(webhook(&e)["type"], "resolved");
         assert_eq!(webhook(&e)["items"][0]["name"], "web");
+    }
+
+    #[test]
+    fn slack_gets_block_kit_and_teams_an_adaptive_card() {
+        let mut items: Vec<Item> = (0..25)
+            .map(|i| item("prod", &format!("w{i}"), Some("r")))
+            .collect();
+        items[0].url = "https://flux.example.com/resources/x".into();
+        let e = Envelope {
+            key: Uuid::nil(),
+            action: "firing",
+            rule: "prod-failing",
+            condition: "failed",
+            sink: "chat",
+            summary: "revision r failed on 1 cluster: …",
+            items: &items,
+            at: items[0].since,
+        };
+        let s = slack(&e);
+        let blocks = s["blocks"].as_array().unwrap();
+        assert_eq!(blocks[0]["type"], "header");
+        assert_eq!(blocks[0]["text"]["text"], "Firing: prod-failing");
+        assert_eq!(blocks.len(), 2 + CHAT_ITEMS + 1);
+        assert!(
+            blocks[2]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("<https://flux.example.com/resources/x|prod/Kustomization/apps/w0")
+        );
+        assert_eq!(blocks.last().unwrap()["elements"][0]["text"], "and 5 more");
+        assert_eq!(s["text"], e.summary);
+        let t = teams(&e);
+        let card = &t["attachments"][0];
+        assert_eq!(
+            card["contentType"],
+            "application/vnd.microsoft.card.adaptive"
+        );
+        assert_eq!(card["content"]["type"], "AdaptiveCard");
+        assert_eq!(
+            card["content"]["body"][2]["facts"]
+                .as_array()
+                .unwrap()
+                .len(),
+            CHAT_ITEMS
+        );
+        assert_eq!(
+            card["content"]["actions"][0]["url"],
+            "https://flux.example.com/resources/x"
+        );
+        let resolved = Envelope {
+            action: "resolved",
+            items: &items[1..2],
+            ..e
+        };
+        assert_eq!(
+            teams(&resolved)["attachments"][0]["content"]["actions"],
+            json!([])
+        );
+        assert_eq!(
+            slack(&resolved)["blocks"][0]["text"]["text"],
+            "Resolved: prod-failing"
+        );
     }
 }

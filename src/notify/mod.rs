@@ -166,6 +166,24 @@ impl Notify {
                 let url = format!("{}/api/v2/alerts", creds.url.trim_end_matches('/'));
                 (url, Vec::new(), body.into_bytes())
             }
+            Some(kind @ (SinkKind::Slack | SinkKind::Teams)) => {
+                let summary = format!("test message from flux-orchestrator to sink {}", row.name);
+                let e = message::Envelope {
+                    key: Uuid::new_v4(),
+                    action: "test",
+                    rule: "",
+                    condition: "",
+                    sink: &row.name,
+                    summary: &summary,
+                    items: &[],
+                    at: now,
+                };
+                let body = match kind {
+                    SinkKind::Slack => message::slack(&e),
+                    _ => message::teams(&e),
+                };
+                (creds.url, Vec::new(), body.to_string().into_bytes())
+            }
             _ => {
                 let body = payload::webhook_test(&row.name, Uuid::new_v4(), now).to_string();
                 let headers = signed_headers(creds.secret.as_deref().unwrap_or(""), now, &body);

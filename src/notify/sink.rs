@@ -11,7 +11,18 @@ pub enum SinkKind {
     Webhook,
     /// Alertmanager's v2 API: `POST {url}/api/v2/alerts`.
     Alertmanager,
+    /// A Slack incoming webhook (Block Kit); the URL is the secret.
+    Slack,
+    /// A Microsoft Teams workflow webhook (an Adaptive Card); the URL is the secret.
+    Teams,
 }
+
+const KINDS: [SinkKind; 4] = [
+    SinkKind::Webhook,
+    SinkKind::Alertmanager,
+    SinkKind::Slack,
+    SinkKind::Teams,
+];
 
 impl SinkKind {
     /// The stored word.
@@ -19,14 +30,14 @@ impl SinkKind {
         match self {
             SinkKind::Webhook => "webhook",
             SinkKind::Alertmanager => "alertmanager",
+            SinkKind::Slack => "slack",
+            SinkKind::Teams => "teams",
         }
     }
 
     /// The kind of a stored word.
     pub fn parse(word: &str) -> Option<SinkKind> {
-        [SinkKind::Webhook, SinkKind::Alertmanager]
-            .into_iter()
-            .find(|k| k.as_str() == word)
+        KINDS.into_iter().find(|k| k.as_str() == word)
     }
 }
 
@@ -36,7 +47,7 @@ impl SinkKind {
 pub struct Credentials {
     /// The full URL as given.
     pub url: String,
-    /// The webhook's signing secret; `None` for Alertmanager.
+    /// The webhook's signing secret; `None` for the other kinds.
     pub secret: Option<String>,
 }
 
@@ -102,10 +113,11 @@ pub fn check_secret(kind: SinkKind, secret: Option<&str>) -> Result<(), String> 
         (SinkKind::Webhook, _) => Err(format!(
             "secret: a webhook needs a signing secret of {MIN_SECRET}–1024 characters"
         )),
-        (SinkKind::Alertmanager, None) => Ok(()),
-        (SinkKind::Alertmanager, Some(_)) => {
-            Err("secret: Alertmanager sinks take no secret".into())
-        }
+        (_, None) => Ok(()),
+        (other, Some(_)) => Err(format!(
+            "secret: {} sinks take no secret (their URL is their credential)",
+            other.as_str()
+        )),
     }
 }
 
@@ -164,6 +176,11 @@ mod tests {
             SinkKind::parse("alertmanager"),
             Some(SinkKind::Alertmanager)
         );
-        assert_eq!(SinkKind::parse("slack"), None);
+        assert!(check_secret(SinkKind::Slack, Some("0123456789abcdef")).is_err());
+        assert!(check_secret(SinkKind::Teams, None).is_ok());
+        for k in KINDS {
+            assert_eq!(SinkKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(SinkKind::parse("pagerduty"), None);
     }
 }

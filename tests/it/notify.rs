@@ -271,7 +271,7 @@ async fn bad_sinks_rules_and_mutes_are_refused_naming_the_field() {
             "secret: ",
         ),
         (
-            json!({"name": "h", "kind": "slack", "url": "https://example.com"}),
+            json!({"name": "h", "kind": "pagerduty", "url": "https://example.com"}),
             "",
         ),
         (
@@ -741,6 +741,9 @@ async fn a_500_is_retried_under_the_same_key_and_a_silent_sink_delays_no_other()
     set(&env.store, env.cluster, &["web"], false, 2).await;
     message(&mut silent_rx, WAIT).await;
     let (first, _) = message(&mut flaky_rx, WAIT).await;
+    // Measured, not asserted (a loaded machine): no window, so change → first attempt is the
+    // engine's wake-up, one evaluation and one send.
+    eprintln!("change → first attempt: {:?}", started.elapsed());
     let (second, _) = message(&mut flaky_rx, WAIT).await;
     // The silent sink holds its send for 10 s; the other was retried and delivered meanwhile.
     assert!(
@@ -826,4 +829,89 @@ async fn an_unreachable_cluster_is_notified_once() {
     );
     assert_eq!(firing["items"][0]["kind"], "Cluster");
     quiet(&mut rx, Duration::from_secs(3)).await;
+}
+
+/// A sink of `kind` (no secret) to `url`; its id.
+async fn chat_sink(server: &TestServer, kind: &str, url: &str) -> String {
+    let body = json!({"name": kind, "kind": kind, "url": url, "allowInsecure": true});
+    let (status, sink) = post(server, "/api/v1/notifications/sinks", body).await;
+    assert_eq!(status, 201, "{sink}");
+    sink["id"].as_str().unwrap().to_string()
+}
+
+async fn body_of(rx: &mut mpsc::UnboundedReceiver<Received>) -> Value {
+    let got = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!got.headers.contains_key("x-fluxo-signature"));
+    serde_json::from_slice(&got.body).unwrap()
+}
+
+#[tokio::test]
+async fn slack_gets_block_kit_and_teams_an_adaptive_card() {
+    let env = setup(&[]).await;
+    let (slack_url, mut slack) = receiver(200).await;
+    let (teams_url, mut teams) = receiver(202).await;
+    let slack_sink = chat_sink(
+        &env.server,
+        "slack",
+        &format!("{slack_url}/services/T0/B0/x"),
+    )
+    .await;
+    let teams_sink = chat_sink(&env.server, "teams", &format!("{teams_url}/workflows/x")).await;
+    // A secret is refused: their URL is their credential.
+    let body = json!({"name": "s2", "kind": "slack", "url": slack_url, "secret": SECRET, "allowInsecure": true});
+    let (status, error) = post(&env.server, "/api/v1/notifications/sinks", body).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["message"].as_str().unwrap().starts_with("secret:"),
+        "{error}"
+    );
+    let (status, result) = post(
+        &env.server,
+        &format!("/api/v1/notifications/sinks/{slack_sink}/test"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!((status, &result["status"]), (200, &json!(200)), "{result}");
+    assert_eq!(
+        body_of(&mut slack).await["blocks"][0]["text"]["text"],
+        "Test message"
+    );
+    kustomization_rule(&env.server, "to-slack", &slack_sink, json!({})).await;
+    kustomization_rule(&env.server, "to-teams", &teams_sink, json!({})).await;
+    set(&env.store, env.cluster, &["web"], true, 1).await;
+    set(&env.store, env.cluster, &["web"], false, 2).await;
+    let s = body_of(&mut slack).await;
+    let blocks = s["blocks"].as_array().unwrap();
+    assert_eq!(blocks[0]["type"], "header", "{s}");
+    assert_eq!(blocks[0]["text"]["type"], "plain_text");
+    assert_eq!(blocks[0]["text"]["text"], "Firing: to-slack");
+    assert_eq!(blocks[1]["text"]["type"], "mrkdwn");
+    assert!(
+        blocks[2]["text"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("prod/Kustomization/apps/web: failed"),
+        "{s}"
+    );
+    assert!(
+        s["text"].as_str().unwrap().contains("failed on 1 cluster"),
+        "{s}"
+    );
+    let t = body_of(&mut teams).await;
+    assert_eq!(t["type"], "message", "{t}");
+    let card = &t["attachments"][0];
+    assert_eq!(
+        card["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    assert_eq!(card["content"]["type"], "AdaptiveCard");
+    assert_eq!(card["content"]["version"], "1.4");
+    assert_eq!(card["content"]["body"][0]["text"], "Firing: to-teams");
+    assert_eq!(card["content"]["body"][2]["type"], "FactSet");
+    assert_eq!(card["content"]["body"][2]["facts"][0]["title"], "prod/web");
+    let log = deliveries(&env.server, &format!("?sink={teams_sink}")).await;
+    assert_eq!(log["items"][0]["lastStatus"], 202, "{log}");
 }

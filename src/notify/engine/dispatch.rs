@@ -173,6 +173,16 @@ fn request(kind: &str, creds: &sink::Credentials, e: &Envelope<'_>) -> Request {
                 message::alertmanager(e).to_string().into_bytes(),
             )
         }
+        Some(SinkKind::Slack) => (
+            creds.url.clone(),
+            Vec::new(),
+            message::slack(e).to_string().into_bytes(),
+        ),
+        Some(SinkKind::Teams) => (
+            creds.url.clone(),
+            Vec::new(),
+            message::teams(e).to_string().into_bytes(),
+        ),
         _ => {
             let body = message::webhook(e).to_string();
             let secret = creds.secret.as_deref().unwrap_or("");

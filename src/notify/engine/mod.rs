@@ -33,6 +33,9 @@ const TICK: Duration = Duration::from_millis(500);
 const FOLLOW: Duration = Duration::from_secs(1);
 /// Change-log entries per transaction.
 const BATCH: i64 = 1000;
+/// Shortest time between two evaluations: under a stream of commits the leader evaluates at
+/// most ten times a second (each round covers every change since the last).
+const MIN_GAP: Duration = Duration::from_millis(100);
 
 /// How the engine runs.
 #[derive(Debug, Clone)]
@@ -111,6 +114,7 @@ async fn lead(
     ));
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last = tokio::time::Instant::now() - MIN_GAP;
     loop {
         let alive = tokio::select! {
             biased;
@@ -122,6 +126,8 @@ async fn lead(
             tracing::warn!("notification engine: the lock's connection failed");
             break;
         }
+        pause(MIN_GAP.saturating_sub(last.elapsed()), cancel).await;
+        last = tokio::time::Instant::now();
         match evaluate(notify, settings).await {
             Ok(0) => {}
             Ok(_) => wake.notify_one(),

@@ -1473,7 +1473,7 @@ export interface components {
             kind: components["schemas"]["SinkType"];
             /** @description A unique name (lowercase letters, digits, `-`). */
             name: string;
-            /** @description Webhook signing secret (16–1024 characters); Alertmanager takes none. Stored encrypted. */
+            /** @description Webhook signing secret (16–1024 characters); the other kinds take none. Stored encrypted. */
             secret?: string | null;
             /** @description https:// URL (Alertmanager: its base URL). Stored encrypted, never returned. */
             url: string;
@@ -2545,7 +2545,7 @@ export interface components {
             id: string;
             /** @description Plain http:// was allowed. */
             insecure: boolean;
-            /** @description `webhook` or `alertmanager`. */
+            /** @description `webhook`, `alertmanager`, `slack` or `teams`. */
             kind: string;
             /** @description Unique name. */
             name: string;
@@ -2562,7 +2562,7 @@ export interface components {
          * @description What a sink speaks.
          * @enum {string}
          */
-        SinkType: "webhook" | "alertmanager";
+        SinkType: "webhook" | "alertmanager" | "slack" | "teams";
         /**
          * SourceRefView
          * @description A reference to the source an object consumes.

@@ -26,7 +26,7 @@ export function Deliveries({ refreshMs = 3000 }: { refreshMs?: number }) {
     refetchInterval: refreshMs,
   });
   return (
-    <section aria-labelledby="deliveries-head">
+    <section className="notify-section" aria-labelledby="deliveries-head">
       <h2 id="deliveries-head">Delivery log</h2>
       {q.isPending ? (
         <Skeleton rows={3} />

@@ -26,7 +26,7 @@ function CreateMuteForm() {
   const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
   return (
     <form
-      className="filters card"
+      className="filters-row card notify-form"
       aria-label="Mute"
       onSubmit={(e) => {
         e.preventDefault();
@@ -66,7 +66,7 @@ function Unmute({ m }: { m: Mute }) {
 export function Mutes({ operator }: { operator: boolean }) {
   const q = useQuery({ queryKey: mutesKey, queryFn: ({ signal }) => api<MuteList>('/api/v1/notifications/mutes', { signal }) });
   return (
-    <section aria-labelledby="mutes-head">
+    <section className="notify-section" aria-labelledby="mutes-head">
       <h2 id="mutes-head">Mutes</h2>
       {operator && <CreateMuteForm />}
       {q.isPending ? (

@@ -29,7 +29,7 @@ function CreateRuleForm() {
   const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
   return (
     <form
-      className="filters card"
+      className="filters-row card notify-form"
       aria-label="Create a rule"
       onSubmit={(e) => {
         e.preventDefault();
@@ -78,7 +78,7 @@ function DeleteRule({ r }: { r: NotificationRule }) {
 export function Rules({ admin }: { admin: boolean }) {
   const q = useQuery({ queryKey: rulesKey, queryFn: ({ signal }) => api<RuleList>('/api/v1/notifications/rules', { signal }) });
   return (
-    <section aria-labelledby="rules-head">
+    <section className="notify-section" aria-labelledby="rules-head">
       <h2 id="rules-head">Rules</h2>
       {admin && <CreateRuleForm />}
       {q.isPending ? (

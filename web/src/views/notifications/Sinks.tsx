@@ -25,7 +25,7 @@ function CreateSinkForm() {
   const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
   return (
     <form
-      className="filters card"
+      className="filters-row card notify-form"
       aria-label="Create a sink"
       onSubmit={(e) => {
         e.preventDefault();
@@ -36,6 +36,8 @@ function CreateSinkForm() {
       <select className="input" aria-label="Sink kind" value={form.kind} onChange={set('kind')}>
         <option value="webhook">webhook</option>
         <option value="alertmanager">alertmanager</option>
+        <option value="slack">slack</option>
+        <option value="teams">teams</option>
       </select>
       <input className="input" required placeholder="https://…" aria-label="Sink URL" value={form.url} onChange={set('url')} />
       {form.kind === 'webhook' && (
@@ -93,7 +95,7 @@ function SinkRow({ s }: { s: Sink }) {
 export function Sinks() {
   const q = useQuery({ queryKey: sinksKey, queryFn: ({ signal }) => api<SinkList>('/api/v1/notifications/sinks', { signal }) });
   return (
-    <section aria-labelledby="sinks-head">
+    <section className="notify-section" aria-labelledby="sinks-head">
       <h2 id="sinks-head">Sinks</h2>
       <CreateSinkForm />
       {q.isPending ? (
