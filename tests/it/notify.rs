@@ -544,6 +544,16 @@ async fn five_objects_failing_within_the_window_make_one_message_not_repeated_th
         json!({"groupWindowSecs": 2}),
     )
     .await;
+    // A `recovered` rule elsewhere: it speaks only after a notified failure.
+    let (recovered_url, mut recovered_rx) = receiver(200).await;
+    let recovered_sink = webhook_sink(&env.server, "recoveries", &recovered_url).await;
+    kustomization_rule(
+        &env.server,
+        "ks-recovered",
+        &recovered_sink,
+        json!({"condition": "recovered", "groupWindowSecs": 2}),
+    )
+    .await;
     let names = ["a", "b", "c", "d", "e"];
     set(&env.store, env.cluster, &names, true, 1).await;
     for (i, n) in names.iter().enumerate() {
@@ -580,6 +590,10 @@ async fn five_objects_failing_within_the_window_make_one_message_not_repeated_th
     let (resolved, _) = message(&mut rx, WAIT).await;
     assert_eq!(resolved["type"], "resolved", "{resolved}");
     assert_eq!(resolved["items"].as_array().unwrap().len(), 5);
+    let (recovered, _) = message(&mut recovered_rx, WAIT).await;
+    assert_eq!(recovered["type"], "recovered", "{recovered}");
+    assert_eq!(recovered["items"].as_array().unwrap().len(), 5);
+    quiet(&mut recovered_rx, Duration::from_secs(1)).await;
     quiet(&mut rx, Duration::from_secs(3)).await;
     // The delivery log: both sent, newest first; filters and pages.
     let log = deliveries(&env.server, &format!("?sink={sink}&state=sent")).await;
@@ -598,9 +612,13 @@ async fn five_objects_failing_within_the_window_make_one_message_not_repeated_th
         (Some(200), Some(1))
     );
     assert_eq!(items[0]["ruleId"].as_str(), Some(rule.as_str()));
-    let page = deliveries(&env.server, "?limit=1").await;
+    let page = deliveries(&env.server, &format!("?sink={sink}&limit=1")).await;
     let next = page["continue"].as_str().unwrap().to_string();
-    let second = deliveries(&env.server, &format!("?limit=1&continue={next}")).await;
+    let second = deliveries(
+        &env.server,
+        &format!("?sink={sink}&limit=1&continue={next}"),
+    )
+    .await;
     assert_eq!(second["items"][0]["action"], "firing");
     assert!(second["continue"].is_null(), "{second}");
     assert_eq!(
@@ -914,4 +932,57 @@ async fn slack_gets_block_kit_and_teams_an_adaptive_card() {
     assert_eq!(card["content"]["body"][2]["facts"][0]["title"], "prod/web");
     let log = deliveries(&env.server, &format!("?sink={teams_sink}")).await;
     assert_eq!(log["items"][0]["lastStatus"], 202, "{log}");
+}
+
+#[tokio::test]
+async fn retention_deletes_old_finished_deliveries_and_states_of_objects_gone() {
+    let env = setup(&[]).await;
+    let (url, _rx) = receiver(200).await;
+    let sink = webhook_sink(&env.server, "hook", &url).await;
+    let rule = kustomization_rule(&env.server, "ks-failed", &sink, json!({})).await;
+    let (sink, rule): (uuid::Uuid, uuid::Uuid) = (sink.parse().unwrap(), rule.parse().unwrap());
+    let db = env.db.client().await;
+    for (state, age) in [("sent", 40), ("failed", 40), ("retrying", 40), ("sent", 1)] {
+        db.execute(
+            "INSERT INTO notify_deliveries (key, rule_id, rule_name, sink_id, sink_name, action, \
+             condition, summary, message, state, updated_at) VALUES (gen_random_uuid(), $1, 'r', $2, \
+             's', 'firing', 'failed', 's', '{}', $3, now() - make_interval(days => $4))",
+            &[&rule, &sink, &state, &age],
+        )
+        .await
+        .unwrap();
+    }
+    // A state for an object that no longer exists, failing for two hours; and a fresh one.
+    for hours in [2, 0] {
+        db.execute(
+            "INSERT INTO notify_state (rule_id, object_id, state, since, item) \
+             VALUES ($1, gen_random_uuid(), 'firing', now() - make_interval(hours => $2), '{}')",
+            &[&rule, &hours],
+        )
+        .await
+        .unwrap();
+    }
+    let deleted = env
+        .store
+        .notify_prune(Duration::from_secs(30 * 86_400), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted, 3,
+        "two old finished deliveries and one orphaned state"
+    );
+    let left: Vec<String> = db
+        .query("SELECT state FROM notify_deliveries ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(left, ["retrying", "sent"]);
+    let states: i64 = db
+        .query_one("SELECT count(*) FROM notify_state", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(states, 1);
 }
