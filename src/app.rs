@@ -181,6 +181,7 @@ fn body_limits(config: &ServeConfig) -> api::BodyLimits {
 struct Parts {
     store: Store,
     registry: Registry,
+    notify: crate::notify::Notify,
     auth: Arc<crate::auth::Auth>,
     metrics: Arc<Metrics>,
     ingest_metrics: ingest::IngestMetrics,
@@ -216,7 +217,9 @@ impl Parts {
             &config.egress.egress_deny,
         )
         .context("FLUXO_EGRESS_ALLOW / FLUXO_EGRESS_DENY")?;
-        let registry = Registry::new(store.clone(), key, Arc::new(egress));
+        let egress = Arc::new(egress);
+        let notify = crate::notify::Notify::new(store.clone(), key.clone(), egress.clone());
+        let registry = Registry::new(store.clone(), key, egress);
         let metrics = Arc::new(Metrics::default());
         metrics.collector(store.pool_metrics());
         Ok(Parts {
@@ -224,6 +227,7 @@ impl Parts {
             rest_metrics: api::RestMetrics::register(&metrics),
             store,
             registry,
+            notify,
             auth,
             metrics,
             transport,
@@ -249,6 +253,7 @@ impl Parts {
         let state = Arc::new(AppState {
             actions: crate::actions::Actions::new(self.store.clone(), self.registry.clone()),
             registry: self.registry.clone(),
+            notify: self.notify.clone(),
             store: self.store.clone(),
             ready,
             live: hub.clone(),
@@ -263,8 +268,8 @@ impl Parts {
     }
 }
 
-/// The start-up task (migrations, bootstrap token, readiness), then ingest and the audit log's
-/// retention until shutdown.
+/// The start-up task (migrations, bootstrap token, readiness), then ingest, the audit log's
+/// retention and the notification engine until shutdown.
 fn spawn_background(
     config: &ServeConfig,
     state: &Arc<AppState>,
@@ -275,6 +280,7 @@ fn spawn_background(
     let settings = ingest::Settings::from_config(&config.ingest);
     let audit_retention = config.auth.audit_retention();
     let in_cluster = config.in_cluster;
+    let notify = notify_settings(config);
     tracing::info!(replica = %settings.replica, "starting");
     let (state, shutdown) = (state.clone(), shutdown.clone());
     tokio::spawn(async move {
@@ -283,12 +289,25 @@ fn spawn_background(
         }
         let (store, registry) = (state.store.clone(), state.registry.clone());
         let audit = api::audit_retention(store.clone(), audit_retention, shutdown.clone());
-        let (ingest, ()) = tokio::join!(
+        let engine = crate::notify::engine::run(state.notify.clone(), notify, shutdown.clone());
+        let (ingest, (), ()) = tokio::join!(
             ingest::spawn(store, registry, settings, ingest_metrics, shutdown),
-            audit
+            audit,
+            engine
         );
         ingest.context("ingest task panicked")
     })
+}
+
+/// The notification engine's settings: links use the public URL when there is one.
+fn notify_settings(config: &ServeConfig) -> crate::notify::engine::Settings {
+    let n = &config.notify;
+    crate::notify::engine::Settings {
+        minute: Duration::from_secs(n.notify_minute_secs),
+        base_url: config.auth.public_url.clone().unwrap_or_default(),
+        per_sink: usize::from(n.notify_per_sink),
+        retention: Duration::from_secs(n.notify_retention_days.max(1).saturating_mul(86_400)),
+    }
 }
 
 /// Resolves once the server is ready (true), or at shutdown (false).

@@ -115,6 +115,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub live: LiveConfig,
+
+    #[command(flatten)]
+    pub notify: NotifyConfig,
 }
 
 /// Connection limits of the HTTP server and the proxies it trusts (`net`).
@@ -242,6 +245,24 @@ pub struct EgressConfig {
     /// wins over the allow list.
     #[arg(long, env = "FLUXO_EGRESS_DENY", value_delimiter = ',')]
     pub egress_deny: Vec<String>,
+}
+
+/// The notification engine (`notify::engine`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct NotifyConfig {
+    /// Days the notification delivery log keeps sent and failed deliveries.
+    #[arg(long, env = "FLUXO_NOTIFY_RETENTION_DAYS", default_value_t = 30)]
+    pub notify_retention_days: u64,
+
+    /// Deliveries in flight per sink (a slow sink holds at most this many sends).
+    #[arg(long, env = "FLUXO_NOTIFY_PER_SINK", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub notify_per_sink: u16,
+
+    /// Tests only: seconds in a `stillFailed` rule's minute.
+    #[arg(long, env = "FLUXO_NOTIFY_MINUTE_SECS", default_value_t = 60, hide = true,
+          value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub notify_minute_secs: u64,
 }
 
 /// Live fan-out over `GET /api/v1/stream` and retention of the change log.

@@ -11,6 +11,7 @@
 //! | [`egress`]   | the outbound address policy: which IPs the server may connect to for users (pure), and its connect-time resolver |
 //! | [`ingest`]   | per-cluster supervisors, kube-runtime watchers, the batching writer |
 //! | [`actions`]  | acting on Flux objects in their clusters (reconcile, suspend, resume, force, reset) |
+//! | [`notify`]   | fleet notifications: sinks (credentials sealed, URLs under the address policy), rules, mutes, test sends |
 //! | [`live`]     | LISTEN/NOTIFY listener, broadcast of committed changes, subscriptions with filters, replay, retention |
 //! | [`metrics`]  | the server's registry (`prometheus-client`): counters, gauges, histograms, rendered for `/metrics` |
 //! | [`auth`]     | roles, principals, API tokens, sessions, login rate limit, OIDC |
@@ -36,4 +37,5 @@ pub mod ingest;
 pub mod live;
 pub mod metrics;
 pub mod net;
+pub mod notify;
 pub mod store;

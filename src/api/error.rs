@@ -132,6 +132,8 @@ impl From<store::Error> for ApiError {
             store::Error::Conflict(what) => {
                 ApiError::Conflict(body("conflict", format!("{what} already exists")))
             }
+            store::Error::Missing(message) => ApiError::bad_request("invalid", message),
+            store::Error::InUse(message) => ApiError::conflict("in_use", message),
             store::Error::Query(e) if e.code().is_some_and(|c| c.code().starts_with("22")) => {
                 // Class 22, data exception: the caller's text cannot be stored or compared
                 // (a NUL byte, an out-of-range number).
@@ -222,6 +224,22 @@ impl From<clusters::Error> for ApiError {
             clusters::Error::Store(e) => e.into(),
             e @ (clusters::Error::Crypto(_) | clusters::Error::Client(..)) => {
                 tracing::error!(error = %e, "cluster credentials");
+                ApiError::Internal(body("internal", e.to_string()))
+            }
+        }
+    }
+}
+
+impl From<crate::notify::Error> for ApiError {
+    fn from(e: crate::notify::Error) -> ApiError {
+        use crate::notify::Error as N;
+        match e {
+            N::Invalid(message) => ApiError::bad_request("invalid", message),
+            N::Egress(_) => ApiError::bad_request("address_refused", e.to_string()),
+            N::NotFound(_) => ApiError::not_found(e.to_string()),
+            N::Store(e) => e.into(),
+            N::Crypto(_) => {
+                tracing::error!(error = %e, "sink credentials");
                 ApiError::Internal(body("internal", e.to_string()))
             }
         }

@@ -7,6 +7,7 @@ pub mod auth;
 mod body;
 mod changes;
 mod clusters;
+mod deliveries;
 pub mod error;
 mod events;
 mod explain;
@@ -17,6 +18,7 @@ mod history;
 mod login;
 mod metrics;
 pub mod model;
+mod notifications;
 mod oidc;
 mod params;
 mod resources;
@@ -53,6 +55,8 @@ pub struct AppState {
     pub store: Store,
     /// The cluster registry.
     pub registry: Registry,
+    /// Notification sinks, rules and mutes.
+    pub notify: crate::notify::Notify,
     /// Acting on Flux objects (reconcile, suspend, …) in their clusters.
     pub actions: crate::actions::Actions,
     /// True once the schema is current and the bootstrap token installed: written by `app`'s
@@ -110,6 +114,8 @@ pub enum ApiTags {
     Oidc,
     /// The objects Flux applies (Deployments, Services, …): owner, health, replicas, images.
     Workloads,
+    /// Fleet notifications: sinks, rules, mutes (admin; operators mute).
+    Notifications,
 }
 
 fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
@@ -132,7 +138,12 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             session::SessionApi,
             tokens::TokensApi,
             auditlog::AuditApi,
-            oidc::OidcApi,
+            // A tuple of at most 16 implements `OpenApi`: the newer APIs nest.
+            (
+                oidc::OidcApi,
+                notifications::NotificationsApi,
+                deliveries::DeliveriesApi,
+            ),
         ),
         "flux-orchestrator",
         env!("CARGO_PKG_VERSION"),

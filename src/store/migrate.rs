@@ -94,6 +94,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "workloads",
         sql: include_str!("../../sql/0013_workloads.sql"),
     },
+    Migration {
+        version: 14,
+        name: "notifications",
+        sql: include_str!("../../sql/0014_notifications.sql"),
+    },
+    Migration {
+        version: 15,
+        name: "notify_engine",
+        sql: include_str!("../../sql/0015_notify_engine.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).

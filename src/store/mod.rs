@@ -11,6 +11,9 @@ mod edges;
 mod graph;
 mod listen;
 mod migrate;
+mod notify;
+mod notify_deliveries;
+mod notify_engine;
 mod pools;
 pub mod queries;
 mod resources;
@@ -36,6 +39,9 @@ pub use clusters::{
 pub use graph::{Direction, Graph, GraphEdge, GraphNode, NodeState};
 pub use listen::{Channel, Listener, Notification};
 pub use migrate::{MIGRATIONS, Migration};
+pub use notify::{MuteRow, NewSink, RuleRow, SinkRow};
+pub use notify_deliveries::{Attempt, DeliveryFilter, DeliveryRow};
+pub use notify_engine::{ClusterState, ENGINE_LOCK, EngineLock, Group, Plan, QueueItem, StateRow};
 pub use pools::PoolCollector;
 pub use resources::{
     BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, RESOURCE_COLUMN_COUNT, RESOURCE_COLUMNS, ResourceKey,
@@ -84,6 +90,12 @@ pub enum Error {
     /// A row with the same unique key exists.
     #[error("{0} already exists")]
     Conflict(String),
+    /// A row names another that does not exist (the message names the field).
+    #[error("{0}")]
+    Missing(String),
+    /// A row cannot be deleted while others refer to it (the message says which).
+    #[error("{0}")]
+    InUse(String),
     /// An applied migration no longer matches its file.
     #[error(
         "migration {version} ({name}) was changed after it was applied: checksum in database {applied}, \

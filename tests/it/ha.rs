@@ -56,10 +56,14 @@ async fn owners(db: &tokio_postgres::Client) -> BTreeMap<Uuid, String> {
 
 /// Advisory locks held on cluster claims (one per watched cluster; exclusive by construction).
 async fn claims_held(db: &tokio_postgres::Client) -> i64 {
+    // Cluster claims only: the notification engine's leader holds an advisory lock too.
+    let engine = flux_orchestrator::store::ENGINE_LOCK;
+    let (class, obj) = ((engine >> 32) & 0xffff_ffff, engine & 0xffff_ffff);
     db.query_one(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 \
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-        &[],
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND NOT (classid = $1::bigint::oid AND objid = $2::bigint::oid)",
+        &[&class, &obj],
     )
     .await
     .unwrap()

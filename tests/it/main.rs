@@ -31,6 +31,7 @@ mod ingest;
 mod login_page;
 mod metrics;
 mod net_limits;
+mod notify;
 mod oidc_login;
 mod openapi_drift;
 mod resources_api;

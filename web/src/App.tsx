@@ -14,6 +14,7 @@ const Timeline = lazy(() => import('./views/Timeline'));
 const Clusters = lazy(() => import('./views/Clusters'));
 const Workloads = lazy(() => import('./views/Workloads'));
 const Tokens = lazy(() => import('./views/Tokens'));
+const Notifications = lazy(() => import('./views/Notifications'));
 const Audit = lazy(() => import('./views/Audit'));
 const SignIn = lazy(() => import('./views/SignIn'));
 
@@ -52,6 +53,7 @@ export function App() {
           <Route path="/clusters" element={<Clusters />} />
           <Route path="/clusters/new" element={<Clusters mode="new" />} />
           <Route path="/clusters/:id/edit" element={<Clusters mode="edit" />} />
+          <Route path="/notifications" element={<Notifications />} />
           <Route path="/tokens" element={<Tokens />} />
           <Route path="/audit" element={<Audit />} />
           <Route path="*" element={<Empty title="Page not found">Check the address, or start from the overview.</Empty>} />

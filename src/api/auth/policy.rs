@@ -95,6 +95,17 @@ pub const RULES: &[Rule] = &[
     rule("revokeToken", ADMIN, Target::Global),
     rule("listAudit", ADMIN, Target::Global),
     rule("exportAudit", ADMIN, Target::Global),
+    rule("listNotificationSinks", ADMIN, Target::Global),
+    rule("createNotificationSink", ADMIN, Target::Global),
+    rule("deleteNotificationSink", ADMIN, Target::Global),
+    rule("testNotificationSink", ADMIN, Target::Global),
+    rule("listNotificationRules", VIEWER, Target::Global),
+    rule("createNotificationRule", ADMIN, Target::Global),
+    rule("deleteNotificationRule", ADMIN, Target::Global),
+    rule("listNotificationMutes", VIEWER, Target::Global),
+    rule("createNotificationMute", OPERATOR, Target::Global),
+    rule("expireNotificationMute", OPERATOR, Target::Global),
+    rule("listNotificationDeliveries", VIEWER, Target::Global),
 ];
 
 /// The rule of `op`; unknown operations need an unscoped admin.

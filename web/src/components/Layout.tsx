@@ -95,6 +95,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <NavLink to="/workloads">Workloads</NavLink>
           <NavLink to="/timeline">Timeline</NavLink>
           <NavLink to="/clusters">Clusters</NavLink>
+          <NavLink to="/notifications">Notifications</NavLink>
           {admin && <NavLink to="/tokens">Tokens</NavLink>}
           {admin && <NavLink to="/audit">Audit</NavLink>}
         </nav>
