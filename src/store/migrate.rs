@@ -94,6 +94,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "workloads",
         sql: include_str!("../../sql/0013_workloads.sql"),
     },
+    Migration {
+        version: 16,
+        name: "rollouts",
+        sql: include_str!("../../sql/0016_rollouts.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).

@@ -33,6 +33,7 @@ mod net_limits;
 mod oidc_login;
 mod openapi_drift;
 mod resources_api;
+mod rollouts;
 mod sim_faults;
 mod sim_flux;
 mod sim_kubectl;

@@ -1,0 +1,365 @@
+//! Rollouts: which revision each consumer of a source (Kustomization, HelmRelease) attempted
+//! and applied, and when (`rollout_applies`), and the chart a HelmRelease names
+//! (`rollout_charts`) — the writer's side, and the read of one page of sources.
+//!
+//! The protocol, as invariants:
+//! 1. **Applies follow the consumer, in its transaction.** For every real change of a consumer
+//!    the writer records what its new version tells ([`flux::observe`]): the attempted
+//!    revision is inserted if new (`first_seen_at` = the transaction's time), the applied one
+//!    (Ready at it) gets `applied_at` the first time only. An unchanged consumer (a hash-skipped
+//!    upsert) records nothing, and a change that tells nothing new writes no row.
+//! 2. **Bounded per consumer.** After recording, a consumer keeps its 10 newest revisions (by
+//!    `first_seen_at`); rows go with their consumer (foreign key), so the tables hold at most
+//!    10 rows per stored consumer and need no retention of their own.
+//! 3. **What a consumer rolls out is read, not stored.** Its source's identity comes from its
+//!    current `source` edge and `source_identities` at read time (a source seen after its
+//!    consumer still counts); only the chart, which no edge carries, is kept here.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Transaction;
+use uuid::Uuid;
+
+use super::queries::resolve_clusters;
+use super::{Result, Store};
+use crate::flux::{self, Health, ResourceSnapshot};
+
+/// Revisions kept per consumer.
+pub const KEPT_REVISIONS: i64 = 10;
+
+/// A consumer's new version, as the writer stores it.
+pub(crate) struct Consumed<'a> {
+    /// The consumer's id.
+    pub id: Uuid,
+    /// Its new snapshot.
+    pub snapshot: &'a ResourceSnapshot,
+}
+
+/// Record what the changed objects `items` tell about rollouts (the writer, in its
+/// transaction; objects that are no consumers are skipped).
+pub(crate) async fn record(tx: &Transaction<'_>, items: &[Consumed<'_>]) -> Result<()> {
+    let mut rows = ApplyRows::default();
+    let (mut charted, mut charts, mut uncharted) = (Vec::new(), Vec::new(), Vec::new());
+    for c in items {
+        let Some(o) = flux::observe(c.snapshot) else {
+            continue;
+        };
+        rows.push(c.id, o);
+        match flux::chart(&c.snapshot.object) {
+            Some(chart) => {
+                charted.push(c.id);
+                charts.push(chart);
+            }
+            None => uncharted.push(c.id),
+        }
+    }
+    if rows.ids.is_empty() {
+        return Ok(());
+    }
+    rows.insert(tx).await?;
+    tx.execute(
+        "INSERT INTO rollout_charts (resource_id, chart) SELECT * FROM unnest($1::uuid[], $2::text[]) \
+         ON CONFLICT (resource_id) DO UPDATE SET chart = EXCLUDED.chart \
+         WHERE rollout_charts.chart <> EXCLUDED.chart",
+        &[&charted, &charts],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM rollout_charts WHERE resource_id = ANY($1)",
+        &[&uncharted],
+    )
+    .await?;
+    trim(tx, &rows.ids).await
+}
+
+/// Keep each of `ids` to its [`KEPT_REVISIONS`] newest revisions.
+async fn trim(tx: &Transaction<'_>, ids: &[Uuid]) -> Result<()> {
+    tx.execute(
+        "DELETE FROM rollout_applies a USING ( \
+             SELECT resource_id, revision, row_number() OVER ( \
+                 PARTITION BY resource_id ORDER BY first_seen_at DESC, revision DESC) AS n \
+             FROM rollout_applies WHERE resource_id = ANY($1)) o \
+         WHERE a.resource_id = o.resource_id AND a.revision = o.revision AND o.n > $2",
+        &[&ids, &KEPT_REVISIONS],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The `rollout_applies` rows to record: one per (consumer, revision) told.
+#[derive(Default)]
+struct ApplyRows<'a> {
+    ids: Vec<Uuid>,
+    revisions: Vec<&'a str>,
+    applied: Vec<bool>,
+}
+
+impl<'a> ApplyRows<'a> {
+    fn push(&mut self, id: Uuid, o: flux::Observation<'a>) {
+        if let Some(a) = o.applied {
+            self.ids.push(id);
+            self.revisions.push(a);
+            self.applied.push(true);
+        }
+        // The same revision twice in one statement would make ON CONFLICT touch a row twice.
+        if let Some(t) = o.attempted.filter(|t| Some(*t) != o.applied) {
+            self.ids.push(id);
+            self.revisions.push(t);
+            self.applied.push(false);
+        }
+    }
+
+    async fn insert(&self, tx: &Transaction<'_>) -> Result<()> {
+        tx.execute(
+            "INSERT INTO rollout_applies (resource_id, revision, applied_at) \
+             SELECT id, revision, CASE WHEN applied THEN now() END \
+             FROM unnest($1::uuid[], $2::text[], $3::bool[]) AS t(id, revision, applied) \
+             ON CONFLICT (resource_id, revision) DO UPDATE SET applied_at = EXCLUDED.applied_at \
+             WHERE rollout_applies.applied_at IS NULL AND EXCLUDED.applied_at IS NOT NULL",
+            &[&self.ids, &self.revisions, &self.applied],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Which consumers a rollout read covers.
+#[derive(Debug, Clone, Default)]
+pub struct RolloutFilter {
+    /// One source (its rollout key) only.
+    pub source: Option<String>,
+    /// Cluster ids or names (empty: all).
+    pub clusters: Vec<String>,
+    /// Cluster ids from a label selector, ANDed with `clusters` (`None`: no selector).
+    pub cluster_ids: Option<Vec<Uuid>>,
+    /// Consumer kinds (empty: Kustomization and HelmRelease).
+    pub kinds: Vec<String>,
+    /// Namespaces (empty: all).
+    pub namespaces: Vec<String>,
+    /// Sources after this key (the page's cursor).
+    pub after: Option<String>,
+    /// Sources per page.
+    pub limit: usize,
+}
+
+/// A consumer of a source as it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerRow {
+    /// What it rolls out ([`flux::rollout_source`]).
+    pub source: String,
+    /// The consumer's id.
+    pub id: Uuid,
+    /// Its cluster.
+    pub cluster_id: Uuid,
+    /// Its cluster's name.
+    pub cluster: String,
+    /// Kustomization or HelmRelease.
+    pub kind: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Its health now.
+    pub health: Health,
+    /// The revision it applied last.
+    pub revision: Option<String>,
+    /// The revision it attempted last.
+    pub last_attempted_revision: Option<String>,
+    /// Its message now.
+    pub message: Option<String>,
+    /// When its health last changed.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// One recorded (consumer, revision).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplyRow {
+    /// The consumer.
+    pub id: Uuid,
+    /// The revision.
+    pub revision: String,
+    /// When the consumer first named it.
+    pub first_seen_at: DateTime<Utc>,
+    /// When it was first seen Ready at it.
+    pub applied_at: Option<DateTime<Utc>>,
+}
+
+/// One page of sources: their consumers and what they recorded.
+#[derive(Debug, Clone, Default)]
+pub struct RolloutRows {
+    /// Consumers, by source.
+    pub consumers: Vec<ConsumerRow>,
+    /// Their recorded revisions.
+    pub applies: Vec<ApplyRow>,
+    /// More sources follow the page.
+    pub more: bool,
+}
+
+/// The consumers of every source, with the filter's conditions ($1: kinds, $2: clusters or
+/// NULL, $3: namespaces or NULL, $4: source or NULL, $5: after or NULL, $6: page size + 1).
+const CONSUMERS: &str = "\
+WITH c AS ( \
+    SELECT si.identity || COALESCE('|chart=' || rc.chart, '') AS source, r.id, r.cluster_id, \
+           cl.name AS cluster, r.kind, r.namespace, r.name, r.health, r.revision, \
+           r.last_attempted_revision, r.message, r.last_transition_at \
+    FROM flux_resources r \
+    JOIN clusters cl ON cl.id = r.cluster_id \
+    JOIN resource_edges e ON e.resource_id = r.id AND e.type = 'source' \
+    JOIN source_identities si ON si.resource_id = e.target_id \
+    LEFT JOIN rollout_charts rc ON rc.resource_id = r.id \
+    WHERE r.kind = ANY($1) AND NOT r.workload AND r.api_group LIKE '%fluxcd.io' \
+      AND ($2::uuid[] IS NULL OR r.cluster_id = ANY($2)) \
+      AND ($3::text[] IS NULL OR r.namespace = ANY($3))), \
+page AS ( \
+    SELECT DISTINCT source FROM c \
+    WHERE ($4::text IS NULL OR source = $4) AND ($5::text IS NULL OR source > $5) \
+    ORDER BY source LIMIT $6) \
+SELECT c.source, c.id, c.cluster_id, c.cluster, c.kind, c.namespace, c.name, c.health, \
+       c.revision, c.last_attempted_revision, c.message, c.last_transition_at \
+FROM c JOIN page USING (source) ORDER BY c.source, c.cluster, c.namespace, c.name";
+
+impl Store {
+    /// One page of sources matching `filter`, with their consumers and recorded revisions.
+    pub async fn rollouts(&self, filter: &RolloutFilter) -> Result<RolloutRows> {
+        let conn = self.api_conn().await?;
+        let clusters = clusters_of(&conn, filter).await?;
+        let kinds: Vec<String> = if filter.kinds.is_empty() {
+            flux::CONSUMER_KINDS.iter().map(|k| k.to_string()).collect()
+        } else {
+            filter.kinds.clone()
+        };
+        let namespaces = (!filter.namespaces.is_empty()).then_some(&filter.namespaces);
+        let page = filter.limit as i64 + 1;
+        let rows = conn
+            .query(
+                CONSUMERS,
+                &[
+                    &kinds,
+                    &clusters,
+                    &namespaces,
+                    &filter.source,
+                    &filter.after,
+                    &page,
+                ],
+            )
+            .await?;
+        let mut consumers = rows.iter().map(consumer_row).collect::<Result<Vec<_>>>()?;
+        let more = cut_to_page(&mut consumers, filter.limit);
+        let ids: Vec<Uuid> = consumers.iter().map(|c| c.id).collect();
+        let applies = conn
+            .query(
+                "SELECT resource_id, revision, first_seen_at, applied_at FROM rollout_applies \
+                 WHERE resource_id = ANY($1)",
+                &[&ids],
+            )
+            .await?
+            .iter()
+            .map(|r| ApplyRow {
+                id: r.get(0),
+                revision: r.get(1),
+                first_seen_at: r.get(2),
+                applied_at: r.get(3),
+            })
+            .collect();
+        Ok(RolloutRows {
+            consumers,
+            applies,
+            more,
+        })
+    }
+}
+
+/// The cluster ids the filter allows (`None`: every cluster): `clusters` resolved, ANDed with
+/// the label selector's.
+async fn clusters_of(
+    conn: &tokio_postgres::Client,
+    filter: &RolloutFilter,
+) -> Result<Option<Vec<Uuid>>> {
+    let named = if filter.clusters.is_empty() {
+        None
+    } else {
+        // Nothing resolved selects nothing (nil is no cluster's id).
+        Some(resolve_clusters(conn, &filter.clusters).await?).map(|ids| {
+            if ids.is_empty() {
+                vec![Uuid::nil()]
+            } else {
+                ids
+            }
+        })
+    };
+    Ok(match (named, &filter.cluster_ids) {
+        (Some(n), Some(l)) => Some(n.into_iter().filter(|id| l.contains(id)).collect()),
+        (Some(n), None) => Some(n),
+        (None, Some(l)) => Some(l.clone()),
+        (None, None) => None,
+    })
+}
+
+/// Drop the rows of the page's extra source (read to know whether more follow); true if any.
+fn cut_to_page(consumers: &mut Vec<ConsumerRow>, limit: usize) -> bool {
+    let mut seen = 0;
+    let mut last: Option<&str> = None;
+    let mut cut = consumers.len();
+    for (i, c) in consumers.iter().enumerate() {
+        if last != Some(c.source.as_str()) {
+            seen += 1;
+            last = Some(c.source.as_str());
+            if seen > limit {
+                cut = i;
+                break;
+            }
+        }
+    }
+    let more = cut < consumers.len();
+    consumers.truncate(cut);
+    more
+}
+
+fn consumer_row(r: &tokio_postgres::Row) -> Result<ConsumerRow> {
+    Ok(ConsumerRow {
+        source: r.get(0),
+        id: r.get(1),
+        cluster_id: r.get(2),
+        cluster: r.get(3),
+        kind: r.get(4),
+        namespace: r.get(5),
+        name: r.get(6),
+        health: r.try_get(7)?,
+        revision: r.get(8),
+        last_attempted_revision: r.get(9),
+        message: r.get(10),
+        since: r.get(11),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(source: &str) -> ConsumerRow {
+        ConsumerRow {
+            source: source.into(),
+            id: Uuid::nil(),
+            cluster_id: Uuid::nil(),
+            cluster: "c".into(),
+            kind: "Kustomization".into(),
+            namespace: "n".into(),
+            name: "x".into(),
+            health: Health::Ready,
+            revision: None,
+            last_attempted_revision: None,
+            message: None,
+            since: None,
+        }
+    }
+
+    #[test]
+    fn the_extra_source_of_a_page_is_cut_with_all_its_rows() {
+        let mut rows = vec![row("a"), row("a"), row("b"), row("c"), row("c")];
+        assert!(cut_to_page(&mut rows, 2));
+        let kept: Vec<&str> = rows.iter().map(|r| r.source.as_str()).collect();
+        assert_eq!(kept, ["a", "a", "b"]);
+        let mut rows = vec![row("a"), row("b")];
+        assert!(!cut_to_page(&mut rows, 2));
+        assert_eq!(rows.len(), 2);
+    }
+}
