@@ -182,6 +182,9 @@ impl RolloutsApi {
         state: Data<&Arc<AppState>>,
         /// One source, by its `source` key.
         source: Query<Option<String>>,
+        /// Only the sources this object consumes or is (a Kustomization's, HelmRelease's or
+        /// source object's resource id).
+        resource: Query<Option<Uuid>>,
         /// Cluster id or name (repeatable, up to 100).
         #[oai(default)]
         cluster: Query<Vec<String>>,
@@ -211,6 +214,7 @@ impl RolloutsApi {
         ])?;
         let filter = RolloutFilter {
             source: source.0.filter(|s| !s.is_empty()),
+            resource: resource.0,
             clusters: params::values(cluster.0),
             cluster_ids: timeline::labelled_clusters(&state, "clusterSelector", &cluster_selector)
                 .await?,

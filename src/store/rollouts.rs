@@ -127,6 +127,8 @@ impl<'a> ApplyRows<'a> {
 pub struct RolloutFilter {
     /// One source (its rollout key) only.
     pub source: Option<String>,
+    /// Only the sources this object consumes or is (a consumer's or a source object's id).
+    pub resource: Option<Uuid>,
     /// Cluster ids or names (empty: all).
     pub clusters: Vec<String>,
     /// Cluster ids from a label selector, ANDed with `clusters` (`None`: no selector).
@@ -195,10 +197,11 @@ pub struct RolloutRows {
 }
 
 /// The consumers of every source, with the filter's conditions ($1: kinds, $2: clusters or
-/// NULL, $3: namespaces or NULL, $4: source or NULL, $5: after or NULL, $6: page size + 1).
+/// NULL, $3: namespaces or NULL, $4: source or NULL, $5: after or NULL, $6: page size + 1,
+/// $7: a consumer's or source object's id or NULL).
 const CONSUMERS: &str = "\
 WITH c AS ( \
-    SELECT si.identity || COALESCE('|chart=' || rc.chart, '') AS source, r.id, r.cluster_id, \
+    SELECT si.identity || COALESCE('|chart=' || rc.chart, '') AS source, e.target_id, r.id, r.cluster_id, \
            cl.name AS cluster, r.kind, r.namespace, r.name, r.health, r.revision, \
            r.last_attempted_revision, r.message, r.last_transition_at \
     FROM flux_resources r \
@@ -212,6 +215,7 @@ WITH c AS ( \
 page AS ( \
     SELECT DISTINCT source FROM c \
     WHERE ($4::text IS NULL OR source = $4) AND ($5::text IS NULL OR source > $5) \
+      AND ($7::uuid IS NULL OR source IN (SELECT source FROM c WHERE id = $7 OR target_id = $7)) \
     ORDER BY source LIMIT $6) \
 SELECT c.source, c.id, c.cluster_id, c.cluster, c.kind, c.namespace, c.name, c.health, \
        c.revision, c.last_attempted_revision, c.message, c.last_transition_at \
@@ -239,6 +243,7 @@ impl Store {
                     &filter.source,
                     &filter.after,
                     &page,
+                    &filter.resource,
                 ],
             )
             .await?;

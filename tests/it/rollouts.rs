@@ -310,6 +310,22 @@ async fn filters_narrow_the_consumers_and_pages_continue_by_source() {
     let one = h.ok(&format!("?source={}", urlencoding(TOOLS))).await;
     assert_eq!(one["items"].as_array().unwrap().len(), 1);
     assert_eq!(one["items"][0]["revisions"][0]["counts"]["applied"], 1);
+    let a = h.clusters[0];
+    let id = |kind: &str, group: &str, name: &str| {
+        flux_orchestrator::store::resource_id(a, group, kind, "apps", name)
+    };
+    let consumer = id("Kustomization", "kustomize.toolkit.fluxcd.io", "tools");
+    let repo = id("GitRepository", "source.toolkit.fluxcd.io", "apps");
+    for (resource, key) in [(consumer, TOOLS), (repo, APPS)] {
+        let page = h.ok(&format!("?resource={resource}")).await;
+        let keys: Vec<&str> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["source"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, [key], "{page}");
+    }
     let first = h.ok("?limit=1&revisions=1").await;
     assert_eq!(first["items"].as_array().unwrap().len(), 1);
     assert_eq!(first["items"][0]["source"], APPS);
@@ -339,6 +355,7 @@ async fn bad_parameters_are_400_naming_the_parameter() {
         ("?limit=101", "limit"),
         ("?revisions=51", "revisions"),
         ("?continue=%21%21", "continue"),
+        ("?resource=nope", "resource"),
         ("?clusterSelector=team%20in%20(", "clusterSelector"),
     ] {
         let (status, body) = h.get_with(&h.http, query).await;

@@ -5571,6 +5571,11 @@ export interface operations {
             query?: {
                 /** @description One source, by its `source` key. */
                 source?: string;
+                /**
+                 * @description Only the sources this object consumes or is (a Kustomization's, HelmRelease's or
+                 *     source object's resource id).
+                 */
+                resource?: string;
                 /** @description Cluster id or name (repeatable, up to 100). */
                 cluster?: string[];
                 /** @description Cluster-label selector, kubectl's `-l` syntax on cluster labels (repeatable; AND). */
