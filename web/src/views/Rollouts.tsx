@@ -100,7 +100,7 @@ function useRollouts(view: RolloutsView) {
 function Filters({ view, set }: { view: RolloutsView; set: (v: RolloutsView) => void }) {
   const [selector, setSelector] = useState(view.selector);
   return (
-    <form className="card filters" onSubmit={(e) => (e.preventDefault(), set({ ...view, selector }))}>
+    <form className="card filters rollout-filters" onSubmit={(e) => (e.preventDefault(), set({ ...view, selector }))}>
       <input className="input" aria-label="Cluster labels" placeholder="cluster labels, e.g. env=prod" value={selector} onChange={(e) => setSelector(e.target.value)} onBlur={() => set({ ...view, selector })} />{' '}
       <input className="input" aria-label="Search rollouts" placeholder="source, cluster or name" value={view.q} onChange={(e) => set({ ...view, q: e.target.value })} />
       {view.resource && (
