@@ -200,7 +200,7 @@ impl RolloutsApi {
         /// Revisions per source, newest first, 1–50 (default 5).
         #[oai(validator(minimum(value = "1"), maximum(value = "50")))]
         revisions: Query<Option<u32>>,
-        /// Sources per page, 1–100 (default 20).
+        /// Sources per page, 1–100 (default 20; a Helm repository's charts count once).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
         /// The `continue` value of the previous page.
@@ -226,10 +226,7 @@ impl RolloutsApi {
         let rows = state.store.rollouts(&filter).await?;
         let revisions = revisions.0.unwrap_or(DEFAULT_REVISIONS) as usize;
         let items = assemble::sources(rows.consumers, rows.applies, revisions);
-        let continue_ = match items.last() {
-            Some(last) if rows.more => Some(URL_SAFE_NO_PAD.encode(&last.source)),
-            _ => None,
-        };
+        let continue_ = rows.next.map(|identity| URL_SAFE_NO_PAD.encode(identity));
         Ok(RolloutsResponse::Ok(Json(RolloutPage { items, continue_ })))
     }
 }
@@ -252,7 +249,7 @@ fn consumer_kinds(values: &[String]) -> Result<Vec<String>, ApiError> {
     }
 }
 
-/// The source key a `continue` token carries.
+/// The source identity a `continue` token carries (the last of its page).
 fn after(token: Option<String>) -> Result<Option<String>, ApiError> {
     token
         .filter(|t| !t.is_empty())

@@ -137,9 +137,9 @@ pub struct RolloutFilter {
     pub kinds: Vec<String>,
     /// Namespaces (empty: all).
     pub namespaces: Vec<String>,
-    /// Sources after this key (the page's cursor).
+    /// Source identities after this one (the page's cursor).
     pub after: Option<String>,
-    /// Sources per page.
+    /// Source identities per page (a Helm repository's charts share one).
     pub limit: usize,
 }
 
@@ -192,84 +192,126 @@ pub struct RolloutRows {
     pub consumers: Vec<ConsumerRow>,
     /// Their recorded revisions.
     pub applies: Vec<ApplyRow>,
-    /// More sources follow the page.
-    pub more: bool,
+    /// The last source identity of the page when more follow (the next page's `after`).
+    pub next: Option<String>,
 }
 
-/// The consumers of every source, with the filter's conditions ($1: kinds, $2: clusters or
-/// NULL, $3: namespaces or NULL, $4: source or NULL, $5: after or NULL, $6: page size + 1,
-/// $7: a consumer's or source object's id or NULL).
+/// The page's source identities, in order, through the identity index ($1: one identity or
+/// NULL, $2: after or NULL, $3: an object's id or NULL, $4: page size + 1). A HelmRepository's
+/// charts share its identity, so they are on one page.
+const IDENTITIES: &str = "\
+SELECT DISTINCT identity FROM source_identities \
+WHERE ($1::text IS NULL OR identity = $1) AND ($2::text IS NULL OR identity > $2) \
+  AND ($3::uuid IS NULL OR identity IN ( \
+      SELECT identity FROM source_identities WHERE resource_id = $3 \
+      UNION ALL \
+      SELECT s.identity FROM resource_edges e JOIN source_identities s ON s.resource_id = e.target_id \
+      WHERE e.resource_id = $3 AND e.type = 'source')) \
+ORDER BY identity LIMIT $4";
+
+/// The consumers of the identities $1 ($2: kinds, $3: clusters or NULL, $4: namespaces or
+/// NULL, $5: one source key or NULL, $6: an object's id or NULL: a consumer's own sources only).
 const CONSUMERS: &str = "\
 WITH c AS ( \
-    SELECT si.identity || COALESCE('|chart=' || rc.chart, '') AS source, e.target_id, r.id, r.cluster_id, \
-           cl.name AS cluster, r.kind, r.namespace, r.name, r.health, r.revision, \
+    SELECT si.identity || COALESCE('|chart=' || rc.chart, '') AS source, e.target_id, r.id, \
+           r.cluster_id, cl.name AS cluster, r.kind, r.namespace, r.name, r.health, r.revision, \
            r.last_attempted_revision, r.message, r.last_transition_at \
-    FROM flux_resources r \
+    FROM source_identities si \
+    JOIN resource_edges e ON e.target_id = si.resource_id AND e.type = 'source' \
+    JOIN flux_resources r ON r.id = e.resource_id \
     JOIN clusters cl ON cl.id = r.cluster_id \
-    JOIN resource_edges e ON e.resource_id = r.id AND e.type = 'source' \
-    JOIN source_identities si ON si.resource_id = e.target_id \
     LEFT JOIN rollout_charts rc ON rc.resource_id = r.id \
-    WHERE r.kind = ANY($1) AND NOT r.workload AND r.api_group LIKE '%fluxcd.io' \
-      AND ($2::uuid[] IS NULL OR r.cluster_id = ANY($2)) \
-      AND ($3::text[] IS NULL OR r.namespace = ANY($3))), \
-page AS ( \
-    SELECT DISTINCT source FROM c \
-    WHERE ($4::text IS NULL OR source = $4) AND ($5::text IS NULL OR source > $5) \
-      AND ($7::uuid IS NULL OR source IN (SELECT source FROM c WHERE id = $7 OR target_id = $7)) \
-    ORDER BY source LIMIT $6) \
-SELECT c.source, c.id, c.cluster_id, c.cluster, c.kind, c.namespace, c.name, c.health, \
-       c.revision, c.last_attempted_revision, c.message, c.last_transition_at \
-FROM c JOIN page USING (source) ORDER BY c.source, c.cluster, c.namespace, c.name";
+    WHERE si.identity = ANY($1) AND r.kind = ANY($2) AND NOT r.workload \
+      AND r.api_group LIKE '%fluxcd.io' \
+      AND ($3::uuid[] IS NULL OR r.cluster_id = ANY($3)) \
+      AND ($4::text[] IS NULL OR r.namespace = ANY($4))) \
+SELECT source, id, cluster_id, cluster, kind, namespace, name, health, revision, \
+       last_attempted_revision, message, last_transition_at \
+FROM c \
+WHERE ($5::text IS NULL OR source = $5) \
+  AND ($6::uuid IS NULL OR NOT EXISTS (SELECT 1 FROM c o WHERE o.id = $6) \
+       OR source IN (SELECT o.source FROM c o WHERE o.id = $6)) \
+ORDER BY source, cluster, namespace, name";
 
 impl Store {
     /// One page of sources matching `filter`, with their consumers and recorded revisions.
     pub async fn rollouts(&self, filter: &RolloutFilter) -> Result<RolloutRows> {
         let conn = self.api_conn().await?;
         let clusters = clusters_of(&conn, filter).await?;
+        let (identity, _) = split_source(filter.source.as_deref());
+        let page = filter.limit as i64 + 1;
+        let mut identities: Vec<String> = conn
+            .query(
+                IDENTITIES,
+                &[&identity, &filter.after, &filter.resource, &page],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let more = identities.len() > filter.limit;
+        identities.truncate(filter.limit);
         let kinds: Vec<String> = if filter.kinds.is_empty() {
             flux::CONSUMER_KINDS.iter().map(|k| k.to_string()).collect()
         } else {
             filter.kinds.clone()
         };
         let namespaces = (!filter.namespaces.is_empty()).then_some(&filter.namespaces);
-        let page = filter.limit as i64 + 1;
-        let rows = conn
-            .query(
-                CONSUMERS,
-                &[
-                    &kinds,
-                    &clusters,
-                    &namespaces,
-                    &filter.source,
-                    &filter.after,
-                    &page,
-                    &filter.resource,
-                ],
-            )
-            .await?;
-        let mut consumers = rows.iter().map(consumer_row).collect::<Result<Vec<_>>>()?;
-        let more = cut_to_page(&mut consumers, filter.limit);
-        let ids: Vec<Uuid> = consumers.iter().map(|c| c.id).collect();
-        let applies = conn
-            .query(
-                "SELECT resource_id, revision, first_seen_at, applied_at FROM rollout_applies \
-                 WHERE resource_id = ANY($1)",
-                &[&ids],
-            )
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
+            &identities,
+            &kinds,
+            &clusters,
+            &namespaces,
+            &filter.source,
+            &filter.resource,
+        ];
+        let consumers = conn
+            .query(CONSUMERS, &params)
             .await?
             .iter()
-            .map(|r| ApplyRow {
-                id: r.get(0),
-                revision: r.get(1),
-                first_seen_at: r.get(2),
-                applied_at: r.get(3),
-            })
-            .collect();
+            .map(consumer_row)
+            .collect::<Result<Vec<_>>>()?;
+        let applies = applies_of(&conn, &consumers).await?;
         Ok(RolloutRows {
             consumers,
             applies,
-            more,
+            next: identities.last().filter(|_| more).cloned(),
         })
+    }
+}
+
+/// What `consumers` recorded (at most [`KEPT_REVISIONS`] rows each).
+async fn applies_of(
+    conn: &tokio_postgres::Client,
+    consumers: &[ConsumerRow],
+) -> Result<Vec<ApplyRow>> {
+    let ids: Vec<Uuid> = consumers.iter().map(|c| c.id).collect();
+    let rows = conn
+        .query(
+            "SELECT resource_id, revision, first_seen_at, applied_at FROM rollout_applies \
+             WHERE resource_id = ANY($1)",
+            &[&ids],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| ApplyRow {
+            id: r.get(0),
+            revision: r.get(1),
+            first_seen_at: r.get(2),
+            applied_at: r.get(3),
+        })
+        .collect())
+}
+
+/// A source key's identity and chart (`…|chart=NAME`, see [`flux::rollout_source`]).
+pub fn split_source(key: Option<&str>) -> (Option<&str>, Option<&str>) {
+    match key {
+        None => (None, None),
+        Some(k) => match k.rsplit_once("|chart=") {
+            Some((identity, chart)) => (Some(identity), Some(chart)),
+            None => (Some(k), None),
+        },
     }
 }
 
@@ -299,26 +341,6 @@ async fn clusters_of(
     })
 }
 
-/// Drop the rows of the page's extra source (read to know whether more follow); true if any.
-fn cut_to_page(consumers: &mut Vec<ConsumerRow>, limit: usize) -> bool {
-    let mut seen = 0;
-    let mut last: Option<&str> = None;
-    let mut cut = consumers.len();
-    for (i, c) in consumers.iter().enumerate() {
-        if last != Some(c.source.as_str()) {
-            seen += 1;
-            last = Some(c.source.as_str());
-            if seen > limit {
-                cut = i;
-                break;
-            }
-        }
-    }
-    let more = cut < consumers.len();
-    consumers.truncate(cut);
-    more
-}
-
 fn consumer_row(r: &tokio_postgres::Row) -> Result<ConsumerRow> {
     Ok(ConsumerRow {
         source: r.get(0),
@@ -340,31 +362,13 @@ fn consumer_row(r: &tokio_postgres::Row) -> Result<ConsumerRow> {
 mod tests {
     use super::*;
 
-    fn row(source: &str) -> ConsumerRow {
-        ConsumerRow {
-            source: source.into(),
-            id: Uuid::nil(),
-            cluster_id: Uuid::nil(),
-            cluster: "c".into(),
-            kind: "Kustomization".into(),
-            namespace: "n".into(),
-            name: "x".into(),
-            health: Health::Ready,
-            revision: None,
-            last_attempted_revision: None,
-            message: None,
-            since: None,
-        }
-    }
-
     #[test]
-    fn the_extra_source_of_a_page_is_cut_with_all_its_rows() {
-        let mut rows = vec![row("a"), row("a"), row("b"), row("c"), row("c")];
-        assert!(cut_to_page(&mut rows, 2));
-        let kept: Vec<&str> = rows.iter().map(|r| r.source.as_str()).collect();
-        assert_eq!(kept, ["a", "a", "b"]);
-        let mut rows = vec![row("a"), row("b")];
-        assert!(!cut_to_page(&mut rows, 2));
-        assert_eq!(rows.len(), 2);
+    fn a_source_key_splits_into_identity_and_chart() {
+        assert_eq!(split_source(None), (None, None));
+        assert_eq!(split_source(Some("Git|u|b")), (Some("Git|u|b"), None));
+        assert_eq!(
+            split_source(Some("HelmRepository|u|chart=podinfo")),
+            (Some("HelmRepository|u"), Some("podinfo"))
+        );
     }
 }

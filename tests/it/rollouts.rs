@@ -431,3 +431,120 @@ async fn a_consumer_keeps_its_ten_newest_revisions_and_takes_them_along_when_del
     let page = h.ok("").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
 }
+
+/// The schema before migration 0016, recorded as the runner does.
+async fn schema_before_rollouts(client: &tokio_postgres::Client) {
+    client
+        .batch_execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, \
+             checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .await
+        .unwrap();
+    for m in flux_orchestrator::store::MIGRATIONS
+        .iter()
+        .filter(|m| m.version < 16)
+    {
+        client.batch_execute(m.sql).await.unwrap();
+        client
+            .execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                &[&m.version, &m.name, &m.checksum()],
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// Store `op`'s object as a release before 0016 would have: its row and current version.
+async fn stored_before(client: &tokio_postgres::Client, cluster: Uuid, op: &WriteOp) -> Uuid {
+    let WriteOp::Upsert { snapshot: s, .. } = op else {
+        unreachable!()
+    };
+    let id = flux_orchestrator::store::resource_id(
+        cluster,
+        &s.api_group,
+        &s.kind,
+        &s.namespace,
+        &s.name,
+    );
+    let hash = flux_orchestrator::store::content_hash(&s.object);
+    client
+        .execute(
+            "INSERT INTO resource_versions (resource_id, content_hash, cluster_id, object) VALUES ($1, $2, $3, $4)",
+            &[&id, &hash, &cluster, &s.object],
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            "INSERT INTO flux_resources (cluster_id, api_group, kind, namespace, name, id, api_version, health, \
+             revision, last_attempted_revision, content_hash, last_seq, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'v1', $7, $8, $9, $10, 1, '2026-01-01T00:00:00Z')",
+            &[&cluster, &s.api_group, &s.kind, &s.namespace, &s.name, &id, &s.health.as_str(),
+              &s.revision, &s.last_attempted_revision, &hash],
+        )
+        .await
+        .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn upgrading_records_the_revisions_and_charts_of_consumers_stored_before() {
+    let db = TestDb::create().await;
+    let client = db.client().await;
+    schema_before_rollouts(&client).await;
+    let cluster = Uuid::new_v4();
+    client
+        .execute(
+            "INSERT INTO clusters (id, name, source, server_url, credentials) \
+             VALUES ($1, 'old', 'kubeconfig', 'https://old', '\\x00')",
+            &[&cluster],
+        )
+        .await
+        .unwrap();
+    let ready = stored_before(&client, cluster, &ks(cluster, "web", "apps", "A", "A")).await;
+    let failing = stored_before(&client, cluster, &ks(cluster, "api", "apps", "A", "B")).await;
+    let helm = seed_helm_release(cluster);
+    let release = stored_before(&client, cluster, &helm).await;
+    assert_eq!(db.store().migrate().await.expect("migrate"), 1);
+    // Applied: what a Ready consumer is at (dated by its last write); attempted: the rest. A
+    // consumer failing now applied its revision at an unknown time: not recorded.
+    let rows: Vec<(Uuid, String, bool)> = client
+        .query(
+            "SELECT resource_id, revision, applied_at IS NOT NULL FROM rollout_applies \
+             ORDER BY resource_id = $1 DESC, resource_id = $2 DESC, revision",
+            &[&ready, &failing],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let WriteOp::Upsert { snapshot: hr, .. } = &helm else {
+        unreachable!()
+    };
+    let chart_version = hr.revision.clone().unwrap();
+    assert_eq!(
+        rows,
+        [
+            (ready, rev("A"), true),
+            (failing, rev("B"), false),
+            (release, chart_version, true),
+        ]
+    );
+    let chart: String = client
+        .query_one(
+            "SELECT chart FROM rollout_charts WHERE resource_id = $1",
+            &[&release],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(chart, "podinfo");
+}
+
+fn seed_helm_release(cluster: Uuid) -> WriteOp {
+    let obj = crate::support::seed::fixture("helmrelease-ready");
+    upsert(cluster, obj)
+}

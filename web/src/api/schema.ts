@@ -5586,7 +5586,7 @@ export interface operations {
                 namespace?: string[];
                 /** @description Revisions per source, newest first, 1–50 (default 5). */
                 revisions?: number;
-                /** @description Sources per page, 1–100 (default 20). */
+                /** @description Sources per page, 1–100 (default 20; a Helm repository's charts count once). */
                 limit?: number;
                 /** @description The `continue` value of the previous page. */
                 continue?: string;
