@@ -6,8 +6,9 @@
 //! 1. **Applies follow the consumer, in its transaction.** For every real change of a consumer
 //!    the writer records what its new version tells ([`flux::observe`]): the attempted
 //!    revision is inserted if new (`first_seen_at` = the transaction's time), the applied one
-//!    (Ready at it) gets `applied_at` the first time only. An unchanged consumer (a hash-skipped
-//!    upsert) records nothing, and a change that tells nothing new writes no row.
+//!    (Ready at it) gets `applied_at` the first time only; its chart ([`flux::chart`]) is
+//!    written or removed. An unchanged consumer (a hash-skipped upsert) records nothing, and a
+//!    change that tells nothing new changes no row.
 //! 2. **Bounded per consumer.** After recording, a consumer keeps its 10 newest revisions (by
 //!    `first_seen_at`); rows go with their consumer (foreign key), so the tables hold at most
 //!    10 rows per stored consumer and need no retention of their own.
@@ -40,35 +41,45 @@ pub(crate) async fn record(tx: &Transaction<'_>, items: &[Consumed<'_>]) -> Resu
     let mut rows = ApplyRows::default();
     let (mut charted, mut charts, mut uncharted) = (Vec::new(), Vec::new(), Vec::new());
     for c in items {
-        let Some(o) = flux::observe(c.snapshot) else {
+        let s = c.snapshot;
+        if s.workload.is_some() || !flux::is_consumer(&s.api_group, &s.kind) {
             continue;
-        };
-        rows.push(c.id, o);
-        match flux::chart(&c.snapshot.object) {
+        }
+        // A consumer's chart counts before it names any revision: it says which source it is.
+        if let Some(o) = flux::observe(s) {
+            rows.push(c.id, o);
+        }
+        match flux::chart(&s.object) {
             Some(chart) => {
                 charted.push(c.id);
                 charts.push(chart);
             }
-            None => uncharted.push(c.id),
+            // Only a HelmRelease can have had one.
+            None if s.kind == "HelmRelease" => uncharted.push(c.id),
+            None => {}
         }
     }
-    if rows.ids.is_empty() {
-        return Ok(());
+    if !rows.ids.is_empty() {
+        rows.insert(tx).await?;
+        trim(tx, &rows.ids).await?;
     }
-    rows.insert(tx).await?;
-    tx.execute(
-        "INSERT INTO rollout_charts (resource_id, chart) SELECT * FROM unnest($1::uuid[], $2::text[]) \
-         ON CONFLICT (resource_id) DO UPDATE SET chart = EXCLUDED.chart \
-         WHERE rollout_charts.chart <> EXCLUDED.chart",
-        &[&charted, &charts],
-    )
-    .await?;
-    tx.execute(
-        "DELETE FROM rollout_charts WHERE resource_id = ANY($1)",
-        &[&uncharted],
-    )
-    .await?;
-    trim(tx, &rows.ids).await
+    if !charted.is_empty() {
+        tx.execute(
+            "INSERT INTO rollout_charts (resource_id, chart) SELECT * FROM unnest($1::uuid[], $2::text[]) \
+             ON CONFLICT (resource_id) DO UPDATE SET chart = EXCLUDED.chart \
+             WHERE rollout_charts.chart <> EXCLUDED.chart",
+            &[&charted, &charts],
+        )
+        .await?;
+    }
+    if !uncharted.is_empty() {
+        tx.execute(
+            "DELETE FROM rollout_charts WHERE resource_id = ANY($1)",
+            &[&uncharted],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Keep each of `ids` to its [`KEPT_REVISIONS`] newest revisions.

@@ -119,3 +119,13 @@ test('a cluster-label filter leaves the other clusters out', async () => {
   const rev = page.locator(`[data-testid=rollout-revision][data-revision="${REVISION}"]`);
   assert.equal(await rev.getByTestId('rollout-bar').getAttribute('aria-label'), `${consumers['sim-1'].length + consumers['sim-2'].length} applied`);
 });
+
+test("a consumer's detail page links to its rollout", async () => {
+  const o = consumers['sim-3'][0];
+  await page.goto(`/resources/${o.id}`);
+  await page.getByRole('link', { name: 'rollout', exact: true }).click();
+  await page.waitForURL((u) => u.pathname === '/rollouts' && u.searchParams.get('resource') === o.id);
+  await waitShown('sim-3', 'failing');
+  assert.equal(await page.getByTestId('rollout-source').count(), 1, 'only the source it consumes');
+  assert.ok(page.problems.length === 0, page.problems.join('\n'));
+});
