@@ -22,6 +22,7 @@ mod notifications;
 mod oidc;
 mod params;
 mod resources;
+mod rollouts;
 pub mod routes;
 mod session;
 mod spec;
@@ -100,6 +101,8 @@ pub enum ApiTags {
     Stats,
     /// What happened across the fleet, by time, with bursts grouped.
     Timeline,
+    /// Where each revision of each source has reached across the fleet, and where it fails.
+    Rollouts,
     /// The live stream of committed changes (WebSocket).
     Stream,
     /// Prometheus metrics.
@@ -132,7 +135,8 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             changes::ChangesApi,
             events::EventsApi,
             stats::StatsApi,
-            timeline::TimelineApi,
+            // Fleet history (issue 17): the timeline and the rollouts are one element.
+            (timeline::TimelineApi, rollouts::RolloutsApi),
             stream::StreamApi,
             metrics::MetricsApi,
             session::SessionApi,

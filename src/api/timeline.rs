@@ -214,9 +214,11 @@ fn entry(slot: Slot) -> TimelineEntry {
     }
 }
 
-/// The clusters whose labels match the `clusterLabel` selectors; `None` without any.
-async fn labelled_clusters(
+/// The clusters whose labels match the selectors of parameter `param` (`clusterLabel` here);
+/// `None` without any.
+pub(super) async fn labelled_clusters(
     state: &AppState,
+    param: &str,
     selectors: &[String],
 ) -> Result<Option<Vec<Uuid>>, ApiError> {
     let texts: Vec<&str> = selectors
@@ -230,7 +232,7 @@ async fn labelled_clusters(
     let reqs = parse_selectors(&texts).map_err(|e| {
         ApiError::bad_request(
             "invalid_selector",
-            format!("failed to parse parameter `clusterLabel`: {e}"),
+            format!("failed to parse parameter `{param}`: {e}"),
         )
     })?;
     let ids: Vec<Uuid> = state
@@ -423,7 +425,7 @@ impl Request {
             .transpose()?;
         Ok(TimelineFilter {
             subjects: history::subjects(vec![], self.cluster, &self.kind, self.namespace, vec![])?,
-            cluster_ids: labelled_clusters(state, &self.cluster_label).await?,
+            cluster_ids: labelled_clusters(state, "clusterLabel", &self.cluster_label).await?,
             becomes: self.becomes.into_iter().map(Into::into).collect(),
             was: self.was.into_iter().map(Into::into).collect(),
             ops: self.op.into_iter().map(Into::into).collect(),

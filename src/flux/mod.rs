@@ -10,6 +10,7 @@
 //! | `conditions` | reading `status.conditions` |
 //! | `health` | [`Health`] and [`summarize`]: the verdict and its rules |
 //! | `revision` | per-kind revision extraction |
+//! | `rollout` | what a consumer (Kustomization, HelmRelease) attempted and applied, and what it rolls out (source identity + chart) |
 //! | `refs` | `sourceRef` and `dependsOn` |
 //! | `edges` | the edges an object declares: source, chart, dependsOn, inventory, image, alert, receiver |
 //! | `snapshot` | [`sanitize`] and the normalised [`ResourceSnapshot`] |
@@ -34,6 +35,7 @@ mod kinds;
 mod kstatus;
 mod refs;
 mod revision;
+mod rollout;
 mod snapshot;
 mod summary;
 #[cfg(test)]
@@ -62,6 +64,7 @@ pub use kinds::{
 pub use kstatus::{KStatus, Replicas, WorkloadStatus, compute as workload_status};
 pub use refs::{ObjectRef, SourceRef, depends_on, source_ref};
 pub use revision::{Revisions, last_attempted_revision, revision, revisions};
+pub use rollout::{CONSUMER_KINDS, Observation, chart, is_consumer, observe, rollout_source};
 pub use snapshot::{ResourceSnapshot, sanitize, snapshot, workload_snapshot};
 pub use summary::{MAX_ITEMS, MAX_VALUE, summary};
 pub use vocabulary::{ChangeOp, ClusterState, EdgeType, EventType, Health, KindStatus};

@@ -104,6 +104,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "notify_engine",
         sql: include_str!("../../sql/0015_notify_engine.sql"),
     },
+    Migration {
+        version: 16,
+        name: "rollouts",
+        sql: include_str!("../../sql/0016_rollouts.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).

@@ -17,6 +17,7 @@ mod notify_engine;
 mod pools;
 pub mod queries;
 mod resources;
+mod rollouts;
 mod status;
 mod target;
 mod tls;
@@ -47,6 +48,7 @@ pub use resources::{
     BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, RESOURCE_COLUMN_COUNT, RESOURCE_COLUMNS, ResourceKey,
     ResourceRow, WorkloadColumns, WriteOp, coalesce, content_hash, resource_id,
 };
+pub use rollouts::{ApplyRow, ConsumerRow, RolloutFilter, RolloutRows};
 pub use status::{
     CLUSTER_STATUS_CHANNEL, ClusterStatusRow, KindWatchStatus, STATUS_COLUMNS, StatusUpdate,
 };

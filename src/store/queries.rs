@@ -32,6 +32,7 @@ mod versions;
 pub use cursor::{Cursor, CursorError, KeyType, KeyValue};
 pub use filter::{Class, ResourceFilter, ResourceOrder, SortField};
 pub use history::{ChangeFilter, EventFilter, EventRow, History, Subjects, history_statement};
+pub(crate) use list::resolve_clusters;
 pub use list::{Page, ResourceDetailRow, Total};
 pub use selector::{
     LabelRequirement, MAX_REQUIREMENTS, MAX_SELECTOR_BYTES, MAX_SET_VALUES, SelectorError,

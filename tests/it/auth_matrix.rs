@@ -275,13 +275,12 @@ async fn a_scoped_token_lists_only_the_clusters_and_objects_in_its_scope() {
         let expected = usize::from(!path.contains("search"));
         assert_eq!(items.len(), expected, "{path}: {page}");
     }
-    assert_eq!(
-        get("/api/v1/timeline?cluster=search")
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    for path in [
+        "/api/v1/timeline?cluster=search",
+        "/api/v1/rollouts?cluster=search",
+    ] {
+        assert_eq!(get(path).await.unwrap().status(), 403, "{path}");
+    }
     let stats: Value = get(&format!("/api/v1/stats?asOf={now}"))
         .await
         .unwrap()

@@ -35,6 +35,7 @@ mod notify;
 mod oidc_login;
 mod openapi_drift;
 mod resources_api;
+mod rollouts;
 mod sim_faults;
 mod sim_flux;
 mod sim_kubectl;

@@ -13,9 +13,10 @@
 //!    upsert whose content hash equals the stored one writes nothing (`upserts`); a real change
 //!    writes its row, one change-log entry (`changelog`) with the version it produced and what
 //!    changed, and that version (`super::versions`: the object lives there), and makes the
-//!    object's edges those of the new version (`super::edges`). A stored object's version is
-//!    read only when the hashes differ, so an unchanged relist reads no objects and writes no
-//!    edges.
+//!    object's edges those of the new version (`super::edges`); a Kustomization's or
+//!    HelmRelease's attempted and applied revisions are recorded (`super::rollouts`). A stored
+//!    object's version is read only when the hashes differ, so an unchanged relist reads no
+//!    objects and writes no edges or rollout rows.
 //! 4. **A sweep is a barrier.** What came before it in the batch is written first; then every
 //!    stored object of the kind that the relist did not see is deleted and logged (`sweep`).
 //! 5. **Roll-ups follow their workloads.** After the last write, the owners of the workloads

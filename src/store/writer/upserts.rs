@@ -2,7 +2,8 @@
 //! store the version produced, log the change, write the `flux_resources` row with the seq
 //! of its change, and make its edges those of the new version (`store::edges`). A workload's
 //! row also carries its owner, kstatus and replicas, and its images are rewritten
-//! (`workload_images`); the owners whose roll-up may change are noted for `rollup`.
+//! (`workload_images`); the owners whose roll-up may change are noted for `rollup`; a
+//! consumer's attempted and applied revisions are recorded (`store::rollouts`).
 
 use std::collections::HashMap;
 
@@ -17,6 +18,7 @@ use crate::flux::{self, ChangeOp, ResourceSnapshot};
 use crate::store::Result;
 use crate::store::edges::{self, Declaring};
 use crate::store::resources::{BatchOutcome, ResourceKey, content_hash, resource_id};
+use crate::store::rollouts::{self, Consumed};
 use crate::store::versions::{Existing, NewVersion, read_existing, store_versions};
 
 /// One upsert of a batch.
@@ -124,6 +126,14 @@ async fn write_changed(
         })
         .collect();
     edges::write(tx, &declaring).await?;
+    let consumed: Vec<Consumed> = changed
+        .iter()
+        .map(|c| Consumed {
+            id: c.id,
+            snapshot: c.upsert.snapshot,
+        })
+        .collect();
+    rollouts::record(tx, &consumed).await?;
     out.upserted += changed.len();
     Ok(changed
         .iter()

@@ -661,6 +661,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/rollouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rollouts
+         * @description Per source (matched across clusters by URL and ref, or Helm repository and chart), its
+         *     newest revisions and, for each, which consumers (Kustomizations, HelmReleases) have
+         *     applied it (first Ready at it), which are pending, which fail at it, and how long the
+         *     applies took. Filters combine with AND, repeated values with OR.
+         *
+         *     Needs role `viewer` or higher.
+         */
+        get: operations["listRollouts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/session": {
         parameters: {
             query?: never;
@@ -2378,6 +2403,169 @@ export interface components {
          * @enum {string}
          */
         RoleName: "viewer" | "operator" | "admin";
+        /**
+         * RolloutCluster
+         * @description One cluster's consumers at a revision.
+         */
+        RolloutCluster: {
+            /** @description The cluster's name. */
+            cluster: string;
+            /**
+             * Format: uuid
+             * @description The cluster's id.
+             */
+            clusterId: string;
+            /** @description Its consumers of the source. */
+            objects: components["schemas"]["RolloutObject"][];
+            state: components["schemas"]["RolloutState"];
+        };
+        /**
+         * RolloutCounts
+         * @description How many consumers stand where, for one revision.
+         */
+        RolloutCounts: {
+            /**
+             * Format: uint32
+             * @description Ready at it.
+             */
+            applied: number;
+            /**
+             * Format: uint32
+             * @description Failing at it.
+             */
+            failing: number;
+            /**
+             * Format: uint32
+             * @description Not there yet.
+             */
+            pending: number;
+            /**
+             * Format: uint32
+             * @description Went past it.
+             */
+            superseded: number;
+        };
+        /**
+         * RolloutObject
+         * @description One consumer's state at a revision.
+         */
+        RolloutObject: {
+            /**
+             * Format: date-time
+             * @description When it was first seen Ready at the revision.
+             */
+            appliedAt?: string | null;
+            health: components["schemas"]["Health"];
+            /**
+             * Format: uuid
+             * @description The consumer's resource id.
+             */
+            id: string;
+            /** @description Kustomization or HelmRelease. */
+            kind: string;
+            /** @description The revision it attempted last. */
+            lastAttemptedRevision?: string | null;
+            /** @description Its message now (for `failing` and `pending`). */
+            message?: string | null;
+            /** @description Name. */
+            name: string;
+            /** @description Namespace. */
+            namespace: string;
+            /** @description The revision it applied last. */
+            revision?: string | null;
+            /**
+             * Format: date-time
+             * @description When its health last changed.
+             */
+            since?: string | null;
+            state: components["schemas"]["RolloutState"];
+        };
+        /**
+         * RolloutPage
+         * @description A page of sources, by key.
+         */
+        RolloutPage: {
+            /** @description Pass as `continue` for the next page; null on the last. */
+            continue?: string | null;
+            /** @description The sources. */
+            items: components["schemas"]["RolloutSource"][];
+        };
+        /**
+         * RolloutRevision
+         * @description One revision of a source across the fleet.
+         */
+        RolloutRevision: {
+            /** @description Per cluster, by name. */
+            clusters: components["schemas"]["RolloutCluster"][];
+            counts: components["schemas"]["RolloutCounts"];
+            /**
+             * Format: date-time
+             * @description The first apply (a consumer Ready at it).
+             */
+            firstAppliedAt?: string | null;
+            /**
+             * Format: date-time
+             * @description When any consumer first named it.
+             */
+            firstSeenAt: string;
+            /**
+             * Format: date-time
+             * @description The last apply so far.
+             */
+            lastAppliedAt?: string | null;
+            /**
+             * Format: double
+             * @description Median seconds from `firstSeenAt` to a consumer's apply.
+             */
+            medianSeconds?: number | null;
+            /**
+             * Format: double
+             * @description 90th percentile of the same.
+             */
+            p90Seconds?: number | null;
+            /** @description The revision (`main@sha1:…`, a chart version, …). */
+            revision: string;
+        };
+        /**
+         * RolloutSource
+         * @description A source and its newest revisions.
+         */
+        RolloutSource: {
+            /** @description The chart, for HelmReleases that name one. */
+            chart?: string | null;
+            /**
+             * Format: uint32
+             * @description Clusters they are on.
+             */
+            clusters: number;
+            /**
+             * Format: uint32
+             * @description Consumers (matching the filters).
+             */
+            consumers: number;
+            /** @description GitRepository, OCIRepository, HelmRepository or Bucket. */
+            kind: string;
+            /** @description The newest revision. */
+            latest?: string | null;
+            /** @description The ref (`branch=main`, `tag=v1`, …) or the bucket and prefix. */
+            reference?: string | null;
+            /** @description Newest first. */
+            revisions: components["schemas"]["RolloutRevision"][];
+            /**
+             * Format: uint32
+             * @description Revisions known (the newest `revisions` are listed).
+             */
+            revisionsTotal: number;
+            /** @description The source's key (pass as `source`): `Kind|url|ref`, `HelmRepository|url|chart=NAME`, … */
+            source: string;
+            /** @description Where it fetches from (a bucket: its endpoint). */
+            url: string;
+        };
+        /**
+         * @description Where a consumer stands with a revision.
+         * @enum {string}
+         */
+        RolloutState: "applied" | "pending" | "failing" | "superseded";
         /**
          * Rule
          * @description A notification rule.
@@ -7185,6 +7373,150 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["VersionList"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listRollouts: {
+        parameters: {
+            query?: {
+                /** @description One source, by its `source` key. */
+                source?: string;
+                /**
+                 * @description Only the sources this object consumes or is (a Kustomization's, HelmRelease's or
+                 *     source object's resource id).
+                 */
+                resource?: string;
+                /** @description Cluster id or name (repeatable, up to 100). */
+                cluster?: string[];
+                /** @description Cluster-label selector, kubectl's `-l` syntax on cluster labels (repeatable; AND). */
+                clusterSelector?: string[];
+                /** @description Consumer kind: Kustomization or HelmRelease (repeatable). */
+                kind?: string[];
+                /** @description Consumer namespace (repeatable, up to 100). */
+                namespace?: string[];
+                /** @description Revisions per source, newest first, 1–50 (default 5). */
+                revisions?: number;
+                /** @description Sources per page, 1–100 (default 20; a Helm repository's charts count once). */
+                limit?: number;
+                /** @description The `continue` value of the previous page. */
+                continue?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of sources with their rollouts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RolloutPage"];
                 };
             };
             /** @description The request is malformed or refused by policy. */

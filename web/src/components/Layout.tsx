@@ -94,6 +94,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <NavLink to="/resources">Resources</NavLink>
           <NavLink to="/workloads">Workloads</NavLink>
           <NavLink to="/timeline">Timeline</NavLink>
+          <NavLink to="/rollouts">Rollouts</NavLink>
           <NavLink to="/clusters">Clusters</NavLink>
           <NavLink to="/notifications">Notifications</NavLink>
           {admin && <NavLink to="/tokens">Tokens</NavLink>}

@@ -234,6 +234,24 @@ describe('LiveCache and the timeline', () => {
     expect(invalidated).not.toContain(JSON.stringify(keys.timeline(past)));
   });
 
+  it('reads the rollouts again after a change of a consumer or a source, not of other kinds or events', async () => {
+    vi.useFakeTimers();
+    const qc = new QueryClient();
+    const key = keys.rollouts({ clusterSelector: 'env=prod' });
+    qc.setQueryData(key, { items: [] });
+    const spy = vi.spyOn(qc, 'invalidateQueries');
+    const cache = new LiveCache(qc);
+    const reads = () => spy.mock.calls.filter((c) => JSON.stringify(c[0]?.queryKey) === JSON.stringify(['rollouts'])).length;
+    cache.change({ ...msg('a', 2, r('a', 2)), kind: 'Alert' });
+    cache.change({ ...msg('a', 3, null, 'event') });
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(reads()).toBe(0);
+    cache.change(msg('a', 4, r('a', 4, { health: 'failed' })));
+    cache.change({ ...msg('g', 5, r('g', 5)), kind: 'GitRepository' });
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(reads()).toBe(1);
+  });
+
   it('never touches a historical (asOf) list', () => {
     const qc = new QueryClient();
     const f = parseFilter(new URLSearchParams('sort=name'));

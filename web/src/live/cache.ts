@@ -56,7 +56,12 @@ export const keys = {
   historical: (what: string, asOf: string, filter?: ResourceFilter) => ['historical', what, asOf, filter ?? null] as const,
   /** A timeline page; `to` unset means it ends now, and a change refetches it. */
   timeline: (view: object) => ['timeline', view] as const,
+  /** The rollouts page, by its query; read again soon after a change of a consumer or source. */
+  rollouts: (query: object) => ['rollouts', query] as const,
 };
+
+/** Kinds whose changes can move a rollout: the consumers and the sources they take revisions from. */
+export const ROLLOUT_KINDS = new Set(['Kustomization', 'HelmRelease', 'GitRepository', 'OCIRepository', 'HelmRepository', 'Bucket']);
 
 /**
  * Whether a change may concern objects a filter selects (cluster, kind and namespace only).
@@ -145,6 +150,7 @@ export class LiveCache {
     this.soon(keys.stats, 1000);
     this.soon(keys.failing, 1000);
     this.refetchTimelines();
+    if (m.op !== 'event' && ROLLOUT_KINDS.has(m.kind)) this.soon(['rollouts'], 1000);
   }
 
   /** Timelines that end now get the new entry at their top: their first page is read again. */

@@ -10,6 +10,7 @@ import { HealthBadge, KindIcon, Spinner } from '../components/icons';
 import { Empty, ErrorBox, Skeleton } from '../components/ui';
 import { shortRevision } from '../lib/flux';
 import { ago, when } from '../lib/time';
+import { ROLLOUT_KINDS } from '../live/cache';
 import { changedRecently } from '../live/flash';
 import { Actions } from './detail/Actions';
 import { RollUp } from '../components/RollUp';
@@ -130,6 +131,12 @@ export default function ResourceDetail() {
           {r.workload && <WorkloadFacts w={r.workload} />}
           <div className="muted small">
             {r.revision && <span className="mono">{shortRevision(r.revision)} · </span>}changed {ago(r.lastTransitionAt ?? r.updatedAt)}
+            {!r.workload && ROLLOUT_KINDS.has(r.kind) && (
+              <>
+                {' · '}
+                <Link to={`/rollouts?resource=${r.id}`}>rollout</Link>
+              </>
+            )}
           </div>
         </div>
         {/* Workloads are Kubernetes' to act on, not Flux's. */}
