@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, AppState};
 use crate::clusters::{Registry, SecretKey};
 use crate::config::{DbConfig, LogConfig, LogFormat, ServeConfig};
+use crate::history;
 use crate::ingest;
 use crate::live;
 use crate::metrics::Metrics;
@@ -263,8 +264,8 @@ impl Parts {
     }
 }
 
-/// The start-up task (migrations, bootstrap token, readiness), then ingest and the audit log's
-/// retention until shutdown.
+/// The start-up task (migrations, bootstrap token, readiness), then ingest, the audit log's
+/// retention and the reliability roll-up job until shutdown.
 fn spawn_background(
     config: &ServeConfig,
     state: &Arc<AppState>,
@@ -274,6 +275,7 @@ fn spawn_background(
 ) -> JoinHandle<anyhow::Result<()>> {
     let settings = ingest::Settings::from_config(&config.ingest);
     let audit_retention = config.auth.audit_retention();
+    let reliability = history::Settings::from_config(&config.reliability);
     let in_cluster = config.in_cluster;
     tracing::info!(replica = %settings.replica, "starting");
     let (state, shutdown) = (state.clone(), shutdown.clone());
@@ -283,9 +285,11 @@ fn spawn_background(
         }
         let (store, registry) = (state.store.clone(), state.registry.clone());
         let audit = api::audit_retention(store.clone(), audit_retention, shutdown.clone());
-        let (ingest, ()) = tokio::join!(
+        let rollups = history::rollups::run(store.clone(), reliability, shutdown.clone());
+        let (ingest, (), ()) = tokio::join!(
             ingest::spawn(store, registry, settings, ingest_metrics, shutdown),
-            audit
+            audit,
+            rollups
         );
         ingest.context("ingest task panicked")
     })

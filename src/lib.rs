@@ -11,6 +11,7 @@
 //! | [`egress`]   | the outbound address policy: which IPs the server may connect to for users (pure), and its connect-time resolver |
 //! | [`ingest`]   | per-cluster supervisors, kube-runtime watchers, the batching writer |
 //! | [`actions`]  | acting on Flux objects in their clusters (reconcile, suspend, resume, force, reset) |
+//! | [`history`]  | reliability figures from the fleet's history: interval arithmetic, daily roll-ups and their job, windows on read |
 //! | [`live`]     | LISTEN/NOTIFY listener, broadcast of committed changes, subscriptions with filters, replay, retention |
 //! | [`metrics`]  | the server's registry (`prometheus-client`): counters, gauges, histograms, rendered for `/metrics` |
 //! | [`auth`]     | roles, principals, API tokens, sessions, login rate limit, OIDC |
@@ -32,6 +33,7 @@ pub mod clusters;
 pub mod config;
 pub mod egress;
 pub mod flux;
+pub mod history;
 pub mod ingest;
 pub mod live;
 pub mod metrics;

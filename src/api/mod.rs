@@ -19,6 +19,7 @@ mod metrics;
 pub mod model;
 mod oidc;
 mod params;
+mod reliability;
 mod resources;
 pub mod routes;
 mod session;
@@ -110,6 +111,8 @@ pub enum ApiTags {
     Oidc,
     /// The objects Flux applies (Deployments, Services, …): owner, health, replicas, images.
     Workloads,
+    /// How long objects stay failed, how often they fail, how fast they recover.
+    Reliability,
 }
 
 fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
@@ -126,7 +129,8 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             changes::ChangesApi,
             events::EventsApi,
             stats::StatsApi,
-            timeline::TimelineApi,
+            // The fleet's history: the timeline and the reliability figures are one element.
+            (timeline::TimelineApi, reliability::ReliabilityApi),
             stream::StreamApi,
             metrics::MetricsApi,
             session::SessionApi,

@@ -94,6 +94,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "workloads",
         sql: include_str!("../../sql/0013_workloads.sql"),
     },
+    Migration {
+        version: 15,
+        name: "reliability",
+        sql: include_str!("../../sql/0015_reliability.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).

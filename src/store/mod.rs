@@ -13,6 +13,7 @@ mod listen;
 mod migrate;
 mod pools;
 pub mod queries;
+pub mod reliability;
 mod resources;
 mod status;
 mod target;

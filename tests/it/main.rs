@@ -32,6 +32,7 @@ mod metrics;
 mod net_limits;
 mod oidc_login;
 mod openapi_drift;
+mod reliability;
 mod resources_api;
 mod sim_faults;
 mod sim_flux;

@@ -89,6 +89,7 @@ pub const RULES: &[Rule] = &[
     rule("listEvents", VIEWER, Target::List),
     rule("getStats", VIEWER, Target::Filtered),
     rule("listTimeline", VIEWER, Target::List),
+    rule("getReliability", VIEWER, Target::List),
     rule("stream", VIEWER, Target::Filtered),
     rule("listTokens", ADMIN, Target::Global),
     rule("createToken", ADMIN, Target::Global),
