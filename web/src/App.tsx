@@ -11,6 +11,7 @@ const Resources = lazy(() => import('./views/Resources'));
 const ResourceDetail = lazy(() => import('./views/ResourceDetail'));
 const ResourceByRef = lazy(() => import('./views/ResourceDetail').then((m) => ({ default: m.ResourceByRef })));
 const Timeline = lazy(() => import('./views/Timeline'));
+const Reliability = lazy(() => import('./views/Reliability'));
 const Clusters = lazy(() => import('./views/Clusters'));
 const Workloads = lazy(() => import('./views/Workloads'));
 const Tokens = lazy(() => import('./views/Tokens'));
@@ -49,6 +50,7 @@ export function App() {
           <Route path="/resources/:id" element={<ResourceDetail />} />
           <Route path="/workloads" element={<Workloads />} />
           <Route path="/timeline" element={<Timeline />} />
+          <Route path="/reliability" element={<Reliability />} />
           <Route path="/clusters" element={<Clusters />} />
           <Route path="/clusters/new" element={<Clusters mode="new" />} />
           <Route path="/clusters/:id/edit" element={<Clusters mode="edit" />} />

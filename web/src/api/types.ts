@@ -69,3 +69,7 @@ export type Impact = S['Impact'];
 export type ImpactCluster = S['ImpactCluster'];
 export type TimelinePage = S['TimelinePage'];
 export type TimelineEntry = S['TimelineEntry'];
+export type ReliabilityReport = S['ReliabilityReport'];
+export type ReliabilityGroup = S['ReliabilityGroup'];
+export type ReliabilityObject = S['ReliabilityObject'];
+export type ReliabilityWindow = S['ReliabilityWindow'];

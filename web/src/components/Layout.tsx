@@ -94,6 +94,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <NavLink to="/resources">Resources</NavLink>
           <NavLink to="/workloads">Workloads</NavLink>
           <NavLink to="/timeline">Timeline</NavLink>
+          <NavLink to="/reliability">Reliability</NavLink>
           <NavLink to="/clusters">Clusters</NavLink>
           {admin && <NavLink to="/tokens">Tokens</NavLink>}
           {admin && <NavLink to="/audit">Audit</NavLink>}

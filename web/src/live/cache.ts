@@ -56,6 +56,8 @@ export const keys = {
   historical: (what: string, asOf: string, filter?: ResourceFilter) => ['historical', what, asOf, filter ?? null] as const,
   /** A timeline page; `to` unset means it ends now, and a change refetches it. */
   timeline: (view: object) => ['timeline', view] as const,
+  /** Reliability figures: today's part comes from the change log, so a change refetches them. */
+  reliability: (view: object) => ['reliability', view] as const,
 };
 
 /**
@@ -145,6 +147,7 @@ export class LiveCache {
     this.soon(keys.stats, 1000);
     this.soon(keys.failing, 1000);
     this.refetchTimelines();
+    if (m.op !== 'event') this.soon(['reliability'], 3000);
   }
 
   /** Timelines that end now get the new entry at their top: their first page is read again. */
