@@ -94,8 +94,10 @@ impl Grouping {
     }
 }
 
-/// A Kubernetes label key: an optional DNS prefix and `/`, then a name of at most 63
-/// characters of letters, digits, `-`, `_` and `.`, starting and ending alphanumeric.
+/// A Kubernetes label key's shape (the `group` pattern of the spec says the same): an
+/// optional DNS prefix of lower-case letters, digits, `-` and `.` and a `/`, then a name of
+/// letters, digits, `-`, `_` and `.`; each starts and ends alphanumeric. Lengths are not
+/// checked: a longer key matches no cluster.
 fn valid_label_key(key: &str) -> bool {
     let (prefix, name) = match key.rsplit_once('/') {
         Some((p, n)) => (Some(p), n),
@@ -105,14 +107,12 @@ fn valid_label_key(key: &str) -> bool {
         s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
             && s.chars().last().is_some_and(|c| c.is_ascii_alphanumeric())
     };
-    let name_ok = name.len() <= 63
-        && alnum_ends(name)
+    let name_ok = alnum_ends(name)
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     let prefix_ok = prefix.is_none_or(|p| {
-        p.len() <= 253
-            && alnum_ends(p)
+        alnum_ends(p)
             && p.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.".contains(c))
     });
@@ -267,6 +267,9 @@ impl ReliabilityApi {
         state: Data<&Arc<AppState>>,
         /// Group by `cluster` (default), `kind`, `namespace`, `object`, or `label:KEY` (a
         /// cluster label).
+        #[oai(validator(
+            pattern = r"^(cluster|kind|namespace|object|label:([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$"
+        ))]
         group: Query<Option<String>>,
         /// The window (default `7d`).
         window: Query<Option<ReliabilityWindow>>,
