@@ -44,3 +44,5 @@ CREATE TABLE reliability_daily (
     PRIMARY KEY (day, resource_id)
 );
 CREATE INDEX reliability_daily_cluster_idx ON reliability_daily (cluster_id, day);
+-- The key of an object deleted within a window (it has no row on the window's last day).
+CREATE INDEX reliability_daily_resource_idx ON reliability_daily (resource_id, day);

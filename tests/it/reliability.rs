@@ -8,6 +8,7 @@
 //! | alpha/hr-1 | ready D2 01:00; stalled D1 06:00; ready D1 07:00 | 3,600 s stalled, one recovery of 3,600 s |
 //! | beta/ks-1 | ready D2 01:00; failed D1 10:00, still failed now | 14 h before M, and everything since |
 //! | gamma/ks-1 | ready D2 01:00; failed D1 12:00, ready 12:10, failed 12:20, ready 12:30 | 1,200 s, 2 failures, 4 transitions, MTTR 600 s |
+//! | gamma/ks-2 | ready D2 01:00; failed D2 05:00; deleted D2 06:00 | 3,600 s, no recovery |
 //!
 //! alpha and beta are team red, gamma team blue.
 
@@ -17,7 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use flux_orchestrator::flux;
 use flux_orchestrator::history::rollups;
-use flux_orchestrator::store::{Store, WriteOp};
+use flux_orchestrator::store::{ResourceKey, Store, WriteOp};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -138,6 +139,9 @@ async fn write_history(h: &History, [a, b, g]: [Uuid; 3]) {
         (HOUR, object(a, hr_ready, "hr-1")),
         (HOUR, object(b, ready, "ks-1")),
         (HOUR, object(g, ready, "ks-1")),
+        (HOUR, object(g, ready, "ks-2")),
+        (5 * HOUR, object(g, failed, "ks-2")),
+        (6 * HOUR, deleted(g, "ks-2")),
         (22 * HOUR, object(a, failed, "ks-1")),
         (d1 + 2 * HOUR, object(a, ready, "ks-1")),
         (d1 + 6 * HOUR, object(a, hr_stalled, "hr-1")),
@@ -151,6 +155,16 @@ async fn write_history(h: &History, [a, b, g]: [Uuid; 3]) {
     for (secs, op) in steps {
         h.step(h.at(secs), op).await;
     }
+}
+
+fn deleted(cluster: Uuid, name: &str) -> WriteOp {
+    WriteOp::Delete(ResourceKey {
+        cluster_id: cluster,
+        api_group: "kustomize.toolkit.fluxcd.io".into(),
+        kind: "Kustomization".into(),
+        namespace: "apps".into(),
+        name: name.into(),
+    })
 }
 
 /// The group with `key` of a report.
@@ -194,6 +208,11 @@ async fn check_figures(h: &History) {
     assert_eq!(f(flappy, "failures"), 2.0);
     assert_eq!(f(flappy, "transitions"), 4.0);
     assert_eq!(f(flappy, "mttrSeconds"), 600.0);
+    let gone = group(&report, "gamma/Kustomization/apps/ks-2");
+    assert_eq!(f(gone, "failedSeconds"), 3_600.0, "{gone}");
+    assert_eq!(f(gone, "observedSeconds"), 5.0 * 3_600.0);
+    assert_eq!((f(gone, "failures"), f(gone, "recoveries")), (1.0, 0.0));
+    assert!(gone["top"][0]["health"].is_null(), "deleted: {gone}");
     let days = report["days"].as_f64().unwrap();
     assert!((f(flappy, "flappingPerDay") - 4.0 / days).abs() < 1e-9);
 
@@ -233,7 +252,7 @@ async fn check_figures(h: &History) {
     let blue = group(&report, "blue");
     assert_eq!(
         (blue["objects"].as_u64(), f(blue, "failures")),
-        (Some(1), 2.0)
+        (Some(2), 3.0)
     );
     // Filters: one kind, one cluster.
     let report = h
