@@ -75,7 +75,7 @@ openapi:
 	$(CARGO) run --quiet -- openapi > openapi/openapi.json.tmp && mv openapi/openapi.json.tmp openapi/openapi.json
 
 ## screenshots: copy the main views' light-theme screenshots of the last `npm run e2e` into docs/
-SHOTS := overview resources-default resources-failed detail-history detail-graph workloads clusters-watches signin timeline overview-asof notifications rollouts
+SHOTS := overview resources-default resources-failed detail-history detail-graph workloads clusters-watches signin timeline overview-asof notifications rollouts reliability
 screenshots:
 	mkdir -p docs/screenshots
 	for s in $(SHOTS); do cp web/e2e/screenshots/$$s-light.png docs/screenshots/$$s.png; done

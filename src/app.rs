@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, AppState};
 use crate::clusters::{Registry, SecretKey};
 use crate::config::{DbConfig, LogConfig, LogFormat, ServeConfig};
+use crate::history;
 use crate::ingest;
 use crate::live;
 use crate::metrics::Metrics;
@@ -269,7 +270,7 @@ impl Parts {
 }
 
 /// The start-up task (migrations, bootstrap token, readiness), then ingest, the audit log's
-/// retention and the notification engine until shutdown.
+/// retention, the notification engine and the reliability roll-up job until shutdown.
 fn spawn_background(
     config: &ServeConfig,
     state: &Arc<AppState>,
@@ -279,6 +280,7 @@ fn spawn_background(
 ) -> JoinHandle<anyhow::Result<()>> {
     let settings = ingest::Settings::from_config(&config.ingest);
     let audit_retention = config.auth.audit_retention();
+    let reliability = history::Settings::from_config(&config.reliability);
     let in_cluster = config.in_cluster;
     let notify = notify_settings(config);
     tracing::info!(replica = %settings.replica, "starting");
@@ -290,10 +292,12 @@ fn spawn_background(
         let (store, registry) = (state.store.clone(), state.registry.clone());
         let audit = api::audit_retention(store.clone(), audit_retention, shutdown.clone());
         let engine = crate::notify::engine::run(state.notify.clone(), notify, shutdown.clone());
-        let (ingest, (), ()) = tokio::join!(
+        let rollups = history::rollups::run(store.clone(), reliability, shutdown.clone());
+        let (ingest, (), (), ()) = tokio::join!(
             ingest::spawn(store, registry, settings, ingest_metrics, shutdown),
             audit,
-            engine
+            engine,
+            rollups
         );
         ingest.context("ingest task panicked")
     })

@@ -118,6 +118,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub notify: NotifyConfig,
+
+    #[command(flatten)]
+    pub reliability: ReliabilityConfig,
 }
 
 /// Connection limits of the HTTP server and the proxies it trusts (`net`).
@@ -330,6 +333,23 @@ pub enum AuthMode {
     Token,
     /// No authentication: everyone is an admin. Refused unless listening on loopback.
     None,
+}
+
+/// Reliability roll-ups (`history`): daily figures kept beyond the change log's retention.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReliabilityConfig {
+    /// Days the daily reliability roll-ups are kept (0 is taken as 1).
+    #[arg(long, env = "FLUXO_RELIABILITY_RETENTION_DAYS", default_value_t = 400)]
+    pub reliability_retention_days: u32,
+
+    /// Seconds after midnight UTC before a day's roll-ups are written, so that changes stamped
+    /// late in the day have committed.
+    #[arg(long, env = "FLUXO_RELIABILITY_GRACE_SECS", default_value_t = 300)]
+    pub reliability_grace_secs: u64,
+
+    /// Seconds between runs of the roll-up job (closing days, pruning).
+    #[arg(long, env = "FLUXO_RELIABILITY_INTERVAL_SECS", default_value_t = 300)]
+    pub reliability_interval_secs: u64,
 }
 
 /// Authentication, sessions, OIDC and browser-facing hardening (`auth`, `api::auth`).

@@ -12,6 +12,7 @@
 //! | [`ingest`]   | per-cluster supervisors, kube-runtime watchers, the batching writer |
 //! | [`actions`]  | acting on Flux objects in their clusters (reconcile, suspend, resume, force, reset) |
 //! | [`notify`]   | fleet notifications: sinks (credentials sealed, URLs under the address policy), rules, mutes, test sends |
+//! | [`history`]  | reliability figures from the fleet's history: interval arithmetic, daily roll-ups and their job, windows on read |
 //! | [`live`]     | LISTEN/NOTIFY listener, broadcast of committed changes, subscriptions with filters, replay, retention |
 //! | [`metrics`]  | the server's registry (`prometheus-client`): counters, gauges, histograms, rendered for `/metrics` |
 //! | [`auth`]     | roles, principals, API tokens, sessions, login rate limit, OIDC |
@@ -33,6 +34,7 @@ pub mod clusters;
 pub mod config;
 pub mod egress;
 pub mod flux;
+pub mod history;
 pub mod ingest;
 pub mod live;
 pub mod metrics;

@@ -21,6 +21,7 @@ pub mod model;
 mod notifications;
 mod oidc;
 mod params;
+mod reliability;
 mod resources;
 mod rollouts;
 pub mod routes;
@@ -119,6 +120,8 @@ pub enum ApiTags {
     Workloads,
     /// Fleet notifications: sinks, rules, mutes (admin; operators mute).
     Notifications,
+    /// How long objects stay failed, how often they fail, how fast they recover.
+    Reliability,
 }
 
 fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
@@ -135,8 +138,13 @@ fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             changes::ChangesApi,
             events::EventsApi,
             stats::StatsApi,
-            // Fleet history (issue 17): the timeline and the rollouts are one element.
-            (timeline::TimelineApi, rollouts::RolloutsApi),
+            // Fleet history (issue 17): the timeline, the rollouts and the reliability figures
+            // are one element.
+            (
+                timeline::TimelineApi,
+                rollouts::RolloutsApi,
+                reliability::ReliabilityApi,
+            ),
             stream::StreamApi,
             metrics::MetricsApi,
             session::SessionApi,

@@ -109,6 +109,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "rollouts",
         sql: include_str!("../../sql/0016_rollouts.sql"),
     },
+    Migration {
+        version: 17,
+        name: "reliability",
+        sql: include_str!("../../sql/0017_reliability.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).

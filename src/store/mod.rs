@@ -16,6 +16,7 @@ mod notify_deliveries;
 mod notify_engine;
 mod pools;
 pub mod queries;
+pub mod reliability;
 mod resources;
 mod rollouts;
 mod status;

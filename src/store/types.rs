@@ -92,6 +92,8 @@ mod tests {
             checked_words(workloads, "workload_health"),
             words(Health::ALL)
         );
+        let reliability = include_str!("../../sql/0017_reliability.sql");
+        assert_eq!(checked_words(reliability, "end_health"), words(Health::ALL));
     }
 
     #[test]

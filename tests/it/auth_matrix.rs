@@ -332,6 +332,30 @@ async fn a_scoped_token_lists_only_the_clusters_and_objects_in_its_scope() {
     assert_eq!(sync(ids[0]).await.unwrap().status(), 202);
     assert_eq!(sync(ids[1]).await.unwrap().status(), 403);
 
+    // Reliability figures: only the objects and cluster labels in scope; another team's
+    // cluster by name is refused.
+    for path in [
+        "/api/v1/reliability?group=object&window=24h",
+        "/api/v1/reliability?group=label:team",
+    ] {
+        let report: Value = get(path).await.unwrap().json().await.unwrap();
+        let groups = report["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), 1, "{path}: {report}");
+        assert_eq!(groups[0]["objects"], 1, "{path}: {report}");
+        let key = groups[0]["key"].as_str().unwrap();
+        assert!(
+            key == "pay/Kustomization/apps/pay" || key == "payments",
+            "{path}: {key}"
+        );
+    }
+    assert_eq!(
+        get("/api/v1/reliability?cluster=search")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+
     // Workloads (written last: the timeline above counts one object per cluster).
     for (id, name) in [(ids[0], "pay"), (ids[1], "search")] {
         let web = deployment("apps", name, name, "nginx:1.25.3");

@@ -34,6 +34,7 @@ mod net_limits;
 mod notify;
 mod oidc_login;
 mod openapi_drift;
+mod reliability;
 mod resources_api;
 mod rollouts;
 mod sim_faults;

@@ -12,6 +12,7 @@ const ResourceDetail = lazy(() => import('./views/ResourceDetail'));
 const ResourceByRef = lazy(() => import('./views/ResourceDetail').then((m) => ({ default: m.ResourceByRef })));
 const Timeline = lazy(() => import('./views/Timeline'));
 const Rollouts = lazy(() => import('./views/Rollouts'));
+const Reliability = lazy(() => import('./views/Reliability'));
 const Clusters = lazy(() => import('./views/Clusters'));
 const Workloads = lazy(() => import('./views/Workloads'));
 const Tokens = lazy(() => import('./views/Tokens'));
@@ -52,6 +53,7 @@ export function App() {
           <Route path="/workloads" element={<Workloads />} />
           <Route path="/timeline" element={<Timeline />} />
           <Route path="/rollouts" element={<Rollouts />} />
+          <Route path="/reliability" element={<Reliability />} />
           <Route path="/clusters" element={<Clusters />} />
           <Route path="/clusters/new" element={<Clusters mode="new" />} />
           <Route path="/clusters/:id/edit" element={<Clusters mode="edit" />} />

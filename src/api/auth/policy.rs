@@ -90,6 +90,7 @@ pub const RULES: &[Rule] = &[
     rule("getStats", VIEWER, Target::Filtered),
     rule("listTimeline", VIEWER, Target::List),
     rule("listRollouts", VIEWER, Target::List),
+    rule("getReliability", VIEWER, Target::List),
     rule("stream", VIEWER, Target::Filtered),
     rule("listTokens", ADMIN, Target::Global),
     rule("createToken", ADMIN, Target::Global),

@@ -366,6 +366,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reliability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reliability figures
+         * @description Per group and per object: seconds failed and stalled, availability, failures, mean
+         *     time to recover and flapping over a window. Closed UTC days come from daily roll-ups
+         *     (kept `FLUXO_RELIABILITY_RETENTION_DAYS`, beyond the change log), the rest from the
+         *     change log. Filters combine with AND, repeated values of one filter with OR.
+         *
+         *     Needs role `viewer` or higher.
+         */
+        get: operations["getReliability"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/resources": {
         parameters: {
             query?: never;
@@ -2171,6 +2196,152 @@ export interface components {
             /** @description `ok` or `ready`. */
             status: string;
         };
+        /**
+         * ReliabilityFigures
+         * @description Figures over the window.
+         */
+        ReliabilityFigures: {
+            /**
+             * Format: double
+             * @description Percent of the observed time neither failed nor stalled (100 when nothing was observed).
+             */
+            availability: number;
+            /**
+             * Format: double
+             * @description Seconds failed.
+             */
+            failedSeconds: number;
+            /**
+             * Format: int64
+             * @description Entries into `failed` (a first sight as failed included).
+             */
+            failures: number;
+            /**
+             * Format: double
+             * @description Health changes per day of the window.
+             */
+            flappingPerDay: number;
+            /**
+             * Format: double
+             * @description Mean time to recover: the recovered spells' mean length, in seconds; null without a
+             *     recovery.
+             */
+            mttrSeconds?: number | null;
+            /**
+             * Format: double
+             * @description Seconds the objects existed (summed over objects).
+             */
+            observedSeconds: number;
+            /**
+             * Format: int64
+             * @description Broken spells (failed or stalled) ended by `ready`.
+             */
+            recoveries: number;
+            /**
+             * Format: double
+             * @description Seconds stalled (Flux's `Stalled` condition: the controller gave up until the spec
+             *     changes).
+             */
+            stalledSeconds: number;
+            /**
+             * Format: int64
+             * @description Health changes of existing objects.
+             */
+            transitions: number;
+        };
+        /**
+         * ReliabilityGroup
+         * @description One group's figures.
+         */
+        ReliabilityGroup: {
+            figures: components["schemas"]["ReliabilityFigures"];
+            /**
+             * @description The group's value (a cluster name, kind, namespace, `cluster/kind/namespace/name`, or
+             *     label value); null for objects without one (a cluster without the label).
+             */
+            key?: string | null;
+            /**
+             * Format: uint32
+             * @description Objects in the group.
+             */
+            objects: number;
+            /** @description Its worst objects (up to 5): failed, stalled or changing health in the window. */
+            top: components["schemas"]["ReliabilityObject"][];
+        };
+        /**
+         * ReliabilityObject
+         * @description One object's figures.
+         */
+        ReliabilityObject: {
+            /** @description API group. */
+            apiGroup: string;
+            /** @description Cluster name; null when the cluster is gone and its name was never recorded. */
+            cluster?: string | null;
+            /**
+             * Format: uuid
+             * @description Cluster id.
+             */
+            clusterId: string;
+            figures: components["schemas"]["ReliabilityFigures"];
+            /** @description Its health at the end of the window; null when it was deleted. */
+            health?: components["schemas"]["Health"] | null;
+            /**
+             * Format: uuid
+             * @description Object id (`GET /api/v1/resources/{id}` while it exists).
+             */
+            id: string;
+            /** @description Kind. */
+            kind: string;
+            /** @description Name. */
+            name: string;
+            /** @description Namespace. */
+            namespace: string;
+        };
+        /**
+         * ReliabilityReport
+         * @description Reliability figures of a window.
+         */
+        ReliabilityReport: {
+            /** @description The figures cover the whole window. */
+            complete: boolean;
+            /**
+             * Format: date-time
+             * @description Where the figures start: later than `from` when neither roll-ups nor the change log
+             *     reach back that far; null when there is nothing.
+             */
+            coveredFrom?: string | null;
+            /**
+             * Format: double
+             * @description Length of the window in days (for the per-day figures).
+             */
+            days: number;
+            /**
+             * Format: date-time
+             * @description Start of the window: UTC midnight before now minus the window, so that whole days come
+             *     from their roll-ups.
+             */
+            from: string;
+            /** @description The grouping, as requested. */
+            group: string;
+            /** @description Groups, worst first (most time failed or stalled, then failures, then transitions). */
+            groups: components["schemas"]["ReliabilityGroup"][];
+            /** @description More groups than `limit`. */
+            groupsTruncated: boolean;
+            /**
+             * Format: date-time
+             * @description End of the window (now).
+             */
+            to: string;
+            /** @description The worst objects across the groups (up to `limit`), worst first. */
+            top: components["schemas"]["ReliabilityObject"][];
+            total: components["schemas"]["ReliabilityFigures"];
+            window: components["schemas"]["ReliabilityWindow"];
+        };
+        /**
+         * @description How far back a report looks.
+         * @enum {string}
+         */
+        ReliabilityWindow: "24h" | "7d" | "30d" | "90d";
         /**
          * ResourceCondition
          * @description One entry of `status.conditions`.
@@ -5686,6 +5857,144 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["TestResult"];
+                };
+            };
+            /** @description The request is malformed or refused by policy. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description The caller's role or cluster scope does not allow this, or a cookie-authenticated
+             *     request came from another origin.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The object conflicts with an existing one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description What was asked for existed but is no longer kept (pruned by retention). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts (logins); retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bug or an unexpected state on our side; details are in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A managed cluster refused or failed the request made on the caller's behalf. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server could not do it now (database or cluster unavailable); retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getReliability: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Group by `cluster` (default), `kind`, `namespace`, `object`, or `label:KEY` (a
+                 *     cluster label).
+                 */
+                group?: string;
+                /** @description The window (default `7d`). */
+                window?: components["schemas"]["ReliabilityWindow"];
+                /** @description Cluster id or name (repeatable, up to 100). */
+                cluster?: string[];
+                /** @description Kind, plural or short name (repeatable, up to 100). */
+                kind?: string[];
+                /** @description Namespace (repeatable, up to 100). */
+                namespace?: string[];
+                /** @description Most groups and top offenders, 1–500 (default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ReliabilityReport"];
                 };
             };
             /** @description The request is malformed or refused by policy. */

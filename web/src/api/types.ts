@@ -90,3 +90,7 @@ export type RolloutRevision = S['RolloutRevision'];
 export type RolloutCluster = S['RolloutCluster'];
 export type RolloutCounts = S['RolloutCounts'];
 export type RolloutState = S['RolloutState'];
+export type ReliabilityReport = S['ReliabilityReport'];
+export type ReliabilityGroup = S['ReliabilityGroup'];
+export type ReliabilityObject = S['ReliabilityObject'];
+export type ReliabilityWindow = S['ReliabilityWindow'];

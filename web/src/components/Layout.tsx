@@ -95,6 +95,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <NavLink to="/workloads">Workloads</NavLink>
           <NavLink to="/timeline">Timeline</NavLink>
           <NavLink to="/rollouts">Rollouts</NavLink>
+          <NavLink to="/reliability">Reliability</NavLink>
           <NavLink to="/clusters">Clusters</NavLink>
           <NavLink to="/notifications">Notifications</NavLink>
           {admin && <NavLink to="/tokens">Tokens</NavLink>}

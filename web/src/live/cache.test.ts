@@ -252,6 +252,23 @@ describe('LiveCache and the timeline', () => {
     expect(reads()).toBe(1);
   });
 
+  it('reads reliability figures again 3 s after a change, not after an event', async () => {
+    vi.useFakeTimers();
+    const qc = new QueryClient();
+    qc.setQueryData(keys.reliability({ window: '7d' }), { groups: [] });
+    const spy = vi.spyOn(qc, 'invalidateQueries');
+    const cache = new LiveCache(qc);
+    cache.change(msg('a', 2, r('a', 2, { health: 'failed' }), 'event'));
+    await vi.advanceTimersByTimeAsync(3500);
+    const reliability = () => spy.mock.calls.filter((c) => JSON.stringify(c[0]?.queryKey) === JSON.stringify(['reliability']));
+    expect(reliability()).toHaveLength(0);
+    cache.change(msg('a', 3, r('a', 3, { health: 'failed' })));
+    await vi.advanceTimersByTimeAsync(2900);
+    expect(reliability()).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(reliability()).toHaveLength(1);
+  });
+
   it('never touches a historical (asOf) list', () => {
     const qc = new QueryClient();
     const f = parseFilter(new URLSearchParams('sort=name'));

@@ -58,6 +58,8 @@ export const keys = {
   timeline: (view: object) => ['timeline', view] as const,
   /** The rollouts page, by its query; read again soon after a change of a consumer or source. */
   rollouts: (query: object) => ['rollouts', query] as const,
+  /** Reliability figures: today's part comes from the change log, so a change refetches them. */
+  reliability: (view: object) => ['reliability', view] as const,
 };
 
 /** Kinds whose changes can move a rollout: the consumers and the sources they take revisions from. */
@@ -151,6 +153,7 @@ export class LiveCache {
     this.soon(keys.failing, 1000);
     this.refetchTimelines();
     if (m.op !== 'event' && ROLLOUT_KINDS.has(m.kind)) this.soon(['rollouts'], 1000);
+    if (m.op !== 'event') this.soon(['reliability'], 3000);
   }
 
   /** Timelines that end now get the new entry at their top: their first page is read again. */
