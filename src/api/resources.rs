@@ -115,8 +115,8 @@ pub struct ResourceList {
     #[oai(rename = "continue")]
     pub continue_: Option<String>,
     /// How many resources match the filters, counted on the first page only (null on later
-    /// pages). Counting stops at 10,000: when more match, `total` is 10,000 and `totalCapped`
-    /// is true.
+    /// pages). Counting stops at 10,000 (at 1,000 for an image search): when more match,
+    /// `total` is that cap and `totalCapped` is true.
     pub total: Option<i64>,
     /// More than `total` resources match.
     pub total_capped: bool,
@@ -177,17 +177,18 @@ pub(super) async fn list_page(
             }
         }
     };
+    let cap = if filter.image.is_some() {
+        params::IMAGE_TOTAL_CAP
+    } else {
+        params::TOTAL_CAP
+    };
     let (page, total) = if after.is_some() {
         (page.await?, None)
     } else {
         let count = async {
             match as_of {
-                Some(at) => {
-                    store
-                        .count_resources_as_of(at, filter, params::TOTAL_CAP)
-                        .await
-                }
-                None => store.count_resources(filter, params::TOTAL_CAP).await,
+                Some(at) => store.count_resources_as_of(at, filter, cap).await,
+                None => store.count_resources(filter, cap).await,
             }
         };
         let (page, total) = futures::try_join!(page, count)?;

@@ -352,3 +352,34 @@ async fn a_forbidden_workload_kind_is_unavailable_and_the_cluster_keeps_watching
     assert_eq!(status["state"], "ready", "{status}");
     assert!(listed(&e.server, "kind=Deployment").await.is_empty());
 }
+
+/// A broad image term counts its first page's total to 1,000 (the image search's cap), not to
+/// the lists' 10,000, and says so; the same workloads listed without the term count exactly.
+#[tokio::test]
+async fn an_image_search_counts_to_its_own_cap_and_says_it_is_capped() {
+    use crate::support::stream::{deployment, setup, upsert_workload, write};
+    let env = setup(&[]).await;
+    let ops: Vec<_> = (0..1_001)
+        .map(|i| {
+            let name = format!("web-{i:04}");
+            upsert_workload(
+                env.cluster,
+                &deployment("apps", &name, "apps", "nginx:1.25.3"),
+            )
+        })
+        .collect();
+    write(&env.store, ops).await;
+    let image = ok(&env.server, "/api/v1/workloads?image=nginx:1.25.3&limit=10").await;
+    assert_eq!(
+        (image["total"].as_i64(), image["totalCapped"].as_bool()),
+        (Some(1_000), Some(true)),
+        "{}",
+        image["total"]
+    );
+    assert_eq!(image["items"].as_array().unwrap().len(), 10);
+    let all = ok(&env.server, "/api/v1/workloads?kind=Deployment&limit=10").await;
+    assert_eq!(
+        (all["total"].as_i64(), all["totalCapped"].as_bool()),
+        (Some(1_001), Some(false))
+    );
+}

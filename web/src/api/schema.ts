@@ -2444,8 +2444,8 @@ export interface components {
             /**
              * Format: int64
              * @description How many resources match the filters, counted on the first page only (null on later
-             *     pages). Counting stops at 10,000: when more match, `total` is 10,000 and `totalCapped`
-             *     is true.
+             *     pages). Counting stops at 10,000 (at 1,000 for an image search): when more match,
+             *     `total` is that cap and `totalCapped` is true.
              */
             total?: number | null;
             /** @description More than `total` resources match. */

@@ -35,4 +35,11 @@ describe('Workloads', () => {
     expect(screen.getByTestId('workload-count').textContent).toBe('1 workload');
     expect((screen.getByLabelText('Search images') as HTMLInputElement).value).toBe('nginx');
   });
+
+  it('says when the count stopped at its cap', async () => {
+    mockApi({ '/api/v1/workloads': { items: [web], total: 1000, totalCapped: true }, '/api/v1/clusters': { items: [] } });
+    renderAt(<Workloads />, { url: '/workloads?image=nginx' });
+    await screen.findByRole('link', { name: 'web' });
+    expect(screen.getByTestId('workload-count').textContent).toBe('1,000+ workloads');
+  });
 });

@@ -59,12 +59,13 @@ export default function Workloads() {
   );
   const rows = list.data?.pages.flatMap((p) => p.items) ?? [];
   const total = list.data?.pages[0]?.total;
+  const more = list.data?.pages[0]?.totalCapped ? '+' : '';
   return (
     <div className="page">
       <div className="page-head">
         <h1>Workloads</h1>
         <span className="muted" data-testid="workload-count">
-          {total === undefined || total === null ? '' : `${total.toLocaleString()} workload${total === 1 ? '' : 's'}`}
+          {total === undefined || total === null ? '' : `${total.toLocaleString()}${more} workload${total === 1 && !more ? '' : 's'}`}
         </span>
       </div>
       <WorkloadFilters params={params} query={query} set={set} />
