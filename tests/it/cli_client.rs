@@ -101,6 +101,43 @@ async fn cluster_id(server: &TestServer, name: &str) -> Uuid {
     .unwrap()
 }
 
+/// A server with one simulated cluster registered and in sync, and a CLI pointed at it.
+struct Fleet {
+    _db: TestDb,
+    server: TestServer,
+    sim: SimCluster,
+    cli: Cli,
+    /// The server's URL without the trailing `/`.
+    url: String,
+}
+
+impl Fleet {
+    async fn synced(name: &str) -> Fleet {
+        let db = TestDb::create().await;
+        let server = TestServer::start_with(&db.url(), FAST_INGEST).await;
+        server.wait_ready().await;
+        let sim = sim(name, 2).await;
+        let cluster = register(&server, name, &sim.kubeconfig_yaml()).await;
+        wait_in_sync(&db.client().await, cluster, &sim, SYNC).await;
+        let url = server.url("").trim_end_matches('/').to_string();
+        Fleet {
+            _db: db,
+            server,
+            sim,
+            cli: Cli::new(),
+            url,
+        }
+    }
+
+    /// `FLUXO_SERVER` and `FLUXO_TOKEN` for the CLI.
+    fn env(&self) -> [(&str, &str); 2] {
+        [
+            ("FLUXO_SERVER", self.url.as_str()),
+            ("FLUXO_TOKEN", self.server.token()),
+        ]
+    }
+}
+
 /// The first Kustomization of a simulated cluster: (namespace, name).
 fn first_kustomization(sim: &SimCluster) -> (String, String) {
     let mut keys = sim.objects().keys("Kustomization");
@@ -233,18 +270,8 @@ async fn login_saves_a_private_config_and_cluster_add_registers_a_service_accoun
 
 #[tokio::test]
 async fn get_prints_every_output_format_and_gates_ci_on_failures() {
-    let db = TestDb::create().await;
-    let server = TestServer::start_with(&db.url(), FAST_INGEST).await;
-    server.wait_ready().await;
-    let sim = sim("cli-get", 2).await;
-    let cluster = register(&server, "cli-get", &sim.kubeconfig_yaml()).await;
-    wait_in_sync(&db.client().await, cluster, &sim, SYNC).await;
-    let cli = Cli::new();
-    let url = server.url("");
-    let env = [
-        ("FLUXO_SERVER", url.trim_end_matches('/')),
-        ("FLUXO_TOKEN", server.token()),
-    ];
+    let fleet = Fleet::synced("cli-get").await;
+    let (sim, cli, env) = (&fleet.sim, &fleet.cli, fleet.env());
     let kustomizations = sim.objects().count("Kustomization");
 
     let json: Value =
@@ -300,7 +327,7 @@ async fn get_prints_every_output_format_and_gates_ci_on_failures() {
         none.stderr
     );
 
-    let (ns, name) = first_kustomization(&sim);
+    let (ns, name) = first_kustomization(sim);
     let (ns, name) = (ns.as_str(), name.as_str());
     let before = json
         .as_array()
@@ -357,19 +384,9 @@ async fn get_prints_every_output_format_and_gates_ci_on_failures() {
 
 #[tokio::test]
 async fn reconcile_waits_until_handled_and_get_watch_prints_the_change() {
-    let db = TestDb::create().await;
-    let server = TestServer::start_with(&db.url(), FAST_INGEST).await;
-    server.wait_ready().await;
-    let sim = sim("cli-act", 2).await;
-    let cluster = register(&server, "cli-act", &sim.kubeconfig_yaml()).await;
-    wait_in_sync(&db.client().await, cluster, &sim, SYNC).await;
-    let cli = Cli::new();
-    let url = server.url("");
-    let env = [
-        ("FLUXO_SERVER", url.trim_end_matches('/')),
-        ("FLUXO_TOKEN", server.token()),
-    ];
-    let (ns, name) = first_kustomization(&sim);
+    let fleet = Fleet::synced("cli-act").await;
+    let (sim, cli, env) = (&fleet.sim, &fleet.cli, fleet.env());
+    let (ns, name) = first_kustomization(sim);
 
     let args = [
         "reconcile",
@@ -558,19 +575,9 @@ async fn a_bad_token_and_a_server_that_is_down_fail_with_clear_messages_and_code
 
 #[tokio::test]
 async fn history_tree_and_events_read_one_object_and_its_fleet() {
-    let db = TestDb::create().await;
-    let server = TestServer::start_with(&db.url(), FAST_INGEST).await;
-    server.wait_ready().await;
-    let sim = sim("cli-read", 2).await;
-    let cluster = register(&server, "cli-read", &sim.kubeconfig_yaml()).await;
-    wait_in_sync(&db.client().await, cluster, &sim, SYNC).await;
-    let cli = Cli::new();
-    let url = server.url("");
-    let env = [
-        ("FLUXO_SERVER", url.trim_end_matches('/')),
-        ("FLUXO_TOKEN", server.token()),
-    ];
-    let (ns, name) = first_kustomization(&sim);
+    let fleet = Fleet::synced("cli-read").await;
+    let (sim, cli, env) = (&fleet.sim, &fleet.cli, fleet.env());
+    let (ns, name) = first_kustomization(sim);
     let object = [
         "ks",
         name.as_str(),
