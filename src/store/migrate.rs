@@ -114,6 +114,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "reliability",
         sql: include_str!("../../sql/0017_reliability.sql"),
     },
+    Migration {
+        version: 21,
+        name: "image_statistics",
+        sql: include_str!("../../sql/0021_image_statistics.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).
