@@ -100,6 +100,11 @@ pub async fn run(report: &mut Report, quick: bool, parts: Parts) -> anyhow::Resu
     let sync_cpu = harness::cpu_secs(&pid.to_string()) - cpu_before;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let steady = harness::mem_kib(pid, "VmRSS");
+    let connections: u64 = fleet
+        .sims
+        .iter()
+        .map(|s| s.request_counts().connections_open())
+        .sum();
     const S4: &str = "4 scale";
     report.note(
         S4,
@@ -137,6 +142,20 @@ pub async fn run(report: &mut Report, quick: bool, parts: Parts) -> anyhow::Resu
         steady as f64 / MIB,
         "MiB",
         Some(Goal::AtMost(600.0)),
+    );
+    report.add(
+        S4,
+        "API server connections per cluster, steady",
+        connections as f64 / clusters as f64,
+        "",
+        Some(Goal::AtMost(1.0)),
+    );
+    report.add(
+        S4,
+        "RSS per watch, steady (above the empty server)",
+        (steady.saturating_sub(rss_empty)) as f64 / watches as f64,
+        "KiB",
+        None,
     );
 
     if parts.scale {

@@ -58,6 +58,16 @@ async fn a_registered_cluster_is_listed_into_the_database_and_reports_ready() {
         .unwrap()
         .get(0);
     assert!(events > 0, "failing objects' Warning events are stored");
+    // Every list and watch of the cluster (Flux kinds, Events, workloads) shares one HTTP/2
+    // connection, as client-go's do, instead of a TCP+TLS connection each.
+    let counts = sim.request_counts();
+    wait_for("the watches to share one connection", SYNC, || async {
+        counts.connections_open() == 1
+    })
+    .await;
+    let watches = counts.total(Verb::Watch);
+    assert!(watches >= 14, "{watches} watches");
+    assert_eq!(counts.connections_open(), 1, "{watches} watches");
 }
 
 #[tokio::test]

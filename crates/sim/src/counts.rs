@@ -57,6 +57,9 @@ pub struct CountState {
     bytes_sent: AtomicU64,
     /// Bytes read from clients' TCP connections.
     bytes_received: AtomicU64,
+    /// Client connections accepted, and those still open.
+    connections_accepted: AtomicU64,
+    connections_open: AtomicU64,
 }
 
 impl CountState {
@@ -97,6 +100,19 @@ impl RequestCounts {
         self.shared.counts.bytes_received.load(Ordering::Relaxed)
     }
 
+    /// Client TCP connections accepted since the start (or the last [`Self::reset`]).
+    pub fn connections_accepted(&self) -> u64 {
+        self.shared
+            .counts
+            .connections_accepted
+            .load(Ordering::Relaxed)
+    }
+
+    /// Client TCP connections open now (an HTTP/2 client multiplexes its requests on one).
+    pub fn connections_open(&self) -> u64 {
+        self.shared.counts.connections_open.load(Ordering::Relaxed)
+    }
+
     /// Requests with `verb` on `resource` (plural, e.g. `kustomizations`).
     pub fn get(&self, verb: Verb, resource: &str) -> u64 {
         self.map()
@@ -130,10 +146,14 @@ impl RequestCounts {
             .counts
             .bytes_received
             .store(0, Ordering::Relaxed);
+        self.shared
+            .counts
+            .connections_accepted
+            .store(0, Ordering::Relaxed);
     }
 }
 
-/// A client connection that counts its bytes into the cluster's [`CountState`].
+/// A client connection that counts itself and its bytes into the cluster's [`CountState`].
 pub struct Counted<S> {
     inner: S,
     shared: Arc<super::state::Shared>,
@@ -142,7 +162,17 @@ pub struct Counted<S> {
 impl<S> Counted<S> {
     /// Count `inner`'s traffic into `shared.counts`.
     pub fn new(inner: S, shared: Arc<super::state::Shared>) -> Self {
+        let counts = &shared.counts;
+        counts.connections_accepted.fetch_add(1, Ordering::Relaxed);
+        counts.connections_open.fetch_add(1, Ordering::Relaxed);
         Self { inner, shared }
+    }
+}
+
+impl<S> Drop for Counted<S> {
+    fn drop(&mut self) {
+        let open = &self.shared.counts.connections_open;
+        open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -1,5 +1,6 @@
-//! The HTTP(S) server: accept loop, TLS with optional client certificates, HTTP/1.1 via
-//! hyper, and the per-request gate (faults, authentication, authorization) before dispatch.
+//! The HTTP(S) server: accept loop, TLS with optional client certificates, HTTP/1.1 and HTTP/2
+//! via hyper (negotiated by ALPN over TLS, detected by preface over plain TCP), as a real API
+//! server serves them, and the per-request gate (faults, authentication, authorization) before dispatch.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -9,9 +10,9 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::body::{Frame, Incoming};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
@@ -121,9 +122,11 @@ where
         let (shared, user) = (svc_shared.clone(), cert_user.clone());
         async move { handle(shared, user, req).await }
     });
-    let conn = http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(io, svc);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().keep_alive(true);
+    // kube-apiserver's default (--http2-max-streams-per-connection).
+    builder.http2().max_concurrent_streams(1000);
+    let conn = builder.serve_connection(io, svc);
     tokio::select! {
         _ = conn => {}
         _ = restart.changed() => {}

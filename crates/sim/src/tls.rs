@@ -182,8 +182,9 @@ fn server_config(
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, key)
         .context("serving certificate")?;
-    // HTTP/1.1 only: kubectl (Go) offers h2 and falls back; kube speaks HTTP/1.1.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // Both, HTTP/2 preferred, as kube-apiserver: clients that offer h2 (kubectl, the server)
+    // multiplex every request on one connection.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
 

@@ -139,6 +139,10 @@ pub async fn db_state(
 }
 
 /// Wait until the database holds exactly the simulator's objects, with the same content.
+///
+/// Each comparison hashes every object on the test's thread, which also serves the simulator:
+/// the pause after one is at least twice as long as it took, so a cluster of 10,000 objects
+/// is not starved of the thread it answers the server's requests on.
 pub async fn wait_in_sync(
     db: &tokio_postgres::Client,
     cluster: Uuid,
@@ -147,6 +151,7 @@ pub async fn wait_in_sync(
 ) {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
+        let compared = std::time::Instant::now();
         let want = sim_state(sim);
         let have = db_state(db, cluster).await;
         if want == have {
@@ -175,7 +180,8 @@ pub async fn wait_in_sync(
                 have.len()
             );
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let pause = (compared.elapsed() * 2).max(Duration::from_millis(50));
+        tokio::time::sleep(pause).await;
     }
 }
 
