@@ -185,7 +185,9 @@ pub struct Store {
 /// The standby's pool: `url` parsed like DATABASE_URL (the same `FLUXO_DB_CA_FILE`), the
 /// API pool's size, statement timeout and connect timeout.
 fn read_pool(url: &str, config: &DbConfig) -> Result<MeasuredPool> {
-    let target = target::parse(url, config.db_ca_file.as_deref())?;
+    // Say which URL is wrong; the message never repeats the URL (it may hold a password).
+    let target = target::parse(url, config.db_ca_file.as_deref())
+        .map_err(|e| Error::Settings(format!("FLUXO_READ_DATABASE_URL: {e}")))?;
     let mut pg = target.pg;
     pg.connect_timeout(config.timeout());
     if pg.get_application_name().is_none() {

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::support::app::TestServer;
 use crate::support::db::store;
 use crate::support::fleet::register_unreachable;
+use crate::support::process::run_bin;
 use crate::support::seed::{self, Seeded};
 use crate::support::standby::Pair;
 
@@ -279,4 +280,44 @@ async fn a_running_replica_opens_exactly_the_connections_the_budget_counts() {
         1,
         "only the read pool uses the standby: {standby:?}"
     );
+}
+
+#[tokio::test]
+async fn pools_over_the_connection_budget_or_a_bad_standby_url_stop_the_server_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    let env = [("FLUXO_DEV_SECRET_KEY_FILE", key.to_str().unwrap())];
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--db-pool-size", "30"],
+            "may open 41 connections to the primary database",
+        ),
+        (
+            &[
+                "--db-api-pool-size",
+                "40",
+                "--read-database-url",
+                "postgres://u@127.0.0.1:1/x",
+            ],
+            "may open 59 connections to the primary database",
+        ),
+        (
+            &[
+                "--read-database-url",
+                "postgres://u:secret@127.0.0.1:1/x?sslmode=verify",
+            ],
+            "FLUXO_READ_DATABASE_URL: invalid database settings: sslmode \"verify\"",
+        ),
+    ];
+    for (extra, needle) in cases {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend(["--database-url", "postgres://u@127.0.0.1:1/x"]);
+        args.extend(extra);
+        let serve = run_bin(&args, &env);
+        let (ok, out) = tokio::time::timeout(Duration::from_secs(20), serve)
+            .await
+            .expect("serve exits");
+        assert!(!ok && out.contains(needle), "{extra:?}: {out}");
+        assert!(!out.contains("secret"), "{out}");
+    }
 }
