@@ -124,11 +124,24 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the error means the database is unreachable rather than a bad query.
+    /// True when the error means the database is unreachable rather than a bad query: no
+    /// connection, a connection lost, a server shutting down under the statement (a standby
+    /// restarted), or a standby cancelling it for a conflict with replay.
     pub fn is_unavailable(&self) -> bool {
+        use tokio_postgres::error::SqlState;
         match self {
             Error::Unavailable(_) => true,
-            Error::Query(e) => e.is_closed() || e.code().is_none(),
+            Error::Query(e) => {
+                e.is_closed()
+                    || e.code().is_none_or(|code| {
+                        [
+                            SqlState::ADMIN_SHUTDOWN,
+                            SqlState::CRASH_SHUTDOWN,
+                            SqlState::T_R_SERIALIZATION_FAILURE,
+                        ]
+                        .contains(code)
+                    })
+            }
             Error::ListenerClosed => true,
             _ => false,
         }
