@@ -177,6 +177,28 @@ fn body_limits(config: &ServeConfig) -> api::BodyLimits {
     }
 }
 
+/// The store of `serve`, once its connections fit `FLUXO_DB_CONNECTION_BUDGET`: a replica
+/// whose pools could outgrow what the database accepts fails here, with the sums, rather than
+/// later under load with PostgreSQL's "too many clients" on some request.
+fn connect_store(db: &DbConfig) -> anyhow::Result<Store> {
+    let need = db
+        .check_connection_budget()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let store = Store::connect(db).context("database configuration")?;
+    tracing::info!(
+        sslmode = ?store.ssl_mode(),
+        pool = db.db_pool_size,
+        api_pool = db.db_api_pool_size,
+        api_statement_timeout_ms = db.db_api_statement_timeout_ms,
+        read_standby = store.has_standby(),
+        primary_connections = need.primary,
+        standby_connections = need.standby,
+        budget = db.db_connection_budget,
+        "database connections"
+    );
+    Ok(store)
+}
+
 /// What the server is built from, checked before anything starts: the credential key, the
 /// authentication settings, the database pools and the outbound address policy.
 struct Parts {
@@ -204,14 +226,7 @@ impl Parts {
                 config.listen
             );
         }
-        let store = Store::connect(&config.db).context("database configuration")?;
-        tracing::info!(
-            sslmode = ?store.ssl_mode(),
-            pool = config.db.db_pool_size,
-            api_pool = config.db.db_api_pool_size,
-            api_statement_timeout_ms = config.db.db_api_statement_timeout_ms,
-            "database connections"
-        );
+        let store = connect_store(&config.db)?;
         let auth = Arc::new(crate::auth::Auth::new(store.clone(), auth_settings));
         let egress = crate::egress::Policy::from_settings(
             &config.egress.egress_allow,

@@ -38,6 +38,20 @@ pub struct DbConfig {
     /// `sslrootcert` in the URL). Set `sslmode=verify-full` in DATABASE_URL to check it.
     #[arg(long, env = "FLUXO_DB_CA_FILE")]
     pub db_ca_file: Option<PathBuf>,
+
+    /// PostgreSQL hot standby for API reads (resource lists, details, history, timeline, graph,
+    /// stats, audit log), e.g. postgres://user:pass@standby:5432/fluxo; same TLS settings as
+    /// DATABASE_URL. Writes, LISTEN, claims, the stream's catch-up and migrations stay on the
+    /// primary; reads go to the primary while the standby is unreachable. Unset: all on the
+    /// primary.
+    #[arg(long, env = "FLUXO_READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<String>,
+
+    /// Most PostgreSQL connections this replica may open to one server (pools at full size
+    /// plus its dedicated connections, see docs/operating.md); start-up fails when the
+    /// configuration exceeds it. 0: no check.
+    #[arg(long, env = "FLUXO_DB_CONNECTION_BUDGET", default_value_t = 32)]
+    pub db_connection_budget: usize,
 }
 
 impl DbConfig {
@@ -45,6 +59,58 @@ impl DbConfig {
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.db_timeout_secs.max(1))
     }
+
+    /// The most connections this replica opens to the primary and to the standby: see
+    /// [`ConnectionBudget`].
+    pub fn connections(&self) -> ConnectionBudget {
+        // A pool of size 0 is built with one connection (`store::pools`).
+        let (main, api) = (self.db_pool_size.max(1), self.db_api_pool_size.max(1));
+        ConnectionBudget {
+            primary: main + api + DEDICATED_CONNECTIONS,
+            standby: if self.read_database_url.is_some() {
+                api
+            } else {
+                0
+            },
+        }
+    }
+
+    /// Fail when the pools at full size and the dedicated connections exceed
+    /// `db_connection_budget` on either server (0: no check).
+    pub fn check_connection_budget(&self) -> Result<ConnectionBudget, String> {
+        let need = self.connections();
+        let budget = self.db_connection_budget;
+        if budget == 0 {
+            return Ok(need);
+        }
+        for (server, n) in [("primary", need.primary), ("standby", need.standby)] {
+            if n > budget {
+                return Err(format!(
+                    "this replica may open {n} connections to the {server} database \
+                     (FLUXO_DB_POOL_SIZE {} + FLUXO_DB_API_POOL_SIZE {} + {DEDICATED_CONNECTIONS} dedicated; \
+                     the standby gets only the API pool), more than FLUXO_DB_CONNECTION_BUDGET {budget}: \
+                     lower the pool sizes, or raise the budget after checking that every replica fits \
+                     the server's max_connections (docs/operating.md, \"Connection budget\")",
+                    self.db_pool_size.max(1),
+                    self.db_api_pool_size.max(1),
+                ));
+            }
+        }
+        Ok(need)
+    }
+}
+
+/// Connections a replica keeps outside its pools, one each (`store::Role::DEDICATED`): the
+/// live listener, the claims connection, the notification engine's lock.
+pub const DEDICATED_CONNECTIONS: usize = 3;
+
+/// The most PostgreSQL connections one replica opens, per server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionBudget {
+    /// Main pool + API pool + dedicated connections.
+    pub primary: usize,
+    /// The read pool (0 without a standby).
+    pub standby: usize,
 }
 
 /// Log line format.
@@ -427,5 +493,67 @@ impl AuthConfig {
     /// How long audit entries are kept.
     pub fn audit_retention(&self) -> Duration {
         Duration::from_secs(self.audit_retention_days.max(1).saturating_mul(86_400))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Db {
+        #[command(flatten)]
+        db: DbConfig,
+    }
+
+    fn db(args: &[&str]) -> DbConfig {
+        let mut argv = vec!["fluxo", "--database-url", "postgres://u@db/fluxo"];
+        argv.extend(args);
+        Db::parse_from(argv).db
+    }
+
+    /// PostgreSQL's default `max_connections` less its default `superuser_reserved_connections`.
+    const DEFAULT_USABLE: usize = 100 - 3;
+
+    #[test]
+    fn three_replicas_with_the_default_settings_fit_a_default_postgresql() {
+        let need = db(&[]).check_connection_budget().unwrap();
+        assert_eq!(
+            need,
+            ConnectionBudget {
+                primary: 16 + 8 + 3,
+                standby: 0
+            }
+        );
+        assert!(3 * need.primary <= DEFAULT_USABLE, "{need:?}");
+        // The default budget itself leaves room for three replicas.
+        assert!(3 * db(&[]).db_connection_budget <= DEFAULT_USABLE);
+    }
+
+    #[test]
+    fn a_standby_takes_the_api_pool_and_the_primary_keeps_its_connections_for_the_fallback() {
+        let need = db(&["--read-database-url", "postgres://u@standby/fluxo"]).connections();
+        assert_eq!(
+            need,
+            ConnectionBudget {
+                primary: 27,
+                standby: 8
+            }
+        );
+    }
+
+    #[test]
+    fn pools_larger_than_the_budget_refuse_to_start_and_say_which_setting() {
+        let err = db(&["--db-pool-size", "40"])
+            .check_connection_budget()
+            .unwrap_err();
+        assert!(err.contains("51 connections to the primary"), "{err}");
+        assert!(err.contains("FLUXO_DB_CONNECTION_BUDGET 32"), "{err}");
+        let ok = db(&["--db-pool-size", "40", "--db-connection-budget", "60"]);
+        assert_eq!(ok.check_connection_budget().unwrap().primary, 51);
+        let off = db(&["--db-pool-size", "400", "--db-connection-budget", "0"]);
+        assert!(off.check_connection_budget().is_ok());
     }
 }

@@ -9,6 +9,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::params;
 use crate::store::queries::{History, Subjects};
+use crate::store::reliability::Reader;
 
 /// A page of a history list as the API returns it (`ChangeList`, `EventList`).
 pub(super) trait HistoryPage: Sized {
@@ -58,7 +59,7 @@ pub(super) fn subjects(
 /// The fleet at `at` can be rebuilt from the change log: 410 `history_pruned` when retention
 /// has removed changes and `at` is before the oldest one kept.
 pub(super) async fn reachable(state: &AppState, at: DateTime<Utc>) -> Result<(), ApiError> {
-    let retained = state.store.retained().await?;
+    let retained = state.store.retained(Reader::Api).await?;
     if retained.pruned && retained.oldest.is_none_or(|oldest| at < oldest) {
         return Err(ApiError::history_pruned(at, retained.oldest));
     }

@@ -120,6 +120,11 @@ pub struct ResourceList {
     pub total: Option<i64>,
     /// More than `total` resources match.
     pub total_capped: bool,
+    /// The change-log position the page reflects: every change with a `seq` up to this one
+    /// is in it (later ones may be too). Read from the database that answered, which may be a
+    /// standby lagging the live stream: a client that saw the stream at a later seq holds
+    /// changes this page may not show yet. Null for `asOf` lists.
+    pub seq: Option<i64>,
     /// The time the list shows the fleet at (`asOf`); null for the live fleet.
     pub as_of: Option<DateTime<Utc>>,
 }
@@ -199,6 +204,7 @@ pub(super) async fn list_page(
         continue_: page.next.map(|c| c.encode()),
         total: total.map(|t| t.count),
         total_capped: total.is_some_and(|t| t.capped),
+        seq: page.position,
         as_of,
     })
 }

@@ -25,6 +25,7 @@ use super::{ApiTags, AppState};
 use crate::store::queries::{
     Position, TimelineCursor, TimelineFilter, Transition, parse_selectors,
 };
+use crate::store::reliability::Reader;
 use bursts::{Burst, Slot};
 
 /// Most members a burst lists inline; `group` lists them all.
@@ -449,7 +450,7 @@ async fn read(
     let limit = params::page_size(limit);
     let (rows, retained) = futures::try_join!(
         state.store.timeline(filter, cursor, limit),
-        state.store.retained()
+        state.store.retained(Reader::Api)
     )?;
     let (older, newer) = cursors(&rows, cursor);
     let slots = match window {

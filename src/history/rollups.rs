@@ -39,8 +39,12 @@ pub async fn close_days(store: &Store, now: DateTime<Utc>, grace: Duration) -> R
     let Some(last) = last_closable(now, grace) else {
         return Ok(0);
     };
-    let oldest = store.retained().await?.oldest.map(|t| t.date_naive());
-    let last_closed = store.last_closed_day().await?;
+    let oldest = store
+        .retained(Reader::Job)
+        .await?
+        .oldest
+        .map(|t| t.date_naive());
+    let last_closed = store.last_closed_day(Reader::Job).await?;
     // The log's first day, or (an empty log) the day after the last closed one: days before
     // the log with no roll-up cannot be computed.
     let lo = match (oldest, last_closed) {
@@ -48,7 +52,7 @@ pub async fn close_days(store: &Store, now: DateTime<Utc>, grace: Duration) -> R
         (None, Some(closed)) => closed.succ_opt().unwrap_or(closed),
         (None, None) => last,
     };
-    let closed = store.closed_days(lo).await?;
+    let closed = store.closed_days(Reader::Job, lo).await?;
     store.log_barrier().await?;
     let mut written = 0;
     for day in days_to_close(lo, last, &closed) {

@@ -27,11 +27,11 @@ pub async fn figures(
     now: DateTime<Utc>,
     filter: &RollupFilter,
 ) -> Result<WindowFigures> {
-    let last_closed = store.last_closed_day().await?;
+    let last_closed = store.last_closed_day(Reader::Api).await?;
     let open_day = match last_closed {
         Some(d) => d.succ_opt().unwrap_or(d),
         None => store
-            .retained()
+            .retained(Reader::Api)
             .await?
             .oldest
             .map_or(now.date_naive(), |t| t.date_naive()),
@@ -39,7 +39,7 @@ pub async fn figures(
     let mut objects: HashMap<_, ObjectFigures> = HashMap::new();
     let mut covered_from = None;
     if from < open_day {
-        let first = store.closed_days(from).await?.first().copied();
+        let first = store.closed_days(Reader::Api, from).await?.first().copied();
         covered_from = first.map(midnight);
         for o in store.closed_figures(from, open_day, filter).await? {
             objects.insert(o.id, o);

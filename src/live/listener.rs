@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{ChangeItem, ClusterItem, ClusterView, Hub, Item};
-use crate::store::{self, ChangeRow, Channel, ClusterStatusRow, Listener, Notification};
+use crate::store::{self, ChangeRow, Channel, ClusterStatusRow, Listener, Notification, Role};
 
 const FIRST_RETRY: Duration = Duration::from_millis(200);
 const MAX_RETRY: Duration = Duration::from_secs(5);
@@ -89,7 +89,7 @@ async fn follow(
     retry: &mut Duration,
 ) -> Result<(), Error> {
     let channels = [Channel::Changes, Channel::ClusterStatus, Channel::Clusters];
-    let mut listener = bounded(hub.store().listen(&channels)).await?;
+    let mut listener = bounded(hub.store().listen(Role::Listener, &channels)).await?;
     *retry = FIRST_RETRY;
     hub.metrics().listener_connected.set(1);
     hub.metrics().listener_connects.inc();

@@ -102,7 +102,7 @@ impl Store {
 
     /// Up to `limit` entries matching `filter`, newest first.
     pub async fn list_audit(&self, filter: &AuditFilter, limit: i64) -> Result<Vec<AuditEntry>> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let sql = format!(
             "SELECT {COLUMNS} FROM audit_log \
              WHERE ($1::bigint IS NULL OR id < $1) AND ($2::text IS NULL OR actor = $2) \

@@ -25,7 +25,9 @@ fn lock_key(cluster: Uuid) -> i64 {
 impl Store {
     /// Open the claims connection and start listening.
     pub async fn claims(&self) -> Result<Claims> {
-        let listener = self.listen(&[Channel::Clusters, Channel::Sync]).await?;
+        let listener = self
+            .listen(super::Role::Claims, &[Channel::Clusters, Channel::Sync])
+            .await?;
         Ok(Claims { listener })
     }
 

@@ -246,7 +246,7 @@ fn hop(row: &Row, walk: &Walk) -> Result<Hop> {
 impl Store {
     /// The stored objects of `ids` as graph roots (unknown ids are left out).
     pub async fn graph_nodes(&self, ids: &[Uuid]) -> Result<Vec<GraphNode>> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let sql = format!("SELECT {NODE_COLUMNS} FROM flux_resources WHERE id = ANY($1)");
         let rows = conn.query(&sql, &[&ids]).await?;
         rows.iter().map(|r| stored_node(r, 0)).collect()
@@ -261,7 +261,7 @@ impl Store {
         depth: u32,
         max_nodes: usize,
     ) -> Result<Graph> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let statement = conn.prepare(LEVEL).await?;
         let mut walk = Walk::new(roots, max_nodes);
         for direction in directions {
@@ -282,7 +282,7 @@ impl Store {
     /// Sources on any cluster that fetch from where `id` fetches from (`flux::source_identity`),
     /// `id` left out; empty for objects that are not sources.
     pub async fn same_source(&self, id: Uuid) -> Result<Vec<Uuid>> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let rows = conn
             .query(
                 "SELECT other.resource_id FROM source_identities mine \

@@ -105,9 +105,9 @@ impl Store {
         Ok(())
     }
 
-    /// Open a dedicated connection and `LISTEN` on `channels`.
-    pub async fn listen(&self, channels: &[Channel]) -> Result<Listener> {
-        let (client, mut connection) = self.dedicated().await?;
+    /// Open a dedicated connection for `role` and `LISTEN` on `channels`.
+    pub async fn listen(&self, role: super::Role, channels: &[Channel]) -> Result<Listener> {
+        let (client, mut connection) = self.dedicated(role).await?;
         let (tx, notifications) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));

@@ -19,6 +19,7 @@ pub mod queries;
 pub mod reliability;
 mod resources;
 mod rollouts;
+mod standby;
 mod status;
 mod target;
 mod tls;
@@ -44,7 +45,7 @@ pub use migrate::{MIGRATIONS, Migration};
 pub use notify::{MuteRow, NewSink, RuleRow, SinkRow};
 pub use notify_deliveries::{Attempt, DeliveryFilter, DeliveryRow};
 pub use notify_engine::{ClusterState, ENGINE_LOCK, EngineLock, Group, Plan, QueueItem, StateRow};
-pub use pools::PoolCollector;
+pub use pools::{PoolCollector, Role};
 pub use resources::{
     BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, RESOURCE_COLUMN_COUNT, RESOURCE_COLUMNS, ResourceKey,
     ResourceRow, WorkloadColumns, WriteOp, coalesce, content_hash, resource_id,
@@ -123,11 +124,24 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the error means the database is unreachable rather than a bad query.
+    /// True when the error means the database is unreachable rather than a bad query: no
+    /// connection, a connection lost, a server shutting down under the statement (a standby
+    /// restarted), or a standby cancelling it for a conflict with replay.
     pub fn is_unavailable(&self) -> bool {
+        use tokio_postgres::error::SqlState;
         match self {
             Error::Unavailable(_) => true,
-            Error::Query(e) => e.is_closed() || e.code().is_none(),
+            Error::Query(e) => {
+                e.is_closed()
+                    || e.code().is_none_or(|code| {
+                        [
+                            SqlState::ADMIN_SHUTDOWN,
+                            SqlState::CRASH_SHUTDOWN,
+                            SqlState::T_R_SERIALIZATION_FAILURE,
+                        ]
+                        .contains(code)
+                    })
+            }
             Error::ListenerClosed => true,
             _ => false,
         }
@@ -154,25 +168,45 @@ impl Error {
 /// Result type of the store.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Handle to PostgreSQL: two pools of connections. Cheap to clone.
+/// Handle to PostgreSQL: two pools of connections to the primary, and one to a read standby
+/// when configured. Cheap to clone.
 ///
 /// The pools keep the callers apart: API reads, whose cost a caller chooses with filters, run on
 /// `api` under a statement timeout, so however many of them run they cannot take the
-/// connections the writer, ingest, authentication and the registry need.
+/// connections the writer, ingest, authentication and the registry need. With a standby, they
+/// run there instead (`standby`), on `api` while it is unreachable.
 #[derive(Clone)]
 pub struct Store {
     /// The writer, ingest, cluster status, registry, authentication, audit writes, retention
     /// and migrations. Cheap, bounded statements.
     pool: MeasuredPool,
-    /// API reads: resource lists and counts, one resource, history, events, stats, the audit
-    /// log; each statement is cancelled after `FLUXO_DB_API_STATEMENT_TIMEOUT_MS`.
+    /// API reads on the primary: the stream's catch-up always, the reads of [`Store::read_conn`]
+    /// without a standby or while it is down; each statement is cancelled after
+    /// `FLUXO_DB_API_STATEMENT_TIMEOUT_MS`.
     api: MeasuredPool,
+    /// API reads on the standby (`FLUXO_READ_DATABASE_URL`), same statement timeout: resource
+    /// lists and counts, one resource, history, events, timeline, graph, stats, the audit log.
+    read: Option<standby::Standby>,
     /// For connections outside the pools (LISTEN, session advisory locks).
     pg: tokio_postgres::Config,
     /// The TLS connector of every connection.
     tls: DbTls,
     /// The `sslmode` in force, for the start-up log.
     mode: SslMode,
+}
+
+/// The standby's pool: `url` parsed like DATABASE_URL (the same `FLUXO_DB_CA_FILE`), the
+/// API pool's size, statement timeout and connect timeout.
+fn read_pool(url: &str, config: &DbConfig) -> Result<MeasuredPool> {
+    // Say which URL is wrong; the message never repeats the URL (it may hold a password).
+    let target = target::parse(url, config.db_ca_file.as_deref())
+        .map_err(|e| Error::Settings(format!("FLUXO_READ_DATABASE_URL: {e}")))?;
+    let mut pg = target.pg;
+    pg.connect_timeout(config.timeout());
+    if pg.get_application_name().is_none() {
+        pg.application_name("flux-orchestrator");
+    }
+    pools::api_pool(Role::Read, &pg, &target.tls, config)
 }
 
 /// A dedicated connection's driver; the caller polls it.
@@ -189,10 +223,15 @@ impl Store {
             pg.application_name("flux-orchestrator");
         }
         let pool = pools::main_pool(&pg, &target.tls, config)?;
-        let api = pools::api_pool(&pg, &target.tls, config)?;
+        let api = pools::api_pool(Role::Api, &pg, &target.tls, config)?;
+        let read = match &config.read_database_url {
+            Some(url) => Some(standby::Standby::new(read_pool(url, config)?)),
+            None => None,
+        };
         Ok(Store {
             pool,
             api,
+            read,
             pg,
             tls: target.tls,
             mode: target.mode,
@@ -204,10 +243,17 @@ impl Store {
         self.mode
     }
 
+    /// Whether API reads go to a standby (`FLUXO_READ_DATABASE_URL`).
+    pub fn has_standby(&self) -> bool {
+        self.read.is_some()
+    }
+
     /// A connection of its own, outside the pools, for LISTEN or session-level advisory locks
-    /// that must live exactly as long as the connection. The caller drives `connection`.
-    pub async fn dedicated(&self) -> Result<(tokio_postgres::Client, DbConnection)> {
-        Ok(self.pg.connect(self.tls.clone()).await?)
+    /// that must live exactly as long as the connection; `role` must be one of
+    /// [`Role::DEDICATED`] (the connection budget counts them). The caller drives `connection`.
+    pub async fn dedicated(&self, role: Role) -> Result<(tokio_postgres::Client, DbConnection)> {
+        debug_assert!(Role::DEDICATED.contains(&role));
+        Ok(role.apply(&self.pg).connect(self.tls.clone()).await?)
     }
 
     /// A connection from the main pool.
@@ -215,14 +261,33 @@ impl Store {
         self.pool.get().await
     }
 
-    /// A connection from the API read pool (statements time out).
+    /// A connection from the primary's API read pool (statements time out), for reads that
+    /// must see what the primary has committed: the stream's catch-up.
     async fn api_conn(&self) -> Result<deadpool_postgres::Object> {
         self.api.get().await
     }
 
-    /// The pools' series (size, queue, waits, failures) for the metrics registry.
+    /// A connection for an API read (statements time out): to the standby when one is
+    /// configured and reachable, else to the primary (see `standby`). What it reads may lag
+    /// the primary.
+    async fn read_conn(&self) -> Result<deadpool_postgres::Object> {
+        if let Some(standby) = &self.read
+            && let Some(conn) = standby.get().await
+        {
+            return Ok(conn);
+        }
+        self.api.get().await
+    }
+
+    /// The pools' series (size, queue, waits, failures) and the standby's (whether reads go
+    /// to it) for the metrics registry.
     pub fn pool_metrics(&self) -> pools::PoolCollector {
-        pools::PoolCollector(vec![self.pool.clone(), self.api.clone()])
+        let mut pools = vec![self.pool.clone(), self.api.clone()];
+        pools.extend(self.read.iter().map(|s| s.pool().clone()));
+        pools::PoolCollector {
+            pools,
+            standby: self.read.clone(),
+        }
     }
 
     /// Apply pending migrations (see [`migrate`]).

@@ -143,7 +143,7 @@ impl Store {
         f: &DeliveryFilter,
         limit: i64,
     ) -> Result<Vec<DeliveryRow>> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let sql = format!(
             "SELECT {COLUMNS} FROM notify_deliveries WHERE ($1::uuid IS NULL OR sink_id = $1) \
              AND ($2::uuid IS NULL OR rule_id = $2) AND ($3::text IS NULL OR state = $3) \

@@ -115,7 +115,9 @@ impl Store {
     /// Open the engine's connection, listening for changes.
     pub async fn engine_lock(&self) -> Result<EngineLock> {
         Ok(EngineLock {
-            listener: self.listen(&[Channel::Changes]).await?,
+            listener: self
+                .listen(super::Role::NotifyEngine, &[Channel::Changes])
+                .await?,
         })
     }
 }

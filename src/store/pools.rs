@@ -1,6 +1,8 @@
-//! The two connection pools and what they measure: how often callers took a connection, how
+//! The connection pools and what they measure: how often callers took a connection, how
 //! long they waited for it, and how often they gave up; exported at `/metrics` through a
-//! `prometheus-client` collector, so a saturated pool shows before requests fail.
+//! `prometheus-client` collector, so a saturated pool shows before requests fail. Every
+//! connection names its [`Role`] in `application_name`, so `pg_stat_activity` shows who holds
+//! which.
 
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
@@ -15,14 +17,63 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetri
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
+use super::standby::Standby;
 use super::tls::DbTls;
 use super::{Error, Result};
-use crate::config::DbConfig;
+use crate::config::{DEDICATED_CONNECTIONS, DbConfig};
+
+/// Who uses a connection: the suffix of its `application_name` (`flux-orchestrator/main`, or
+/// the URL's own `application_name` followed by `/main`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The main pool.
+    Main,
+    /// The API read pool on the primary.
+    Api,
+    /// The API read pool on the standby.
+    Read,
+    /// The live fan-out's LISTEN connection (`live::listener`).
+    Listener,
+    /// The cluster claims' advisory locks and LISTEN (`ingest::manager`).
+    Claims,
+    /// The notification engine's leader lock and LISTEN (`notify::engine`).
+    NotifyEngine,
+}
+
+impl Role {
+    /// The connections a replica opens outside its pools, one each: `config`'s count of them
+    /// is checked against this list when compiling.
+    pub const DEDICATED: [Role; 3] = [Role::Listener, Role::Claims, Role::NotifyEngine];
+
+    /// The `application_name` suffix.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Main => "main",
+            Role::Api => "api",
+            Role::Read => "read",
+            Role::Listener => "listener",
+            Role::Claims => "claims",
+            Role::NotifyEngine => "notify-engine",
+        }
+    }
+
+    /// `pg` with this role in its `application_name`.
+    pub fn apply(self, pg: &tokio_postgres::Config) -> tokio_postgres::Config {
+        let mut pg = pg.clone();
+        let base = pg.get_application_name().unwrap_or("flux-orchestrator");
+        let name = format!("{base}/{}", self.name());
+        pg.application_name(&name);
+        pg
+    }
+}
+
+// A new dedicated connection must be counted in the connection budget.
+const _: () = assert!(Role::DEDICATED.len() == DEDICATED_CONNECTIONS);
 
 /// A pool and its counters. Cheap to clone.
 #[derive(Clone)]
 pub struct MeasuredPool {
-    /// `main` or `api`: the `pool` label of its metrics.
+    /// `main`, `api` or `read`: the `pool` label of its metrics.
     name: &'static str,
     pool: Pool,
     /// Written by every `get`, read by `/metrics`.
@@ -60,13 +111,18 @@ impl MeasuredPool {
 }
 
 /// The pools' series, read at each scrape: their size and queue come from the pools
-/// themselves, so they are never stale.
+/// themselves, so they are never stale. With a standby, also where API reads go.
 #[derive(Clone)]
-pub struct PoolCollector(pub Vec<MeasuredPool>);
+pub struct PoolCollector {
+    /// Every pool, the standby's included.
+    pub(super) pools: Vec<MeasuredPool>,
+    /// The standby, when one is configured.
+    pub(super) standby: Option<Standby>,
+}
 
 impl std::fmt::Debug for PoolCollector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<_> = self.0.iter().map(|p| p.name).collect();
+        let names: Vec<_> = self.pools.iter().map(|p| p.name).collect();
         f.debug_tuple("PoolCollector").field(&names).finish()
     }
 }
@@ -85,11 +141,11 @@ impl PoolCollector {
         (name, help): (&str, &str),
         value: impl Fn(&MeasuredPool) -> M,
     ) -> std::fmt::Result {
-        let Some(first) = self.0.first() else {
+        let Some(first) = self.pools.first() else {
             return Ok(());
         };
         let mut family = encoder.encode_descriptor(name, help, None, value(first).metric_type())?;
-        for pool in &self.0 {
+        for pool in &self.pools {
             let label = PoolLabel { pool: pool.name };
             value(pool).encode(family.encode_family(&label)?)?;
         }
@@ -108,7 +164,11 @@ impl Collector for PoolCollector {
         self.family(e, WAITING, |p| gauge(size(p).waiting))?;
         self.family(e, ACQUIRED, |p| p.counters.acquired.clone())?;
         self.family(e, WAITED, |p| p.counters.waited.clone())?;
-        self.family(e, FAILED, |p| p.counters.failed.clone())
+        self.family(e, FAILED, |p| p.counters.failed.clone())?;
+        match &self.standby {
+            Some(standby) => standby.encode(e),
+            None => Ok(()),
+        }
     }
 }
 
@@ -141,12 +201,25 @@ pub fn main_pool(
     tls: &DbTls,
     config: &DbConfig,
 ) -> Result<MeasuredPool> {
-    build("main", pg, tls, config, config.db_pool_size, None)
+    let size = config.db_pool_size;
+    build(
+        Role::Main,
+        pg,
+        tls,
+        config,
+        size,
+        None,
+        RecyclingMethod::Fast,
+    )
 }
 
-/// The API read pool: every new connection first sets its `statement_timeout` (a session
-/// setting, so it also holds behind a session-mode pooler, where startup options may not).
+/// The API read pool, on the primary (`Role::Api`) or the standby (`Role::Read`): every new
+/// connection first sets its `statement_timeout` (a session setting, so it also holds behind
+/// a session-mode pooler, where startup options may not). The standby's connections are
+/// checked with a round trip before each use, so a standby that went away is noticed when a
+/// connection is taken, not halfway through a request (see `standby`).
 pub fn api_pool(
+    role: Role,
     pg: &tokio_postgres::Config,
     tls: &DbTls,
     config: &DbConfig,
@@ -165,23 +238,27 @@ pub fn api_pool(
             })
         })
     });
-    build("api", pg, tls, config, config.db_api_pool_size, hook)
+    let recycling = match role {
+        Role::Read => RecyclingMethod::Verified,
+        _ => RecyclingMethod::Fast,
+    };
+    let size = config.db_api_pool_size;
+    build(role, pg, tls, config, size, hook, recycling)
 }
 
 fn build(
-    name: &'static str,
+    role: Role,
     pg: &tokio_postgres::Config,
     tls: &DbTls,
     config: &DbConfig,
     size: usize,
     setup: Option<Hook>,
+    recycling_method: RecyclingMethod,
 ) -> Result<MeasuredPool> {
     let manager = Manager::from_config(
-        pg.clone(),
+        role.apply(pg),
         tls.clone(),
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
+        ManagerConfig { recycling_method },
     );
     let timeouts = Timeouts {
         wait: Some(config.timeout()),
@@ -196,7 +273,7 @@ fn build(
         builder = builder.post_create(hook);
     }
     Ok(MeasuredPool {
-        name,
+        name: role.name(),
         pool: builder.build()?,
         counters: Counters::default(),
     })

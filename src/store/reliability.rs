@@ -184,8 +184,8 @@ impl Store {
     }
 
     /// The closed days from `from` on, oldest first.
-    pub async fn closed_days(&self, from: NaiveDate) -> Result<Vec<NaiveDate>> {
-        let conn = self.conn().await?;
+    pub async fn closed_days(&self, reader: Reader, from: NaiveDate) -> Result<Vec<NaiveDate>> {
+        let conn = self.reader(reader).await?;
         let rows = conn
             .query(
                 "SELECT day FROM reliability_days WHERE day >= $1 ORDER BY day",
@@ -196,18 +196,21 @@ impl Store {
     }
 
     /// The newest closed day, if any.
-    pub async fn last_closed_day(&self) -> Result<Option<NaiveDate>> {
-        let conn = self.api_conn().await?;
+    pub async fn last_closed_day(&self, reader: Reader) -> Result<Option<NaiveDate>> {
+        let conn = self.reader(reader).await?;
         let row = conn
             .query_one("SELECT max(day) FROM reliability_days", &[])
             .await?;
         Ok(row.get(0))
     }
 
-    /// A connection for `reader`.
-    async fn reader(&self, reader: Reader) -> Result<deadpool_postgres::Object> {
+    /// A connection for `reader`: the job's decide what it writes, so they read the primary.
+    pub(in crate::store) async fn reader(
+        &self,
+        reader: Reader,
+    ) -> Result<deadpool_postgres::Object> {
         match reader {
-            Reader::Api => self.api_conn().await,
+            Reader::Api => self.read_conn().await,
             Reader::Job => self.conn().await,
         }
     }
@@ -355,7 +358,7 @@ impl Store {
         filter: &RollupFilter,
     ) -> Result<Vec<ObjectFigures>> {
         let last = to.pred_opt().unwrap_or(to);
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let rows = conn
             .query(
                 "WITH a AS ( \

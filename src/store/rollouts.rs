@@ -247,7 +247,7 @@ ORDER BY source, cluster, namespace, name";
 impl Store {
     /// One page of sources matching `filter`, with their consumers and recorded revisions.
     pub async fn rollouts(&self, filter: &RolloutFilter) -> Result<RolloutRows> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let clusters = clusters_of(&conn, filter).await?;
         let (identity, _) = split_source(filter.source.as_deref());
         let page = filter.limit as i64 + 1;

@@ -17,7 +17,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(out);
         }
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let rows = conn
             .query(
                 "SELECT resource_id, container, init, image, repository, tag, digest \
@@ -43,7 +43,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let rows = conn
             .query(
                 "SELECT id, health FROM flux_resources WHERE id = ANY($1)",

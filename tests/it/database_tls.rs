@@ -135,7 +135,7 @@ impl TlsPg {
             .await
             .query_one(
                 "SELECT count(*) FILTER (WHERE s.ssl), count(*) FROM pg_stat_activity a \
-                 JOIN pg_stat_ssl s USING (pid) WHERE a.application_name = 'flux-orchestrator'",
+                 JOIN pg_stat_ssl s USING (pid) WHERE a.application_name LIKE 'flux-orchestrator/%'",
                 &[],
             )
             .await

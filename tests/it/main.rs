@@ -42,6 +42,7 @@ mod sim_flux;
 mod sim_kubectl;
 mod sim_protocol;
 mod sim_workloads;
+mod standby;
 mod stream_basic;
 mod stream_faults;
 mod timeline;

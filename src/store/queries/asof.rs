@@ -85,7 +85,7 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<ResourceRow>> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let clusters = resolve_clusters(&conn, &filter.clusters).await?;
         let mut p = Params::default();
         let source = as_of_source(at, &mut p);
@@ -114,7 +114,7 @@ impl Store {
         filter: &ResourceFilter,
         cap: i64,
     ) -> Result<Total> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let clusters = resolve_clusters(&conn, &filter.clusters).await?;
         let mut p = Params::default();
         let source = as_of_source(at, &mut p);
@@ -129,7 +129,7 @@ impl Store {
     /// [`Store::fleet_counts`] of the fleet as it was at `at`: counts by cluster × kind ×
     /// health and every registered cluster, without status (no history of it is kept).
     pub async fn fleet_counts_as_of(&self, at: DateTime<Utc>) -> Result<FleetCounts> {
-        let mut conn = self.api_conn().await?;
+        let mut conn = self.read_conn().await?;
         let tx = conn
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)

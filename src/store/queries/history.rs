@@ -277,7 +277,7 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<H::Entry>> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let clusters = resolve_clusters(&conn, &filter.subjects().clusters).await?;
         let (sql, params) = history_statement(filter, &clusters, after, limit as i64 + 1);
         let rows = conn

@@ -6,7 +6,9 @@ use uuid::Uuid;
 use super::cursor::{Cursor, CursorError};
 use super::filter::{ResourceFilter, ResourceOrder, count_statement, list_statement};
 use super::split::{list_split, splits};
-use crate::store::{RESOURCE_COLUMN_COUNT, RESOURCE_COLUMNS, ResourceRow, Result, Store};
+use crate::store::{
+    RESOURCE_COLUMN_COUNT, RESOURCE_COLUMNS, ResourceRow, Result, Store, log_bounds,
+};
 
 /// One page of a list and the cursor of the next page (`None` on the last page).
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +17,9 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Where the next page starts.
     pub next: Option<Cursor>,
+    /// The change-log position the rows reflect at least (every change up to this seq is in
+    /// them), when the query reads it.
+    pub position: Option<i64>,
 }
 
 impl<T> Page<T> {
@@ -28,7 +33,11 @@ impl<T> Page<T> {
         } else {
             None
         };
-        Page { items: rows, next }
+        Page {
+            items: rows,
+            next,
+            position: None,
+        }
     }
 }
 
@@ -82,7 +91,10 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<ResourceRow>> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
+        // Read before the rows, on the same server: a standby replays the log in order, so
+        // the rows reflect at least this position (never less), however far it lags.
+        let position = log_bounds(&conn).await?.head;
         let clusters = resolve_clusters(&conn, &filter.clusters).await?;
         let rows = if splits(filter, order) {
             list_split(&conn, filter, &clusters, order, after, limit + 1).await?
@@ -93,13 +105,17 @@ impl Store {
                 .map(ResourceRow::from_row)
                 .collect::<Result<_>>()?
         };
-        Ok(Page::from_rows(rows, limit, |row| order.cursor_after(row)))
+        let page = Page::from_rows(rows, limit, |row| order.cursor_after(row));
+        Ok(Page {
+            position: Some(position),
+            ..page
+        })
     }
 
     /// How many resources match `filter`, counting no further than `cap` (so that a count of
     /// a broad filter over a large fleet stays cheap).
     pub async fn count_resources(&self, filter: &ResourceFilter, cap: i64) -> Result<Total> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let clusters = resolve_clusters(&conn, &filter.clusters).await?;
         let (sql, params) = count_statement(filter, &clusters, cap + 1);
         let count: i64 = conn.query_one(&sql, &params.refs()).await?.get(0);
@@ -122,7 +138,7 @@ impl Store {
              LEFT JOIN resource_versions v ON v.resource_id = r.id AND v.content_hash = r.content_hash \
              WHERE r.id = $1"
         );
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let row = conn.query_opt(&sql, &[&id]).await?;
         row.map(|r| {
             Ok(ResourceDetailRow {
@@ -137,7 +153,7 @@ impl Store {
     /// history it left behind (its newest change, else its newest event). `None` when the id
     /// is unknown everywhere — access checks deny then, they never guess.
     pub async fn resource_cluster(&self, id: Uuid) -> Result<Option<Uuid>> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let row = conn
             .query_one(
                 "SELECT COALESCE( \

@@ -57,7 +57,7 @@ pub struct FleetCounts {
 impl Store {
     /// Counts by cluster × kind × health and every cluster's status, from one snapshot.
     pub async fn fleet_counts(&self) -> Result<FleetCounts> {
-        let mut conn = self.api_conn().await?;
+        let mut conn = self.read_conn().await?;
         let tx = conn
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)

@@ -290,7 +290,7 @@ impl Store {
         cursor: Option<&TimelineCursor>,
         limit: usize,
     ) -> Result<TimelineRows> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let clusters = resolve_clusters(&conn, &filter.subjects.clusters).await?;
         let (sql, params) = timeline_statement(filter, &clusters, cursor, limit as i64 + 1);
         let mut items = conn
@@ -308,8 +308,8 @@ impl Store {
     }
 
     /// The time of the oldest retained change and whether retention has pruned any.
-    pub async fn retained(&self) -> Result<Retained> {
-        let conn = self.api_conn().await?;
+    pub async fn retained(&self, reader: crate::store::reliability::Reader) -> Result<Retained> {
+        let conn = self.reader(reader).await?;
         let row = conn
             .query_one(
                 "SELECT (SELECT min(at) FROM resource_changes), \

@@ -82,7 +82,7 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<VersionRef>> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let before = match after.and_then(|c| c.keys.first()) {
             Some(KeyValue::Int(seq)) => *seq,
             _ => i64::MAX,
@@ -109,7 +109,7 @@ impl Store {
 
     /// The version of object `id` that the change at `seq` produced.
     pub async fn version_at(&self, id: Uuid, seq: i64) -> Result<VersionAt> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let row = conn
             .query_one(
                 "SELECT ch.seq, ch.at, ch.cluster_id, ch.content_hash, ch.summary, ch.health_after, \
@@ -131,7 +131,7 @@ impl Store {
 
     /// The newest retained version of object `id` produced before `seq`.
     pub async fn version_before(&self, id: Uuid, seq: i64) -> Result<Option<VersionRef>> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let row = conn
             .query_opt(
                 &format!(
@@ -147,7 +147,7 @@ impl Store {
     /// The object of version `hash` of object `id` (without `metadata.resourceVersion`), or
     /// `None` when it is no longer kept (its cluster was deleted).
     pub async fn version_object(&self, id: Uuid, hash: &[u8]) -> Result<Option<Value>> {
-        let conn = self.api_conn().await?;
+        let conn = self.read_conn().await?;
         let row = conn
             .query_opt(
                 "SELECT object FROM resource_versions WHERE resource_id = $1 AND content_hash = $2",

@@ -86,6 +86,8 @@ pub fn store(url: &str) -> Store {
         db_api_pool_size: 4,
         db_api_statement_timeout_ms: 0,
         db_ca_file: None,
+        read_database_url: None,
+        db_connection_budget: 0,
     })
     .expect("store")
 }

@@ -12,6 +12,7 @@
 //! | [`seed`] | many distinct objects and events from the Flux fixtures, for the read API |
 //! | [`proxy`] | a TCP proxy that cuts the database off |
 //! | [`raw`] | raw TCP clients for the transport tests; free ports |
+//! | [`standby`] | a PostgreSQL primary and a hot standby of it, of one test's own |
 //! | [`files`] | the repository's files, for the deployment tests |
 
 pub mod app;
@@ -24,6 +25,7 @@ pub mod process;
 pub mod proxy;
 pub mod raw;
 pub mod seed;
+pub mod standby;
 pub mod stream;
 
 /// Install ring as the process's rustls provider (idempotent). reqwest is built with

@@ -2443,6 +2443,14 @@ export interface components {
             items: components["schemas"]["ResourceSummary"][];
             /**
              * Format: int64
+             * @description The change-log position the page reflects: every change with a `seq` up to this one
+             *     is in it (later ones may be too). Read from the database that answered, which may be a
+             *     standby lagging the live stream: a client that saw the stream at a later seq holds
+             *     changes this page may not show yet. Null for `asOf` lists.
+             */
+            seq?: number | null;
+            /**
+             * Format: int64
              * @description How many resources match the filters, counted on the first page only (null on later
              *     pages). Counting stops at 10,000 (at 1,000 for an image search): when more match,
              *     `total` is that cap and `totalCapped` is true.

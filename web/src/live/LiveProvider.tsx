@@ -30,7 +30,7 @@ export function LiveProvider({ children, connection }: { children: ReactNode; co
     const off = live.subscribe({
       change: (m) => cache.change(m),
       cluster: (m) => cache.cluster(m),
-      refetch: () => cache.refetch(),
+      refetch: (head) => cache.refetch(head),
     });
     return () => {
       off();

@@ -2,7 +2,7 @@ import { QueryClient, type InfiniteData } from '@tanstack/react-query';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ChangeMessage, GraphNode, Health, Impact, Resource, ResourceGraph } from '../api/types';
 import { parseFilter, type ResourceFilter } from '../lib/filters';
-import { isWorkload, keys, LiveCache, SETTLE_MAX_MS, SETTLE_MS, withNodeState, withWorkload } from './cache';
+import { isWorkload, keys, LAG_RETRY_MS, LiveCache, SETTLE_MAX_MS, SETTLE_MS, withNodeState, withWorkload } from './cache';
 import { changedRecently } from './flash';
 import { forgetLatest, freshen, freshenClusters, freshStatus } from './latest';
 import { withEdge, type ListData, type ListPage } from './lists';
@@ -69,6 +69,32 @@ describe('LiveCache and filtered lists', () => {
       getNextPageParam: () => undefined,
     });
     expect(view(qc, f)).toEqual([['b:failed', 'c:failed']]);
+    cache.dispose();
+  });
+
+  it('reads a list again while it is older than where the stream resumed (a lagging read standby)', async () => {
+    vi.useFakeTimers();
+    const qc = new QueryClient();
+    const f = parseFilter(new URLSearchParams('sort=name'));
+    const cache = new LiveCache(qc);
+    const invalidate = vi.spyOn(qc, 'invalidateQueries');
+    cache.refetch(20); // the stream resumed after seq 20: changes up to it come only from REST
+    invalidate.mockClear();
+    const answers = [18, 20];
+    const read = () =>
+      qc.fetchInfiniteQuery({
+        queryKey: keys.resources(f),
+        queryFn: () => ({ ...pageOf([r('a', 3)]), seq: answers.shift() }),
+        initialPageParam: undefined as string | undefined,
+        getNextPageParam: () => undefined,
+      });
+    await read(); // seq 18: the standby has not replayed 19 and 20 yet
+    await vi.advanceTimersByTimeAsync(LAG_RETRY_MS + 1);
+    expect(invalidate).toHaveBeenCalledWith({ queryKey: keys.resources(f), exact: true });
+    invalidate.mockClear();
+    await read(); // seq 20: complete
+    await vi.advanceTimersByTimeAsync(LAG_RETRY_MS * 4);
+    expect(invalidate).not.toHaveBeenCalled();
     cache.dispose();
   });
 

@@ -8,6 +8,9 @@
 //   the server's total, re-read once the changes that may alter it have settled.
 // - What the browser cannot decide (an order that depends on the database's collation, counts
 //   under filters) is refetched once the stream has been quiet for a moment: `settle`.
+// - A list says which change-log position it reflects (`seq`). One older than where the stream
+//   resumed after a resync (`floor`: a read standby lagging the primary) lacks changes the
+//   stream will never send: it is read again shortly, until it is at least that new.
 import type { InfiniteData, QueryClient, QueryKey } from '@tanstack/react-query';
 import { api } from '../api/client';
 import type { Change, ChangeList, ChangeMessage, Cluster, ClusterList, ClusterMessage, FleetStats, Impact, ResourceDetail, ResourceGraph, ResourceList } from '../api/types';
@@ -24,6 +27,8 @@ export const AUTO_REFETCH_PAGES = 2;
 /** Quiet time after the last relevant change before a refetch, and the longest wait under churn. */
 export const SETTLE_MS = 250;
 export const SETTLE_MAX_MS = 2000;
+/** Wait before reading again a list older than where the stream resumed (a lagging standby). */
+export const LAG_RETRY_MS = 500;
 
 /** Long lists whose order may be off (by query key), for the "refresh" notice. */
 export const unplaced = new Store<Readonly<Record<string, number>>>({});
@@ -93,6 +98,8 @@ export class LiveCache {
   private timers = new Map<string, { timer: ReturnType<typeof setTimeout>; first: number }>();
   /** Relevant changes seen per list key, so a count read during churn is read again. */
   private epochs = new Map<string, number>();
+  /** The seq the stream last resumed at after a resync: a list must reflect at least this. */
+  private floor = 0;
   private offCache: () => void;
 
   constructor(private readonly qc: QueryClient) {
@@ -128,12 +135,12 @@ export class LiveCache {
   }
 
   /** Throttled refetch (at most once per `ms`) for views where a second late is fine. */
-  private soon(key: QueryKey, ms: number): void {
-    const id = 'soon' + JSON.stringify(key);
+  private soon(key: QueryKey, ms: number, exact = false): void {
+    const id = 'soon' + JSON.stringify(key) + exact;
     if (this.timers.has(id)) return;
     const timer = setTimeout(() => {
       this.timers.delete(id);
-      void this.qc.invalidateQueries({ queryKey: key });
+      void this.qc.invalidateQueries(exact ? { queryKey: key, exact } : { queryKey: key });
     }, ms);
     this.timers.set(id, { timer, first: Date.now() });
   }
@@ -229,6 +236,7 @@ export class LiveCache {
     const fetched = this.qc.getQueryData<ListData>(key);
     if (!fetched) return;
     const filter = key[1] as ResourceFilter;
+    if (fetched.pages.some((p) => p.seq != null && p.seq < this.floor)) this.soon(key, LAG_RETRY_MS, true);
     const data = rowsMove(filter.sort) ? dedupe(fetched) : fetched;
     const r = latestSize() ? applyVersions(data, filter, latestVersions()) : { data, changed: false };
     if (r.changed || data !== fetched) this.qc.setQueryData<ListData>(key, r.data);
@@ -313,8 +321,12 @@ export class LiveCache {
     this.soon(keys.stats, 1000);
   }
 
-  /** After `resync`: what the stream delivered may have gaps; start over from REST. */
-  refetch(): void {
+  /**
+   * After `resync`: what the stream delivered may have gaps; start over from REST. The stream
+   * carries the changes after `head`; the lists must bring the ones before.
+   */
+  refetch(head = 0): void {
+    this.floor = Math.max(this.floor, head);
     forgetLatest();
     unplaced.set({});
     void this.qc.invalidateQueries();

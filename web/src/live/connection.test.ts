@@ -70,6 +70,7 @@ describe('LiveConnection', () => {
     sockets[0]!.receive({ type: 'subscribed', seq: 10 });
     expect(states).toEqual(['live']);
     expect(refetch).toHaveBeenCalledOnce();
+    expect(refetch).toHaveBeenCalledWith(10); // the head: changes up to it come from REST
     expect(live.lastSeq).toBe(10);
   });
 

@@ -10,8 +10,11 @@ export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'offline';
 export interface LiveHandlers {
   change?(m: ChangeMessage): void;
   cluster?(m: ClusterMessage): void;
-  /** Local data may be stale or incomplete: refetch it over REST. */
-  refetch?(): void;
+  /**
+   * Local data may be stale or incomplete: refetch it over REST. `head` is the seq the stream
+   * resumed at: changes up to it come only from REST, later ones from the stream.
+   */
+  refetch?(head: number): void;
 }
 
 /** What the connection needs of a WebSocket (a real one, or a fake in tests). */
@@ -159,7 +162,7 @@ export class LiveConnection {
         this.setState('live');
         if (this.needRefetch) {
           this.needRefetch = false;
-          for (const h of this.handlers) h.refetch?.();
+          for (const h of this.handlers) h.refetch?.(msg.seq);
         }
         return;
       case 'heartbeat':
