@@ -597,7 +597,11 @@ impl Marks {
 
 /// A merge patch that makes change `i`: the Ready condition's message becomes `bench-{i}`.
 pub fn mark_patch(i: usize) -> Value {
-    let ready = i.is_multiple_of(2);
+    mark_patch_as(i, i.is_multiple_of(2))
+}
+
+/// [`mark_patch`] with the health chosen: Ready `True`, or `False` (the object fails).
+pub fn mark_patch_as(i: usize, ready: bool) -> Value {
     json!({"status": {"conditions": [{
         "type": "Ready",
         "status": if ready { "True" } else { "False" },
