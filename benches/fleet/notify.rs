@@ -5,6 +5,8 @@
 //! row, and the ingest rate of a burst (every change patched at once; changes committed per
 //! second until the last one's row is announced). With rules it adds change → delivered: from
 //! the moment the simulator applied the patch (the change's time) to the receiver's arrival.
+//! Each object alternates failed and ready; between the phases every failed one is made ready,
+//! so the second phase's changes are failures the rules see (and the probe notifies).
 //!
 //! The rules are realistic: conditions of every object kind (`failed`, `stalled`,
 //! `stillFailed`, `recovered`), cluster label selectors, kinds, namespaces and name prefixes,
@@ -187,20 +189,20 @@ fn expect_probe(
     expected
 }
 
-/// Make `total` changes numbered from `first`, round-robin over `targets` (continuing at
-/// `next`), each object alternating failed and ready; `rate` per second, or all at once.
+/// Change the objects `picks` (indices into `targets`), numbered from `first`, each object
+/// alternating failed and ready; `rate` per second, or all at once.
 async fn drive(
     fleet: &Fleet,
     targets: &[Target],
     hits: &mut [u32],
     marks: &Marks,
-    (first, total): (usize, usize),
+    (first, picks): (usize, &[usize]),
     rate: Option<f64>,
 ) -> Made {
     let start = tokio::time::Instant::now();
     let objects: Vec<_> = fleet.sims.iter().map(|s| s.objects()).collect();
-    let mut made = Vec::with_capacity(total);
-    for n in 0..total {
+    let mut made = Vec::with_capacity(picks.len());
+    for (n, &t) in picks.iter().enumerate() {
         match rate {
             Some(r) => {
                 tokio::time::sleep_until(start + Duration::from_secs_f64(n as f64 / r)).await
@@ -209,7 +211,6 @@ async fn drive(
             None => {}
         }
         let i = first + n;
-        let t = i % targets.len();
         hits[t] += 1;
         let fails = hits[t] % 2 == 1;
         let (sim, kind, ns, name) = &targets[t];
@@ -385,7 +386,6 @@ struct Phase {
     burst: Made,
     burst_rate: f64,
     server_cpu: f64,
-    postgres_cpu: f64,
 }
 
 /// Shared state of the run: the fleet, the server, the marks and each target's hits.
@@ -396,55 +396,79 @@ struct Run<'a> {
     targets: Vec<Target>,
     hits: Vec<u32>,
     marks: Arc<Marks>,
+    /// The next change's number (its mark).
     next: usize,
+    /// The next target to change, round-robin.
+    cursor: usize,
     size: Size,
 }
 
 impl Run<'_> {
-    /// Paced changes (stream subscribers and row watch timing them), then a burst.
-    async fn phase(&mut self) -> anyhow::Result<Phase> {
-        let (cpu0, pg0) = (
-            harness::cpu_secs(&self.server.pid().to_string()),
-            harness::postgres_cpu_secs(),
-        );
-        let total = (self.size.rate * self.size.seconds) as usize;
-        let subs =
-            Subscribers::connect(self.server, self.size.subscribers, self.marks.clone()).await?;
-        let rows = RowWatch::start(&self.db_url, self.marks.clone()).await?;
-        let range = (self.next, total);
-        let paced = drive(
+    /// The next `n` targets, round-robin.
+    fn picks(&mut self, n: usize) -> Vec<usize> {
+        let len = self.targets.len();
+        let picks = (self.cursor..self.cursor + n).map(|t| t % len).collect();
+        self.cursor = (self.cursor + n) % len;
+        picks
+    }
+
+    /// Change `picks` at `rate` (or all at once), numbered from `next`.
+    async fn changes(&mut self, picks: &[usize], rate: Option<f64>) -> Made {
+        let range = (self.next, picks);
+        let made = drive(
             self.fleet,
             &self.targets,
             &mut self.hits,
             &self.marks,
             range,
-            Some(self.size.rate),
-        )
-        .await;
-        self.next += total;
+            rate,
+        );
+        let made = made.await;
+        self.next += picks.len();
+        made
+    }
+
+    /// Make every failed target ready again, at once, and wait for the rows: the next phase
+    /// starts from the first target with every object ready, so each of its changes fails an
+    /// object (and the rules see failures to notify).
+    async fn reset(&mut self) -> anyhow::Result<Made> {
+        let failed: Vec<usize> = (0..self.targets.len())
+            .filter(|t| self.hits[*t] % 2 == 1)
+            .collect();
+        let rows = RowWatch::start(&self.db_url, self.marks.clone()).await?;
+        let made = self.changes(&failed, None).await;
+        let landed = rows.finish(failed.len(), Duration::from_secs(60)).await?;
+        anyhow::ensure!(
+            landed.len() == failed.len(),
+            "reset: {} of {} rows",
+            landed.len(),
+            failed.len()
+        );
+        self.cursor = 0;
+        Ok(made)
+    }
+
+    /// Paced changes (stream subscribers and row watch timing them), then a burst.
+    async fn phase(&mut self) -> anyhow::Result<Phase> {
+        let pid = self.server.pid().to_string();
+        let cpu0 = harness::cpu_secs(&pid);
+        let total = (self.size.rate * self.size.seconds) as usize;
+        let subs =
+            Subscribers::connect(self.server, self.size.subscribers, self.marks.clone()).await?;
+        let rows = RowWatch::start(&self.db_url, self.marks.clone()).await?;
+        let picks = self.picks(total);
+        let paced = self.changes(&picks, Some(self.size.rate)).await;
         let frames_expected = total * self.size.subscribers;
         let frames = subs.finish(frames_expected, Duration::from_secs(20)).await;
         let commits = rows.finish(total, Duration::from_secs(20)).await?;
         let burst_n = self.size.burst.min(self.targets.len());
         let rows = RowWatch::start(&self.db_url, self.marks.clone()).await?;
-        let range = (self.next, burst_n);
-        let burst = drive(
-            self.fleet,
-            &self.targets,
-            &mut self.hits,
-            &self.marks,
-            range,
-            None,
-        )
-        .await;
-        self.next += burst_n;
+        let picks = self.picks(burst_n);
+        let burst = self.changes(&picks, None).await;
         let landed = rows.finish(burst_n, Duration::from_secs(60)).await?;
         let span = landed.iter().map(|(_, ms)| *ms).fold(0.0, f64::max) / 1000.0;
-        anyhow::ensure!(
-            landed.len() == burst_n,
-            "burst: {} of {burst_n} rows",
-            landed.len()
-        );
+        let n = landed.len();
+        anyhow::ensure!(n == burst_n, "burst: {n} of {burst_n} rows");
         Ok(Phase {
             frames,
             frames_expected,
@@ -452,8 +476,7 @@ impl Run<'_> {
             paced,
             burst,
             burst_rate: burst_n as f64 / span.max(1e-3),
-            server_cpu: harness::cpu_secs(&self.server.pid().to_string()) - cpu0,
-            postgres_cpu: harness::postgres_cpu_secs() - pg0,
+            server_cpu: harness::cpu_secs(&pid) - cpu0,
         })
     }
 }
@@ -504,13 +527,6 @@ fn report_phase(report: &mut Report, label: &str, p: &Phase, rate: f64) {
         SCENARIO,
         format!("server CPU, {label}"),
         p.server_cpu,
-        "s",
-        None,
-    );
-    report.add(
-        SCENARIO,
-        format!("PostgreSQL CPU, {label}"),
-        p.postgres_cpu,
         "s",
         None,
     );
@@ -660,8 +676,9 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
         db_url: db.url(),
         hits: vec![0; n],
         targets,
-        marks: Marks::new(2 * per_phase),
+        marks: Marks::new(2 * per_phase + n),
         next: 0,
+        cursor: 0,
         size,
     };
     let specs = rules();
@@ -669,7 +686,8 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
     let (mut failed, mut firing) = (vec![false; n], vec![false; n]);
     let without = run.phase().await?;
     report_phase(report, "without rules", &without, run.size.rate);
-    for made in [&without.paced, &without.burst] {
+    let reset = run.reset().await?;
+    for made in [&without.paced, &without.burst, &reset] {
         expect_probe(&run.targets, made, &mut failed, &mut firing, false);
     }
     let (hook, arrivals) = receiver().await?;
