@@ -42,11 +42,11 @@ fn block_limits(i: usize, b: &Value, out: &mut Vec<String>) {
         fail("block_id over 255 characters".into());
     }
     match b["type"].as_str().unwrap_or_default() {
-        "header" => {
-            if b["text"]["type"] != "plain_text" || !(1..=150).contains(&chars(&b["text"]["text"]))
-            {
-                fail("a header's text is plain_text of 1–150 characters".into());
-            }
+        "header"
+            if b["text"]["type"] != "plain_text"
+                || !(1..=150).contains(&chars(&b["text"]["text"])) =>
+        {
+            fail("a header's text is plain_text of 1–150 characters".into());
         }
         "section" => {
             let fields = b["fields"].as_array().map_or(0, Vec::len);
