@@ -381,6 +381,8 @@ async fn create_rules(
 struct Phase {
     frames: Vec<f64>,
     frames_expected: usize,
+    /// Subscribers the server told to resync (they miss the rest of the phase).
+    resyncs: usize,
     commits: Vec<f64>,
     paced: Made,
     burst: Made,
@@ -459,7 +461,9 @@ impl Run<'_> {
         let picks = self.picks(total);
         let paced = self.changes(&picks, Some(self.size.rate)).await;
         let frames_expected = total * self.size.subscribers;
+        let resyncs = subs.resyncs.clone();
         let frames = subs.finish(frames_expected, Duration::from_secs(20)).await;
+        let resyncs = resyncs.load(std::sync::atomic::Ordering::Relaxed);
         let commits = rows.finish(total, Duration::from_secs(20)).await?;
         let burst_n = self.size.burst.min(self.targets.len());
         let rows = RowWatch::start(&self.db_url, self.marks.clone()).await?;
@@ -472,6 +476,7 @@ impl Run<'_> {
         Ok(Phase {
             frames,
             frames_expected,
+            resyncs,
             commits: commits.into_iter().map(|(_, ms)| ms).collect(),
             paced,
             burst,
@@ -498,6 +503,8 @@ fn report_phase(report: &mut Report, label: &str, p: &Phase, rate: f64) {
         p.frames.len(),
         p.frames_expected,
     );
+    let what = format!("subscribers told to resync, {label}");
+    report.add(SCENARIO, what, p.resyncs as f64, "", None);
     if let Some(d) = Dist::of(p.commits.clone()) {
         report.add(
             SCENARIO,
