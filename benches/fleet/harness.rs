@@ -597,7 +597,11 @@ impl Marks {
 
 /// A merge patch that makes change `i`: the Ready condition's message becomes `bench-{i}`.
 pub fn mark_patch(i: usize) -> Value {
-    let ready = i.is_multiple_of(2);
+    mark_patch_as(i, i.is_multiple_of(2))
+}
+
+/// [`mark_patch`] with the health chosen: Ready `True`, or `False` (the object fails).
+pub fn mark_patch_as(i: usize, ready: bool) -> Value {
     json!({"status": {"conditions": [{
         "type": "Ready",
         "status": if ready { "True" } else { "False" },
@@ -670,6 +674,9 @@ struct Frame<'a> {
 /// mark counts; replays after a resubscribe would not).
 pub struct Subscribers {
     pub received: Arc<AtomicUsize>,
+    /// `resync` frames received: the server ended that subscription (a slow consumer), and
+    /// the harness does not subscribe again, so its later frames are missing.
+    pub resyncs: Arc<AtomicUsize>,
     stop: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<Vec<f64>>>,
 }
@@ -687,6 +694,7 @@ impl Subscribers {
         );
         let token = server.token().to_string();
         let received = Arc::new(AtomicUsize::new(0));
+        let resyncs = Arc::new(AtomicUsize::new(0));
         let stop = CancellationToken::new();
         let connects = (0..n).map(|_| {
             let (url, token) = (url.clone(), token.clone());
@@ -727,6 +735,7 @@ impl Subscribers {
             .into_iter()
             .map(|mut ws| {
                 let (marks, received, stop) = (marks.clone(), received.clone(), stop.clone());
+                let resynced = resyncs.clone();
                 tokio::spawn(async move {
                     let mut seen = vec![false; marks.0.len()];
                     let mut out = Vec::new();
@@ -742,6 +751,9 @@ impl Subscribers {
                         let Ok(frame) = serde_json::from_str::<Frame>(text.as_str()) else {
                             continue;
                         };
+                        if frame.ty == "resync" {
+                            resynced.fetch_add(1, Ordering::Relaxed);
+                        }
                         let Some(i) = frame
                             .message
                             .as_deref()
@@ -764,6 +776,7 @@ impl Subscribers {
             .collect();
         Ok(Subscribers {
             received,
+            resyncs,
             stop,
             tasks,
         })

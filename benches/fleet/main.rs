@@ -9,9 +9,10 @@
 //! ```
 //!
 //! Scenarios: `latency` (1), `polling` (2), `ingest` (3), `scale` (4), `backstop` (5),
-//! `fanout` (6), `recovery` (7), `rest` (8), `workloads` (9). Scenarios 4, 5, 7 and 8 share one
-//! 50-cluster fleet (`FLEET_CLUSTERS` and `FLEET_PER_KIND` resize it); scenario 9 has its own,
-//! with 8,000 workloads per cluster (`FLEET_WL_CLUSTERS`, `FLEET_WL_PER_KIND`, `FLEET_WORKLOADS`).
+//! `fanout` (6), `recovery` (7), `rest` (8), `workloads` (9), `notify` (10). Scenarios 4, 5, 7
+//! and 8 share one 50-cluster fleet (`FLEET_CLUSTERS` and `FLEET_PER_KIND` resize it); scenario
+//! 9 has its own, with 8,000 workloads per cluster (`FLEET_WL_CLUSTERS`, `FLEET_WL_PER_KIND`,
+//! `FLEET_WORKLOADS`); scenario 10 its own too (`FLEET_NOTIFY_*`, see `notify.rs`).
 //!
 //! Quick mode (`cargo test`, or `FLEET_QUICK=1`) shrinks every scenario and fails on a broken
 //! invariant (a lost frame, rows written by an unchanged backstop, more than one LIST per kind
@@ -28,6 +29,7 @@ mod fanout;
 mod harness;
 mod ingest;
 mod latency;
+mod notify;
 mod polling;
 mod scale;
 mod workloads;
@@ -47,6 +49,7 @@ const SCENARIOS: &[&str] = &[
     "rest",
     "recovery",
     "workloads",
+    "notify",
 ];
 
 #[tokio::main]
@@ -119,6 +122,12 @@ async fn main() {
             "\n== 9. workloads: Flux objects and the workloads they apply, graph and image search"
         );
         step("workloads", workloads::run(&mut report, quick).await);
+    }
+    if run("notify") {
+        println!(
+            "\n== 10. notify: 100 rules over the fleet, change → webhook, ingest and stream beside"
+        );
+        step("notify", notify::run(&mut report, quick).await);
     }
     report.print_table();
     println!(

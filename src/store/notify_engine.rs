@@ -164,41 +164,51 @@ fn state_row(r: &tokio_postgres::Row) -> StateRow {
     }
 }
 
+/// Write a plan in three statements whatever its size (arrays unnested server-side): a round
+/// trip per row made the engine's transaction grow with every rule a change matched.
 async fn apply(tx: &Transaction<'_>, plan: &Plan) -> Result<()> {
-    let upsert = tx
-        .prepare(
+    if !plan.upserts.is_empty() {
+        let u = &plan.upserts;
+        let rules: Vec<Uuid> = u.iter().map(|s| s.rule_id).collect();
+        let objects: Vec<Uuid> = u.iter().map(|s| s.object_id).collect();
+        let states: Vec<&str> = u.iter().map(|s| s.state.as_str()).collect();
+        let since: Vec<DateTime<Utc>> = u.iter().map(|s| s.since).collect();
+        let due: Vec<Option<DateTime<Utc>>> = u.iter().map(|s| s.due_at).collect();
+        let items: Vec<&serde_json::Value> = u.iter().map(|s| &s.item).collect();
+        // The keys are unique (one row per touched rule × object), as ON CONFLICT needs.
+        tx.execute(
             "INSERT INTO notify_state (rule_id, object_id, state, since, due_at, item) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (rule_id, object_id) DO UPDATE \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], \
+             $5::timestamptz[], $6::jsonb[]) ON CONFLICT (rule_id, object_id) DO UPDATE \
              SET state = EXCLUDED.state, since = EXCLUDED.since, due_at = EXCLUDED.due_at, \
              item = EXCLUDED.item",
+            &[&rules, &objects, &states, &since, &due, &items],
         )
         .await?;
-    for s in &plan.upserts {
-        let p: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
-            &s.rule_id,
-            &s.object_id,
-            &s.state,
-            &s.since,
-            &s.due_at,
-            &s.item,
-        ];
-        tx.execute(&upsert, &p).await?;
     }
-    for (rule, object) in &plan.deletes {
+    if !plan.deletes.is_empty() {
+        let (rules, objects): (Vec<Uuid>, Vec<Uuid>) = plan.deletes.iter().copied().unzip();
         tx.execute(
-            "DELETE FROM notify_state WHERE rule_id = $1 AND object_id = $2",
-            &[rule, object],
+            "DELETE FROM notify_state s USING unnest($1::uuid[], $2::uuid[]) AS d(rule_id, object_id) \
+             WHERE s.rule_id = d.rule_id AND s.object_id = d.object_id",
+            &[&rules, &objects],
         )
         .await?;
     }
-    let queue = tx
-        .prepare(
-            "INSERT INTO notify_queue (rule_id, action, object_id, item) VALUES ($1, $2, $3, $4)",
+    if !plan.queue.is_empty() {
+        let q = &plan.queue;
+        let rules: Vec<Uuid> = q.iter().map(|i| i.rule_id).collect();
+        let actions: Vec<&str> = q.iter().map(|i| i.action).collect();
+        let objects: Vec<Uuid> = q.iter().map(|i| i.object_id).collect();
+        let items: Vec<&serde_json::Value> = q.iter().map(|i| &i.item).collect();
+        // In the plan's order: a message lists its items by queue id.
+        tx.execute(
+            "INSERT INTO notify_queue (rule_id, action, object_id, item) \
+             SELECT r, a, o, i FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[]) \
+             WITH ORDINALITY AS q(r, a, o, i, n) ORDER BY n",
+            &[&rules, &actions, &objects, &items],
         )
         .await?;
-    for q in &plan.queue {
-        tx.execute(&queue, &[&q.rule_id, &q.action, &q.object_id, &q.item])
-            .await?;
     }
     Ok(())
 }

@@ -32,6 +32,7 @@ mod login_page;
 mod metrics;
 mod net_limits;
 mod notify;
+mod notify_schema;
 mod oidc_login;
 mod openapi_drift;
 mod reliability;

@@ -2,7 +2,8 @@
 //! and test messages to a local webhook receiver (HMAC checked) and a real Alertmanager; the
 //! engine: objects failing through the real writer → one grouped message, dedupe, resolve,
 //! `stillFailed` timers, mutes, retries under one idempotency key, a silent sink beside a
-//! working one, two servers on one database, and the delivery log.
+//! working one, two servers on one database, and the delivery log; Slack and Teams bodies as
+//! received, validated against their schemas (`notify_schema.rs`).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use crate::notify_schema::{assert_slack, assert_teams};
 use crate::support::app::TestServer;
 use crate::support::db::TestDb;
 use crate::support::endpoint::{client_with, create_token};
@@ -893,15 +895,15 @@ async fn slack_gets_block_kit_and_teams_an_adaptive_card() {
     )
     .await;
     assert_eq!((status, &result["status"]), (200, &json!(200)), "{result}");
-    assert_eq!(
-        body_of(&mut slack).await["blocks"][0]["text"]["text"],
-        "Test message"
-    );
+    let test = body_of(&mut slack).await;
+    assert_slack(&test);
+    assert_eq!(test["blocks"][0]["text"]["text"], "Test message");
     kustomization_rule(&env.server, "to-slack", &slack_sink, json!({})).await;
     kustomization_rule(&env.server, "to-teams", &teams_sink, json!({})).await;
     set(&env.store, env.cluster, &["web"], true, 1).await;
     set(&env.store, env.cluster, &["web"], false, 2).await;
     let s = body_of(&mut slack).await;
+    assert_slack(&s);
     let blocks = s["blocks"].as_array().unwrap();
     assert_eq!(blocks[0]["type"], "header", "{s}");
     assert_eq!(blocks[0]["text"]["type"], "plain_text");
@@ -919,6 +921,7 @@ async fn slack_gets_block_kit_and_teams_an_adaptive_card() {
         "{s}"
     );
     let t = body_of(&mut teams).await;
+    assert_teams(&t);
     assert_eq!(t["type"], "message", "{t}");
     let card = &t["attachments"][0];
     assert_eq!(

@@ -3,7 +3,8 @@
 //! committed change and every [`TICK`]:
 //! 1. scans the clusters' states (cluster conditions) and the `stillFailed` timers now due;
 //! 2. evaluates the change log after its cursor, a batch per transaction with the cursor;
-//! 3. turns queued items whose rule's grouping window has passed into deliveries;
+//! 3. turns queued items whose rule's grouping window has passed into deliveries, after each
+//!    batch (a backlog does not hold up the messages of its first changes);
 //! 4. wakes the sender (`dispatch`), which runs beside it as its own task.
 //!
 //! The store's protocol (`store/notify_engine.rs`) makes it at least once: nothing is lost
@@ -128,7 +129,7 @@ async fn lead(
         }
         pause(MIN_GAP.saturating_sub(last.elapsed()), cancel).await;
         last = tokio::time::Instant::now();
-        match evaluate(notify, settings).await {
+        match evaluate(notify, settings, &wake).await {
             Ok(0) => {}
             Ok(_) => wake.notify_one(),
             Err(e) => {
@@ -140,8 +141,13 @@ async fn lead(
     let _ = sender.await;
 }
 
-/// One round: scan, changes, flush. Returns the deliveries made.
-async fn evaluate(notify: &Notify, settings: &Settings) -> crate::store::Result<usize> {
+/// One round: scan, then changes and flush a batch at a time (`wake` the sender after each
+/// batch that made deliveries while more batches follow). Returns the deliveries made.
+async fn evaluate(
+    notify: &Notify,
+    settings: &Settings,
+    wake: &tokio::sync::Notify,
+) -> crate::store::Result<usize> {
     let mut ctx = context(notify, settings).await?;
     let now = chrono::Utc::now();
     let mut seen = Vec::new();
@@ -165,6 +171,9 @@ async fn evaluate(notify: &Notify, settings: &Settings) -> crate::store::Result<
             (info.id, info)
         })
         .collect();
+    // Flush after every batch, not once after the backlog: behind by many batches, the
+    // first changes' messages would otherwise wait for the last batch's evaluation.
+    let mut made = 0;
     loop {
         let n = notify
             .store
@@ -172,10 +181,19 @@ async fn evaluate(notify: &Notify, settings: &Settings) -> crate::store::Result<
                 plan::changes(&ctx, changes, held)
             })
             .await?;
+        let flushed = flush(notify).await?;
+        if flushed > 0 && n == BATCH as usize {
+            wake.notify_one();
+        }
+        made += flushed;
         if n < BATCH as usize {
-            break;
+            return Ok(made);
         }
     }
+}
+
+/// Turn queued items whose window has passed into deliveries; how many were made.
+async fn flush(notify: &Notify) -> crate::store::Result<usize> {
     notify
         .store
         .notify_flush(|g| {

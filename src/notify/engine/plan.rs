@@ -68,20 +68,43 @@ impl Context {
 /// The states of one evaluation: what was held, changed in order, written once at the end.
 struct States {
     now: BTreeMap<(Uuid, Uuid), StateRow>,
+    /// `firing` states in `now` per object, kept with it: `any_firing` is asked for every
+    /// change, and scanning `now` made a batch quadratic in the states it holds.
+    firing: HashMap<Uuid, usize>,
     touched: BTreeSet<(Uuid, Uuid)>,
     queue: Vec<QueueItem>,
 }
 
 impl States {
     fn new(held: &[StateRow]) -> States {
-        let now = held
-            .iter()
-            .map(|s| ((s.rule_id, s.object_id), s.clone()))
-            .collect();
-        States {
-            now,
+        let mut states = States {
+            now: BTreeMap::new(),
+            firing: HashMap::new(),
             touched: BTreeSet::new(),
             queue: Vec::new(),
+        };
+        for s in held {
+            states.put(s.clone());
+        }
+        states
+    }
+
+    /// Insert or replace a state, keeping `firing` in step.
+    fn put(&mut self, row: StateRow) {
+        let (object, fires) = (row.object_id, row.state == "firing");
+        if let Some(old) = self.now.insert((row.rule_id, row.object_id), row) {
+            self.unfire(&old);
+        }
+        if fires {
+            *self.firing.entry(object).or_default() += 1;
+        }
+    }
+
+    fn unfire(&mut self, old: &StateRow) {
+        if old.state == "firing"
+            && let Some(n) = self.firing.get_mut(&old.object_id)
+        {
+            *n = n.saturating_sub(1);
         }
     }
 
@@ -95,19 +118,19 @@ impl States {
     }
 
     fn any_firing(&self, object: Uuid) -> bool {
-        self.now
-            .values()
-            .any(|s| s.object_id == object && s.state == "firing")
+        self.firing.get(&object).is_some_and(|n| *n > 0)
     }
 
     fn set(&mut self, row: StateRow) {
         self.touched.insert((row.rule_id, row.object_id));
-        self.now.insert((row.rule_id, row.object_id), row);
+        self.put(row);
     }
 
     fn remove(&mut self, rule: Uuid, object: Uuid) {
         self.touched.insert((rule, object));
-        self.now.remove(&(rule, object));
+        if let Some(old) = self.now.remove(&(rule, object)) {
+            self.unfire(&old);
+        }
     }
 
     fn send(&mut self, rule: Uuid, action: &'static str, object: Uuid, item: &Item) {
@@ -410,6 +433,39 @@ mod tests {
         );
         let plan = changes(&muted, &[change(1, "web", READY, FAILED)], &[]);
         assert!(plan.queue.is_empty() && plan.upserts.is_empty());
+    }
+
+    fn with_recovered(mut c: Context) -> Context {
+        c.rules.push(Rule {
+            id: Uuid::from_u128(11),
+            condition: Condition::Recovered,
+            filter: RuleFilter::default(),
+            after_minutes: None,
+        });
+        c
+    }
+
+    fn actions(plan: &Plan) -> Vec<&'static str> {
+        plan.queue.iter().map(|q| q.action).collect()
+    }
+
+    #[test]
+    fn recovered_follows_a_failure_notified_in_the_batch_or_before_but_not_a_waiting_one() {
+        let c = with_recovered(ctx(Condition::Failed, vec![]));
+        let batch = [
+            change(1, "web", READY, FAILED),
+            change(2, "web", FAILED, READY),
+        ];
+        let plan = changes(&c, &batch, &[]);
+        assert_eq!(actions(&plan), ["firing", "resolved", "recovered"]);
+        let first = changes(&c, &batch[..1], &[]);
+        let later = changes(&c, &batch[1..], &first.upserts);
+        assert_eq!(actions(&later), ["resolved", "recovered"]);
+        // A second ready change finds nothing firing any more.
+        let again = changes(&c, &[change(3, "web", READY, READY)], &[]);
+        assert!(again.queue.is_empty());
+        let waiting = with_recovered(ctx(Condition::StillFailed, vec![]));
+        assert!(changes(&waiting, &batch, &[]).queue.is_empty());
     }
 
     #[test]
