@@ -9,9 +9,11 @@
 //! ```
 //!
 //! Scenarios: `latency` (1), `polling` (2), `ingest` (3), `scale` (4), `backstop` (5),
-//! `fanout` (6), `recovery` (7), `rest` (8), `workloads` (9). Scenarios 4, 5, 7 and 8 share one
+//! `fanout` (6), `recovery` (7), `rest` (8), `workloads` (9), `history` (10). Scenarios 4, 5, 7 and 8 share one
 //! 50-cluster fleet (`FLEET_CLUSTERS` and `FLEET_PER_KIND` resize it); scenario 9 has its own,
-//! with 8,000 workloads per cluster (`FLEET_WL_CLUSTERS`, `FLEET_WL_PER_KIND`, `FLEET_WORKLOADS`).
+//! with 8,000 workloads per cluster (`FLEET_WL_CLUSTERS`, `FLEET_WL_PER_KIND`, `FLEET_WORKLOADS`);
+//! scenario 10 generates its history in SQL (`FLEET_HIST_CLUSTERS`, `FLEET_HIST_OBJECTS`,
+//! `FLEET_HIST_CHANGES`, `FLEET_HIST_DAYS`).
 //!
 //! Quick mode (`cargo test`, or `FLEET_QUICK=1`) shrinks every scenario and fails on a broken
 //! invariant (a lost frame, rows written by an unchanged backstop, more than one LIST per kind
@@ -26,6 +28,8 @@ mod support;
 
 mod fanout;
 mod harness;
+mod history;
+mod history_fill;
 mod ingest;
 mod latency;
 mod polling;
@@ -47,6 +51,7 @@ const SCENARIOS: &[&str] = &[
     "rest",
     "recovery",
     "workloads",
+    "history",
 ];
 
 #[tokio::main]
@@ -119,6 +124,10 @@ async fn main() {
             "\n== 9. workloads: Flux objects and the workloads they apply, graph and image search"
         );
         step("workloads", workloads::run(&mut report, quick).await);
+    }
+    if run("history") {
+        println!("\n== 10. history: 10,000,000 changes of a month, read through the API");
+        step("history", history::run(&mut report, quick).await);
     }
     report.print_table();
     println!(
