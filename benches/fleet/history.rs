@@ -12,10 +12,12 @@
 //!
 //! `FLEET_HIST_CLUSTERS`, `FLEET_HIST_OBJECTS`, `FLEET_HIST_CHANGES` and `FLEET_HIST_DAYS`
 //! resize it. The server keeps the whole log (`--changes-retention-*` 0): the defaults (7
-//! days, 1,000,000 rows) would prune most of it at start-up.
+//! days, 1,000,000 rows) would prune most of it at start-up. `FLEET_HIST_KEEP=1` leaves the
+//! database behind (its name is printed) for `EXPLAIN` after the run.
 
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use chrono::{SecondsFormat, Utc};
 use serde_json::Value;
 
@@ -63,6 +65,10 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
     rollouts(report, &server, requests).await?;
     reliability(report, &server, requests).await?;
     as_of(report, &server, shape, requests.min(20)).await?;
+    if std::env::var("FLEET_HIST_KEEP").is_ok_and(|v| v == "1") {
+        println!("  database kept: {}", db.name);
+        std::mem::forget(db);
+    }
     Ok(())
 }
 
@@ -77,7 +83,7 @@ async fn fill(
         let s = Instant::now();
         dbc.batch_execute(&step.sql)
             .await
-            .map_err(|e| anyhow::anyhow!("fill step {}: {e}", step.name))?;
+            .with_context(|| format!("fill step {}", step.name))?;
         println!("  fill: {} {:.1} s", step.name, s.elapsed().as_secs_f64());
     }
     report.add(S10, "fill (SQL)", t.elapsed().as_secs_f64(), "s", None);

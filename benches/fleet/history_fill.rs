@@ -64,7 +64,7 @@ pub fn steps(s: Shape) -> Vec<Step> {
                         (ARRAY['Kustomization','Kustomization','Kustomization','Kustomization','HelmRelease', \
                                'HelmRelease','GitRepository','GitRepository','HelmRepository','OCIRepository'])[(o / {clusters}) % 10 + 1] AS kind, \
                         'ns-' || ((o / {clusters} / 10) % 8) AS namespace \
-                 FROM generate_series(0, {objects} - 1) o; \
+                 FROM generate_series(0::bigint, {objects} - 1) o; \
                  ALTER TABLE bench_objects ADD PRIMARY KEY (o)"
             ),
         },
@@ -100,8 +100,8 @@ fn changes_sql(changes: i64, days: i64, quiet: i64, flappers: i64, objects: i64)
            SELECT g, now() - make_interval(days => {days}) + (g - 1) * make_interval(days => {days}) / {changes} AS at, \
                   CASE WHEN g % 10 IN (0, 5) THEN 'b' WHEN g % 10 = 3 THEN 'e' ELSE 'a' END AS stream, \
                   (g / 10) * (CASE WHEN g % 10 IN (0, 5) THEN 2 WHEN g % 10 = 3 THEN 1 ELSE 7 END) \
-                  + (ARRAY[1, 0, 1, 0, 2, 1, 3, 4, 5, 6])[g % 10 + 1] AS i \
-           FROM generate_series(1, {changes}) g), \
+                  + (ARRAY[0, 0, 1, 0, 2, 1, 3, 4, 5, 6])[g % 10 + 1] AS i \
+           FROM generate_series(1::bigint, {changes}) g), \
          s AS ( \
            SELECT g, at, stream, \
                   CASE stream WHEN 'a' THEN i % {quiet} WHEN 'b' THEN {quiet} + i % {flappers} \

@@ -114,6 +114,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "reliability",
         sql: include_str!("../../sql/0017_reliability.sql"),
     },
+    Migration {
+        version: 18,
+        name: "reliability_cumulative",
+        sql: include_str!("../../sql/0018_reliability_cumulative.sql"),
+    },
 ];
 
 /// Advisory lock key for migrations ("fluxmigr" in ASCII).
