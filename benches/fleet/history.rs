@@ -56,19 +56,21 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
         days: env("FLEET_HIST_DAYS", days),
     };
     let db = TestDb::create().await;
-    db.store().migrate().await?;
-    let dbc = harness::db(&db.url()).await?;
+    let url = db.url();
+    if std::env::var("FLEET_HIST_KEEP").is_ok_and(|v| v == "1") {
+        println!("  database kept: {}", db.name);
+        std::mem::forget(db);
+    }
+    let db = crate::support::db::store(&url);
+    db.migrate().await?;
+    let dbc = harness::db(&url).await?;
     fill(report, &dbc, shape).await?;
-    let server = harness::server(&db.url(), KEEP_ALL).await;
+    let server = harness::server(&url, KEEP_ALL).await;
     backfill(report, &dbc).await?;
     timeline(report, &server, requests).await?;
     rollouts(report, &server, requests).await?;
     reliability(report, &server, requests).await?;
     as_of(report, &server, shape, requests.min(20)).await?;
-    if std::env::var("FLEET_HIST_KEEP").is_ok_and(|v| v == "1") {
-        println!("  database kept: {}", db.name);
-        std::mem::forget(db);
-    }
     Ok(())
 }
 

@@ -356,8 +356,12 @@ impl Store {
         filter: &RollupFilter,
     ) -> Result<Vec<ObjectFigures>> {
         let last = to.pred_opt().unwrap_or(to);
-        let conn = self.api_conn().await?;
-        let rows = conn
+        let mut conn = self.api_conn().await?;
+        // JIT compilation cost 150 ms of a 400 ms read of 20,000 objects (its estimate crosses
+        // the JIT threshold; the plan is index range scans and lookups, which JIT cannot speed).
+        let tx = conn.transaction().await?;
+        tx.batch_execute("SET LOCAL jit = off").await?;
+        let rows = tx
             .query(
                 CLOSED_FIGURES,
                 &[
@@ -370,6 +374,7 @@ impl Store {
                 ],
             )
             .await?;
+        tx.commit().await?;
         rows.iter().map(closed_row).collect()
     }
 
@@ -405,7 +410,9 @@ macro_rules! rollup_filter {
 ///
 /// An object's last row in the window is its row of the last day, or (deleted earlier, or
 /// before a day the job could not close) its last row in the window that is followed by no
-/// other there: a deletion's or one on the eve of a missing day. Its first row in the window
+/// other there: a deletion's or one on the eve of a missing day. The two are separate
+/// branches: as one `OR`, the planner scanned every row of the window and hashed them all for
+/// the `NOT EXISTS` (3.2 s for 20,000 objects × 30 days, against 75 ms). Its first row in the window
 /// is its row of the window's first closed day, or (created later) its first row from `$1` on,
 /// looked up by the object's index only for the objects without the former. The figures are
 /// `last.cum - first.cum + first's own`: the running totals' difference leaves out every row
@@ -419,7 +426,13 @@ const CLOSED_FIGURES: &str = concat!(
     rollup_filter!("l"),
     " UNION ALL \
        SELECT l.* FROM reliability_daily l \
-       WHERE l.day >= $1 AND l.day < $3 AND (l.end_health IS NULL OR l.day IN (SELECT day FROM breaks)) AND ",
+       WHERE l.end_health IS NULL AND l.day >= $1 AND l.day < $3 AND ",
+    rollup_filter!("l"),
+    " AND NOT EXISTS (SELECT 1 FROM reliability_daily x \
+                         WHERE x.resource_id = l.resource_id AND x.day > l.day AND x.day <= $3) \
+       UNION ALL \
+       SELECT l.* FROM breaks b JOIN reliability_daily l ON l.day = b.day \
+       WHERE l.end_health IS NOT NULL AND ",
     rollup_filter!("l"),
     " AND NOT EXISTS (SELECT 1 FROM reliability_daily x \
                          WHERE x.resource_id = l.resource_id AND x.day > l.day AND x.day <= $3)) \
