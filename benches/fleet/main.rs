@@ -9,10 +9,12 @@
 //! ```
 //!
 //! Scenarios: `latency` (1), `polling` (2), `ingest` (3), `scale` (4), `backstop` (5),
-//! `fanout` (6), `recovery` (7), `rest` (8), `workloads` (9), `notify` (10). Scenarios 4, 5, 7
-//! and 8 share one 50-cluster fleet (`FLEET_CLUSTERS` and `FLEET_PER_KIND` resize it); scenario
-//! 9 has its own, with 8,000 workloads per cluster (`FLEET_WL_CLUSTERS`, `FLEET_WL_PER_KIND`,
-//! `FLEET_WORKLOADS`); scenario 10 its own too (`FLEET_NOTIFY_*`, see `notify.rs`).
+//! `fanout` (6), `recovery` (7), `rest` (8), `workloads` (9), `notify` (10), `history` (11).
+//! Scenarios 4, 5, 7 and 8 share one 50-cluster fleet (`FLEET_CLUSTERS` and `FLEET_PER_KIND`
+//! resize it); scenario 9 has its own, with 8,000 workloads per cluster (`FLEET_WL_CLUSTERS`,
+//! `FLEET_WL_PER_KIND`, `FLEET_WORKLOADS`); scenario 10 its own too (`FLEET_NOTIFY_*`, see
+//! `notify.rs`); scenario 11 generates its history in SQL (`FLEET_HIST_CLUSTERS`,
+//! `FLEET_HIST_OBJECTS`, `FLEET_HIST_CHANGES`, `FLEET_HIST_DAYS`).
 //!
 //! Quick mode (`cargo test`, or `FLEET_QUICK=1`) shrinks every scenario and fails on a broken
 //! invariant (a lost frame, rows written by an unchanged backstop, more than one LIST per kind
@@ -27,6 +29,8 @@ mod support;
 
 mod fanout;
 mod harness;
+mod history;
+mod history_fill;
 mod ingest;
 mod latency;
 mod notify;
@@ -50,6 +54,7 @@ const SCENARIOS: &[&str] = &[
     "recovery",
     "workloads",
     "notify",
+    "history",
 ];
 
 #[tokio::main]
@@ -128,6 +133,10 @@ async fn main() {
             "\n== 10. notify: 100 rules over the fleet, change → webhook, ingest and stream beside"
         );
         step("notify", notify::run(&mut report, quick).await);
+    }
+    if run("history") {
+        println!("\n== 11. history: 10,000,000 changes of a month, read through the API");
+        step("history", history::run(&mut report, quick).await);
     }
     report.print_table();
     println!(

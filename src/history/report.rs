@@ -44,20 +44,20 @@ pub fn worst_first(a: &Figures, b: &Figures) -> Ordering {
 }
 
 /// Objects ranked worst first, ties by cluster, kind, namespace and name.
+///
+/// The tie-break borrows the keys: most objects of a large fleet tie (nothing happened to
+/// them), and cloning four strings per comparison made ranking 100,000 objects the largest
+/// part of a report.
 pub fn rank(objects: &mut [&ObjectFigures]) {
     objects.sort_by(|a, b| {
-        worst_first(&a.figures, &b.figures).then_with(|| {
-            let k = |o: &ObjectFigures| {
-                (
-                    o.key.cluster.clone(),
-                    o.key.kind.clone(),
-                    o.key.namespace.clone(),
-                    o.key.name.clone(),
-                )
-            };
-            k(a).cmp(&k(b))
-        })
+        worst_first(&a.figures, &b.figures).then_with(|| tie_key(a).cmp(&tie_key(b)))
     });
+}
+
+/// Cluster, kind, namespace and name, borrowed.
+fn tie_key(o: &ObjectFigures) -> (Option<&str>, &str, &str, &str) {
+    let k = &o.key;
+    (k.cluster.as_deref(), &k.kind, &k.namespace, &k.name)
 }
 
 /// A group of objects: its key (None: the objects have no value for it), its members ranked

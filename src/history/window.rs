@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::figures::{Span, fold_all};
-use crate::store::reliability::{ObjectFigures, Reader, RollupFilter, midnight};
+use crate::store::reliability::{ObjectFigures, Reader, RollupFilter, States, midnight};
 use crate::store::{Result, Store};
 
 /// Every object's figures from UTC midnight of `from` to `now`, and the earliest instant the
@@ -38,21 +38,28 @@ pub async fn figures(
     };
     let mut objects: HashMap<_, ObjectFigures> = HashMap::new();
     let mut covered_from = None;
+    // The last closed day's end states, when the closed part read them.
+    let mut ended: Option<States> = None;
     if from < open_day {
         let first = store.closed_days(Reader::Api, from).await?.first().copied();
         covered_from = first.map(midnight);
-        for o in store.closed_figures(from, open_day, filter).await? {
+        let closed = store.closed_figures(from, open_day, filter).await?;
+        ended = Some(end_states(&closed));
+        for o in closed {
             objects.insert(o.id, o);
         }
     }
     let start = midnight(open_day);
     if start < now {
-        let states = match last_closed {
-            Some(d) => store
+        let states = match (last_closed, ended) {
+            // The closed part ends on the last closed day: its rows hold the end states of the
+            // objects the filter selects, and the others are dropped below anyway.
+            (Some(_), Some(ended)) => ended,
+            (Some(d), None) => store
                 .day_end_states(Reader::Api, d)
                 .await?
                 .unwrap_or_default(),
-            None => store.log_states(Reader::Api, start).await?,
+            (None, _) => store.log_states(Reader::Api, start).await?,
         };
         let steps = store.health_steps(Reader::Api, start, now).await?;
         let span = Span {
@@ -71,6 +78,15 @@ pub async fn figures(
         objects: objects.into_values().collect(),
         covered_from,
     })
+}
+
+/// The states at the end of a closed part of the objects that still existed then.
+fn end_states(closed: &[ObjectFigures]) -> States {
+    closed
+        .iter()
+        .filter(|o| o.end.health.is_some())
+        .map(|o| (o.id, (o.key.clone(), o.end)))
+        .collect()
 }
 
 /// Add the open days' figures of an object to its closed ones; its state is the open days'.

@@ -115,9 +115,14 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../sql/0017_reliability.sql"),
     },
     Migration {
-        version: 21,
+        version: 18,
+        name: "reliability_cumulative",
+        sql: include_str!("../../sql/0018_reliability_cumulative.sql"),
+    },
+    Migration {
+        version: 19,
         name: "image_statistics",
-        sql: include_str!("../../sql/0021_image_statistics.sql"),
+        sql: include_str!("../../sql/0019_image_statistics.sql"),
     },
 ];
 
