@@ -14,6 +14,7 @@ mod migrate;
 mod notify;
 mod notify_deliveries;
 mod notify_engine;
+mod pool_metrics;
 mod pools;
 pub mod queries;
 pub mod reliability;
@@ -45,7 +46,8 @@ pub use migrate::{MIGRATIONS, Migration};
 pub use notify::{MuteRow, NewSink, RuleRow, SinkRow};
 pub use notify_deliveries::{Attempt, DeliveryFilter, DeliveryRow};
 pub use notify_engine::{ClusterState, ENGINE_LOCK, EngineLock, Group, Plan, QueueItem, StateRow};
-pub use pools::{PoolCollector, Role};
+pub use pool_metrics::PoolCollector;
+pub use pools::Role;
 pub use resources::{
     BatchOutcome, CHANGES_CHANNEL, LOG_LOCK, RESOURCE_COLUMN_COUNT, RESOURCE_COLUMNS, ResourceKey,
     ResourceRow, WorkloadColumns, WriteOp, coalesce, content_hash, resource_id,
@@ -281,10 +283,10 @@ impl Store {
 
     /// The pools' series (size, queue, waits, failures) and the standby's (whether reads go
     /// to it) for the metrics registry.
-    pub fn pool_metrics(&self) -> pools::PoolCollector {
+    pub fn pool_metrics(&self) -> PoolCollector {
         let mut pools = vec![self.pool.clone(), self.api.clone()];
         pools.extend(self.read.iter().map(|s| s.pool().clone()));
-        pools::PoolCollector {
+        PoolCollector {
             pools,
             standby: self.read.clone(),
         }

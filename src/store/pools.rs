@@ -1,6 +1,6 @@
 //! The connection pools and what they measure: how often callers took a connection, how
-//! long they waited for it, and how often they gave up; exported at `/metrics` through a
-//! `prometheus-client` collector, so a saturated pool shows before requests fail. Every
+//! long they waited for it, and how often they gave up; exported at `/metrics` by
+//! [`super::pool_metrics`], so a saturated pool shows before requests fail. Every
 //! connection names its [`Role`] in `application_name`, so `pg_stat_activity` shows who holds
 //! which.
 
@@ -12,12 +12,8 @@ use deadpool_postgres::{
     Timeouts,
 };
 
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::gauge::ConstGauge;
 
-use super::standby::Standby;
 use super::tls::DbTls;
 use super::{Error, Result};
 use crate::config::{DEDICATED_CONNECTIONS, DbConfig};
@@ -74,20 +70,20 @@ const _: () = assert!(Role::DEDICATED.len() == DEDICATED_CONNECTIONS);
 #[derive(Clone)]
 pub struct MeasuredPool {
     /// `main`, `api` or `read`: the `pool` label of its metrics.
-    name: &'static str,
-    pool: Pool,
+    pub(super) name: &'static str,
+    pub(super) pool: Pool,
     /// Written by every `get`, read by `/metrics`.
-    counters: Counters,
+    pub(super) counters: Counters,
 }
 
 #[derive(Debug, Clone, Default)]
-struct Counters {
+pub(super) struct Counters {
     /// Connections handed out.
-    acquired: Counter,
+    pub(super) acquired: Counter,
     /// Time callers waited for a connection (including opening one), in seconds.
-    waited: Counter<f64, AtomicU64>,
+    pub(super) waited: Counter<f64, AtomicU64>,
     /// Callers that got no connection (timeout or database unreachable).
-    failed: Counter,
+    pub(super) failed: Counter,
 }
 
 impl MeasuredPool {
@@ -109,91 +105,6 @@ impl MeasuredPool {
         }
     }
 }
-
-/// The pools' series, read at each scrape: their size and queue come from the pools
-/// themselves, so they are never stale. With a standby, also where API reads go.
-#[derive(Clone)]
-pub struct PoolCollector {
-    /// Every pool, the standby's included.
-    pub(super) pools: Vec<MeasuredPool>,
-    /// The standby, when one is configured.
-    pub(super) standby: Option<Standby>,
-}
-
-impl std::fmt::Debug for PoolCollector {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<_> = self.pools.iter().map(|p| p.name).collect();
-        f.debug_tuple("PoolCollector").field(&names).finish()
-    }
-}
-
-/// The `pool` label.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PoolLabel {
-    pool: &'static str,
-}
-
-impl PoolCollector {
-    /// One family: `value` of each pool as a `metric`.
-    fn family<M: EncodeMetric>(
-        &self,
-        encoder: &mut DescriptorEncoder,
-        (name, help): (&str, &str),
-        value: impl Fn(&MeasuredPool) -> M,
-    ) -> std::fmt::Result {
-        let Some(first) = self.pools.first() else {
-            return Ok(());
-        };
-        let mut family = encoder.encode_descriptor(name, help, None, value(first).metric_type())?;
-        for pool in &self.pools {
-            let label = PoolLabel { pool: pool.name };
-            value(pool).encode(family.encode_family(&label)?)?;
-        }
-        Ok(())
-    }
-}
-
-impl Collector for PoolCollector {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
-        let e = &mut encoder;
-        let size = |p: &MeasuredPool| p.pool.status();
-        // Pool sizes are far below i64::MAX.
-        let gauge = |n: usize| ConstGauge::new(n as i64);
-        self.family(e, CONNECTIONS, |p| gauge(size(p).size))?;
-        self.family(e, MAX_CONNECTIONS, |p| gauge(size(p).max_size))?;
-        self.family(e, WAITING, |p| gauge(size(p).waiting))?;
-        self.family(e, ACQUIRED, |p| p.counters.acquired.clone())?;
-        self.family(e, WAITED, |p| p.counters.waited.clone())?;
-        self.family(e, FAILED, |p| p.counters.failed.clone())?;
-        match &self.standby {
-            Some(standby) => standby.encode(e),
-            None => Ok(()),
-        }
-    }
-}
-
-// Names as the crate wants them (a counter's `_total` is added when written).
-const CONNECTIONS: (&str, &str) = (
-    "fluxo_db_pool_connections",
-    "Open connections of each database pool.",
-);
-const MAX_CONNECTIONS: (&str, &str) = (
-    "fluxo_db_pool_max_connections",
-    "Size limit of each database pool.",
-);
-const WAITING: (&str, &str) = (
-    "fluxo_db_pool_waiting",
-    "Callers waiting for a connection now.",
-);
-const ACQUIRED: (&str, &str) = ("fluxo_db_pool_acquired", "Connections handed out.");
-const WAITED: (&str, &str) = (
-    "fluxo_db_pool_wait_seconds",
-    "Time spent waiting for a connection (opening one included).",
-);
-const FAILED: (&str, &str) = (
-    "fluxo_db_pool_failed",
-    "Callers that got no connection (pool busy or database down).",
-);
 
 /// The main pool: the writer, ingest, registry, authentication. No statement timeout.
 pub fn main_pool(
