@@ -379,6 +379,15 @@ pub const SERVER_LOG: (&str, &str) = (
     "warn,flux_orchestrator::app=info,flux_orchestrator::live::listener=info",
 );
 
+/// Milliseconds and body of one GET that must answer 200.
+pub async fn timed(server: &ServerProcess, path: &str) -> anyhow::Result<(f64, Value)> {
+    let t = Instant::now();
+    let r = server.http().get(server.url(path)).send().await?;
+    anyhow::ensure!(r.status() == 200, "{path}: {}", r.status());
+    let body: Value = r.json().await?;
+    Ok((t.elapsed().as_secs_f64() * 1000.0, body))
+}
+
 /// Start the real server on `db_url`, ready.
 pub async fn server(db_url: &str, args: &[&str]) -> ServerProcess {
     let all: Vec<&str> = SERVER_ARGS.iter().chain(args).copied().collect();

@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::{SecondsFormat, Utc};
-use serde_json::Value;
 
 use crate::harness::{self, Dist, Goal, Report};
 use crate::history_fill::{self, Shape};
@@ -141,15 +140,6 @@ async fn backfill(report: &mut Report, dbc: &tokio_postgres::Client) -> anyhow::
     Ok(())
 }
 
-/// Milliseconds and body of one GET that must answer 200.
-async fn timed(server: &ServerProcess, path: &str) -> anyhow::Result<(f64, Value)> {
-    let t = Instant::now();
-    let r = server.http().get(server.url(path)).send().await?;
-    anyhow::ensure!(r.status() == 200, "{path}: {}", r.status());
-    let body: Value = r.json().await?;
-    Ok((t.elapsed().as_secs_f64() * 1000.0, body))
-}
-
 /// `requests` GETs of each path; their latencies together.
 async fn sample(
     server: &ServerProcess,
@@ -195,13 +185,13 @@ async fn timeline(
         format!("/api/v1/timeline?limit=200&to={}", ago(15 * 24)),
         "/api/v1/timeline?limit=200&becomes=failed".to_string(),
     ];
-    let (_, mut page) = timed(server, &paths[0]).await?;
+    let (_, mut page) = harness::timed(server, &paths[0]).await?;
     for _ in 0..5 {
         let Some(older) = page["older"].as_str() else {
             break;
         };
         let path = format!("/api/v1/timeline?limit=200&continue={older}");
-        page = timed(server, &path).await?.1;
+        page = harness::timed(server, &path).await?.1;
         paths.push(path);
     }
     let d = Dist::of(sample(server, &paths, requests).await?).unwrap_or_default();
@@ -226,7 +216,7 @@ async fn rollouts(
     server: &ServerProcess,
     requests: usize,
 ) -> anyhow::Result<()> {
-    let (_, first) = timed(server, "/api/v1/rollouts?limit=1").await?;
+    let (_, first) = harness::timed(server, "/api/v1/rollouts?limit=1").await?;
     let source = first["items"][0]["source"]
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("no rollout source"))?;
@@ -260,7 +250,7 @@ async fn reliability(
         "/api/v1/reliability?window=30d&group=cluster".to_string(),
         "/api/v1/reliability?window=30d&group=kind".to_string(),
     ];
-    if let Ok((_, body)) = timed(server, &paths[0]).await {
+    if let Ok((_, body)) = harness::timed(server, &paths[0]).await {
         report.check(
             S11,
             body["total"]["observedSeconds"].as_f64().unwrap_or(0.0) > 0.0,
@@ -289,7 +279,7 @@ async fn as_of(
     let at = ago(shape.days * 12);
     let stats = format!("/api/v1/stats?asOf={at}");
     let list = format!("/api/v1/resources?asOf={at}&limit=100");
-    if let Ok((_, body)) = timed(server, &list).await {
+    if let Ok((_, body)) = harness::timed(server, &list).await {
         let total = &body["total"];
         report.note(
             S11,

@@ -112,15 +112,6 @@ async fn sync(
     Ok(())
 }
 
-/// Milliseconds and body of one GET that must answer 200.
-async fn timed(server: &ServerProcess, path: &str) -> anyhow::Result<(f64, Value)> {
-    let t = Instant::now();
-    let r = server.http().get(server.url(path)).send().await?;
-    anyhow::ensure!(r.status() == 200, "{path}: {}", r.status());
-    let body: Value = r.json().await?;
-    Ok((t.elapsed().as_secs_f64() * 1000.0, body))
-}
-
 /// Graphs at depth 3 from owners of workloads.
 async fn graph(
     report: &mut Report,
@@ -144,7 +135,7 @@ async fn graph(
             "/api/v1/resources/{}/graph?depth=3",
             owners[i % owners.len()]
         );
-        let (ms, body) = timed(server, &path).await?;
+        let (ms, body) = harness::timed(server, &path).await?;
         took.push(ms);
         nodes = nodes.max(body["nodes"].as_array().map_or(0, Vec::len));
     }
@@ -196,7 +187,7 @@ async fn images(
         let mut took = Vec::new();
         let mut total = Value::Null;
         for _ in 0..requests {
-            let (ms, body) = timed(server, &path).await?;
+            let (ms, body) = harness::timed(server, &path).await?;
             took.push(ms);
             total = body["total"].clone();
         }
