@@ -379,6 +379,14 @@ pub const SERVER_LOG: (&str, &str) = (
     "warn,flux_orchestrator::app=info,flux_orchestrator::live::listener=info",
 );
 
+/// A size from the environment (`FLEET_…`), or `default` when unset or unparsable.
+pub fn env<T: std::str::FromStr>(key: &str, default: T) -> T {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Milliseconds and body of one GET that must answer 200.
 pub async fn timed(server: &ServerProcess, path: &str) -> anyhow::Result<(f64, Value)> {
     let t = Instant::now();

@@ -35,13 +35,6 @@ const KEEP_ALL: &[&str] = &[
     "0",
 ];
 
-fn env(key: &str, default: i64) -> i64 {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
     let (clusters, objects, changes, days, requests) = if quick {
         (3, 600, 30_000, 3, 10)
@@ -49,10 +42,10 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
         (100, 100_000, 10_000_000, 30, 100)
     };
     let shape = Shape {
-        clusters: env("FLEET_HIST_CLUSTERS", clusters),
-        objects: env("FLEET_HIST_OBJECTS", objects),
-        changes: env("FLEET_HIST_CHANGES", changes),
-        days: env("FLEET_HIST_DAYS", days),
+        clusters: harness::env("FLEET_HIST_CLUSTERS", clusters),
+        objects: harness::env("FLEET_HIST_OBJECTS", objects),
+        changes: harness::env("FLEET_HIST_CHANGES", changes),
+        days: harness::env("FLEET_HIST_DAYS", days),
     };
     let db = TestDb::create().await;
     let url = db.url();

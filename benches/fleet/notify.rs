@@ -49,12 +49,7 @@ struct Size {
 }
 
 fn size(quick: bool) -> Size {
-    let env = |k: &str, d: usize| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
+    let env = harness::env::<usize>;
     let (clusters, per_kind, rate, seconds, burst) = if quick {
         (2, 40, 100, 2, 200)
     } else {

@@ -45,12 +45,7 @@ pub async fn run(report: &mut Report, quick: bool, parts: Parts) -> anyhow::Resu
         (50, 154, 30.0, 100)
     };
     // Resize the fleet: FLEET_CLUSTERS, FLEET_PER_KIND (objects of each of the 13 kinds).
-    let env = |key: &str, default: usize| {
-        std::env::var(key)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let env = harness::env::<usize>;
     let (clusters, per_kind) = (
         env("FLEET_CLUSTERS", clusters),
         env("FLEET_PER_KIND", per_kind),

@@ -28,13 +28,6 @@ const WORKLOADS_ON: &[&str] = &[
     "Deployment,StatefulSet,DaemonSet,Job,CronJob,Service,Ingress,PersistentVolumeClaim",
 ];
 
-fn env(key: &str, default: usize) -> usize {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
     let (clusters, per_kind, workloads, requests) = if quick {
         (3, 15, 200, 10)
@@ -43,12 +36,12 @@ pub async fn run(report: &mut Report, quick: bool) -> anyhow::Result<()> {
     };
     let fleet = Fleet::start(FleetSpec {
         prefix: "wl",
-        clusters: env("FLEET_WL_CLUSTERS", clusters),
-        per_kind: env("FLEET_WL_PER_KIND", per_kind),
+        clusters: harness::env("FLEET_WL_CLUSTERS", clusters),
+        per_kind: harness::env("FLEET_WL_PER_KIND", per_kind),
         namespaces: 8,
         kinds: None,
         events: false,
-        workloads: env("FLEET_WORKLOADS", workloads),
+        workloads: harness::env("FLEET_WORKLOADS", workloads),
     })
     .await?;
     let clusters = fleet.sims.len();
